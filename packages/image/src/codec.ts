@@ -1,0 +1,75 @@
+import sharp from 'sharp';
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { Image } from './types.js';
+
+export interface ReadOptions {
+  /** Force a channel count: 1 (grey), 3 (RGB) or 4 (RGBA). Default: the file's, alpha kept. */
+  channels?: 1 | 3 | 4;
+}
+
+export interface DecodedImage extends Image {
+  /** Bits per sample of the source file (8 or 16). */
+  bitDepth: 8 | 16;
+}
+
+/** Decodes PNG/JPEG/TIFF/WebP (anything libvips reads) into a float image in [0, 1]. */
+export async function readImage(file: string, opts: ReadOptions = {}): Promise<DecodedImage> {
+  let pipe = sharp(file, { failOn: 'error', limitInputPixels: false });
+  const meta = await pipe.metadata().catch((e: Error) => {
+    throw new Error(`cannot read image ${file}: ${e.message}`);
+  });
+  const sixteen = meta.depth === 'ushort' || meta.depth === 'short';
+  if (opts.channels === 1) pipe = pipe.toColourspace(sixteen ? 'grey16' : 'b-w');
+  else if (opts.channels === 3) pipe = pipe.removeAlpha().toColourspace(sixteen ? 'rgb16' : 'srgb');
+  else if (opts.channels === 4) pipe = pipe.ensureAlpha().toColourspace(sixteen ? 'rgb16' : 'srgb');
+  else if (sixteen) pipe = pipe.toColourspace((meta.channels ?? 3) <= 2 ? 'grey16' : 'rgb16');
+  const { data, info } = await pipe.raw({ depth: sixteen ? 'ushort' : 'uchar' }).toBuffer({ resolveWithObject: true });
+  const n = info.width * info.height * info.channels;
+  const out = new Float32Array(n);
+  if (sixteen) {
+    const src = new Uint16Array(data.buffer, data.byteOffset, n);
+    for (let i = 0; i < n; i++) out[i] = src[i] / 65535;
+  } else {
+    for (let i = 0; i < n; i++) out[i] = data[i] / 255;
+  }
+  return { width: info.width, height: info.height, channels: info.channels, data: out, bitDepth: sixteen ? 16 : 8 };
+}
+
+/** Quantises a float image to 8- or 16-bit samples (rounding, clamped). */
+export function quantise(img: Image, bitDepth: 8 | 16): Uint8Array | Uint16Array {
+  const n = img.data.length;
+  const max = bitDepth === 16 ? 65535 : 255;
+  const out = bitDepth === 16 ? new Uint16Array(n) : new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = img.data[i] * max + 0.5;
+    out[i] = v <= 0 ? 0 : v >= max ? max : v;
+  }
+  return out;
+}
+
+export interface WriteOptions {
+  bitDepth?: 8 | 16;
+  /** PNG zlib level 0-9 (default 3: fast; intermediates are read far more often than they are archived). */
+  compression?: number;
+}
+
+/** Encodes a float image as PNG (8 or 16 bit), creating the folder. Writes to a temp name then renames. */
+export async function writePng(file: string, img: Image, opts: WriteOptions = {}): Promise<void> {
+  const bitDepth = opts.bitDepth ?? 8;
+  const q = quantise(img, bitDepth);
+  await mkdir(dirname(file), { recursive: true });
+  // sharp infers the sample depth from the typed array (Uint16Array -> 16 bit), so pass it as is
+  let pipe = sharp(q, { raw: { width: img.width, height: img.height, channels: img.channels as 1 | 2 | 3 | 4 } });
+  if (bitDepth === 16) pipe = pipe.toColourspace(img.channels <= 2 ? 'grey16' : 'rgb16');
+  await pipe.png({ compressionLevel: opts.compression ?? 3 }).toFile(file);
+}
+
+/** Encodes a float image as PNG into a buffer (8-bit). */
+export async function encodePng(img: Image): Promise<Buffer> {
+  const q = quantise(img, 8);
+  return sharp(q, { raw: { width: img.width, height: img.height, channels: img.channels as 1 | 2 | 3 | 4 } })
+    .png({ compressionLevel: 3 })
+    .toBuffer();
+}
+

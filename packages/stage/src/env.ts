@@ -1,0 +1,67 @@
+import { isAbsolute, resolve } from 'node:path';
+
+/** What the runner hands a stage process (see docs/STAGES.md). */
+export interface StageEnv {
+  /** The stage kind (first CLI argument), e.g. "ingest". */
+  kind: string;
+  /** This stage's name in the pipeline. */
+  stage: string;
+  /** Output folder: every artifact goes here. */
+  out: string;
+  /** The stage's `with` map. */
+  params: Record<string, unknown>;
+  /** Needed stage name -> its artifact folder. */
+  inputs: Record<string, string>;
+  /** Folder of the pipeline file; relative input paths resolve from it. */
+  pipelineDir: string;
+  /** Folder kept across interrupted runs of the same cache key, if the runner gave one. */
+  resume?: string;
+  /** Requested tensor engine ("auto" when unset). */
+  backend: string;
+}
+
+export class StageEnvError extends Error {}
+
+function parseJson(name: string, text: string | undefined, fallback: unknown): unknown {
+  if (text === undefined || text === '') return fallback;
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new StageEnvError(`${name} is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+/** Reads the stage environment; throws a StageEnvError naming the variable when one is missing or malformed. */
+export function readStageEnv(argv: string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): StageEnv {
+  const out = env.FACECOMB_OUT;
+  if (!out) throw new StageEnvError('FACECOMB_OUT is not set: stages are run by the runner (`runner run pipeline.yaml`), or set FACECOMB_OUT and FACECOMB_PARAMS yourself');
+  const params = parseJson('FACECOMB_PARAMS', env.FACECOMB_PARAMS, {});
+  if (typeof params !== 'object' || params === null || Array.isArray(params)) throw new StageEnvError('FACECOMB_PARAMS must be a JSON object');
+  const inputs = parseJson('FACECOMB_INPUTS', env.FACECOMB_INPUTS, {}) as Record<string, string>;
+  const pipelineDir = env.FACECOMB_PIPELINE_DIR ?? process.cwd();
+  return {
+    kind: argv[0] ?? '',
+    stage: env.FACECOMB_STAGE ?? argv[0] ?? '',
+    out: resolve(out),
+    params: params as Record<string, unknown>,
+    inputs,
+    pipelineDir,
+    resume: env.FACECOMB_RESUME || undefined,
+    backend: env.FACECOMB_BACKEND || 'auto',
+  };
+}
+
+/** Resolves a path param against the pipeline folder. */
+export function resolveInput(env: Pick<StageEnv, 'pipelineDir'>, p: string): string {
+  return isAbsolute(p) ? p : resolve(env.pipelineDir, p);
+}
+
+/** The artifact folder of a needed stage; a clear error when the pipeline did not wire it. */
+export function needInput(env: Pick<StageEnv, 'inputs' | 'stage'>, name: string): string {
+  const dir = env.inputs[name];
+  if (!dir) {
+    const have = Object.keys(env.inputs);
+    throw new StageEnvError(`stage '${env.stage}' needs an input from stage '${name}', but its needs are [${have.join(', ')}]`);
+  }
+  return dir;
+}

@@ -1,0 +1,3 @@
+export { readStageEnv, resolveInput, needInput, StageEnvError, type StageEnv } from './env.js';
+export { progress, summary, engine, parseReportLine, type Progress } from './report.js';
+export { runStage, type StageMain } from './run.js';
