@@ -1,1 +1,14 @@
-export {};
+export { alignFrames, type AlignRun, type AlignOptions, type FaceRecord, type FrameResult } from './align.js';
+export { parseAlignParams, ALIGN_DEFAULTS, type AlignParams } from './params.js';
+export { buildDataset, parseDatasetParams, heldoutClips, type DatasetParams, type DatasetItem, type DatasetCounts, type DatasetResult } from './dataset.js';
+export { alignStage, datasetStage } from './stages.js';
+export { readFrameSource, frameName, type FrameSource } from './frames.js';
+export { initRuntime, modelDir, wasmDir, type Runtime } from './tf.js';
+export { detectFaces, referenceDescriptor, selectFace, descriptorDistance, type Detection, type Selection } from './detect.js';
+export { detectLandmarks, landmarksInWindows, type LandmarkResult, type Box } from './landmarks.js';
+export { LandmarkStabiliser, OneEuro, meanShift, DEFAULT_SMOOTHING, type SmoothingParams } from './stabilise.js';
+export { landmarkJitter, trackDistance } from './jitter.js';
+export { hullMask, maskPolygon, convexHull, DEFAULT_MASK, type MaskParams } from './mask.js';
+export { contactSheet, drawDot } from './contact.js';
+export { umeyama, transformPoints } from './umeyama.js';
+export { alignMatrix, templateInCrop, interOcular, eyeCentres, MEAN_FACE, TEMPLATE_FIRST, FACE_TYPES, FACE_TYPE_EXTENT, type FaceType, type Point } from './template.js';

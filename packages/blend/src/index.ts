@@ -1,1 +1,11 @@
-export {};
+export { blendFace, matrixScale, autoLevels, BLEND_MODES, type BlendMode, type BlendOptions, type BlendResult } from './blend.js';
+export { multiband, type MultibandOptions, type MultibandResult } from './multiband.js';
+export { poissonBlend, type PoissonOptions, type PoissonResult } from './poisson.js';
+export { alphaBlend } from './alpha.js';
+export { colourTransfer, rgbToLab, labToRgb, type ColourMode } from './colour.js';
+export { seamMetric, type SeamOptions } from './seam.js';
+export { unwarp, plateRoi, cropToRoi, extractRoi, pasteRoi, type Roi, type Unwarped } from './unwarp.js';
+export { reduce, expand, half, levelSizes, pyramidSpread } from './pyramid.js';
+export { prepareMask, erodeBinary, boxBlur, maskBounds } from './mask.js';
+export { BufferPool } from './pool.js';
+export { runBlend, findInputs, type BlendParams, type BlendInputs } from './stage.js';

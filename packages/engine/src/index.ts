@@ -1,1 +1,14 @@
-export {};
+export { tf } from './tf.js';
+export {
+  initEngine,
+  engineInfo,
+  wasmBinaryDir,
+  AUTO_ORDER,
+  type BackendRequest,
+  type EngineName,
+  type EngineChoice,
+  type EngineInfo,
+  type InitEngineOptions,
+} from './engine.js';
+export { registerWasmTrainingKernels, registerCpuTrainingKernels, originalKernel, setFilterGradBandBytes, setWasmFilterGradMethod, getWasmFilterGradMethod, type FilterGradMethod } from './kernels.js';
+export { applyTfjsFixes } from './fixes.js';

@@ -1,1 +1,17 @@
-export {};
+export { tf, initEngine, type EngineChoice } from './tf.js';
+export {
+  resolveConfig, configHash, configDiff, essentialConfig, levels, ConfigError,
+  DEFAULT_CHANNELS, DEFAULT_BATCH, DEFAULT_AUGMENT,
+  type TrainConfig, type LossWeights, type Augment, type BatchNormPlacement, type Activation,
+} from './config.js';
+export { CombModel, type ForwardOptions } from './model.js';
+export { Adam, type AdamSettings } from './adam.js';
+export { maskedSsim, maskedMsSsim, maskedL1, reconstructionLoss, usesMsSsim, msScales } from './loss.js';
+export { phases, planStep, totalSteps, type Phase, type StepPlan } from './schedule.js';
+export { readDataset, loadSample, augment, BatchLoader, previewSamples, type IdentitySet, type DatasetItem, type Batch, type Sample } from './data.js';
+export { saveCheckpoint, loadCheckpoint, findCheckpoint, readState, readCard, readMetrics, checkCompatible, type TrainState, type ModelCard } from './checkpoint.js';
+export { train, trainStep, Interrupted, type TrainOptions, type TrainResult, type MetricsRecord } from './trainer.js';
+export { swapFaces, type SwapOptions, type SwapResult } from './swap.js';
+export { infer, writePreviews } from './preview.js';
+export { Rng, hash32, type RngState } from './rng.js';
+export { trainStage, swapStage } from './stages.js';

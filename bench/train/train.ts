@@ -1,0 +1,148 @@
+/**
+ * Training speed of the real comb model (the reference architecture of ../shared/bench/comb_reference.py:
+ * default channels, 512-d latent, 3 identities, L1 + SSIM loss, Adam) per engine and resolution, at the
+ * default batch sizes: ms/step, img/s, GFLOPS achieved, peak RSS and tensor memory. Each (engine, resolution)
+ * runs in its own process so peak memory is its own. Prints a table and writes bench/results/train.json.
+ *
+ *   node --import tsx bench/train/train.ts                          (wasm + cpu at 64 and 128 px)
+ *   node --import tsx bench/train/train.ts --res 64,128,256 --engines wasm --steps 3
+ *   node --import tsx bench/train/train.ts --cpu-batch 1            (cpu at batch 1: minutes per step otherwise)
+ *
+ * Run `npx tsc -b packages/train` first (the bench imports the built package).
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { initEngine, tf, CombModel, Adam, trainStep, resolveConfig, DEFAULT_BATCH, Rng } from '@facecomb/train';
+
+const args = process.argv.slice(2);
+const arg = (name: string, dflt: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : dflt;
+};
+
+/** Multiply-accumulates of one forward pass (encoder + one decoder) per image at resolution r. */
+function forwardMacs(r: number, ch: Record<string, number>, latent: number): number {
+  const c = (s: number) => ch[String(s)];
+  let macs = r * r * 3 * c(r); // fromRGB
+  for (let s = r; s >= 8; s /= 2) macs += s * s * 9 * c(s) * c(s) + s * s * 9 * c(s) * c(s / 2);
+  macs += 16 * 9 * c(4) * c(4) + 16 * c(4) * latent; // final 3x3 + 4x4 valid
+  macs += latent * 16 * c(4) + 16 * 9 * c(4) * c(4); // dense + base conv
+  for (let s = 8; s <= r; s *= 2) macs += s * s * 9 * c(s / 2) * c(s) + s * s * 9 * c(s) * c(s);
+  macs += r * r * c(r) * 3; // toRGB
+  return macs;
+}
+
+interface Row {
+  engine: string;
+  resolution: number;
+  batch: number;
+  steps: number;
+  msPerStep: number;
+  imgPerSec: number;
+  gflops: number;
+  firstStepMs: number;
+  parameters: number;
+  peakRssMB: number;
+  tensorMB: number;
+  wasmHeapMB: number | null;
+  loss: number;
+}
+
+async function one(engine: string, r: number, batch: number, steps: number): Promise<Row> {
+  await initEngine({ backend: engine, log: () => undefined });
+  const cfg = resolveConfig({ resolution: r, startResolution: r, batch }, ['a', 'b', 'c']);
+  const model = new CombModel(cfg);
+  model.build(r);
+  const adam = new Adam(cfg);
+  const rng = new Rng(1, 'bench');
+  const x = new Float32Array(batch * r * r * 3).map(() => rng.next());
+  const m = new Float32Array(batch * r * r).fill(1);
+  const t0 = performance.now();
+  let loss = await trainStep(model, adam, { step: 0, identity: 0, resolution: r, alpha: 1, size: batch, x, m });
+  const firstStepMs = performance.now() - t0;
+  const times: number[] = [];
+  for (let i = 1; i <= steps; i++) {
+    const t = performance.now();
+    loss = await trainStep(model, adam, { step: i, identity: i % 3, resolution: r, alpha: 1, size: batch, x, m });
+    times.push(performance.now() - t);
+  }
+  const ms = times.length ? times.reduce((a, b) => a + b, 0) / times.length : firstStepMs;
+  const flops = 3 * 2 * forwardMacs(r, cfg.channels, cfg.latent) * batch; // forward + two backward passes
+  const wasm = (tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } }).wasm;
+  return {
+    engine,
+    resolution: r,
+    batch,
+    steps: times.length,
+    msPerStep: Math.round(ms),
+    imgPerSec: +((batch * 1000) / ms).toFixed(3),
+    gflops: +(flops / ms / 1e6).toFixed(2),
+    firstStepMs: Math.round(firstStepMs),
+    parameters: model.parameterCount(r),
+    peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+    tensorMB: Math.round(tf.memory().numBytes / 2 ** 20),
+    wasmHeapMB: wasm?.HEAPU8 ? Math.round(wasm.HEAPU8.length / 2 ** 20) : null,
+    loss,
+  };
+}
+
+function child(engine: string, r: number, batch: number, steps: number, timeoutS: number): Promise<Row | { engine: string; resolution: number; batch: number; error: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--one', engine, String(r), String(batch), String(steps)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutS * 1000);
+    p.on('close', (code, sig) => {
+      clearTimeout(timer);
+      const line = out.split('\n').find((l) => l.startsWith('{'));
+      if (code === 0 && line) resolve(JSON.parse(line) as Row);
+      else resolve({ engine, resolution: r, batch, error: sig === 'SIGKILL' ? `over the ${timeoutS} s limit` : err.trim().split('\n').slice(-3).join(' ') });
+    });
+  });
+}
+
+if (args[0] === '--one') {
+  const row = await one(args[1], Number(args[2]), Number(args[3]), Number(args[4]));
+  process.stdout.write(JSON.stringify(row) + '\n');
+  process.exit(0);
+}
+
+const resolutions = arg('res', '64,128').split(',').map(Number);
+const engines = arg('engines', 'wasm,cpu').split(',');
+const steps = Number(arg('steps', '2'));
+const cpuBatch = args.includes('--cpu-batch') ? Number(arg('cpu-batch', '1')) : null;
+const timeoutS = Number(arg('timeout', '900'));
+const rows: unknown[] = [];
+console.log('engine  res  batch  ms/step   img/s   GFLOPS  params(E+1D)  peak RSS MB  tensors MB  wasm heap MB');
+for (const r of resolutions) {
+  for (const e of engines) {
+    const batch = e === 'cpu' && cpuBatch ? cpuBatch : DEFAULT_BATCH[String(r)];
+    const row = await child(e, r, batch, e === 'cpu' ? Math.min(steps, 1) : steps, timeoutS);
+    rows.push(row);
+    if ('error' in row) console.log(`${e.padEnd(6)} ${String(r).padStart(4)} ${String(batch).padStart(5)}  failed: ${row.error}`);
+    else
+      console.log(
+        `${e.padEnd(6)} ${String(r).padStart(4)} ${String(batch).padStart(5)} ${String(row.msPerStep).padStart(8)} ${row.imgPerSec.toFixed(3).padStart(7)} ${row.gflops.toFixed(2).padStart(8)} ${(row.parameters / 1e6).toFixed(1).padStart(11)}M ${String(row.peakRssMB).padStart(12)} ${String(row.tensorMB).padStart(11)} ${String(row.wasmHeapMB ?? '-').padStart(13)}`,
+      );
+  }
+}
+const ok = rows.filter((r): r is Row => !('error' in (r as object)));
+const ratios = resolutions
+  .map((r) => {
+    const w = ok.find((x) => x.engine === 'wasm' && x.resolution === r);
+    const c = ok.find((x) => x.engine === 'cpu' && x.resolution === r);
+    return w && c ? { resolution: r, wasmOverCpuImgPerSec: +(w.imgPerSec / c.imgPerSec).toFixed(1) } : null;
+  })
+  .filter(Boolean);
+for (const q of ratios) console.log(`wasm / cpu at ${q!.resolution} px: ${q!.wasmOverCpuImgPerSec}x img/s`);
+const outDir = fileURLToPath(new URL('../results/', import.meta.url));
+mkdirSync(outDir, { recursive: true });
+writeFileSync(
+  `${outDir}train.json`,
+  JSON.stringify({ date: new Date().toISOString(), node: process.version, cpu: cpus()[0]?.model, cores: cpus().length, model: 'comb reference (default config), 3 identities', rows, ratios }, null, 2) + '\n',
+);
+console.log(`wrote ${outDir}train.json`);

@@ -1,0 +1,141 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { readImage, writePng, warpAffine, type Affine, type Image } from '@facecomb/image';
+import { initRuntime, type Runtime } from './tf.js';
+import { detectFaces, referenceDescriptor, selectFace, type Selection } from './detect.js';
+import { detectLandmarks, type Box } from './landmarks.js';
+import { LandmarkStabiliser } from './stabilise.js';
+import { alignMatrix, type Point } from './template.js';
+import { transformPoints } from './umeyama.js';
+import { hullMask, maskPolygon } from './mask.js';
+import { writeGreyPng } from './grey.js';
+import { contactSheet, type ContactCell } from './contact.js';
+import { frameName, type FrameSource } from './frames.js';
+import type { AlignParams } from './params.js';
+
+/** faces/NNNNNN.json (docs/ARTIFACTS.md). */
+export interface FaceRecord {
+  frame: number;
+  face: null | {
+    box: Box;
+    score: number;
+    landmarksRaw: Point[];
+    landmarks: Point[];
+    matrix: Affine;
+  };
+}
+
+/** A frame's record plus what is only kept in memory (for benchmarks and diagnostics). */
+export interface FrameResult extends FaceRecord {
+  /** Mean of the multi-sample first pass. */
+  multi?: Point[];
+  /** After the second pass, before temporal smoothing. */
+  refined?: Point[];
+  /** The stabiliser restarted here (cut, first frame, or after a gap). */
+  cut?: boolean;
+  /** Why there is no face. */
+  reason?: string;
+  /** Descriptor distance to the reference (select: reference). */
+  distance?: number;
+}
+
+export interface AlignRun {
+  results: FrameResult[];
+  backend: string;
+  why: string;
+  seconds: number;
+  /** Frames per second of the whole per-frame loop (detection, landmarks, crops, writing). */
+  fps: number;
+}
+
+export interface AlignOptions {
+  backend?: string;
+  onFrame?: (done: number, total: number) => void;
+}
+
+const round = (v: number, k = 1000) => Math.round(v * k) / k;
+const roundPts = (pts: Point[]): Point[] => pts.map(([x, y]) => [round(x), round(y)]);
+
+function evenly(n: number, k: number): Set<number> {
+  const s = new Set<number>();
+  if (k <= 0 || n <= 0) return s;
+  if (k >= n) for (let i = 0; i < n; i++) s.add(i);
+  else for (let i = 0; i < k; i++) s.add(Math.round((i * (n - 1)) / Math.max(1, k - 1)));
+  return s;
+}
+
+/**
+ * Aligns every frame of a frames artifact into `out`: faces/NNNNNN.json, crops/NNNNNN.png,
+ * masks/NNNNNN.png, contact.png and meta.json (kind "align"). A frame without a (selected) face gets a
+ * record with face: null and no crop; it never stops the run.
+ */
+export async function alignFrames(src: FrameSource, out: string, params: AlignParams, opts: AlignOptions = {}): Promise<AlignRun> {
+  const rt: Runtime = await initRuntime(opts.backend ?? 'auto');
+  let selection: Selection = { kind: 'largest' };
+  if (params.select === 'reference') {
+    selection = { kind: 'reference', descriptor: await referenceDescriptor(rt, params.reference!), maxDistance: params.maxDistance };
+  }
+  await Promise.all(['faces', 'crops', 'masks'].map((d) => mkdir(join(out, d), { recursive: true })));
+  const stab = new LandmarkStabiliser(params.smoothing, params.cutThreshold, src.fps);
+  const size = params.size;
+  const columns = params.contact === false ? 0 : params.contact;
+  const sheetPick = evenly(src.frames.length, columns * columns);
+  const cells: ContactCell[] = [];
+  const results: FrameResult[] = [];
+  const t0 = performance.now();
+  for (let i = 0; i < src.frames.length; i++) {
+    const frame = src.frames[i];
+    const file = join(src.dir, 'frames', frameName(frame));
+    const img: Image = await readImage(file, { channels: 3 });
+    const faces = await detectFaces(rt, img, params.minScore, selection.kind === 'reference');
+    const pick = selectFace(faces, selection);
+    let res: FrameResult;
+    if (!pick.face) {
+      stab.reset();
+      res = { frame, face: null, reason: pick.reason, distance: pick.distance };
+    } else {
+      const det = pick.face;
+      const lm = await detectLandmarks(rt, img, det.box, params.samples, params.refine);
+      const { landmarks, cut } = stab.push(frame, lm.refined);
+      const matrix = alignMatrix(landmarks, size, params.faceType);
+      const crop = warpAffine(img, matrix, size, size, { replicate: true });
+      const inCrop = transformPoints(matrix, landmarks);
+      const mask = hullMask(maskPolygon(inCrop, params.faceType), size, params.mask);
+      await Promise.all([writePng(join(out, 'crops', frameName(frame)), crop), writeGreyPng(join(out, 'masks', frameName(frame)), mask)]);
+      res = {
+        frame,
+        face: { box: det.box.map((v) => round(v)) as Box, score: round(det.score, 1e5), landmarksRaw: roundPts(lm.raw), landmarks: roundPts(landmarks), matrix: matrix.map((v) => round(v, 1e8)) as Affine },
+        multi: lm.multi,
+        refined: lm.refined,
+        cut,
+        distance: pick.distance,
+      };
+      if (sheetPick.has(i)) cells.push({ crop, landmarks: inCrop, raw: transformPoints(matrix, lm.raw) });
+    }
+    const record: FaceRecord = { frame, face: res.face };
+    await writeFile(join(out, 'faces', frameName(frame).replace('.png', '.json')), JSON.stringify(record));
+    results.push(res);
+    opts.onFrame?.(i + 1, src.frames.length);
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  if (columns > 0 && cells.length > 0) await writePng(join(out, 'contact.png'), contactSheet(cells, columns, Math.min(size, 128)));
+  const withFace = results.filter((r) => r.face).map((r) => r.frame);
+  const noFace = results.filter((r) => !r.face).map((r) => r.frame);
+  const meta = {
+    kind: 'align',
+    size,
+    faceType: params.faceType,
+    fps: src.fps,
+    frames: src.frames,
+    withFace,
+    noFace,
+    noFaceReasons: Object.fromEntries(results.filter((r) => !r.face).map((r) => [r.frame, r.reason ?? 'no face'])),
+    source: { width: src.width, height: src.height, fps: src.fps },
+    select: params.select,
+    engine: rt.backend,
+    contact: columns > 0 && cells.length > 0 ? 'contact.png' : null,
+    params: { ...params, reference: params.reference ?? null },
+  };
+  await writeFile(join(out, 'meta.json'), JSON.stringify(meta, null, 2));
+  return { results, backend: rt.backend, why: rt.why, seconds, fps: src.frames.length / Math.max(seconds, 1e-9) };
+}

@@ -1,0 +1,129 @@
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { readMeta, frameName } from './frames.js';
+import type { FaceRecord } from './align.js';
+
+export interface DatasetParams {
+  /** Identity name. */
+  name: string;
+  /** Fraction of clips held out (default 0.1 with >= 2 clips, else 0). */
+  heldout?: number;
+  /** Faces scoring below this are rejected (default 0). */
+  minScore: number;
+  /** At most this many crops per clip, evenly spaced (default: all). */
+  maxPerClip?: number;
+}
+
+export interface DatasetItem {
+  crop: string;
+  mask: string;
+  clip: string;
+  frame: number;
+  split: 'train' | 'heldout';
+}
+
+export interface DatasetCounts {
+  train: number;
+  heldout: number;
+  rejected: number;
+}
+
+export interface DatasetResult {
+  items: DatasetItem[];
+  counts: DatasetCounts;
+  clips: { clip: string; split: 'train' | 'heldout'; usable: number; used: number; rejected: number; frames: number }[];
+}
+
+export function parseDatasetParams(raw: Record<string, unknown>): DatasetParams {
+  const known = ['name', 'heldout', 'minScore', 'maxPerClip'];
+  for (const k of Object.keys(raw)) if (!known.includes(k)) throw new Error(`dataset: unknown param '${k}' (known: ${known.join(', ')})`);
+  if (typeof raw.name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(raw.name)) {
+    throw new Error(`dataset: param 'name' (the identity) is required: letters, digits, '_', '-', '.' (got ${JSON.stringify(raw.name)})`);
+  }
+  const p: DatasetParams = { name: raw.name, minScore: 0 };
+  if (raw.heldout !== undefined) {
+    if (typeof raw.heldout !== 'number' || raw.heldout < 0 || raw.heldout >= 1) throw new Error(`dataset: param 'heldout' must be a fraction of clips in [0, 1)`);
+    p.heldout = raw.heldout;
+  }
+  if (raw.minScore !== undefined) {
+    if (typeof raw.minScore !== 'number' || raw.minScore < 0 || raw.minScore > 1) throw new Error(`dataset: param 'minScore' must be in [0, 1]`);
+    p.minScore = raw.minScore;
+  }
+  if (raw.maxPerClip !== undefined) {
+    if (!Number.isInteger(raw.maxPerClip) || (raw.maxPerClip as number) < 1) throw new Error(`dataset: param 'maxPerClip' must be a positive integer`);
+    p.maxPerClip = raw.maxPerClip as number;
+  }
+  return p;
+}
+
+/** Which clips are held out: round(fraction * clips), at least one when fraction > 0 and there are >= 2 clips, never all; chosen by a hash of the clip name (stable when clips are added). */
+export function heldoutClips(clips: string[], fraction: number): Set<string> {
+  if (clips.length < 2 || fraction <= 0) return new Set();
+  const k = Math.min(clips.length - 1, Math.max(1, Math.round(fraction * clips.length)));
+  const order = [...clips].sort((a, b) => {
+    const ha = createHash('sha1').update(a).digest('hex'), hb = createHash('sha1').update(b).digest('hex');
+    return ha < hb ? -1 : ha > hb ? 1 : a < b ? -1 : 1;
+  });
+  return new Set(order.slice(0, k));
+}
+
+const safe = (s: string) => s.replace(/[^A-Za-z0-9_.-]/g, '_');
+
+/**
+ * Gathers several align artifacts (one per clip; `clips` maps clip name -> folder) of one person into one
+ * identity set in `out`: crops/<clip>_NNNNNN.png, masks/..., items.json, meta.json (kind "dataset").
+ */
+export async function buildDataset(clips: Record<string, string>, out: string, params: DatasetParams): Promise<DatasetResult> {
+  const names = Object.keys(clips).sort();
+  if (names.length === 0) throw new Error('dataset: needs at least one align stage');
+  const metas: Record<string, Record<string, unknown>> = {};
+  for (const c of names) {
+    const m = await readMeta(clips[c]);
+    if (m.kind !== 'align') throw new Error(`dataset: input '${c}' (${clips[c]}) has kind '${String(m.kind)}'; every input must be an align stage`);
+    metas[c] = m;
+  }
+  const sizes = new Set(names.map((c) => metas[c].size));
+  if (sizes.size > 1) throw new Error(`dataset: the clips have different crop sizes (${names.map((c) => `${c}: ${metas[c].size}`).join(', ')}); give every align stage the same 'size'`);
+  const types = new Set(names.map((c) => metas[c].faceType));
+  if (types.size > 1) throw new Error(`dataset: the clips have different face types (${names.map((c) => `${c}: ${metas[c].faceType}`).join(', ')}); give every align stage the same 'faceType'`);
+  const fraction = params.heldout ?? (names.length >= 2 ? 0.1 : 0);
+  const held = heldoutClips(names, fraction);
+  await mkdir(join(out, 'crops'), { recursive: true });
+  await mkdir(join(out, 'masks'), { recursive: true });
+  const items: DatasetItem[] = [];
+  const perClip: DatasetResult['clips'] = [];
+  const counts: DatasetCounts = { train: 0, heldout: 0, rejected: 0 };
+  for (const c of names) {
+    const dir = clips[c];
+    const frames = (metas[c].frames as number[]) ?? [];
+    const usable: number[] = [];
+    let rejected = 0;
+    for (const f of frames) {
+      const rec = JSON.parse(await readFile(join(dir, 'faces', frameName(f).replace('.png', '.json')), 'utf8')) as FaceRecord;
+      if (!rec.face || rec.face.score < params.minScore) rejected++;
+      else usable.push(f);
+    }
+    let used = usable;
+    if (params.maxPerClip && usable.length > params.maxPerClip) {
+      const k = params.maxPerClip;
+      used = Array.from({ length: k }, (_, i) => usable[Math.round((i * (usable.length - 1)) / Math.max(1, k - 1))]);
+      used = [...new Set(used)];
+    }
+    const split = held.has(c) ? 'heldout' : 'train';
+    for (const f of used) {
+      const name = `${safe(c)}_${frameName(f)}`;
+      await copyFile(join(dir, 'crops', frameName(f)), join(out, 'crops', name));
+      await copyFile(join(dir, 'masks', frameName(f)), join(out, 'masks', name));
+      items.push({ crop: `crops/${name}`, mask: `masks/${name}`, clip: c, frame: f, split });
+    }
+    counts[split] += used.length;
+    counts.rejected += rejected;
+    perClip.push({ clip: c, split, usable: usable.length, used: used.length, rejected, frames: frames.length });
+  }
+  if (items.length === 0) throw new Error(`dataset '${params.name}': no usable crops in any clip (${counts.rejected} frames rejected: no face or score < minScore ${params.minScore})`);
+  await writeFile(join(out, 'items.json'), JSON.stringify(items, null, 1));
+  const meta = { kind: 'dataset', name: params.name, size: [...sizes][0], faceType: [...types][0], counts, clips: perClip, heldoutFraction: fraction };
+  await writeFile(join(out, 'meta.json'), JSON.stringify(meta, null, 2));
+  return { items, counts, clips: perClip };
+}

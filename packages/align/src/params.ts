@@ -1,0 +1,97 @@
+import { FACE_TYPES, type FaceType } from './template.js';
+import { DEFAULT_SMOOTHING, type SmoothingParams } from './stabilise.js';
+import { DEFAULT_MASK, type MaskParams } from './mask.js';
+import { MAX_SAMPLES } from './landmarks.js';
+
+export interface AlignParams {
+  size: number;
+  faceType: FaceType;
+  select: 'largest' | 'reference';
+  /** Path of the reference photo (resolved by the caller), for select: reference. */
+  reference?: string;
+  /** Largest descriptor distance still taken as the reference person. */
+  maxDistance: number;
+  samples: number;
+  refine: boolean;
+  smoothing: SmoothingParams | false;
+  cutThreshold: number;
+  mask: MaskParams;
+  minScore: number;
+  contact: number | false;
+}
+
+export const ALIGN_DEFAULTS: AlignParams = {
+  size: 256,
+  faceType: 'wholeface',
+  select: 'largest',
+  maxDistance: 0.6,
+  samples: 5,
+  refine: true,
+  smoothing: DEFAULT_SMOOTHING,
+  cutThreshold: 0.5,
+  mask: DEFAULT_MASK,
+  minScore: 0.5,
+  contact: 8,
+};
+
+function num(p: Record<string, unknown>, key: string, min: number, max: number, int = false): number | undefined {
+  const v = p[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max || (int && !Number.isInteger(v))) {
+    throw new Error(`align: param '${key}' must be ${int ? 'an integer' : 'a number'} in [${min}, ${max}] (got ${JSON.stringify(v)})`);
+  }
+  return v;
+}
+
+/** Validates align's `with` map and fills defaults; errors name the field. */
+export function parseAlignParams(raw: Record<string, unknown>): AlignParams {
+  const known = ['size', 'faceType', 'select', 'reference', 'maxDistance', 'samples', 'refine', 'smoothing', 'cutThreshold', 'mask', 'minScore', 'contact'];
+  for (const k of Object.keys(raw)) if (!known.includes(k)) throw new Error(`align: unknown param '${k}' (known: ${known.join(', ')})`);
+  const p: AlignParams = { ...ALIGN_DEFAULTS };
+  p.size = num(raw, 'size', 64, 1024, true) ?? p.size;
+  if (raw.faceType !== undefined) {
+    if (!FACE_TYPES.includes(raw.faceType as FaceType)) throw new Error(`align: param 'faceType' must be one of ${FACE_TYPES.join(', ')} (got ${JSON.stringify(raw.faceType)})`);
+    p.faceType = raw.faceType as FaceType;
+  }
+  if (raw.select !== undefined) {
+    if (raw.select !== 'largest' && raw.select !== 'reference') throw new Error(`align: param 'select' must be 'largest' or 'reference' (got ${JSON.stringify(raw.select)})`);
+    p.select = raw.select;
+  }
+  if (raw.reference !== undefined) {
+    if (typeof raw.reference !== 'string' || !raw.reference) throw new Error(`align: param 'reference' must be an image path`);
+    p.reference = raw.reference;
+  }
+  if (p.select === 'reference' && !p.reference) throw new Error(`align: select is 'reference' but param 'reference' (a photo of the person to keep) is not set`);
+  p.maxDistance = num(raw, 'maxDistance', 0, 2) ?? p.maxDistance;
+  p.samples = num(raw, 'samples', 1, MAX_SAMPLES, true) ?? p.samples;
+  if (raw.refine !== undefined) {
+    if (typeof raw.refine !== 'boolean') throw new Error(`align: param 'refine' must be true or false`);
+    p.refine = raw.refine;
+  }
+  if (raw.smoothing !== undefined) {
+    const s = raw.smoothing;
+    if (s === false) p.smoothing = false;
+    else if (typeof s === 'object' && s !== null && !Array.isArray(s)) {
+      const o = s as Record<string, unknown>;
+      for (const k of Object.keys(o)) if (k !== 'minCutoff' && k !== 'beta') throw new Error(`align: param 'smoothing.${k}' is unknown (use minCutoff and beta)`);
+      p.smoothing = {
+        minCutoff: num(o, 'minCutoff', 1e-3, 1000) ?? DEFAULT_SMOOTHING.minCutoff,
+        beta: num(o, 'beta', 0, 1e4) ?? DEFAULT_SMOOTHING.beta,
+      };
+    } else throw new Error(`align: param 'smoothing' must be false or {minCutoff, beta}`);
+  }
+  p.cutThreshold = num(raw, 'cutThreshold', 0, 100) ?? p.cutThreshold;
+  if (raw.mask !== undefined) {
+    const m = raw.mask;
+    if (typeof m !== 'object' || m === null || Array.isArray(m)) throw new Error(`align: param 'mask' must be {erode, feather}`);
+    const o = m as Record<string, unknown>;
+    for (const k of Object.keys(o)) if (k !== 'erode' && k !== 'feather') throw new Error(`align: param 'mask.${k}' is unknown (use erode and feather)`);
+    p.mask = { erode: num(o, 'erode', -0.5, 0.5) ?? DEFAULT_MASK.erode, feather: num(o, 'feather', 0, 0.5) ?? DEFAULT_MASK.feather };
+  }
+  p.minScore = num(raw, 'minScore', 0, 1) ?? p.minScore;
+  if (raw.contact !== undefined) {
+    if (raw.contact === false) p.contact = false;
+    else p.contact = num(raw, 'contact', 1, 64, true)!;
+  }
+  return p;
+}

@@ -1,0 +1,41 @@
+import { engine, progress, resolveInput, summary, type StageEnv } from '@facecomb/stage';
+import { alignFrames } from './align.js';
+import { readFrameSource, readMeta } from './frames.js';
+import { parseAlignParams } from './params.js';
+import { buildDataset, parseDatasetParams } from './dataset.js';
+
+/** The `align` stage: one frames stage (ingest or synth) in, aligned faces out. */
+export async function alignStage(env: StageEnv): Promise<void> {
+  const params = parseAlignParams(env.params);
+  if (params.reference) params.reference = resolveInput(env, params.reference);
+  const framesDirs: string[] = [];
+  for (const [name, dir] of Object.entries(env.inputs)) {
+    const m = await readMeta(dir);
+    if (m.kind === 'ingest' || m.kind === 'synth') framesDirs.push(name);
+  }
+  if (framesDirs.length !== 1) {
+    throw new Error(`align stage '${env.stage}' needs exactly one frames stage (kind ingest or synth) in its needs; found ${framesDirs.length}${framesDirs.length ? ` (${framesDirs.join(', ')})` : ''}`);
+  }
+  const src = await readFrameSource(env.inputs[framesDirs[0]]);
+  const run = await alignFrames(src, env.out, params, {
+    backend: env.backend,
+    onFrame: (done, total) => progress({ done, total, unit: 'frames' }, done === total),
+  });
+  engine(run.backend, run.why);
+  const noFace = run.results.filter((r) => !r.face).length;
+  summary({ frames: run.results.length, withFace: run.results.length - noFace, noFace, fps: Math.round(run.fps * 100) / 100, size: params.size, faceType: params.faceType });
+}
+
+/** The `dataset` stage: align stages of one person (one per clip) into one identity set. */
+export async function datasetStage(env: StageEnv): Promise<void> {
+  const params = parseDatasetParams(env.params);
+  const clips: Record<string, string> = {};
+  for (const [name, dir] of Object.entries(env.inputs)) {
+    const m = await readMeta(dir);
+    if (m.kind === 'align') clips[name] = dir;
+  }
+  if (Object.keys(clips).length === 0) throw new Error(`dataset stage '${env.stage}' needs one or more align stages in its needs; found none`);
+  const res = await buildDataset(clips, env.out, params);
+  progress({ done: res.items.length, total: res.items.length, unit: 'crops' }, true);
+  summary({ name: params.name, clips: res.clips.length, ...res.counts, usable: res.counts.train + res.counts.heldout });
+}

@@ -1,0 +1,140 @@
+import type { Image } from '@facecomb/image';
+import { BufferPool } from './pool.js';
+import { expand, levelSizes, reduce } from './pyramid.js';
+
+export interface MultibandOptions {
+  /** Pyramid depth: number of levels including the low-pass residual (>= plateLevels + 1). */
+  levels: number;
+  /** The coarsest levels taken from the plate (default 2), which keeps the plate's low-frequency lighting. */
+  plateLevels?: number;
+  /** Match the face's detail contrast to the plate's inside the mask (default true). */
+  contrast?: boolean;
+  /** Limits of the contrast gain (default [0.5, 2]). */
+  gainRange?: [number, number];
+  pool?: BufferPool;
+}
+
+export interface MultibandResult {
+  image: Image;
+  /** Gain applied to the face's detail bands by the contrast correction (1 when off). */
+  gain: number;
+}
+
+const LUMA = [0.2126, 0.7152, 0.0722];
+
+/**
+ * Laplacian-pyramid blend of `face` into `plate` (same size, same channels) under the soft 1-channel `mask`.
+ *
+ * The result is plate + Σ_k expand^k(M_k · (gain·L_k(face) − L_k(plate))) over the detail levels k only: the
+ * coarsest `plateLevels` levels are the plate's, so the plate's low frequencies (its lighting) are kept.
+ * Since the pyramid is linear this is computed on one pyramid of gain·face − plate. Where every level of
+ * the mask pyramid is 0 the difference is exactly 0, so pixels far enough from the mask are the plate's
+ * bit for bit (see `pyramidSpread`).
+ */
+export function multiband(plate: Image, face: Image, mask: Image, opts: MultibandOptions): MultibandResult {
+  const { width: w, height: h, channels: c } = plate;
+  if (face.width !== w || face.height !== h || face.channels !== c) throw new Error('multiband: face and plate differ in size or channels');
+  if (mask.width !== w || mask.height !== h || mask.channels !== 1) throw new Error('multiband: mask must be 1-channel, plate-sized');
+  const plateLevels = opts.plateLevels ?? 2;
+  const bands = opts.levels - plateLevels;
+  if (!Number.isInteger(opts.levels) || bands < 1) {
+    throw new Error(`multiband: levels (${opts.levels}) must exceed plateLevels (${plateLevels}) by at least 1`);
+  }
+  const pool = opts.pool ?? new BufferPool();
+  const sizes = levelSizes(w, h, bands);
+  const n0 = w * h;
+  const tmp = pool.f('mb.tmp', sizes[0][0] * sizes[1][1] * c);
+
+  // mask pyramid M_0 .. M_{bands-1}
+  const M: Float32Array[] = [mask.data];
+  for (let k = 1; k < bands; k++) {
+    const [pw, ph] = sizes[k - 1];
+    const out = pool.f(`mb.M${k}`, sizes[k][0] * sizes[k][1]);
+    reduce(M[k - 1], pw, ph, 1, out, tmp);
+    M.push(out);
+  }
+
+  let gain = 1;
+  if (opts.contrast ?? true) {
+    const [lo, hi] = opts.gainRange ?? [0.5, 2];
+    const eF = detailEnergy(face, M, sizes, bands, pool, 'F');
+    const eP = detailEnergy(plate, M, sizes, bands, pool, 'P');
+    gain = eF > 1e-12 ? Math.sqrt(eP / eF) : hi;
+    gain = gain < lo ? lo : gain > hi ? hi : gain;
+  }
+
+  // Gaussian pyramid of E = gain·face − plate, levels 0 .. bands
+  const E0 = pool.f('mb.G0', n0 * c);
+  const fd = face.data, pd = plate.data;
+  for (let i = 0; i < E0.length; i++) E0[i] = gain * fd[i] - pd[i];
+  const G: Float32Array[] = [E0];
+  for (let k = 1; k <= bands; k++) {
+    const [pw, ph] = sizes[k - 1];
+    const out = pool.f(`mb.G${k}`, sizes[k][0] * sizes[k][1] * c);
+    reduce(G[k - 1], pw, ph, c, out, tmp);
+    G.push(out);
+  }
+
+  // collapse the masked detail bands, coarse to fine: A_k = M_k (G_k − expand G_{k+1}) + expand A_{k+1}
+  let A: Float32Array | null = null;
+  for (let k = bands - 1; k >= 0; k--) {
+    const [lw, lh] = sizes[k];
+    const n = lw * lh;
+    const X = pool.f('mb.X', n * c);
+    expand(G[k + 1], lw, lh, c, X, tmp);
+    const Ak = pool.f(`mb.A${k % 2}`, n * c);
+    const Gk = G[k], Mk = M[k];
+    if (c === 3) {
+      for (let p = 0, i = 0; p < n; p++, i += 3) {
+        const m = Mk[p];
+        if (m === 0) { Ak[i] = 0; Ak[i + 1] = 0; Ak[i + 2] = 0; continue; }
+        Ak[i] = m * (Gk[i] - X[i]); Ak[i + 1] = m * (Gk[i + 1] - X[i + 1]); Ak[i + 2] = m * (Gk[i + 2] - X[i + 2]);
+      }
+    } else {
+      for (let p = 0, i = 0; p < n; p++) {
+        const m = Mk[p];
+        for (let ch = 0; ch < c; ch++, i++) Ak[i] = m * (Gk[i] - X[i]);
+      }
+    }
+    if (A) expand(A, lw, lh, c, Ak, tmp, true);
+    A = Ak;
+  }
+
+  const out = new Float32Array(n0 * c);
+  const Af = A as Float32Array;
+  for (let i = 0; i < out.length; i++) out[i] = pd[i] + Af[i];
+  return { image: { width: w, height: h, channels: c, data: out }, gain };
+}
+
+/**
+ * Σ_k 4^k Σ_p M_k(p) · L_k(luma)(p)² over the detail bands k = 1 .. bands-1: the detail energy of an image's
+ * luminance inside the mask. Band 0 (single-pixel grain, sensor noise, compression) is left out unless it is
+ * the only band, which also keeps this at a quarter of the cost of a full-resolution pyramid.
+ */
+function detailEnergy(img: Image, M: Float32Array[], sizes: Array<[number, number]>, bands: number, pool: BufferPool, tag: string): number {
+  const { width: w, height: h, channels: c, data } = img;
+  const tmp = pool.f('mb.tmp1', sizes[0][0] * sizes[1][1]);
+  const Y: Float32Array[] = [pool.f(`mb.Y${tag}0`, w * h)];
+  const y0 = Y[0];
+  if (c >= 3) for (let p = 0, i = 0; p < w * h; p++, i += c) y0[p] = LUMA[0] * data[i] + LUMA[1] * data[i + 1] + LUMA[2] * data[i + 2];
+  else for (let p = 0; p < w * h; p++) y0[p] = data[p * c];
+  for (let k = 1; k <= bands; k++) {
+    const out = pool.f(`mb.Y${tag}${k}`, sizes[k][0] * sizes[k][1]);
+    reduce(Y[k - 1], sizes[k - 1][0], sizes[k - 1][1], 1, out, tmp);
+    Y.push(out);
+  }
+  let e = 0;
+  for (let k = bands > 1 ? 1 : 0; k < bands; k++) {
+    const [lw, lh] = sizes[k];
+    const X = pool.f('mb.YX', lw * lh);
+    expand(Y[k + 1], lw, lh, 1, X, tmp);
+    const Yk = Y[k], Mk = M[k];
+    let s = 0;
+    for (let p = 0; p < lw * lh; p++) {
+      const d = Yk[p] - X[p];
+      s += Mk[p] * d * d;
+    }
+    e += s * (1 << (2 * k));
+  }
+  return e;
+}

@@ -1,0 +1,203 @@
+import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { readImage, writePng, type Affine, type DecodedImage } from '@facecomb/image';
+import { progress, summary, type StageEnv } from '@facecomb/stage';
+import { blendFace, BLEND_MODES, type BlendMode } from './blend.js';
+import type { ColourMode } from './colour.js';
+import { BufferPool } from './pool.js';
+
+export interface BlendParams {
+  mode: BlendMode;
+  levels: number | 'auto';
+  plateLevels: number;
+  contrast: boolean;
+  colour: ColourMode;
+  feather: number;
+  erode: number;
+  /** Names of the needed stages to use, when the kinds alone are ambiguous. */
+  plate?: string;
+  align?: string;
+  swap?: string;
+}
+
+export interface BlendInputs {
+  frames: string;
+  align: string;
+  swap: string;
+  framesMeta: Record<string, unknown>;
+  alignMeta: Record<string, unknown>;
+  swapMeta: Record<string, unknown>;
+}
+
+const FRAME_KINDS = ['ingest', 'synth'];
+
+function fail(msg: string): never {
+  throw new Error(msg);
+}
+
+/** Checks and fills the `with` map (defaults as in stages.json). */
+export function parseParams(raw: Record<string, unknown>): BlendParams {
+  const known = ['mode', 'levels', 'plateLevels', 'contrast', 'colour', 'feather', 'erode', 'plate', 'align', 'swap'];
+  for (const k of Object.keys(raw)) if (!known.includes(k)) fail(`blend: unknown param '${k}' (known: ${known.join(', ')})`);
+  const mode = (raw.mode ?? 'multiband') as BlendMode;
+  if (!BLEND_MODES.includes(mode)) fail(`blend: param 'mode' is '${String(raw.mode)}'; use one of ${BLEND_MODES.join(', ')}`);
+  const levels = raw.levels ?? 'auto';
+  if (levels !== 'auto' && !(Number.isInteger(levels) && (levels as number) >= 2 && (levels as number) <= 16)) fail(`blend: param 'levels' must be 'auto' or an integer 2-16, got ${JSON.stringify(levels)}`);
+  const plateLevels = raw.plateLevels ?? 2;
+  if (!Number.isInteger(plateLevels) || (plateLevels as number) < 0) fail(`blend: param 'plateLevels' must be an integer >= 0, got ${JSON.stringify(plateLevels)}`);
+  if (levels !== 'auto' && (levels as number) <= (plateLevels as number)) fail(`blend: param 'levels' (${levels}) must exceed 'plateLevels' (${plateLevels})`);
+  const contrast = raw.contrast ?? true;
+  if (typeof contrast !== 'boolean') fail(`blend: param 'contrast' must be true or false`);
+  const colour = (raw.colour ?? 'none') as ColourMode;
+  if (!['none', 'lab', 'histogram'].includes(colour)) fail(`blend: param 'colour' is '${String(raw.colour)}'; use none, lab or histogram`);
+  const num = (name: string, def: number): number => {
+    const v = raw[name] ?? def;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) fail(`blend: param '${name}' must be a number >= 0 (plate px, or < 1 for a fraction of the face size)`);
+    return v;
+  };
+  const name = (k: string): string | undefined => {
+    const v = raw[k];
+    if (v !== undefined && typeof v !== 'string') fail(`blend: param '${k}' must name a needed stage`);
+    return v as string | undefined;
+  };
+  return {
+    mode, levels: levels as number | 'auto', plateLevels: plateLevels as number, contrast, colour,
+    feather: num('feather', 0.04), erode: num('erode', 0), plate: name('plate'), align: name('align'), swap: name('swap'),
+  };
+}
+
+async function readMeta(stage: string, dir: string): Promise<Record<string, unknown>> {
+  const file = join(dir, 'meta.json');
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    fail(`needed stage '${stage}' has no meta.json at ${file}: is it a facecomb stage output?`);
+  }
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch (e) {
+    fail(`${file} is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+/** Finds the frames, align and swap stage outputs among the needed stages, by their meta.json kind. */
+export async function findInputs(inputs: Record<string, string>, params: Pick<BlendParams, 'plate' | 'align' | 'swap'>): Promise<BlendInputs> {
+  const metas = new Map<string, Record<string, unknown>>();
+  for (const [name, dir] of Object.entries(inputs)) metas.set(name, await readMeta(name, dir));
+  const pick = (role: string, param: 'plate' | 'align' | 'swap', kinds: string[]): string => {
+    const wanted = params[param];
+    if (wanted !== undefined) {
+      const meta = metas.get(wanted);
+      if (!meta) fail(`blend: param '${param}' names stage '${wanted}', which is not among its needs [${[...metas.keys()].join(', ')}]`);
+      if (!kinds.includes(String(meta.kind))) fail(`blend: param '${param}' names stage '${wanted}' of kind '${String(meta.kind)}'; it must be of kind ${kinds.join(' or ')}`);
+      return wanted;
+    }
+    const found = [...metas].filter(([, m]) => kinds.includes(String(m.kind))).map(([n]) => n);
+    if (found.length === 0) fail(`blend needs a ${role} stage (kind ${kinds.join(' or ')}) in its needs; it has [${[...metas].map(([n, m]) => `${n}: ${String(m.kind)}`).join(', ')}]`);
+    if (found.length > 1) fail(`blend: stages ${found.join(' and ')} are both ${role} stages; say which with param '${param}: <stage>'`);
+    return found[0];
+  };
+  const frames = pick('frames', 'plate', FRAME_KINDS);
+  const align = pick('align', 'align', ['align']);
+  const swap = pick('swap', 'swap', ['swap']);
+  return {
+    frames: inputs[frames], align: inputs[align], swap: inputs[swap],
+    framesMeta: metas.get(frames)!, alignMeta: metas.get(align)!, swapMeta: metas.get(swap)!,
+  };
+}
+
+const pad = (n: number): string => String(n).padStart(6, '0');
+
+async function frameNumbers(dir: string, meta: Record<string, unknown>): Promise<number[]> {
+  if (Array.isArray(meta.frames) && meta.frames.every((f) => Number.isInteger(f))) return meta.frames as number[];
+  const names = await readdir(join(dir, 'frames')).catch(() => fail(`frames stage output ${dir} has no frames/ folder`));
+  return names.filter((n) => /^\d+\.png$/.test(n)).map((n) => Number.parseInt(n, 10)).sort((a, b) => a - b);
+}
+
+interface FrameJob {
+  n: number;
+  plateFile: string;
+  /** null: no face, copy the plate. */
+  face: null | { crop: DecodedImage; mask: DecodedImage; matrix: Affine };
+  plate: DecodedImage | null;
+}
+
+async function loadFrame(inp: BlendInputs, n: number, cropSize: number | null): Promise<FrameJob> {
+  const name = pad(n);
+  const plateFile = join(inp.frames, 'frames', `${name}.png`);
+  if (!existsSync(plateFile)) fail(`plate frame ${plateFile} is missing (listed in ${join(inp.frames, 'meta.json')})`);
+  const faceFile = join(inp.swap, 'faces', `${name}.png`);
+  if (!existsSync(faceFile)) return { n, plateFile, face: null, plate: null };
+  const alignFile = join(inp.align, 'faces', `${name}.json`);
+  let rec: { face?: { matrix?: unknown } | null };
+  try {
+    rec = JSON.parse(await readFile(alignFile, 'utf8'));
+  } catch (e) {
+    fail(`swap has a face for frame ${n} but ${alignFile} cannot be read: ${(e as Error).message}`);
+  }
+  if (!rec.face) fail(`swap has a face for frame ${n} but ${alignFile} says the frame has no face: rerun swap on this align output`);
+  const m = rec.face.matrix;
+  if (!Array.isArray(m) || m.length !== 6 || !m.every((v) => typeof v === 'number' && Number.isFinite(v))) fail(`${alignFile}: face.matrix must be 6 numbers [a, b, tx, c, d, ty]`);
+  let maskFile = join(inp.swap, 'masks', `${name}.png`);
+  if (!existsSync(maskFile)) maskFile = join(inp.align, 'masks', `${name}.png`);
+  if (!existsSync(maskFile)) fail(`no mask for frame ${n}: neither ${join(inp.swap, 'masks', `${name}.png`)} nor ${maskFile} exists`);
+  const [plate, crop, mask] = await Promise.all([readImage(plateFile, { channels: 3 }), readImage(faceFile, { channels: 3 }), readImage(maskFile, { channels: 1 })]);
+  if (cropSize !== null && (crop.width !== cropSize || crop.height !== cropSize)) fail(`${faceFile} is ${crop.width}x${crop.height} but the align crop size is ${cropSize}: swap and align outputs do not match`);
+  if (mask.width !== crop.width || mask.height !== crop.height) fail(`${maskFile} is ${mask.width}x${mask.height} but the face crop ${faceFile} is ${crop.width}x${crop.height}`);
+  return { n, plateFile, face: { crop, mask, matrix: m as Affine }, plate };
+}
+
+/** The `blend` stage: whole plates with the swapped faces blended in. */
+export async function runBlend(env: StageEnv): Promise<void> {
+  const params = parseParams(env.params);
+  const inp = await findInputs(env.inputs, params);
+  const frames = await frameNumbers(inp.frames, inp.framesMeta);
+  if (frames.length === 0) fail(`frames stage output ${inp.frames} lists no frames`);
+  const cropSize = typeof inp.alignMeta.size === 'number' ? inp.alignMeta.size : null;
+  const outDir = join(env.out, 'frames');
+  await mkdir(outDir, { recursive: true });
+  const pool = new BufferPool();
+  const t0 = Date.now();
+  let blended = 0;
+  let width = Number(inp.framesMeta.width) || 0, height = Number(inp.framesMeta.height) || 0;
+  let bitDepth = inp.framesMeta.bitDepth === 16 ? 16 : inp.framesMeta.bitDepth === 8 ? 8 : 0;
+  let pendingWrite: Promise<void> = Promise.resolve();
+  let next = loadFrame(inp, frames[0], cropSize);
+  for (let i = 0; i < frames.length; i++) {
+    const job = await next;
+    if (i + 1 < frames.length) {
+      next = loadFrame(inp, frames[i + 1], cropSize);
+      next.catch(() => undefined); // reported when awaited
+    }
+    const outFile = join(outDir, `${pad(job.n)}.png`);
+    await pendingWrite;
+    if (!job.face || !job.plate) {
+      pendingWrite = copyFile(job.plateFile, outFile);
+    } else {
+      const plate = job.plate;
+      const r = blendFace(plate, job.face.crop, job.face.mask, job.face.matrix, {
+        mode: params.mode, levels: params.levels, plateLevels: params.plateLevels, contrast: params.contrast,
+        colour: params.colour, feather: params.feather, erode: params.erode, inPlace: true, pool,
+      });
+      if (!width) { width = plate.width; height = plate.height; }
+      if (!bitDepth) bitDepth = plate.bitDepth;
+      pendingWrite = writePng(outFile, r.image, { bitDepth: plate.bitDepth });
+      if (r.roi) blended++;
+    }
+    progress({ done: i + 1, total: frames.length, unit: 'frames', msg: `${pad(job.n)} ${job.face ? params.mode : 'no face, copied'}` }, true);
+  }
+  await pendingWrite;
+  if (!width || !bitDepth) {
+    const first = await readImage(join(outDir, `${pad(frames[0])}.png`));
+    width ||= first.width; height ||= first.height; bitDepth ||= first.bitDepth;
+  }
+  const seconds = (Date.now() - t0) / 1000;
+  await writeFile(join(env.out, 'meta.json'), JSON.stringify({
+    kind: 'blend', mode: params.mode, fps: inp.framesMeta.fps ?? null, width, height, frames, bitDepth,
+    count: frames.length, blended, passthrough: frames.length - blended,
+    params: { levels: params.levels, plateLevels: params.plateLevels, contrast: params.contrast, colour: params.colour, feather: params.feather, erode: params.erode },
+  }, null, 2) + '\n');
+  summary({ frames: frames.length, blended, passthrough: frames.length - blended, mode: params.mode, seconds: Math.round(seconds * 10) / 10, fps: Math.round((frames.length / Math.max(seconds, 1e-3)) * 100) / 100 });
+}

@@ -1,0 +1,11 @@
+import { tf, initEngine } from './src/index.js';
+await initEngine({ backend: 'cpu', log: () => {} });
+const shape = [2,2,2,2];
+const x = tf.tensor(Array.from({length:16},(_, i)=>i), shape);
+const w = tf.tensor(Array.from({length:64},(_, i)=>i), [2,4,4,2]);
+const f = (a: tf.Tensor) => tf.image.resizeNearestNeighbor(a as tf.Tensor4D, [4,4]);
+console.log('cpu grad', await tf.grad((a: tf.Tensor) => f(a).mul(w).sum())(x).data());
+console.log('sumpool', await tf.avgPool(w as tf.Tensor4D, 2, 2, 'valid').mul(4).data());
+const y = tf.tensor(Array.from({length:32},(_, i)=>i), [2,4,4,1]);
+const g = tf.grad((a: tf.Tensor) => tf.image.resizeNearestNeighbor(a as tf.Tensor4D, [2,2]).mul(tf.ones([2,2,2,1])).sum())(y);
+console.log('down grad', g.shape, await g.data());

@@ -1,0 +1,10 @@
+import { tf, wasmBinaryDir } from './src/index.js';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+setWasmPaths('/tmp/badwasm/');
+const e = tf.engine() as any;
+const ok = await tf.setBackend('wasm');
+console.log('wasm ok', ok, 'pending', e.pendingBackendInit != null, e.pendingBackendInitId);
+const ok2 = await tf.setBackend('cpu');
+console.log('cpu ok', ok2, 'pending', e.pendingBackendInit != null, e.pendingBackendInitId);
+await new Promise((r) => setTimeout(r, 100));
+console.log('later pending', e.pendingBackendInit != null);

@@ -1,0 +1,277 @@
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+
+/** Where the cache of a pipeline lives: `--cache DIR`, FACECOMB_CACHE, else `.facecomb/` in the project folder. */
+export function cacheRootFor(pipelineFile: string | null, opts: { cache?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): string {
+  const env = opts.env ?? process.env;
+  if (opts.cache) return resolve(opts.cache);
+  if (env.FACECOMB_CACHE) return resolve(env.FACECOMB_CACHE);
+  const start = pipelineFile ? dirname(resolve(pipelineFile)) : resolve(opts.cwd ?? process.cwd());
+  let d = start;
+  for (;;) {
+    if (existsSync(join(d, 'package.json')) || existsSync(join(d, '.git'))) return join(d, '.facecomb');
+    const up = dirname(d);
+    if (up === d) return join(start, '.facecomb');
+    d = up;
+  }
+}
+
+export interface OutputFile {
+  path: string;
+  size: number;
+  sha256: string;
+}
+
+/** manifest.json of a cache entry. */
+export interface Manifest {
+  key: string;
+  stage: string;
+  kind: string;
+  version: string;
+  pipeline: { name: string; file: string };
+  params: Record<string, unknown>;
+  inputs: { param: string; path: string; size: number; sha256: string }[];
+  upstream: Record<string, string>;
+  resources: Record<string, number>;
+  /** Kept by `runner gc` even when unreferenced, unless --all (train models). */
+  keep: boolean;
+  outputs: OutputFile[];
+  /** Absolute artifact folder (`<entry>/out`). */
+  artifacts: string;
+  start: string;
+  end: string;
+  startMs: number;
+  endMs: number;
+  durationMs: number;
+  engine: Record<string, unknown> | null;
+  summary: Record<string, unknown> | null;
+  log: string;
+  runner: string;
+  host: string;
+  pid: number;
+}
+
+/** What the last successful (or cached) run of a stage of a pipeline was: lets `status` say why a stage is stale. */
+export interface IndexRecord {
+  key: string;
+  kind: string;
+  version: string;
+  params: Record<string, unknown>;
+  inputs: Record<string, string>;
+  upstream: Record<string, string>;
+  pipelineFile: string;
+  time: string;
+}
+
+function writeAtomic(file: string, text: string): void {
+  mkdirSync(dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, file);
+}
+
+/**
+ * A runner killed with SIGKILL cannot stop its stages: their process groups live on, writing into the temp
+ * folder. The temp folder records the stage's pid; end that group if the process still has this folder as its
+ * FACECOMB_OUT (checked through /proc, so a reused pid is never hit).
+ */
+function killOrphanStage(tmp: string): void {
+  let pid = 0;
+  try {
+    pid = Number(readFileSync(join(tmp, 'stage.pid'), 'utf8'));
+  } catch {
+    return;
+  }
+  if (!pidAlive(pid)) return;
+  try {
+    const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+    if (!environ.includes(`FACECOMB_OUT=${join(tmp, 'out')}`)) return;
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    /* not Linux, or gone */
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * The cache folder:
+ *   cache/<key>/{manifest.json, log.txt, out/}   finished stage runs (immutable)
+ *   tmp/<key>.<pid>.<rand>/                      runs in progress (renamed into cache/ on success)
+ *   work/<key>/                                  FACECOMB_RESUME folders, kept until the stage succeeds
+ *   locks/<key>.lock                             one runner per key
+ *   index/<pipeline>/<stage>.json                last run of each stage (for status reasons)
+ *   logs/<pipeline>/<stage>-<time>.log           logs of failed runs
+ *   hashes.json                                  input-file hash index (size + mtime + inode)
+ */
+export class Cache {
+  constructor(readonly root: string) {}
+
+  get cacheDir() {
+    return join(this.root, 'cache');
+  }
+  entry(key: string) {
+    return join(this.root, 'cache', key);
+  }
+  artifacts(key: string) {
+    return join(this.entry(key), 'out');
+  }
+  work(key: string) {
+    return join(this.root, 'work', key);
+  }
+  get hashIndexFile() {
+    return join(this.root, 'hashes.json');
+  }
+  has(key: string): boolean {
+    return existsSync(join(this.entry(key), 'manifest.json'));
+  }
+  manifest(key: string): Manifest | null {
+    try {
+      return JSON.parse(readFileSync(join(this.entry(key), 'manifest.json'), 'utf8')) as Manifest;
+    } catch {
+      return null;
+    }
+  }
+  keys(): string[] {
+    try {
+      return readdirSync(this.cacheDir).filter((k) => /^[0-9a-f]{64}$/.test(k));
+    } catch {
+      return [];
+    }
+  }
+
+  /** A fresh temp folder for a run of `key` (same filesystem as cache/, so the final rename is atomic). */
+  makeTemp(key: string): string {
+    const dir = join(this.root, 'tmp', `${key}.${process.pid}.${Math.random().toString(36).slice(2, 8)}`);
+    mkdirSync(join(dir, 'out'), { recursive: true });
+    return dir;
+  }
+
+  /** Moves a finished temp folder into the cache, replacing an older entry of the same key (a forced rerun). */
+  commit(tmp: string, key: string): void {
+    mkdirSync(this.cacheDir, { recursive: true });
+    const dest = this.entry(key);
+    if (existsSync(dest)) {
+      const trash = `${tmp}.old`;
+      renameSync(dest, trash);
+      renameSync(tmp, dest);
+      rmSync(trash, { recursive: true, force: true });
+    } else renameSync(tmp, dest);
+  }
+
+  /** Removes temp folders left by runners that are no longer alive; returns how many. */
+  cleanStaleTemps(): number {
+    const dir = join(this.root, 'tmp');
+    let n = 0;
+    let names: string[] = [];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      return 0;
+    }
+    for (const name of names) {
+      const m = /^[0-9a-f]{64}\.(\d+)\./.exec(name);
+      if (m && Number(m[1]) !== process.pid && pidAlive(Number(m[1]))) continue;
+      if (m && Number(m[1]) === process.pid) continue;
+      killOrphanStage(join(dir, name));
+      rmSync(join(dir, name), { recursive: true, force: true });
+      n++;
+    }
+    return n;
+  }
+
+  /** Takes the lock of `key`; false while another live process holds it. A dead holder's lock is taken over. */
+  tryLock(key: string): boolean {
+    const file = join(this.root, 'locks', `${key}.lock`);
+    mkdirSync(dirname(file), { recursive: true });
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        const fd = openSync(file, 'wx');
+        writeSync(fd, String(process.pid));
+        closeSync(fd);
+        return true;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        let holder = 0;
+        try {
+          holder = Number(readFileSync(file, 'utf8').trim());
+        } catch {
+          continue;
+        }
+        if (holder === process.pid || pidAlive(holder)) return false;
+        rmSync(file, { force: true });
+      }
+    }
+    return false;
+  }
+
+  unlock(key: string): void {
+    const file = join(this.root, 'locks', `${key}.lock`);
+    try {
+      if (Number(readFileSync(file, 'utf8').trim()) === process.pid) rmSync(file, { force: true });
+    } catch {
+      /* already gone */
+    }
+  }
+
+  indexFile(pipeline: string, stage: string) {
+    return join(this.root, 'index', pipeline, `${stage}.json`);
+  }
+  readIndex(pipeline: string, stage: string): IndexRecord | null {
+    try {
+      return JSON.parse(readFileSync(this.indexFile(pipeline, stage), 'utf8')) as IndexRecord;
+    } catch {
+      return null;
+    }
+  }
+  writeIndex(pipeline: string, stage: string, rec: IndexRecord): void {
+    writeAtomic(this.indexFile(pipeline, stage), `${JSON.stringify(rec, null, 2)}\n`);
+  }
+  /** Every index record: [pipeline, stage, record]. */
+  allIndex(): [string, string, IndexRecord][] {
+    const out: [string, string, IndexRecord][] = [];
+    const dir = join(this.root, 'index');
+    let pipes: string[] = [];
+    try {
+      pipes = readdirSync(dir);
+    } catch {
+      return out;
+    }
+    for (const p of pipes) {
+      let files: string[] = [];
+      try {
+        files = readdirSync(join(dir, p));
+      } catch {
+        continue;
+      }
+      for (const f of files) {
+        if (!f.endsWith('.json')) continue;
+        try {
+          out.push([p, f.slice(0, -5), JSON.parse(readFileSync(join(dir, p, f), 'utf8')) as IndexRecord]);
+        } catch {
+          /* torn record: ignore */
+        }
+      }
+    }
+    return out;
+  }
+
+  failedLog(pipeline: string, stage: string): string {
+    const t = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
+    const file = join(this.root, 'logs', pipeline, `${stage}-${t}.log`);
+    mkdirSync(dirname(file), { recursive: true });
+    return file;
+  }
+
+  writeText(file: string, text: string): void {
+    writeAtomic(file, text);
+  }
+}

@@ -1,0 +1,131 @@
+import { parseArgs } from 'node:util';
+import { UsageError, dagCommand, gcCommand, lsCommand, runCommand, showCommand, statusCommand } from './commands.js';
+import { PipelineError, formatDiagnostic } from './diagnostics.js';
+import { RegistryError } from './registry.js';
+
+const HELP = `runner: runs a facecomb pipeline (one YAML file per shot) with a content-addressed cache
+
+usage:
+  runner run FILE [--jobs N] [--force STAGE]... [--dry-run] [--backend B] [--gpus N] [--resource NAME=N]...
+  runner status FILE [--json]      each stage: cached (with its key) or stale (with the reason)
+  runner dag FILE                  the stage graph as a mermaid diagram
+  runner show FILE STAGE [--json]  a stage's manifest and artifact paths
+  runner ls [--json]               the cache entries
+  runner gc [--keep-pipelines FILE...] [--all] [--dry-run]
+                                   remove cache entries no pipeline refers to
+
+options (every command):
+  --cache DIR   the cache folder (default: .facecomb/ in the pipeline's project folder; env FACECOMB_CACHE)
+  -h, --help    this help
+
+run:
+  -j, --jobs N        stages run at once (default 1)
+  --force STAGE       rerun STAGE even if cached (repeatable; 'all' for every stage)
+  -n, --dry-run       print what would run and why, run nothing
+  --backend B         tensor engine for stages: auto|tensorflow|webgpu|wasm|cpu (FACECOMB_BACKEND)
+  --gpus N            GPU slots (default 1: one gpu stage at a time)
+  --resource NAME=N   slots of another resource named in stages' resources
+
+exit codes: 0 ok, 1 a stage failed, 2 bad pipeline or usage, 130 interrupted
+`;
+
+function int(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`${name} must be a whole number, got '${v}'`);
+  return n;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (!cmd || cmd === '-h' || cmd === '--help' || cmd === 'help') {
+    process.stdout.write(HELP);
+    return cmd ? 0 : 2;
+  }
+  // `gc --keep-pipelines a.yaml b.yaml`: the files after the flag
+  let keep: string[] = [];
+  if (cmd === 'gc') {
+    const i = rest.indexOf('--keep-pipelines');
+    if (i >= 0) {
+      let j = i + 1;
+      while (j < rest.length && !rest[j].startsWith('-')) keep.push(rest[j++]);
+      if (!keep.length) throw new UsageError('--keep-pipelines needs at least one pipeline file');
+      rest.splice(i, j - i);
+    }
+  }
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: {
+      cache: { type: 'string' },
+      json: { type: 'boolean' },
+      jobs: { type: 'string', short: 'j' },
+      force: { type: 'string', multiple: true },
+      'dry-run': { type: 'boolean', short: 'n' },
+      backend: { type: 'string' },
+      gpus: { type: 'string' },
+      resource: { type: 'string', multiple: true },
+      all: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const common = { cache: values.cache };
+  const file = () => {
+    if (!positionals[0]) throw new UsageError(`runner ${cmd}: missing the pipeline FILE`);
+    return positionals[0];
+  };
+  switch (cmd) {
+    case 'run': {
+      const slots: Record<string, number> = {};
+      const gpus = int('--gpus', values.gpus);
+      if (gpus !== undefined) slots.gpu = gpus;
+      for (const r of values.resource ?? []) {
+        const m = /^([A-Za-z_][\w-]*)=(\d+)$/.exec(r);
+        if (!m) throw new UsageError(`--resource ${r}: expected NAME=N, e.g. --resource cpu=4`);
+        slots[m[1]] = Number(m[2]);
+      }
+      return runCommand(file(), { ...common, jobs: int('--jobs', values.jobs), force: values.force, dryRun: values['dry-run'], backend: values.backend, slots });
+    }
+    case 'status':
+      await statusCommand(file(), { ...common, json: values.json });
+      return 0;
+    case 'dag':
+      await dagCommand(file(), common);
+      return 0;
+    case 'show':
+      if (!positionals[1]) throw new UsageError('runner show: usage: runner show FILE STAGE');
+      return showCommand(file(), positionals[1], { ...common, json: values.json });
+    case 'ls':
+      lsCommand({ ...common, json: values.json });
+      return 0;
+    case 'gc':
+      keep = [...keep, ...positionals];
+      await gcCommand({ ...common, keep, all: values.all, dryRun: values['dry-run'] });
+      return 0;
+    default:
+      throw new UsageError(`unknown command '${cmd}'; commands: run, status, dag, show, ls, gc (runner --help)`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    if (e instanceof PipelineError) {
+      for (const d of e.diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
+      process.stderr.write(`${e.diagnostics.length} error(s) in the pipeline; nothing was run\n`);
+    } else if (e instanceof UsageError || e instanceof RegistryError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`runner: ${(e as Error).message}\n`);
+    } else {
+      process.stderr.write(`runner: ${(e as Error).stack ?? String(e)}\n`);
+      process.exitCode = 1;
+      return;
+    }
+    process.exitCode = 2;
+  },
+);

@@ -1,0 +1,202 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, readFileSync, readdirSync, statSync, type Stats } from 'node:fs';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+
+const GLOB_CHARS = /[*?[{]|#|%0?\d*d/;
+
+export function isGlob(p: string): boolean {
+  return GLOB_CHARS.test(p);
+}
+
+/** Converts a glob (`*`, `?`, `**`, `[...]`, `{a,b}`) over `/`-separated paths to a RegExp. */
+export function globToRegExp(glob: string): RegExp {
+  let re = '';
+  let inBrace = 0;
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i];
+    // image-sequence patterns: shot.%04d.png, shot.####.png
+    const printf = /^%(0?)(\d*)d/.exec(glob.slice(i));
+    if (printf) {
+      re += printf[2] ? (printf[1] ? `\\d{${Number(printf[2])}}` : ` *\\d{1,${Number(printf[2])}}`) : '\\d+';
+      i += printf[0].length - 1;
+      continue;
+    }
+    if (c === '#') {
+      let n = 1;
+      while (glob[i + n] === '#') n++;
+      re += n === 1 ? '\\d+' : `\\d{${n}}`;
+      i += n - 1;
+      continue;
+    }
+    if (c === '*') {
+      if (glob[i + 1] === '*') {
+        const atSegStart = i === 0 || glob[i - 1] === '/';
+        if (glob[i + 2] === '/' && atSegStart) {
+          re += '(?:[^/]*/)*';
+          i += 2;
+        } else {
+          re += '.*';
+          i += 1;
+        }
+      } else re += '[^/]*';
+    } else if (c === '?') re += '[^/]';
+    else if (c === '[') {
+      const end = glob.indexOf(']', i + 1);
+      if (end < 0) re += '\\[';
+      else {
+        let cls = glob.slice(i + 1, end);
+        if (cls.startsWith('!')) cls = `^${cls.slice(1)}`;
+        re += `[${cls.replace(/\\/g, '\\\\')}]`;
+        i = end;
+      }
+    } else if (c === '{') {
+      inBrace++;
+      re += '(?:';
+    } else if (c === '}' && inBrace > 0) {
+      inBrace--;
+      re += ')';
+    } else if (c === ',' && inBrace > 0) re += '|';
+    else re += c.replace(/[.+^$()|\\\]}]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`);
+}
+
+function walk(dir: string, out: string[], includeDot: boolean): void {
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  for (const e of entries) {
+    if (!includeDot && e.name.startsWith('.')) continue;
+    const p = join(dir, e.name);
+    if (e.isDirectory()) walk(p, out, includeDot);
+    else if (e.isFile()) out.push(p);
+    else if (e.isSymbolicLink()) {
+      try {
+        const st = statSync(p);
+        if (st.isDirectory()) walk(p, out, includeDot);
+        else if (st.isFile()) out.push(p);
+      } catch {
+        /* dangling link */
+      }
+    }
+  }
+}
+
+/**
+ * The files an input param names: a file, every file under a folder, or the files matching a glob, relative
+ * to `base` unless absolute. Null when nothing exists there.
+ */
+export function expandInput(base: string, p: string): string[] | null {
+  const abs = isAbsolute(p) ? p : resolve(base, p);
+  if (!isGlob(p)) {
+    if (!existsSync(abs)) return null;
+    const st = statSync(abs);
+    if (st.isDirectory()) {
+      const out: string[] = [];
+      walk(abs, out, true);
+      return out.sort();
+    }
+    return [abs];
+  }
+  const norm = abs.split(sep).join('/');
+  const segs = norm.split('/');
+  const firstGlob = segs.findIndex((s) => isGlob(s));
+  const root = segs.slice(0, firstGlob).join('/') || '/';
+  const rest = segs.slice(firstGlob).join('/');
+  const re = globToRegExp(rest);
+  const files: string[] = [];
+  walk(root, files, /(^|\/)\./.test(rest));
+  const matched = files.filter((f) => re.test(relative(root, f).split(sep).join('/'))).sort();
+  return matched.length ? matched : null;
+}
+
+export function sha256File(file: string): Promise<string> {
+  return new Promise((res, rej) => {
+    const h = createHash('sha256');
+    createReadStream(file)
+      .on('data', (d) => h.update(d))
+      .on('error', rej)
+      .on('end', () => res(h.digest('hex')));
+  });
+}
+
+interface IndexEntry {
+  size: number;
+  mtimeMs: number;
+  ino: number;
+  sha256: string;
+}
+
+/** Content hashes of files, remembered by size + mtime + inode so unchanged big files are not read again. */
+export class HashIndex {
+  private entries: Record<string, IndexEntry> = {};
+  private dirty = false;
+  /** Bytes actually read (for reports). */
+  bytesHashed = 0;
+
+  constructor(private readonly file: string | null) {
+    if (file && existsSync(file)) {
+      try {
+        this.entries = JSON.parse(readFileSync(file, 'utf8'));
+      } catch {
+        this.entries = {};
+      }
+    }
+  }
+
+  async hash(path: string, st?: Stats): Promise<string> {
+    const s = st ?? statSync(path);
+    const e = this.entries[path];
+    if (e && e.size === s.size && e.mtimeMs === s.mtimeMs && e.ino === s.ino) return e.sha256;
+    const sha256 = await sha256File(path);
+    this.bytesHashed += s.size;
+    this.entries[path] = { size: s.size, mtimeMs: s.mtimeMs, ino: s.ino, sha256 };
+    this.dirty = true;
+    return sha256;
+  }
+
+  async save(write: (file: string, text: string) => void): Promise<void> {
+    if (!this.file || !this.dirty) return;
+    write(this.file, JSON.stringify(this.entries));
+    this.dirty = false;
+  }
+}
+
+/** Every file under `dir` (relative `/` paths) with size and sha256. */
+export async function hashTree(dir: string): Promise<{ path: string; size: number; sha256: string }[]> {
+  const files: string[] = [];
+  walk(dir, files, true);
+  files.sort();
+  const out = [];
+  for (const f of files) out.push({ path: relative(dir, f).split(sep).join('/'), size: statSync(f).size, sha256: await sha256File(f) });
+  return out;
+}
+
+/** Total bytes of the files under `dir`. */
+export function treeSize(dir: string): number {
+  const files: string[] = [];
+  walk(dir, files, true);
+  let n = 0;
+  for (const f of files) {
+    try {
+      n += statSync(f).size;
+    } catch {
+      /* vanished */
+    }
+  }
+  return n;
+}
+
+export function formatBytes(n: number): string {
+  const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < u.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${i === 0 ? v : v.toFixed(1)} ${u[i]}`;
+}

@@ -1,0 +1,73 @@
+/**
+ * Adam (as torch.optim.Adam: bias-corrected, eps outside the square root) with its moments in named
+ * variables, so the optimizer state checkpoints exactly. A variable's step count advances only on the
+ * steps that update it (decoders are trained in turn; a new level's variables start at step 0).
+ */
+import { tf, type Tensor, type Variable } from './tf.js';
+
+export interface AdamSettings {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+}
+
+export interface AdamSlot {
+  m: Variable;
+  v: Variable;
+  t: number;
+}
+
+export class Adam {
+  readonly slots = new Map<string, AdamSlot>();
+
+  constructor(readonly s: AdamSettings) {}
+
+  slot(name: string, like: Variable): AdamSlot {
+    let sl = this.slots.get(name);
+    if (!sl) {
+      sl = tf.tidy(() => ({ m: tf.variable(tf.zerosLike(like), false), v: tf.variable(tf.zerosLike(like), false), t: 0 }));
+      this.slots.set(name, sl);
+    }
+    return sl;
+  }
+
+  /** Restores a slot from stored moments. */
+  setSlot(name: string, shape: number[], m: Float32Array, v: Float32Array, t: number): void {
+    const old = this.slots.get(name);
+    if (old) {
+      old.m.dispose();
+      old.v.dispose();
+    }
+    this.slots.set(name, tf.tidy(() => ({ m: tf.variable(tf.tensor(m, shape), false), v: tf.variable(tf.tensor(v, shape), false), t })));
+  }
+
+  /** Applies one update; `grads` maps variable name -> gradient, `vars` name -> variable. */
+  apply(vars: Map<string, Variable>, grads: Record<string, Tensor>): void {
+    const { lr, beta1, beta2, epsilon } = this.s;
+    for (const [name, g] of Object.entries(grads)) {
+      const w = vars.get(name);
+      if (!w) throw new Error(`optimizer: gradient for unknown variable ${name}`);
+      const sl = this.slot(name, w);
+      sl.t++;
+      const bc1 = 1 - beta1 ** sl.t;
+      const bc2 = 1 - beta2 ** sl.t;
+      tf.tidy(() => {
+        const m = tf.add(tf.mul(sl.m, beta1), tf.mul(g, 1 - beta1));
+        const v = tf.add(tf.mul(sl.v, beta2), tf.mul(tf.square(g), 1 - beta2));
+        sl.m.assign(m);
+        sl.v.assign(v);
+        const denom = tf.add(tf.div(tf.sqrt(v), Math.sqrt(bc2)), epsilon);
+        w.assign(tf.sub(w, tf.mul(tf.div(m, denom), lr / bc1)));
+      });
+    }
+  }
+
+  dispose(): void {
+    for (const sl of this.slots.values()) {
+      sl.m.dispose();
+      sl.v.dispose();
+    }
+    this.slots.clear();
+  }
+}

@@ -1,0 +1,230 @@
+/**
+ * Checkpoint folders: weights.bin + weights.json (float32 values concatenated; names, shapes, offsets),
+ * optimizer.bin + optimizer.json (Adam moments and step counts), state.json (resolution, alpha, step,
+ * RNG state, config and its hash), card.json (the model card) and metrics.jsonl (the loss curve so far).
+ * Written to a temporary folder and renamed into place, so a crash never leaves a half-written checkpoint.
+ */
+import { mkdir, readFile, rename, rm, writeFile, readdir, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { configDiff, configHash, essentialConfig, type TrainConfig } from './config.js';
+import type { CombModel } from './model.js';
+import type { Adam } from './adam.js';
+import type { RngState } from './rng.js';
+
+export const WEIGHTS_FORMAT = 'facecomb-weights/1';
+export const STATE_FORMAT = 'facecomb-train-state/1';
+export const CARD_FORMAT = 'facecomb-model/1';
+
+export interface TrainState {
+  format: string;
+  /** Steps completed. */
+  step: number;
+  /** Current resolution (level). */
+  resolution: number;
+  /** Level index: log2(resolution). */
+  level: number;
+  alpha: number;
+  rng: RngState;
+  configHash: string;
+  config: Record<string, unknown>;
+  identities: string[];
+  engine: string;
+  savedAt: string;
+}
+
+export interface ModelCard {
+  format: string;
+  config: TrainConfig;
+  resolution: number;
+  level: number;
+  alpha: number;
+  step: number;
+  identities: string[];
+  engine: string;
+  /** Trainable values of the encoder plus one decoder at the current resolution. */
+  parameters: number;
+  savedAt: string;
+}
+
+interface TensorEntry {
+  name: string;
+  kind: 'param' | 'buffer';
+  shape: number[];
+  offset: number;
+  length: number;
+}
+
+interface SlotEntry {
+  name: string;
+  shape: number[];
+  t: number;
+  offsetM: number;
+  offsetV: number;
+  length: number;
+}
+
+async function exists(p: string): Promise<boolean> {
+  return stat(p).then(() => true, () => false);
+}
+
+function concat(parts: Float32Array[], total: number): Buffer {
+  const buf = Buffer.alloc(total * 4);
+  let o = 0;
+  for (const p of parts) {
+    Buffer.from(p.buffer, p.byteOffset, p.byteLength).copy(buf, o * 4);
+    o += p.length;
+  }
+  return buf;
+}
+
+/** Saves model, optimizer and state into `dir` atomically. */
+export async function saveCheckpoint(
+  dir: string,
+  model: CombModel,
+  adam: Adam,
+  state: Omit<TrainState, 'format' | 'configHash' | 'config' | 'identities' | 'savedAt' | 'level'>,
+  metrics: string[],
+): Promise<void> {
+  const savedAt = new Date().toISOString();
+  const cfg = model.cfg;
+  const tmp = join(dirname(dir), `.${basename(dir)}.tmp-${process.pid}`);
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(tmp, { recursive: true });
+
+  const entries: TensorEntry[] = [];
+  const parts: Float32Array[] = [];
+  let total = 0;
+  for (const [kind, map] of [['param', model.params], ['buffer', model.buffers]] as const) {
+    for (const [name, v] of map) {
+      const data = (await v.data()) as Float32Array;
+      entries.push({ name, kind, shape: v.shape, offset: total * 4, length: data.length });
+      parts.push(data);
+      total += data.length;
+    }
+  }
+  await writeFile(join(tmp, 'weights.bin'), concat(parts, total));
+  await writeFile(join(tmp, 'weights.json'), JSON.stringify({ format: WEIGHTS_FORMAT, dtype: 'float32', littleEndian: true, tensors: entries }, null, 1));
+
+  const slots: SlotEntry[] = [];
+  const oparts: Float32Array[] = [];
+  let ototal = 0;
+  for (const [name, sl] of adam.slots) {
+    const m = (await sl.m.data()) as Float32Array;
+    const v = (await sl.v.data()) as Float32Array;
+    slots.push({ name, shape: sl.m.shape, t: sl.t, offsetM: ototal * 4, offsetV: (ototal + m.length) * 4, length: m.length });
+    oparts.push(m, v);
+    ototal += 2 * m.length;
+  }
+  await writeFile(join(tmp, 'optimizer.bin'), concat(oparts, ototal));
+  await writeFile(join(tmp, 'optimizer.json'), JSON.stringify({ format: 'facecomb-adam/1', ...adam.s, slots }, null, 1));
+
+  const full: TrainState = {
+    format: STATE_FORMAT,
+    ...state,
+    level: Math.log2(state.resolution),
+    configHash: configHash(cfg),
+    config: essentialConfig(cfg),
+    identities: cfg.identities,
+    savedAt,
+  };
+  await writeFile(join(tmp, 'state.json'), JSON.stringify(full, null, 1));
+  const card: ModelCard = {
+    format: CARD_FORMAT,
+    config: cfg,
+    resolution: state.resolution,
+    level: full.level,
+    alpha: state.alpha,
+    step: state.step,
+    identities: cfg.identities,
+    engine: state.engine,
+    parameters: model.parameterCount(state.resolution),
+    savedAt,
+  };
+  await writeFile(join(tmp, 'card.json'), JSON.stringify(card, null, 1));
+  await writeFile(join(tmp, 'metrics.jsonl'), metrics.length ? metrics.join('\n') + '\n' : '');
+
+  const old = join(dirname(dir), `.${basename(dir)}.old-${process.pid}`);
+  await rm(old, { recursive: true, force: true });
+  const had = await exists(dir);
+  if (had) await rename(dir, old);
+  await rename(tmp, dir);
+  if (had) await rm(old, { recursive: true, force: true });
+}
+
+/** The checkpoint folder to load: `dir`, or a leftover of an interrupted replace. Null when none. */
+export async function findCheckpoint(dir: string): Promise<string | null> {
+  if (await exists(join(dir, 'state.json'))) return dir;
+  const parent = dirname(dir);
+  const names = await readdir(parent).catch(() => [] as string[]);
+  for (const n of names) {
+    if (n.startsWith(`.${basename(dir)}.old-`) && (await exists(join(parent, n, 'state.json')))) return join(parent, n);
+  }
+  return null;
+}
+
+async function readJson<T>(file: string): Promise<T> {
+  const text = await readFile(file, 'utf8').catch((e: Error) => {
+    throw new Error(`checkpoint file ${file} cannot be read: ${e.message}`);
+  });
+  try {
+    return JSON.parse(text) as T;
+  } catch (e) {
+    throw new Error(`checkpoint file ${file} is not valid JSON (${(e as Error).message}); delete the checkpoint folder to start over`);
+  }
+}
+
+export async function readState(dir: string): Promise<TrainState> {
+  const st = await readJson<TrainState>(join(dir, 'state.json'));
+  if (st.format !== STATE_FORMAT) throw new Error(`${join(dir, 'state.json')} has format ${st.format}, expected ${STATE_FORMAT}`);
+  return st;
+}
+
+/** Throws a clear error when the checkpoint was made with another config. */
+export function checkCompatible(dir: string, st: TrainState, cfg: TrainConfig): void {
+  const want = essentialConfig(cfg);
+  const d = configDiff(st.config, want);
+  if (d) {
+    throw new Error(
+      `checkpoint ${dir} was made with another config: '${d.field}' is ${JSON.stringify(d.a)} there but ${JSON.stringify(d.b)} now; ` +
+        `use the same params to resume, or delete that checkpoint folder to train from scratch`,
+    );
+  }
+}
+
+function floats(buf: Buffer, offset: number, length: number, file: string): Float32Array {
+  if (offset + length * 4 > buf.length) throw new Error(`checkpoint file ${file} is truncated (needs ${offset + length * 4} bytes, has ${buf.length})`);
+  const out = new Float32Array(length);
+  Buffer.from(out.buffer).set(buf.subarray(offset, offset + length * 4));
+  return out;
+}
+
+/** Loads weights (and the optimizer, when given) from a checkpoint folder into the model. */
+export async function loadCheckpoint(dir: string, model: CombModel, adam: Adam | null): Promise<TrainState> {
+  const st = await readState(dir);
+  checkCompatible(dir, st, model.cfg);
+  const wj = await readJson<{ format: string; tensors: TensorEntry[] }>(join(dir, 'weights.json'));
+  if (wj.format !== WEIGHTS_FORMAT) throw new Error(`${join(dir, 'weights.json')} has format ${wj.format}, expected ${WEIGHTS_FORMAT}`);
+  const wfile = join(dir, 'weights.bin');
+  const wbin = await readFile(wfile);
+  model.build(st.resolution);
+  for (const e of wj.tensors) model.setValue(e.name, e.kind, e.shape, floats(wbin, e.offset, e.length, wfile));
+  if (adam) {
+    const oj = await readJson<{ slots: SlotEntry[] }>(join(dir, 'optimizer.json'));
+    const ofile = join(dir, 'optimizer.bin');
+    const obin = await readFile(ofile);
+    for (const s of oj.slots) adam.setSlot(s.name, s.shape, floats(obin, s.offsetM, s.length, ofile), floats(obin, s.offsetV, s.length, ofile), s.t);
+  }
+  return st;
+}
+
+/** Reads a model card. */
+export async function readCard(dir: string): Promise<ModelCard> {
+  const card = await readJson<ModelCard>(join(dir, 'card.json'));
+  if (card.format !== CARD_FORMAT) throw new Error(`${join(dir, 'card.json')} has format ${card.format}, expected ${CARD_FORMAT}`);
+  return card;
+}
+
+export async function readMetrics(dir: string): Promise<string[]> {
+  const text = await readFile(join(dir, 'metrics.jsonl'), 'utf8').catch(() => '');
+  return text.split('\n').filter((l) => l.trim() !== '');
+}

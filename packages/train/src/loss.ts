@@ -1,0 +1,83 @@
+/**
+ * Masked reconstruction losses: SSIM (box window, as the reference model), MS-SSIM from 128 px up, and L1,
+ * each averaged over the face mask only. loss = l1 * L1 + ssim * (1 - S) / 2.
+ */
+import { tf, type Scalar, type Tensor, type Tensor4D } from './tf.js';
+import type { LossWeights } from './config.js';
+
+const C1 = 0.01 ** 2;
+const C2 = 0.03 ** 2;
+const EPS = 1e-6;
+const MS_WEIGHTS = [0.0448, 0.2856, 0.3001, 0.2363, 0.1333];
+
+/** sum(map * w) / (sum(w) * channels): map [B,h,w,C], w [B,h,w,1]. */
+function maskedMean(map: Tensor4D, w: Tensor4D): Scalar {
+  const c = map.shape[3];
+  return tf.div(tf.sum(tf.mul(map, w)), tf.add(tf.mul(tf.sum(w), c), EPS)) as Scalar;
+}
+
+function ssimParts(a: Tensor4D, b: Tensor4D, win: number): { l: Tensor4D; cs: Tensor4D } {
+  const pool = (t: Tensor4D) => tf.avgPool(t, win, 1, 'valid');
+  const ma = pool(a);
+  const mb = pool(b);
+  const va = tf.sub(pool(tf.mul(a, a)), tf.mul(ma, ma));
+  const vb = tf.sub(pool(tf.mul(b, b)), tf.mul(mb, mb));
+  const cov = tf.sub(pool(tf.mul(a, b)), tf.mul(ma, mb));
+  const l = tf.div(tf.add(tf.mul(tf.mul(ma, mb), 2), C1), tf.add(tf.add(tf.mul(ma, ma), tf.mul(mb, mb)), C1)) as Tensor4D;
+  const cs = tf.div(tf.add(tf.mul(cov, 2), C2), tf.add(tf.add(va, vb), C2)) as Tensor4D;
+  return { l, cs };
+}
+
+/** Masked SSIM of a and b ([B,R,R,3] in [0,1]) with a box window; mask [B,R,R,1] in [0,1]. */
+export function maskedSsim(a: Tensor4D, b: Tensor4D, mask: Tensor4D, win = 7): Scalar {
+  const { l, cs } = ssimParts(a, b, win);
+  return maskedMean(tf.mul(l, cs) as Tensor4D, tf.avgPool(mask, win, 1, 'valid'));
+}
+
+/** Number of MS-SSIM scales that fit at size r with a window of `win` (at most 5). */
+export function msScales(r: number, win: number): number {
+  let n = 1;
+  while (n < 5 && r / 2 ** n >= win + 1) n++;
+  return n;
+}
+
+/** Masked MS-SSIM (Wang et al. 2003 weights, renormalised when fewer than 5 scales fit). */
+export function maskedMsSsim(a: Tensor4D, b: Tensor4D, mask: Tensor4D, win = 7): Scalar {
+  const n = msScales(a.shape[1], win);
+  const weights = MS_WEIGHTS.slice(0, n);
+  const total = weights.reduce((x, y) => x + y, 0);
+  let value: Tensor = tf.scalar(1);
+  for (let j = 0; j < n; j++) {
+    if (j > 0) {
+      a = tf.avgPool(a, 2, 2, 'valid');
+      b = tf.avgPool(b, 2, 2, 'valid');
+      mask = tf.avgPool(mask, 2, 2, 'valid');
+    }
+    const { l, cs } = ssimParts(a, b, win);
+    const w = tf.avgPool(mask, win, 1, 'valid');
+    const term = j === n - 1 ? maskedMean(tf.mul(l, cs) as Tensor4D, w) : maskedMean(cs, w);
+    value = tf.mul(value, tf.pow(tf.maximum(term, EPS), weights[j] / total));
+  }
+  return value as Scalar;
+}
+
+/** Masked mean absolute difference. */
+export function maskedL1(a: Tensor4D, b: Tensor4D, mask: Tensor4D): Scalar {
+  return maskedMean(tf.abs(tf.sub(a, b)) as Tensor4D, mask);
+}
+
+/** Whether MS-SSIM replaces SSIM at resolution r. */
+export function usesMsSsim(w: LossWeights, r: number): boolean {
+  return w.msssim && r >= 128;
+}
+
+/** The training loss of a reconstruction y of target x under mask. */
+export function reconstructionLoss(y: Tensor4D, x: Tensor4D, mask: Tensor4D, w: LossWeights): Scalar {
+  let loss: Tensor = tf.scalar(0);
+  if (w.l1 > 0) loss = tf.add(loss, tf.mul(maskedL1(y, x, mask), w.l1));
+  if (w.ssim > 0) {
+    const s = usesMsSsim(w, x.shape[1]) ? maskedMsSsim(y, x, mask, w.window) : maskedSsim(y, x, mask, w.window);
+    loss = tf.add(loss, tf.mul(tf.sub(1, s), w.ssim / 2));
+  }
+  return loss as Scalar;
+}

@@ -1,0 +1,264 @@
+/**
+ * The comb model: one encoder shared by all identities and one decoder per identity, built from raw tf ops
+ * over named variables (ProGAN-style levels, see DESIGN.md). Growing to a higher resolution only adds the
+ * variables of the new level; every trained weight is kept.
+ *
+ * Encoder at resolution R:  fromRGB_R (1x1) -> blocks R..8 (two 3x3 convs, the second to the next
+ *   level's channels, then 2x2 average pool) -> 3x3 conv -> 4x4 valid conv to the latent.
+ * Decoder:  dense latent -> 4x4xC4 -> 3x3 conv -> blocks 8..R (nearest 2x upsample, two 3x3 convs)
+ *   -> toRGB_R (1x1) -> sigmoid.
+ * While a new level fades in, encoder features are alpha*new + (1-alpha)*fromRGB_{R/2}(avgpool(x)) and
+ * the output is alpha*toRGB_R(new) + (1-alpha)*upsample(toRGB_{R/2}(old)).
+ */
+import { tf, type Tensor, type Tensor2D, type Tensor4D, type Variable } from './tf.js';
+import { ch, type TrainConfig } from './config.js';
+import { hash32, Rng } from './rng.js';
+
+export interface BatchStat {
+  name: string;
+  mean: Tensor;
+  variance: Tensor;
+}
+
+export interface ForwardOptions {
+  /** Batch norm uses batch statistics (and records them in `stats`) when training. */
+  training: boolean;
+  stats?: BatchStat[];
+}
+
+const BN_MOMENTUM = 0.1;
+let nextModelId = 0;
+const BN_EPS = 1e-5;
+
+export class CombModel {
+  /** Trainable variables by name. */
+  readonly params = new Map<string, Variable>();
+  /** Non-trainable state (batch norm running mean/variance) by name. */
+  readonly buffers = new Map<string, Variable>();
+
+  /** Prefix of the tf variable names (tfjs names are process-wide; two models may coexist). */
+  readonly prefix = `comb${nextModelId++}/`;
+
+  constructor(readonly cfg: TrainConfig) {}
+
+  /** The model's name of a tf variable name. */
+  nameOf(tfName: string): string {
+    return tfName.startsWith(this.prefix) ? tfName.slice(this.prefix.length) : tfName;
+  }
+
+  /** Sets (or creates) a variable from stored values. */
+  setValue(name: string, kind: 'param' | 'buffer', shape: number[], data: Float32Array): void {
+    const map = kind === 'param' ? this.params : this.buffers;
+    const v = map.get(name);
+    if (v) {
+      if (v.shape.join('x') !== shape.join('x')) throw new Error(`variable ${name}: stored shape [${shape}] differs from the model's [${v.shape}]`);
+      tf.tidy(() => v.assign(tf.tensor(data, shape)));
+    } else {
+      map.set(name, tf.tidy(() => tf.variable(tf.tensor(data, shape), kind === 'param', `${this.prefix}${name}`)));
+    }
+  }
+
+  get identities(): number {
+    return this.cfg.identities.length;
+  }
+
+  private bnEncoder(): boolean {
+    return this.cfg.batchNorm === 'encoder' || this.cfg.batchNorm === 'both';
+  }
+
+  private bnDecoder(): boolean {
+    return this.cfg.batchNorm === 'decoder' || this.cfg.batchNorm === 'both';
+  }
+
+  private initValues(name: string, shape: number[], fanIn: number, kind: 'weight' | 'zeros' | 'ones'): Float32Array {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const v = new Float32Array(n);
+    if (kind === 'ones') v.fill(1);
+    if (kind !== 'weight') return v;
+    // He (Kaiming) uniform for leaky ReLU, seeded by the variable's name so growing is order independent
+    const gain = Math.sqrt(2 / (1 + this.cfg.leak * this.cfg.leak));
+    const bound = gain * Math.sqrt(3 / fanIn);
+    const rng = new Rng(hash32(this.cfg.seed, 'init'), name);
+    for (let i = 0; i < n; i++) v[i] = (rng.next() * 2 - 1) * bound;
+    return v;
+  }
+
+  private addParam(name: string, shape: number[], fanIn: number, kind: 'weight' | 'zeros' | 'ones'): void {
+    if (this.params.has(name)) return;
+    this.params.set(name, tf.tidy(() => tf.variable(tf.tensor(this.initValues(name, shape, fanIn, kind), shape), true, `${this.prefix}${name}`)));
+  }
+
+  private addBuffer(name: string, shape: number[], kind: 'zeros' | 'ones'): void {
+    if (this.buffers.has(name)) return;
+    this.buffers.set(name, tf.tidy(() => tf.variable(tf.tensor(this.initValues(name, shape, 1, kind), shape), false, `${this.prefix}${name}`)));
+  }
+
+  private addConv(name: string, k: number, cin: number, cout: number, bn: boolean): void {
+    this.addParam(`${name}.w`, [k, k, cin, cout], k * k * cin, 'weight');
+    this.addParam(`${name}.b`, [cout], 1, 'zeros');
+    if (bn) {
+      this.addParam(`${name}.bn.gamma`, [cout], 1, 'ones');
+      this.addParam(`${name}.bn.beta`, [cout], 1, 'zeros');
+      this.addBuffer(`${name}.bn.mean`, [cout], 'zeros');
+      this.addBuffer(`${name}.bn.var`, [cout], 'ones');
+    }
+  }
+
+  /** Creates every variable the model needs at resolution `r` (and, for fading, at r/2). Existing ones are kept. */
+  build(r: number): void {
+    const c = this.cfg;
+    const c4 = ch(c, 4);
+    this.addConv('enc.final.conv', 3, c4, c4, false);
+    this.addConv('enc.final.dense', 4, c4, c.latent, false);
+    for (let i = 0; i < this.identities; i++) {
+      this.addParam(`dec${i}.dense.w`, [c.latent, 16 * c4], c.latent, 'weight');
+      this.addParam(`dec${i}.dense.b`, [16 * c4], 1, 'zeros');
+      this.addConv(`dec${i}.base.conv`, 3, c4, c4, false);
+    }
+    const lo = r > c.startResolution ? r / 2 : r;
+    for (const res of [lo, r]) {
+      this.addConv(`enc.fromRGB.${res}`, 1, 3, ch(c, res), false);
+      for (let i = 0; i < this.identities; i++) this.addConv(`dec${i}.toRGB.${res}`, 1, ch(c, res), 3, false);
+    }
+    for (let s = 8; s <= r; s *= 2) {
+      this.addConv(`enc.${s}.conv1`, 3, ch(c, s), ch(c, s), this.bnEncoder());
+      this.addConv(`enc.${s}.conv2`, 3, ch(c, s), ch(c, s / 2), this.bnEncoder());
+      for (let i = 0; i < this.identities; i++) {
+        this.addConv(`dec${i}.${s}.conv1`, 3, ch(c, s / 2), ch(c, s), this.bnDecoder());
+        this.addConv(`dec${i}.${s}.conv2`, 3, ch(c, s), ch(c, s), this.bnDecoder());
+      }
+    }
+  }
+
+  private p(name: string): Variable {
+    const v = this.params.get(name);
+    if (!v) throw new Error(`model variable ${name} is missing (build() was not called for this resolution)`);
+    return v;
+  }
+
+  private act(x: Tensor4D): Tensor4D {
+    switch (this.cfg.activation) {
+      case 'relu':
+        return tf.relu(x);
+      case 'elu':
+        return tf.elu(x);
+      default:
+        return tf.leakyRelu(x, this.cfg.leak);
+    }
+  }
+
+  private conv(x: Tensor4D, name: string, pad: 'same' | 'valid' = 'same'): Tensor4D {
+    return tf.fused.conv2d({ x, filter: this.p(`${name}.w`) as Tensor4D, bias: this.p(`${name}.b`), strides: 1, pad });
+  }
+
+  private bn(x: Tensor4D, name: string, opts: ForwardOptions): Tensor4D {
+    const gamma = this.p(`${name}.bn.gamma`);
+    const beta = this.p(`${name}.bn.beta`);
+    if (opts.training) {
+      const { mean, variance } = tf.moments(x, [0, 1, 2]);
+      if (opts.stats) opts.stats.push({ name, mean: tf.keep(mean), variance: tf.keep(variance) });
+      return tf.batchNorm(x, mean, variance, beta, gamma, BN_EPS) as Tensor4D;
+    }
+    return tf.batchNorm(x, this.buffers.get(`${name}.bn.mean`)!, this.buffers.get(`${name}.bn.var`)!, beta, gamma, BN_EPS) as Tensor4D;
+  }
+
+  private convAct(x: Tensor4D, name: string, bn: boolean, opts: ForwardOptions): Tensor4D {
+    let h = this.conv(x, name);
+    if (bn) h = this.bn(h, name, opts);
+    return this.act(h);
+  }
+
+  private encBlock(h: Tensor4D, r: number, opts: ForwardOptions): Tensor4D {
+    h = this.convAct(h, `enc.${r}.conv1`, this.bnEncoder(), opts);
+    h = this.convAct(h, `enc.${r}.conv2`, this.bnEncoder(), opts);
+    return tf.avgPool(h, 2, 2, 'valid');
+  }
+
+  private decBlock(h: Tensor4D, i: number, r: number, opts: ForwardOptions): Tensor4D {
+    h = tf.image.resizeNearestNeighbor(h, [r, r]);
+    h = this.convAct(h, `dec${i}.${r}.conv1`, this.bnDecoder(), opts);
+    return this.convAct(h, `dec${i}.${r}.conv2`, this.bnDecoder(), opts);
+  }
+
+  private fading(r: number, alpha: number): boolean {
+    return alpha < 1 && r > this.cfg.startResolution;
+  }
+
+  /** x: [B, r, r, 3] in [0, 1] -> latent [B, latent]. */
+  encode(x: Tensor4D, alpha: number, opts: ForwardOptions): Tensor2D {
+    const r = x.shape[1];
+    let h = this.act(this.conv(x, `enc.fromRGB.${r}`));
+    if (r > 4) h = this.encBlock(h, r, opts);
+    if (this.fading(r, alpha)) {
+      const old = this.act(this.conv(tf.avgPool(x, 2, 2, 'valid'), `enc.fromRGB.${r / 2}`));
+      h = tf.add(tf.mul(h, alpha), tf.mul(old, 1 - alpha));
+    }
+    for (let s = r / 2; s >= 8; s /= 2) h = this.encBlock(h, s, opts);
+    h = this.act(this.conv(h, 'enc.final.conv'));
+    h = this.act(this.conv(h, 'enc.final.dense', 'valid'));
+    return tf.reshape(h, [h.shape[0], this.cfg.latent]) as Tensor2D;
+  }
+
+  /** latent [B, latent] -> image [B, r, r, 3] in [0, 1] through identity i's decoder. */
+  decode(z: Tensor2D, i: number, r: number, alpha: number, opts: ForwardOptions): Tensor4D {
+    if (i < 0 || i >= this.identities) throw new Error(`no decoder ${i}: the model has ${this.identities} identities`);
+    const c4 = ch(this.cfg, 4);
+    let h = tf.matMul(z, this.p(`dec${i}.dense.w`)).add(this.p(`dec${i}.dense.b`)) as Tensor2D;
+    let x = this.act(tf.reshape(h, [z.shape[0], 4, 4, c4]));
+    x = this.act(this.conv(x, `dec${i}.base.conv`));
+    for (let s = 8; s < r; s *= 2) x = this.decBlock(x, i, s, opts);
+    let old: Tensor4D | null = null;
+    if (this.fading(r, alpha)) {
+      old = tf.image.resizeNearestNeighbor(tf.sigmoid(this.conv(x, `dec${i}.toRGB.${r / 2}`)), [r, r]);
+    }
+    if (r > 4) x = this.decBlock(x, i, r, opts);
+    let y = tf.sigmoid(this.conv(x, `dec${i}.toRGB.${r}`));
+    if (old) y = tf.add(tf.mul(y, alpha), tf.mul(old, 1 - alpha)) as Tensor4D;
+    return y;
+  }
+
+  /** Updates the batch-norm running statistics from a training forward pass; disposes the stats. */
+  updateRunningStats(stats: BatchStat[]): void {
+    for (const s of stats) {
+      const m = this.buffers.get(`${s.name}.bn.mean`)!;
+      const v = this.buffers.get(`${s.name}.bn.var`)!;
+      tf.tidy(() => {
+        m.assign(tf.add(tf.mul(m, 1 - BN_MOMENTUM), tf.mul(s.mean, BN_MOMENTUM)));
+        v.assign(tf.add(tf.mul(v, 1 - BN_MOMENTUM), tf.mul(s.variance, BN_MOMENTUM)));
+      });
+      s.mean.dispose();
+      s.variance.dispose();
+    }
+  }
+
+  /** Variables used at resolution r (during a fade, the r/2 fromRGB/toRGB too); only decoder `identity`'s when given. */
+  trainableAt(r: number, alpha: number, identity?: number): Variable[] {
+    const out: Variable[] = [];
+    for (const [name, v] of this.params) {
+      const d = /^dec(\d+)\./.exec(name);
+      if (identity !== undefined && d && Number(d[1]) !== identity) continue;
+      const m = /\.(fromRGB|toRGB)\.(\d+)\./.exec(name);
+      if (m) {
+        const res = Number(m[2]);
+        if (res === r || (res === r / 2 && this.fading(r, alpha))) out.push(v);
+        continue;
+      }
+      const b = /^(?:enc|dec\d+)\.(\d+)\./.exec(name);
+      if (b && Number(b[1]) > r) continue;
+      out.push(v);
+    }
+    return out;
+  }
+
+  /** Total number of trainable values at resolution r. */
+  parameterCount(r: number): number {
+    return this.trainableAt(r, 1, 0).reduce((a, v) => a + v.size, 0);
+  }
+
+  dispose(): void {
+    for (const v of this.params.values()) v.dispose();
+    for (const v of this.buffers.values()) v.dispose();
+    this.params.clear();
+    this.buffers.clear();
+  }
+}

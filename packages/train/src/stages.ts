@@ -1,0 +1,104 @@
+/** The `train` and `swap` stage bodies (docs/STAGES.md). */
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { engine, progress, summary, type StageEnv } from '@facecomb/stage';
+import { initEngine } from './tf.js';
+import { resolveConfig } from './config.js';
+import { readDataset, type IdentitySet } from './data.js';
+import { train, type MetricsRecord } from './trainer.js';
+import { swapFaces } from './swap.js';
+
+interface InputInfo {
+  stage: string;
+  dir: string;
+  kind: string;
+}
+
+async function inputsWithKind(env: StageEnv): Promise<InputInfo[]> {
+  return Promise.all(
+    Object.entries(env.inputs).map(async ([stage, dir]) => {
+      const text = await readFile(join(dir, 'meta.json'), 'utf8').catch(() => '{}');
+      let kind = '';
+      try {
+        kind = String((JSON.parse(text) as { kind?: string }).kind ?? '');
+      } catch {
+        /* reported by the caller as a missing kind */
+      }
+      return { stage, dir, kind };
+    }),
+  );
+}
+
+const log = (line: string) => process.stdout.write(`${line}\n`);
+
+async function startEngine(env: StageEnv): Promise<{ name: string; why: string }> {
+  const e = await initEngine({ backend: env.backend, log });
+  engine(e.name, e.why);
+  return e;
+}
+
+export async function trainStage(env: StageEnv): Promise<void> {
+  const inputs = await inputsWithKind(env);
+  const datasets = inputs.filter((i) => i.kind === 'dataset');
+  if (datasets.length < 2) {
+    throw new Error(
+      `stage '${env.stage}' (train) needs at least 2 dataset stages in 'needs' (one per identity); found ${datasets.length} among [${inputs.map((i) => `${i.stage}: ${i.kind || '?'}`).join(', ')}]`,
+    );
+  }
+  const sets = await Promise.all(datasets.map((d) => readDataset(d.dir)));
+  const cfg = resolveConfig(env.params, sets.map((s) => s.name));
+  const ordered: IdentitySet[] = cfg.identities.map((n) => sets.find((s) => s.name === n)!);
+  const eng = await startEngine(env);
+  log(`train: identities [${cfg.identities.join(', ')}] (${ordered.map((s) => s.train.length).join('/')} crops), ${cfg.startResolution} -> ${cfg.resolution} px`);
+  const res = await train({
+    config: cfg,
+    sets: ordered,
+    out: env.out,
+    checkpointDir: env.resume ? join(env.resume, 'checkpoint') : undefined,
+    engine: eng,
+    signals: true,
+    log,
+    onProgress: (done, total, msg) => progress({ done, total, unit: 'steps', msg }, done === total),
+  });
+  const last: MetricsRecord | undefined = res.metrics[res.metrics.length - 1];
+  await writeFile(
+    join(env.out, 'meta.json'),
+    JSON.stringify(
+      { kind: 'train', identities: cfg.identities, resolution: res.resolution, targetResolution: cfg.resolution, level: Math.log2(res.resolution), alpha: res.alpha, step: res.step, engine: eng.name },
+      null,
+      1,
+    ),
+  );
+  const rates = res.metrics.map((m) => m.imgPerSec);
+  summary({
+    steps: res.step,
+    resolution: res.resolution,
+    alpha: res.alpha,
+    losses: last?.losses ?? {},
+    imgPerSec: rates.length ? rates.reduce((a, b) => a + b, 0) / rates.length : null,
+    resumedFrom: res.resumedFrom,
+  });
+}
+
+export async function swapStage(env: StageEnv): Promise<void> {
+  const inputs = await inputsWithKind(env);
+  const trains = inputs.filter((i) => i.kind === 'train');
+  const aligns = inputs.filter((i) => i.kind === 'align');
+  if (trains.length !== 1) throw new Error(`stage '${env.stage}' (swap) needs exactly one train stage in 'needs'; found ${trains.length}`);
+  if (aligns.length !== 1) throw new Error(`stage '${env.stage}' (swap) needs exactly one align stage (the target's crops) in 'needs'; found ${aligns.length}`);
+  const source = env.params.source;
+  if (typeof source !== 'string' || !source) throw new Error(`swap param 'source' (the identity whose face is rendered) is required`);
+  const batch = env.params.batch ?? 8;
+  if (typeof batch !== 'number' || !Number.isInteger(batch) || batch < 1) throw new Error(`swap param 'batch' must be an integer >= 1`);
+  const eng = await startEngine(env);
+  const res = await swapFaces({
+    modelDir: join(trains[0].dir, 'model'),
+    alignDir: aligns[0].dir,
+    out: env.out,
+    source,
+    batch,
+    engine: eng.name,
+    onProgress: (done, total) => progress({ done, total, unit: 'frames' }, done === total),
+  });
+  summary({ frames: res.frames.length, noFace: res.noFace.length, source, resolution: res.resolution, size: res.size });
+}

@@ -1,0 +1,238 @@
+/** The training loop: progressive schedule, one identity per step, checkpoints, metrics, previews, Ctrl-C. */
+import { appendFile, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { tf, type Tensor, type Tensor4D } from './tf.js';
+import type { TrainConfig } from './config.js';
+import { CombModel, type BatchStat } from './model.js';
+import { Adam } from './adam.js';
+import { reconstructionLoss } from './loss.js';
+import { BatchLoader, previewSamples, type Batch, type IdentitySet, type Sample } from './data.js';
+import { planStep, totalSteps } from './schedule.js';
+import { findCheckpoint, loadCheckpoint, readMetrics, saveCheckpoint } from './checkpoint.js';
+import { writePreviews } from './preview.js';
+import { hash32 } from './rng.js';
+
+export interface MetricsRecord {
+  step: number;
+  resolution: number;
+  level: number;
+  alpha: number;
+  /** Identity trained at this step. */
+  identity: string;
+  loss: number;
+  /** Latest loss of every identity (null before its first step). */
+  losses: Record<string, number | null>;
+  imgPerSec: number;
+  msPerStep: number;
+  /** Share of the step spent waiting for data. */
+  dataWait: number;
+}
+
+export interface TrainOptions {
+  config: TrainConfig;
+  /** Identity sets in config.identities order. */
+  sets: IdentitySet[];
+  /** Output folder: model/, metrics.jsonl, previews/. */
+  out: string;
+  /** Folder of the periodic checkpoint (resumed from when present). Default: <out>/model. */
+  checkpointDir?: string;
+  engine: { name: string; why: string };
+  /** Stop as on Ctrl-C (checkpoint, then throw Interrupted) once this many steps are done. */
+  stopAfter?: number;
+  /** Train only up to this many steps in total (default: the whole schedule). */
+  maxSteps?: number;
+  /** Install SIGINT/SIGTERM handlers (stage use). */
+  signals?: boolean;
+  previewCount?: number;
+  log?: (line: string) => void;
+  onStep?: (m: MetricsRecord) => void;
+  onProgress?: (done: number, total: number, msg: string) => void;
+}
+
+export interface TrainResult {
+  step: number;
+  resolution: number;
+  alpha: number;
+  resumedFrom: number | null;
+  metrics: MetricsRecord[];
+  modelDir: string;
+}
+
+export class Interrupted extends Error {
+  constructor(readonly step: number, readonly checkpoint: string) {
+    super(`training interrupted at step ${step}; checkpoint saved in ${checkpoint}; run the stage again to resume`);
+  }
+}
+
+function fmtTime(s: number): string {
+  if (!Number.isFinite(s)) return '?';
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = Math.floor(s % 60);
+  return h ? `${h}h${String(m).padStart(2, '0')}m` : m ? `${m}m${String(sec).padStart(2, '0')}s` : `${sec}s`;
+}
+
+/** One optimisation step on a batch; returns the loss. */
+export async function trainStep(model: CombModel, adam: Adam, b: Batch): Promise<number> {
+  const r = b.resolution;
+  const vars = model.trainableAt(r, b.alpha, b.identity);
+  const stats: BatchStat[] = [];
+  const { value, grads } = tf.tidy(() => {
+    const x = tf.tensor4d(b.x, [b.size, r, r, 3]);
+    const m = tf.tensor4d(b.m, [b.size, r, r, 1]);
+    return tf.variableGrads(() => {
+      const z = model.encode(x, b.alpha, { training: true, stats });
+      const y = model.decode(z, b.identity, r, b.alpha, { training: true, stats });
+      return reconstructionLoss(y, x as Tensor4D, m as Tensor4D, model.cfg.loss);
+    }, vars);
+  });
+  const named: Record<string, Tensor> = {};
+  for (const [k, g] of Object.entries(grads)) named[model.nameOf(k)] = g;
+  adam.apply(model.params, named);
+  for (const g of Object.values(grads)) g.dispose();
+  model.updateRunningStats(stats);
+  const loss = (await value.data())[0];
+  value.dispose();
+  if (!Number.isFinite(loss)) throw new Error(`loss is ${loss} at step ${b.step + 1} (identity ${model.cfg.identities[b.identity]}); lower 'lr'`);
+  return loss;
+}
+
+export async function train(opts: TrainOptions): Promise<TrainResult> {
+  const cfg = opts.config;
+  const log = opts.log ?? (() => undefined);
+  const names = cfg.identities;
+  if (opts.sets.length !== names.length || opts.sets.some((s, i) => s.name !== names[i])) {
+    throw new Error(`identity sets [${opts.sets.map((s) => s.name)}] do not match the config's identities [${names}]`);
+  }
+  const modelDir = join(opts.out, 'model');
+  const ckptDir = opts.checkpointDir ?? modelDir;
+  const previewDir = join(opts.out, 'previews');
+  await mkdir(opts.out, { recursive: true });
+
+  const model = new CombModel(cfg);
+  const adam = new Adam({ lr: cfg.lr, beta1: cfg.beta1, beta2: cfg.beta2, epsilon: cfg.epsilon });
+  let step = 0;
+  let metricsLines: string[] = [];
+  let resumedFrom: number | null = null;
+  const found = await findCheckpoint(ckptDir);
+  if (found) {
+    const st = await loadCheckpoint(found, model, adam);
+    step = st.step;
+    resumedFrom = step;
+    metricsLines = (await readMetrics(found)).filter((l) => (JSON.parse(l) as MetricsRecord).step <= step);
+    log(`resuming from ${found} at step ${step} (resolution ${st.resolution}, alpha ${st.alpha.toFixed(3)})`);
+  } else {
+    model.build(planStep(cfg, 0).resolution);
+  }
+  const metricsFile = join(opts.out, 'metrics.jsonl');
+  await writeFile(metricsFile, metricsLines.length ? metricsLines.join('\n') + '\n' : '');
+
+  const total = Math.min(opts.maxSteps ?? Infinity, totalSteps(cfg));
+  const loader = new BatchLoader(opts.sets, cfg);
+  const losses: Record<string, number | null> = Object.fromEntries(names.map((n) => [n, null]));
+  for (const l of metricsLines) {
+    const m = JSON.parse(l) as MetricsRecord;
+    losses[m.identity] = m.loss;
+  }
+  const records: MetricsRecord[] = [];
+  let built = planStep(cfg, Math.max(0, step - 1)).resolution;
+  let previewRes = 0;
+  let previews: Sample[][] = [];
+  let emaMs = 0;
+
+  let stopSignal: string | null = null;
+  const onSignal = (sig: string) => {
+    if (stopSignal) {
+      process.stderr.write(`second ${sig}: exiting without a checkpoint\n`);
+      process.exit(130);
+    }
+    stopSignal = sig;
+    process.stderr.write(`${sig}: saving a checkpoint after this step, then stopping\n`);
+  };
+  const hInt = () => onSignal('SIGINT');
+  const hTerm = () => onSignal('SIGTERM');
+  if (opts.signals) {
+    process.on('SIGINT', hInt);
+    process.on('SIGTERM', hTerm);
+  }
+
+  const state = () => {
+    const p = planStep(cfg, Math.max(0, step - 1));
+    return {
+      step,
+      resolution: p.resolution,
+      alpha: step === 0 ? 0 : p.alpha,
+      rng: { seed: hash32(cfg.seed, 'batch'), key: 'step', counter: step },
+      engine: opts.engine.name,
+    };
+  };
+  const checkpoint = async (dir: string) => saveCheckpoint(dir, model, adam, state(), metricsLines);
+  const preview = async (r: number, alpha: number) => {
+    if (r !== previewRes) {
+      previews = await previewSamples(opts.sets, r, opts.previewCount ?? 4);
+      previewRes = r;
+    }
+    await writePreviews(previewDir, step, model, previews, r, alpha);
+  };
+
+  try {
+    while (step < total) {
+      const plan = planStep(cfg, step);
+      if (plan.resolution !== built) {
+        model.build(plan.resolution);
+        log(`level ${Math.log2(plan.resolution)}: growing to ${plan.resolution} px (fade-in over ${cfg.stepsPerFade} steps); trained weights kept`);
+        built = plan.resolution;
+      }
+      const t0 = performance.now();
+      const wait0 = loader.waitMs;
+      const batch = await loader.next(step);
+      const loss = await trainStep(model, adam, batch);
+      const ms = performance.now() - t0;
+      step++;
+      emaMs = emaMs ? 0.9 * emaMs + 0.1 * ms : ms;
+      const name = names[batch.identity];
+      losses[name] = loss;
+      const rec: MetricsRecord = {
+        step,
+        resolution: batch.resolution,
+        level: Math.log2(batch.resolution),
+        alpha: batch.alpha,
+        identity: name,
+        loss,
+        losses: { ...losses },
+        imgPerSec: (batch.size * 1000) / ms,
+        msPerStep: ms,
+        dataWait: (loader.waitMs - wait0) / ms,
+      };
+      records.push(rec);
+      const line = JSON.stringify(rec);
+      metricsLines.push(line);
+      await appendFile(metricsFile, line + '\n');
+      opts.onStep?.(rec);
+      const eta = ((total - step) * emaMs) / 1000;
+      opts.onProgress?.(
+        step,
+        total,
+        `step ${step}/${total} ${batch.resolution}px alpha ${batch.alpha.toFixed(2)} loss ${loss.toFixed(4)} (${name}) ${rec.imgPerSec.toFixed(1)} img/s ETA ${fmtTime(eta)}`,
+      );
+      if (step % cfg.checkpointEvery === 0 && step < total) await checkpoint(ckptDir);
+      if (step % cfg.previewEvery === 0) await preview(batch.resolution, batch.alpha);
+      if (stopSignal || (opts.stopAfter !== undefined && step >= opts.stopAfter && step < total)) {
+        await checkpoint(ckptDir);
+        throw new Interrupted(step, ckptDir);
+      }
+    }
+    const last = planStep(cfg, Math.max(0, step - 1));
+    if (step % cfg.previewEvery !== 0) await preview(last.resolution, step === 0 ? 0 : last.alpha);
+    await checkpoint(modelDir);
+    const st = state();
+    return { step, resolution: st.resolution, alpha: st.alpha, resumedFrom, metrics: records, modelDir };
+  } finally {
+    if (opts.signals) {
+      process.off('SIGINT', hInt);
+      process.off('SIGTERM', hTerm);
+    }
+    model.dispose();
+    adam.dispose();
+  }
+}
