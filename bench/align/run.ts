@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir, cpus } from 'node:os';
+import { tmpdir, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
@@ -73,6 +73,8 @@ try {
     cpu: cpus()[0]?.model ?? 'unknown',
     seconds: Math.round(run.seconds * 100) / 100,
     fps: Math.round(run.fps * 100) / 100,
+    msPerFrame: Object.fromEntries(Object.entries(run.timings).map(([k, v]) => [k, Math.round((v / run.results.length) * 1e4) / 10])),
+    loadAverage: loadavg()[0],
     jitter: {
       raw: j.raw.jitter,
       multiSample: j.multiSample.jitter,
@@ -95,6 +97,7 @@ try {
   console.log('| metric | value |');
   console.log('| --- | --- |');
   console.log(`| align fps (${run.backend}, CPU) | ${result.fps} |`);
+  console.log(`| ms/frame: ${Object.entries(result.msPerFrame).map(([k, v]) => `${k} ${v}`).join(', ')} | (load avg ${result.loadAverage.toFixed(1)} on ${cpus().length} cores) |`);
   console.log(`| jitter raw (face-api, one pass) | ${f(j.raw.jitter)} |`);
   console.log(`| jitter multi-sample (${params.samples} windows) | ${f(j.multiSample.jitter)} |`);
   console.log(`| jitter + second pass | ${f(j.refined.jitter)} |`);

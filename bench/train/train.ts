@@ -6,7 +6,8 @@
  *
  *   node --import tsx bench/train/train.ts                          (wasm + cpu at 64 and 128 px)
  *   node --import tsx bench/train/train.ts --res 64,128,256 --engines wasm --steps 3
- *   node --import tsx bench/train/train.ts --cpu-batch 1            (cpu at batch 1: minutes per step otherwise)
+ *   node --import tsx bench/train/train.ts --cpu-batch 1 --cpu-res 64,128
+ * The cpu engine runs one step (its first) and by default only at 64 px: a step takes minutes.
  *
  * Run `npx tsc -b packages/train` first (the bench imports the built package).
  */
@@ -52,7 +53,8 @@ interface Row {
 
 async function one(engine: string, r: number, batch: number, steps: number): Promise<Row> {
   await initEngine({ backend: engine, log: () => undefined });
-  const cfg = resolveConfig({ resolution: r, startResolution: r, batch }, ['a', 'b', 'c']);
+  // the reference's loss: L1 + (1 - SSIM)/2 with a 7x7 window (MS-SSIM off, as in comb_reference.py)
+  const cfg = resolveConfig({ resolution: r, startResolution: r, batch, loss: { msssim: false } }, ['a', 'b', 'c']);
   const model = new CombModel(cfg);
   model.build(r);
   const adam = new Adam(cfg);
@@ -116,12 +118,15 @@ const engines = arg('engines', 'wasm,cpu').split(',');
 const steps = Number(arg('steps', '2'));
 const cpuBatch = args.includes('--cpu-batch') ? Number(arg('cpu-batch', '1')) : null;
 const timeoutS = Number(arg('timeout', '900'));
+/** The cpu engine takes minutes per step of the real model: by default it runs at 64 px only, one step. */
+const cpuRes = arg('cpu-res', '64').split(',').map(Number);
 const rows: unknown[] = [];
 console.log('engine  res  batch  ms/step   img/s   GFLOPS  params(E+1D)  peak RSS MB  tensors MB  wasm heap MB');
 for (const r of resolutions) {
   for (const e of engines) {
+    if (e === 'cpu' && !cpuRes.includes(r)) continue;
     const batch = e === 'cpu' && cpuBatch ? cpuBatch : DEFAULT_BATCH[String(r)];
-    const row = await child(e, r, batch, e === 'cpu' ? Math.min(steps, 1) : steps, timeoutS);
+    const row = await child(e, r, batch, e === 'cpu' ? 0 : steps, timeoutS);
     rows.push(row);
     if ('error' in row) console.log(`${e.padEnd(6)} ${String(r).padStart(4)} ${String(batch).padStart(5)}  failed: ${row.error}`);
     else

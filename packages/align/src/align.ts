@@ -46,6 +46,8 @@ export interface AlignRun {
   seconds: number;
   /** Frames per second of the whole per-frame loop (detection, landmarks, crops, writing). */
   fps: number;
+  /** Seconds spent per part of the loop, summed over frames. */
+  timings: { read: number; detect: number; landmarks: number; cropMask: number; write: number };
 }
 
 export interface AlignOptions {
@@ -82,12 +84,18 @@ export async function alignFrames(src: FrameSource, out: string, params: AlignPa
   const sheetPick = evenly(src.frames.length, columns * columns);
   const cells: ContactCell[] = [];
   const results: FrameResult[] = [];
+  const timings = { read: 0, detect: 0, landmarks: 0, cropMask: 0, write: 0 };
+  let tick = performance.now();
+  const lap = (k: keyof typeof timings) => { const now = performance.now(); timings[k] += (now - tick) / 1000; tick = now; };
   const t0 = performance.now();
   for (let i = 0; i < src.frames.length; i++) {
+    tick = performance.now();
     const frame = src.frames[i];
     const file = join(src.dir, 'frames', frameName(frame));
     const img: Image = await readImage(file, { channels: 3 });
+    lap('read');
     const faces = await detectFaces(rt, img, params.minScore, selection.kind === 'reference');
+    lap('detect');
     const pick = selectFace(faces, selection);
     let res: FrameResult;
     if (!pick.face) {
@@ -96,11 +104,13 @@ export async function alignFrames(src: FrameSource, out: string, params: AlignPa
     } else {
       const det = pick.face;
       const lm = await detectLandmarks(rt, img, det.box, params.samples, params.refine);
+      lap('landmarks');
       const { landmarks, cut } = stab.push(frame, lm.refined);
       const matrix = alignMatrix(landmarks, size, params.faceType);
       const crop = warpAffine(img, matrix, size, size, { replicate: true });
       const inCrop = transformPoints(matrix, landmarks);
       const mask = hullMask(maskPolygon(inCrop, params.faceType), size, params.mask);
+      lap('cropMask');
       await Promise.all([writePng(join(out, 'crops', frameName(frame)), crop), writeGreyPng(join(out, 'masks', frameName(frame)), mask)]);
       res = {
         frame,
@@ -114,6 +124,7 @@ export async function alignFrames(src: FrameSource, out: string, params: AlignPa
     }
     const record: FaceRecord = { frame, face: res.face };
     await writeFile(join(out, 'faces', frameName(frame).replace('.png', '.json')), JSON.stringify(record));
+    lap('write');
     results.push(res);
     opts.onFrame?.(i + 1, src.frames.length);
   }
@@ -137,5 +148,5 @@ export async function alignFrames(src: FrameSource, out: string, params: AlignPa
     params: { ...params, reference: params.reference ?? null },
   };
   await writeFile(join(out, 'meta.json'), JSON.stringify(meta, null, 2));
-  return { results, backend: rt.backend, why: rt.why, seconds, fps: src.frames.length / Math.max(seconds, 1e-9) };
+  return { results, backend: rt.backend, why: rt.why, seconds, fps: src.frames.length / Math.max(seconds, 1e-9), timings };
 }

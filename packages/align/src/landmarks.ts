@@ -56,9 +56,6 @@ export function boxWindow(box: Box): Affine {
   return windowMatrix(x + w / 2, y + h / 2, Math.max(w, h));
 }
 
-export function perturbedExport(base: Affine, n: number): Affine[] {
-  return perturbed(base, n);
-}
 function perturbed(base: Affine, n: number): Affine[] {
   const out: Affine[] = [];
   for (let i = 0; i < Math.min(n, PERTURB.length); i++) {

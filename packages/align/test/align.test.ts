@@ -1,4 +1,4 @@
-import { before, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { readFile, readdir, mkdir, copyFile, rm } from 'node:fs/promises';
@@ -24,6 +24,10 @@ describe('align on real footage (congress/aoc-a.mp4, 12 frames)', () => {
     clip = await ingestClip(footage('congress', 'aoc-a.mp4'), join(root, 'frames'), 21, 12);
     out = join(root, 'align');
     run = await runStage('align', out, { size, faceType: 'wholeface', contact: 4 }, { frames: clip.dir });
+  });
+
+  after(async () => {
+    if (root) await rm(root, { recursive: true, force: true });
   });
 
   test('the stage succeeds, on the wasm engine, and reports progress and a summary', () => {

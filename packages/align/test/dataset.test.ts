@@ -1,7 +1,7 @@
-import { before, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createImage, writePng } from '@facecomb/image';
 import { footage, ingestClip, tmp, writeMeta } from './helpers.js';
@@ -29,6 +29,10 @@ describe('dataset: clips of one person into one identity set', () => {
       assert.equal(r.code, 0, r.stderr);
       aligned[clip] = out;
     }
+  });
+
+  after(async () => {
+    if (root) await rm(root, { recursive: true, force: true });
   });
 
   test('split by clip, counts of usable crops and rejected frames reported', async () => {

@@ -1,6 +1,6 @@
-import { before, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, mkdir } from 'node:fs/promises';
+import { readFile, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { footage, ingestClip, tmp, writeMeta } from './helpers.js';
@@ -33,6 +33,10 @@ describe('two people in the shot: the face nearest the reference is the one alig
     // references: a frame from much later in each clip
     await ingestClip(footage('congress', 'aoc-a.mp4'), join(root, 'ref-a'), 170, 1);
     await ingestClip(footage('congress', 'katiehill.mp4'), join(root, 'ref-k'), 170, 1);
+  });
+
+  after(async () => {
+    if (root) await rm(root, { recursive: true, force: true });
   });
 
   for (const [who, ref, side] of [['aoc-a', 'ref-a/frames/000170.png', 'left'], ['katiehill', 'ref-k/frames/000170.png', 'right']] as const) {

@@ -1,6 +1,6 @@
 import type { Image } from '@facecomb/image';
 import { BufferPool } from './pool.js';
-import { expand, levelSizes, reduce } from './pyramid.js';
+import { expand, expandRows, levelSizes, reduce } from './pyramid.js';
 
 export interface MultibandOptions {
   /** Pyramid depth: number of levels including the low-pass residual (>= plateLevels + 1). */
@@ -9,6 +9,8 @@ export interface MultibandOptions {
   plateLevels?: number;
   /** Match the face's detail contrast to the plate's inside the mask (default true). */
   contrast?: boolean;
+  /** Write the result into `plate`'s own buffer instead of a new one. */
+  inPlace?: boolean;
   /** Limits of the contrast gain (default [0.5, 2]). */
   gainRange?: [number, number];
   pool?: BufferPool;
@@ -77,32 +79,47 @@ export function multiband(plate: Image, face: Image, mask: Image, opts: Multiban
 
   // collapse the masked detail bands, coarse to fine: A_k = M_k (G_k − expand G_{k+1}) + expand A_{k+1}
   let A: Float32Array | null = null;
-  for (let k = bands - 1; k >= 0; k--) {
+  for (let k = bands - 1; k >= 1; k--) {
     const [lw, lh] = sizes[k];
     const n = lw * lh;
     const X = pool.f('mb.X', n * c);
     expand(G[k + 1], lw, lh, c, X, tmp);
     const Ak = pool.f(`mb.A${k % 2}`, n * c);
     const Gk = G[k], Mk = M[k];
-    if (c === 3) {
-      for (let p = 0, i = 0; p < n; p++, i += 3) {
-        const m = Mk[p];
-        if (m === 0) { Ak[i] = 0; Ak[i + 1] = 0; Ak[i + 2] = 0; continue; }
-        Ak[i] = m * (Gk[i] - X[i]); Ak[i + 1] = m * (Gk[i + 1] - X[i + 1]); Ak[i + 2] = m * (Gk[i + 2] - X[i + 2]);
-      }
-    } else {
-      for (let p = 0, i = 0; p < n; p++) {
-        const m = Mk[p];
-        for (let ch = 0; ch < c; ch++, i++) Ak[i] = m * (Gk[i] - X[i]);
-      }
+    for (let p = 0, i = 0; p < n; p++) {
+      const m = Mk[p];
+      for (let ch = 0; ch < c; ch++, i++) Ak[i] = m * (Gk[i] - X[i]);
     }
     if (A) expand(A, lw, lh, c, Ak, tmp, true);
     A = Ak;
   }
 
-  const out = new Float32Array(n0 * c);
-  const Af = A as Float32Array;
-  for (let i = 0; i < out.length; i++) out[i] = pd[i] + Af[i];
+  // level 0, fused: out = plate + M_0 (E_0 − expand G_1) + expand A_1, with both expansions done row by
+  // row from their horizontal passes, so nothing full-size is written but the result
+  const h2 = sizes[1][1], row = w * c;
+  const tG = pool.f('mb.tG', row * h2);
+  expandRows(G[1], w, h, c, tG);
+  let tA: Float32Array | null = null;
+  if (A) {
+    tA = pool.f('mb.tA', row * h2);
+    expandRows(A, w, h, c, tA);
+  }
+  const out = opts.inPlace ? pd : new Float32Array(n0 * c);
+  const M0 = M[0];
+  for (let y = 0; y < h; y++) {
+    const i = y >> 1, even = (y & 1) === 0;
+    const a = (i - 1 < 0 ? 0 : i - 1) * row, b = i * row, d = (i + 1 > h2 - 1 ? h2 - 1 : i + 1) * row;
+    const o = y * row;
+    for (let x = 0, j = 0; x < w; x++) {
+      const m = M0[y * w + x];
+      for (let ch = 0; ch < c; ch++, j++) {
+        let v = pd[o + j];
+        if (tA) v += even ? (tA[a + j] + tA[d + j] + 6 * tA[b + j]) * 0.125 : (tA[b + j] + tA[d + j]) * 0.5;
+        if (m !== 0) v += m * (E0[o + j] - (even ? (tG[a + j] + tG[d + j] + 6 * tG[b + j]) * 0.125 : (tG[b + j] + tG[d + j]) * 0.5));
+        out[o + j] = v;
+      }
+    }
+  }
   return { image: { width: w, height: h, channels: c, data: out }, gain };
 }
 
@@ -114,17 +131,36 @@ export function multiband(plate: Image, face: Image, mask: Image, opts: Multiban
 function detailEnergy(img: Image, M: Float32Array[], sizes: Array<[number, number]>, bands: number, pool: BufferPool, tag: string): number {
   const { width: w, height: h, channels: c, data } = img;
   const tmp = pool.f('mb.tmp1', sizes[0][0] * sizes[1][1]);
-  const Y: Float32Array[] = [pool.f(`mb.Y${tag}0`, w * h)];
-  const y0 = Y[0];
-  if (c >= 3) for (let p = 0, i = 0; p < w * h; p++, i += c) y0[p] = LUMA[0] * data[i] + LUMA[1] * data[i + 1] + LUMA[2] * data[i + 2];
-  else for (let p = 0; p < w * h; p++) y0[p] = data[p * c];
-  for (let k = 1; k <= bands; k++) {
+  // band 0 only when it is the only band; otherwise start from level 1, made as the 2x2 mean of the luma
+  const first = bands > 1 ? 1 : 0;
+  const Y: Float32Array[] = [];
+  if (first === 0) {
+    const y0 = pool.f(`mb.Y${tag}0`, w * h);
+    for (let p = 0, i = 0; p < w * h; p++, i += c) y0[p] = c >= 3 ? LUMA[0] * data[i] + LUMA[1] * data[i + 1] + LUMA[2] * data[i + 2] : data[i];
+    Y[0] = y0;
+  } else {
+    const [w1, h1] = sizes[1];
+    const y1 = pool.f(`mb.Y${tag}1`, w1 * h1);
+    const lum = (x: number, y: number): number => {
+      const i = (y * w + x) * c;
+      return c >= 3 ? LUMA[0] * data[i] + LUMA[1] * data[i + 1] + LUMA[2] * data[i + 2] : data[i];
+    };
+    for (let y = 0; y < h1; y++) {
+      const ya = 2 * y, yb = Math.min(h - 1, 2 * y + 1);
+      for (let x = 0; x < w1; x++) {
+        const xa = 2 * x, xb = Math.min(w - 1, 2 * x + 1);
+        y1[y * w1 + x] = 0.25 * (lum(xa, ya) + lum(xb, ya) + lum(xa, yb) + lum(xb, yb));
+      }
+    }
+    Y[1] = y1;
+  }
+  for (let k = first + 1; k <= bands; k++) {
     const out = pool.f(`mb.Y${tag}${k}`, sizes[k][0] * sizes[k][1]);
     reduce(Y[k - 1], sizes[k - 1][0], sizes[k - 1][1], 1, out, tmp);
-    Y.push(out);
+    Y[k] = out;
   }
   let e = 0;
-  for (let k = bands > 1 ? 1 : 0; k < bands; k++) {
+  for (let k = first; k < bands; k++) {
     const [lw, lh] = sizes[k];
     const X = pool.f('mb.YX', lw * lh);
     expand(Y[k + 1], lw, lh, 1, X, tmp);

@@ -72,7 +72,7 @@ export function expand(src: Float32Array, w: number, h: number, c: number, dst: 
   const w2 = half(w), h2 = half(h);
   const row = w * c, row2 = w2 * c;
   // horizontal first, on the coarse rows: w2 -> w
-  for (let y = 0; y < h2; y++) expandRow(src, y * row2, w, c, tmp, y * row);
+  expandRows(src, w, h, c, tmp);
   // vertical: h2 rows -> h rows, contiguous
   for (let y = 0; y < h; y++) {
     const i = y >> 1;
@@ -87,6 +87,12 @@ export function expand(src: Float32Array, w: number, h: number, c: number, dst: 
       else for (let j = 0; j < row; j++) dst[o + j] = (tmp[b + j] + tmp[d + j]) * 0.5;
     }
   }
+}
+
+/** The horizontal half of `expand`: half(w) x half(h) -> w x half(h) into `tmp`. */
+export function expandRows(src: Float32Array, w: number, h: number, c: number, tmp: Float32Array): void {
+  const h2 = half(h), row = w * c, row2 = half(w) * c;
+  for (let y = 0; y < h2; y++) expandRow(src, y * row2, w, c, tmp, y * row);
 }
 
 function expandRow(s: Float32Array, si: number, w: number, c: number, d: Float32Array, di: number): void {

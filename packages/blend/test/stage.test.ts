@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readImage, writePng, quantise, type Affine } from '@facecomb/image';
-import { blendFace } from '../src/index.js';
+import { blendFace, pyramidSpread } from '../src/index.js';
 import { gradientPlate, flatFace, ellipseMask, matrixAbout, dilatedSupport } from './synth.js';
 
 const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
@@ -75,7 +75,7 @@ for (const bitDepth of [8, 16] as const) {
         const want = blendFace(plate, crop, mask, matrixOf(n), params as { mode: 'multiband'; feather: number });
         const a = quantise(got, bitDepth), b = quantise(want.image, bitDepth), p0 = quantise(plate, bitDepth);
         let changed = 0;
-        const near = dilatedSupport(want.mask!, want.roi!, W, H, 2 ** (want.levels! - 2 + 1) + 4);
+        const near = dilatedSupport(want.mask!, want.roi!, W, H, pyramidSpread(want.levels! - 2));
         for (let i = 0; i < a.length; i++) {
           assert.equal(a[i], b[i], `frame ${n} sample ${i}`);
           if (!near[Math.floor(i / 3)]) assert.equal(a[i], p0[i], `frame ${n}: sample ${i} outside the mask changed`);

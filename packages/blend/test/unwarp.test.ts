@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createImage, warpAffine, applyAffine, invertAffine, type Affine } from '@facecomb/image';
-import { unwarp, plateRoi, reduce, expand, half } from '../src/index.js';
+import { unwarp, plateRoi, cropToRoi, reduce, expand, half } from '../src/index.js';
 import { gradientPlate, noisyImage, matrixAbout } from './synth.js';
 
 test('unwarp of a crop taken by an integer shift lands bit for bit where it came from', () => {
@@ -91,4 +91,18 @@ test('pyramid reduce/expand keep constants and linear ramps, and a Laplacian pyr
     expand(g1, w, h, c, band, tmp, true);
     for (let i = 0; i < band.length; i++) assert.ok(Math.abs(band[i] - noisy.data[i]) < 1e-6);
   }
+});
+
+test('unwarp samples exactly as warpAffine does (face edge-replicated, mask zero beyond the crop)', () => {
+  const crop = noisyImage(64, 64, 3, 31);
+  const mask = noisyImage(64, 64, 1, 32);
+  const m = matrixAbout(70, 50, 1.3, -17, 64);
+  const u = unwarp(crop, mask, m, 140, 110, 6)!;
+  const toRoi = cropToRoi(m, u.roi);
+  const face = warpAffine(crop, toRoi, u.roi.width, u.roi.height, { replicate: true });
+  const mk = warpAffine(mask, toRoi, u.roi.width, u.roi.height, { border: 0 });
+  let e = 0;
+  for (let i = 0; i < face.data.length; i++) e = Math.max(e, Math.abs(face.data[i] - u.face.data[i]));
+  for (let i = 0; i < mk.data.length; i++) e = Math.max(e, Math.abs(mk.data[i] - u.mask.data[i]));
+  assert.ok(e < 1e-5, `max difference ${e}`);
 });

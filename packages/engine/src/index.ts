@@ -10,5 +10,5 @@ export {
   type EngineInfo,
   type InitEngineOptions,
 } from './engine.js';
-export { registerWasmTrainingKernels, registerCpuTrainingKernels, originalKernel, setFilterGradBandBytes, setWasmFilterGradMethod, getWasmFilterGradMethod, type FilterGradMethod } from './kernels.js';
+export { registerWasmTrainingKernels, registerCpuTrainingKernels, originalKernel, setWasmFilterGradMethod, getWasmFilterGradMethod, type FilterGradMethod } from './kernels.js';
 export { applyTfjsFixes } from './fixes.js';

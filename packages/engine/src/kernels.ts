@@ -117,58 +117,22 @@ function cropInput(x: TensorInfo, g: FilterGradGeometry, backend: Backend, t: Te
 }
 
 /**
- * Bytes of output gradient per band in the 'conv' form. XNNPACK packs dy as the filter and streams all of it
- * once per tile of output rows, so a filter much larger than the cache is read from memory tens of times; the
- * sum over output rows is therefore split into bands whose dy fits in cache, and the band results added.
+ * dW as a convolution of the input (batch as channels) with the output gradient (stride as dilation).
+ * Splitting the sum over output rows into cache-sized bands was measured slower at every size (the per-call
+ * operator set-up and input slicing outweigh the cache gain), so the whole gradient is one convolution.
  */
-let bandBytes = 1 << 20;
-
-/** Band size of the 'conv' filter-gradient form, in bytes of dy (for benchmarks). */
-export function setFilterGradBandBytes(bytes: number): void {
-  if (!(bytes > 0)) throw new Error('band size must be a positive number of bytes');
-  bandBytes = bytes;
-}
-
-/** dW as a convolution of the input (batch as channels) with the output gradient (stride as dilation). */
 function filterGradConv(x: TensorInfo, dy: TensorInfo, g: FilterGradGeometry, backend: Backend): TensorInfo {
   const t = new Temps(backend);
   try {
     const xc = cropInput(x, g, backend, t);
     const xt = t.keep(run('Transpose', { x: xc }, { perm: [3, 1, 2, 0] }, backend)); // [Ci, H', W', B]
     const f = t.keep(run('Transpose', { x: dy }, { perm: [1, 2, 0, 3] }, backend)); // [OH, OW, B, Co]
-    const Hc = xt.shape[1], Wc = xt.shape[2];
-    const rowBytes = g.OW * g.B * g.Co * 4;
-    const band = Math.max(1, Math.min(g.OH, Math.floor(bandBytes / rowBytes)));
-    let acc: TensorInfo | null = null;
-    for (let r0 = 0; r0 < g.OH; r0 += band) {
-      const nb = Math.min(band, g.OH - r0);
-      const tt = new Temps(backend);
-      try {
-        // Input rows this band reads: r0*sh - pt ... (r0+nb-1)*sh - pt + KH - 1.
-        const first = r0 * g.sh - g.pt, last = (r0 + nb - 1) * g.sh - g.pt + g.KH - 1;
-        const lo = Math.max(0, first), hi = Math.min(Hc - 1, last);
-        const whole = nb === g.OH;
-        const xb = whole ? xt : tt.keep(run('Slice', { x: xt }, { begin: [0, lo, 0, 0], size: [g.Ci, hi - lo + 1, Wc, g.B] }, backend));
-        const fb = whole ? f : tt.keep(run('Slice', { x: f }, { begin: [r0, 0, 0, 0], size: [nb, g.OW, g.B, g.Co] }, backend));
-        const pad = [[0, 0], [lo - first, last - hi], [g.pl, Math.max(0, g.pr)], [0, 0]];
-        const out = run('Conv2D', { x: xb, filter: fb }, {
-          strides: [1, 1], pad, dataFormat: 'NHWC', dilations: [g.sh, g.sw], dimRoundingMode: undefined,
-        }, backend); // [Ci, KH, KW, Co]
-        if (out.shape[1] !== g.KH || out.shape[2] !== g.KW) throw new Error(`internal: filter gradient came out ${out.shape}`);
-        if (acc) {
-          const sum = run('Add', { a: acc, b: out }, {}, backend);
-          backend.disposeData(acc.dataId);
-          backend.disposeData(out.dataId);
-          acc = sum;
-        } else {
-          acc = out;
-        }
-      } finally {
-        tt.free();
-      }
-    }
-    t.keep(acc!);
-    return run('Transpose', { x: acc! }, { perm: [1, 2, 0, 3] }, backend);
+    const pad = [[0, 0], [g.pt, Math.max(0, g.pb)], [g.pl, Math.max(0, g.pr)], [0, 0]];
+    const out = t.keep(run('Conv2D', { x: xt, filter: f }, {
+      strides: [1, 1], pad, dataFormat: 'NHWC', dilations: [g.sh, g.sw], dimRoundingMode: undefined,
+    }, backend)); // [Ci, KH, KW, Co]
+    if (out.shape[1] !== g.KH || out.shape[2] !== g.KW) throw new Error(`internal: filter gradient came out ${out.shape}`);
+    return run('Transpose', { x: out }, { perm: [1, 2, 0, 3] }, backend);
   } finally {
     t.free();
   }

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tf, initEngine, setWasmFilterGradMethod, setFilterGradBandBytes, type FilterGradMethod } from '../src/index.js';
+import { tf, initEngine, setWasmFilterGradMethod, type FilterGradMethod } from '../src/index.js';
 import { randomValues, relError, tryEngine } from './helpers.js';
 
 type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
@@ -76,8 +76,7 @@ for (const engine of ['wasm', 'cpu'] as const) {
   test(`${engine}: Conv2DBackpropFilter and Conv2DBackpropInput match direct loops (relative error < 1e-5)`, async (t) => {
     const why = await tryEngine(engine);
     if (why) { t.skip(why); return; }
-    // 'conv-bands': the conv form with one output row per band (large layers are split this way).
-    const methods = (engine === 'wasm' ? ['conv', 'conv-bands', 'gemm', 'auto'] : ['auto', 'conv-bands']) as (FilterGradMethod | 'conv-bands')[];
+    const methods: FilterGradMethod[] = engine === 'wasm' ? ['conv', 'gemm', 'auto'] : ['auto'];
     let seed = 1;
     for (const c of CASES) {
       const xv = randomValues(c.b * c.h * c.w * c.ci, seed++);
@@ -86,8 +85,7 @@ for (const engine of ['wasm', 'cpu'] as const) {
       const dyv = randomValues(ref0.dyShape.reduce((a, b) => a * b, 1), seed++);
       const ref = reference(c, xv, wv, dyv);
       for (const m of methods) {
-        setWasmFilterGradMethod(m === 'conv-bands' ? 'conv' : m);
-        setFilterGradBandBytes(m === 'conv-bands' ? 1 : 1 << 20);
+        setWasmFilterGradMethod(m);
         const got = await kernelGrads(c, xv, wv, dyv, ref.dyShape);
         assert.deepEqual(got.dWShape, [c.kh, c.kw, c.ci, c.co], label(c));
         assert.deepEqual(got.dxShape, [c.b, c.h, c.w, c.ci], label(c));
@@ -98,7 +96,6 @@ for (const engine of ['wasm', 'cpu'] as const) {
       }
     }
     setWasmFilterGradMethod('auto');
-    setFilterGradBandBytes(1 << 20);
   });
 }
 

@@ -48,6 +48,9 @@ export async function trainStage(env: StageEnv): Promise<void> {
   const sets = await Promise.all(datasets.map((d) => readDataset(d.dir)));
   const cfg = resolveConfig(env.params, sets.map((s) => s.name));
   const ordered: IdentitySet[] = cfg.identities.map((n) => sets.find((s) => s.name === n)!);
+  for (const s of ordered) {
+    if (s.size && s.size < cfg.resolution) log(`warning: dataset '${s.name}' has ${s.size} px crops, upscaled to the ${cfg.resolution} px target; align at ${cfg.resolution} px or more for full detail`);
+  }
   const eng = await startEngine(env);
   log(`train: identities [${cfg.identities.join(', ')}] (${ordered.map((s) => s.train.length).join('/')} crops), ${cfg.startResolution} -> ${cfg.resolution} px`);
   const res = await train({

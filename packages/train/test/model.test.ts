@@ -112,3 +112,29 @@ test('checkpoints round-trip weights and optimizer state exactly; another config
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('on the cpu engine too: a reloaded checkpoint gives the same next-step loss', async () => {
+  await initEngine({ backend: 'cpu', log: () => undefined });
+  const dir = await mkdtemp(join(tmpdir(), 'facecomb-ckpt-cpu-'));
+  try {
+    const cfg = tiny({ channels: { 4: 4, 8: 4, 16: 4, 32: 4 }, latent: 8 });
+    const a = new CombModel(cfg);
+    a.build(16);
+    const adamA = new Adam(cfg);
+    const b = { step: 0, identity: 0, resolution: 16, alpha: 1, size: 2, x: input(16), m: new Float32Array(512).fill(1) };
+    await trainStep(a, adamA, b);
+    await saveCheckpoint(join(dir, 'ck'), a, adamA, { step: 1, resolution: 16, alpha: 1, rng: { seed: 1, key: 'k', counter: 1 }, engine: 'cpu' }, []);
+    const c = new CombModel(cfg);
+    const adamC = new Adam(cfg);
+    await loadCheckpoint(join(dir, 'ck'), c, adamC);
+    const la = await trainStep(a, adamA, { ...b, identity: 1 });
+    assert.equal(await trainStep(c, adamC, { ...b, identity: 1 }), la);
+    assert.equal(await trainStep(c, adamC, { ...b, identity: 0 }), await trainStep(a, adamA, { ...b, identity: 0 }));
+    for (const m of [a, c]) m.dispose();
+    adamA.dispose();
+    adamC.dispose();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+    await initEngine({ backend: 'wasm', log: () => undefined });
+  }
+});
