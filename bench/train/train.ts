@@ -4,10 +4,11 @@
  * default batch sizes: ms/step, img/s, GFLOPS achieved, peak RSS and tensor memory. Each (engine, resolution)
  * runs in its own process so peak memory is its own. Prints a table and writes bench/results/train.json.
  *
- *   node --import tsx bench/train/train.ts                          (wasm + cpu at 64 and 128 px)
+ *   node --import tsx bench/train/train.ts                          (wasm at 64 and 128 px, cpu at 64 px)
  *   node --import tsx bench/train/train.ts --res 64,128,256 --engines wasm --steps 3
- *   node --import tsx bench/train/train.ts --cpu-batch 1 --cpu-res 64,128
- * The cpu engine runs one step (its first) and by default only at 64 px: a step takes minutes.
+ *   node --import tsx bench/train/train.ts --cpu-batch 8 --cpu-res 64,128
+ * wasm: one untimed step, then --steps timed steps (default 1). cpu: one timed step (its first), at batch 1
+ * and 64 px by default: a step of the real model takes minutes. The wasm/cpu ratio compares img/s.
  *
  * Run `npx tsc -b packages/train` first (the bench imports the built package).
  */
@@ -115,8 +116,9 @@ if (args[0] === '--one') {
 
 const resolutions = arg('res', '64,128').split(',').map(Number);
 const engines = arg('engines', 'wasm,cpu').split(',');
-const steps = Number(arg('steps', '2'));
-const cpuBatch = args.includes('--cpu-batch') ? Number(arg('cpu-batch', '1')) : null;
+const steps = Number(arg('steps', '1'));
+/** The cpu engine's batch (default 1: at the default batch one step of the real model takes most of an hour). */
+const cpuBatch = Number(arg('cpu-batch', '1'));
 const timeoutS = Number(arg('timeout', '900'));
 /** The cpu engine takes minutes per step of the real model: by default it runs at 64 px only, one step. */
 const cpuRes = arg('cpu-res', '64').split(',').map(Number);
@@ -125,7 +127,7 @@ console.log('engine  res  batch  ms/step   img/s   GFLOPS  params(E+1D)  peak RS
 for (const r of resolutions) {
   for (const e of engines) {
     if (e === 'cpu' && !cpuRes.includes(r)) continue;
-    const batch = e === 'cpu' && cpuBatch ? cpuBatch : DEFAULT_BATCH[String(r)];
+    const batch = e === 'cpu' ? cpuBatch : DEFAULT_BATCH[String(r)];
     const row = await child(e, r, batch, e === 'cpu' ? 0 : steps, timeoutS);
     rows.push(row);
     if ('error' in row) console.log(`${e.padEnd(6)} ${String(r).padStart(4)} ${String(batch).padStart(5)}  failed: ${row.error}`);

@@ -8,7 +8,6 @@ import { LandmarkStabiliser } from './stabilise.js';
 import { alignMatrix, type Point } from './template.js';
 import { transformPoints } from './umeyama.js';
 import { hullMask, maskPolygon } from './mask.js';
-import { writeGreyPng } from './grey.js';
 import { contactSheet, type ContactCell } from './contact.js';
 import { frameName, type FrameSource } from './frames.js';
 import type { AlignParams } from './params.js';
@@ -111,7 +110,7 @@ export async function alignFrames(src: FrameSource, out: string, params: AlignPa
       const inCrop = transformPoints(matrix, landmarks);
       const mask = hullMask(maskPolygon(inCrop, params.faceType), size, params.mask);
       lap('cropMask');
-      await Promise.all([writePng(join(out, 'crops', frameName(frame)), crop), writeGreyPng(join(out, 'masks', frameName(frame)), mask)]);
+      await Promise.all([writePng(join(out, 'crops', frameName(frame)), crop), writePng(join(out, 'masks', frameName(frame)), mask)]);
       res = {
         frame,
         face: { box: det.box.map((v) => round(v)) as Box, score: round(det.score, 1e5), landmarksRaw: roundPts(lm.raw), landmarks: roundPts(landmarks), matrix: matrix.map((v) => round(v, 1e8)) as Affine },

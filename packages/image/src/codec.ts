@@ -24,6 +24,7 @@ export async function readImage(file: string, opts: ReadOptions = {}): Promise<D
   else if (opts.channels === 3) pipe = pipe.removeAlpha().toColourspace(sixteen ? 'rgb16' : 'srgb');
   else if (opts.channels === 4) pipe = pipe.ensureAlpha().toColourspace(sixteen ? 'rgb16' : 'srgb');
   else if (sixteen) pipe = pipe.toColourspace((meta.channels ?? 3) <= 2 ? 'grey16' : 'rgb16');
+  else if ((meta.channels ?? 3) <= 2) pipe = pipe.toColourspace('b-w'); // else libvips hands grey back as sRGB
   const { data, info } = await pipe.raw({ depth: sixteen ? 'ushort' : 'uchar' }).toBuffer({ resolveWithObject: true });
   const n = info.width * info.height * info.channels;
   const out = new Float32Array(n);
@@ -61,7 +62,9 @@ export async function writePng(file: string, img: Image, opts: WriteOptions = {}
   await mkdir(dirname(file), { recursive: true });
   // sharp infers the sample depth from the typed array (Uint16Array -> 16 bit), so pass it as is
   let pipe = sharp(q, { raw: { width: img.width, height: img.height, channels: img.channels as 1 | 2 | 3 | 4 } });
+  // without an explicit colourspace libvips would widen one channel to RGB
   if (bitDepth === 16) pipe = pipe.toColourspace(img.channels <= 2 ? 'grey16' : 'rgb16');
+  else if (img.channels <= 2) pipe = pipe.toColourspace('b-w');
   await pipe.png({ compressionLevel: opts.compression ?? 3 }).toFile(file);
 }
 

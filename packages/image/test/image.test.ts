@@ -36,6 +36,23 @@ test('PNG round trip keeps 16-bit precision and 8-bit within a quantum', async (
   }
 });
 
+test('a one-channel image is written as a one-channel PNG at 8 and 16 bit', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'fc-img-'));
+  try {
+    const img = createImage(9, 5, 1);
+    for (let i = 0; i < img.data.length; i++) img.data[i] = i / (img.data.length - 1);
+    for (const bitDepth of [8, 16] as const) {
+      await writePng(join(dir, `g${bitDepth}.png`), img, { bitDepth });
+      const back = await readImage(join(dir, `g${bitDepth}.png`));
+      assert.equal(back.channels, 1);
+      assert.equal(back.bitDepth, bitDepth);
+      assert.ok(Math.abs(back.data[44] - 1) < 1e-6 && back.data[0] === 0);
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('readImage of a missing or corrupt file names the file', async () => {
   await assert.rejects(readImage('/nonexistent/x.png'), /\/nonexistent\/x\.png/);
 });
