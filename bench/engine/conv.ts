@@ -6,7 +6,7 @@
  *   node --import tsx bench/engine/conv.ts --original (also tfjs's own cpu Conv2DBackpropFilter: ~40 s a call)
  * Rows named "(tfjs)" run the kernel tfjs ships, which this package replaced.
  */
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { writeFileSync, mkdirSync, readFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { cpus } from 'node:os';
 import { tf, initEngine, setWasmFilterGradMethod, originalKernel, type FilterGradMethod } from '@facecomb/engine';
@@ -17,6 +17,7 @@ const SHAPES: Shape[] = [
   { name: 'B8 64x64 C32->64 k3 s2', b: 8, h: 64, w: 64, ci: 32, co: 64, k: 3, s: 2 },
   { name: 'B8 32x32 C64->64 k3 s1', b: 8, h: 32, w: 32, ci: 64, co: 64, k: 3, s: 1 },
   { name: 'B8 16x16 C128->128 k3 s1', b: 8, h: 16, w: 16, ci: 128, co: 128, k: 3, s: 1 },
+  { name: 'B8 128x128 C32->32 k3 s1', b: 8, h: 128, w: 128, ci: 32, co: 32, k: 3, s: 1 },
   { name: 'B8 128x128 C16->3 k1 s1', b: 8, h: 128, w: 128, ci: 16, co: 3, k: 1, s: 1 },
 ];
 
@@ -110,8 +111,9 @@ for (const r of ratios) console.log(`| ${r.shape} | ${r.forward} | ${r.conv} | $
 
 const out = fileURLToPath(new URL('../results/engine.json', import.meta.url));
 mkdirSync(fileURLToPath(new URL('../results/', import.meta.url)), { recursive: true });
+const previous = existsSync(out) ? JSON.parse(readFileSync(out, 'utf8')) : {};
 writeFileSync(out, JSON.stringify({
-  date: new Date().toISOString(), node: process.version, cpu: cpus()[0]?.model, tfjs: tf.version_core,
-  wasmThreads: false, rows, filterGradToForwardRatio: ratios,
+  ...previous, date: new Date().toISOString(), node: process.version, cpu: cpus()[0]?.model, tfjs: tf.version_core,
+  wasmThreads: false, conv: rows, filterGradToForwardRatio: ratios,
 }, null, 2) + '\n');
 console.log(`\nwrote ${out}`);

@@ -7,13 +7,14 @@
  *   node --import tsx bench/train/train.ts                          (wasm at 64 and 128 px, cpu at 64 px)
  *   node --import tsx bench/train/train.ts --res 64,128,256 --engines wasm --steps 3
  *   node --import tsx bench/train/train.ts --cpu-batch 8 --cpu-res 64,128
+ * Rows of other (engine, resolution) pairs already in train.json are kept (--fresh drops them).
  * wasm: one untimed step, then --steps timed steps (default 1). cpu: one timed step (its first), at batch 1
  * and 64 px by default: a step of the real model takes minutes. The wasm/cpu ratio compares img/s.
  *
  * Run `npx tsc -b packages/train` first (the bench imports the built package).
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { initEngine, tf, CombModel, Adam, trainStep, resolveConfig, DEFAULT_BATCH, Rng } from '@facecomb/train';
@@ -137,8 +138,18 @@ for (const r of resolutions) {
       );
   }
 }
+// keep earlier rows of other (engine, resolution) pairs, so runs can be split: --res 256 --engines wasm
+const outDir = fileURLToPath(new URL('../results/', import.meta.url));
+const outFile = `${outDir}train.json`;
+if (existsSync(outFile) && !args.includes('--fresh')) {
+  const prev = JSON.parse(readFileSync(outFile, 'utf8')) as { rows?: Row[] };
+  const key = (r: { engine: string; resolution: number }) => `${r.engine}@${r.resolution}`;
+  const have = new Set((rows as Row[]).map(key));
+  for (const r of prev.rows ?? []) if (!have.has(key(r))) rows.push(r);
+  rows.sort((a, b) => (a as Row).resolution - (b as Row).resolution || (a as Row).engine.localeCompare((b as Row).engine));
+}
 const ok = rows.filter((r): r is Row => !('error' in (r as object)));
-const ratios = resolutions
+const ratios = [...new Set(ok.map((x) => x.resolution))]
   .map((r) => {
     const w = ok.find((x) => x.engine === 'wasm' && x.resolution === r);
     const c = ok.find((x) => x.engine === 'cpu' && x.resolution === r);
@@ -146,10 +157,9 @@ const ratios = resolutions
   })
   .filter(Boolean);
 for (const q of ratios) console.log(`wasm / cpu at ${q!.resolution} px: ${q!.wasmOverCpuImgPerSec}x img/s`);
-const outDir = fileURLToPath(new URL('../results/', import.meta.url));
 mkdirSync(outDir, { recursive: true });
 writeFileSync(
-  `${outDir}train.json`,
+  outFile,
   JSON.stringify({ date: new Date().toISOString(), node: process.version, cpu: cpus()[0]?.model, cores: cpus().length, model: 'comb reference (default config), 3 identities', rows, ratios }, null, 2) + '\n',
 );
-console.log(`wrote ${outDir}train.json`);
+console.log(`wrote ${outFile}`);

@@ -204,7 +204,7 @@ async function choose(request: BackendRequest, log: (msg: string) => void): Prom
  * Selects and initialises the tensor engine. Idempotent: a second call with the same request (or 'auto' after
  * any successful choice) returns the engine already chosen; a different explicit backend switches to it.
  */
-export async function initEngine(opts: InitEngineOptions = {}): Promise<EngineChoice & Partial<EngineInfo>> {
+export async function initEngine(opts: InitEngineOptions = {}): Promise<EngineInfo> {
   const request = (opts.backend ?? 'auto') as BackendRequest;
   const log = opts.log ?? defaultLog;
   if (!VALID.includes(request)) {
