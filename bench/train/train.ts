@@ -129,12 +129,19 @@ for (const r of resolutions) {
   for (const e of engines) {
     if (e === 'cpu' && !cpuRes.includes(r)) continue;
     const batch = e === 'cpu' ? cpuBatch : DEFAULT_BATCH[String(r)];
-    const row = await child(e, r, batch, e === 'cpu' ? 0 : steps, timeoutS);
+    let row = await child(e, r, batch, e === 'cpu' ? 0 : steps, timeoutS);
+    // wasm32 caps its heap at 4 GB: where the default batch does not fit, halve it and say so
+    for (let b = batch / 2; 'error' in row && e === 'wasm' && b >= 1 && Number.isInteger(b); b /= 2) {
+      console.log(`${e.padEnd(6)} ${String(r).padStart(4)} ${String(row.batch).padStart(5)}  failed (${row.error.slice(0, 120)}); retrying at batch ${b}`);
+      const failed = row.batch;
+      row = await child(e, r, b, steps, timeoutS);
+      if (!('error' in row)) (row as Row & { note?: string }).note = `default batch ${batch} does not fit the 4 GB wasm heap (batch ${failed} aborted)`;
+    }
     rows.push(row);
     if ('error' in row) console.log(`${e.padEnd(6)} ${String(r).padStart(4)} ${String(batch).padStart(5)}  failed: ${row.error}`);
     else
       console.log(
-        `${e.padEnd(6)} ${String(r).padStart(4)} ${String(batch).padStart(5)} ${String(row.msPerStep).padStart(8)} ${row.imgPerSec.toFixed(3).padStart(7)} ${row.gflops.toFixed(2).padStart(8)} ${(row.parameters / 1e6).toFixed(1).padStart(11)}M ${String(row.peakRssMB).padStart(12)} ${String(row.tensorMB).padStart(11)} ${String(row.wasmHeapMB ?? '-').padStart(13)}`,
+        `${e.padEnd(6)} ${String(r).padStart(4)} ${String(row.batch).padStart(5)} ${String(row.msPerStep).padStart(8)} ${row.imgPerSec.toFixed(3).padStart(7)} ${row.gflops.toFixed(2).padStart(8)} ${(row.parameters / 1e6).toFixed(1).padStart(11)}M ${String(row.peakRssMB).padStart(12)} ${String(row.tensorMB).padStart(11)} ${String(row.wasmHeapMB ?? '-').padStart(13)}`,
       );
   }
 }

@@ -85,7 +85,23 @@ export async function runCommand(file: string, o: RunCommandOptions = {}): Promi
   if (count('skipped')) parts.push(`${count('skipped')} skipped`);
   if (count('interrupted')) parts.push(`${count('interrupted')} interrupted`);
   write(o, `${p.name}: ${parts.join(', ')} in ${formatElapsed(Date.now() - t0)}${res.interrupted ? ' (interrupted; finished stages are cached, the next run resumes)' : ''}`);
+  if (res.ok && !res.interrupted) for (const line of resultLines(p, cache, res.outcomes)) write(o, line);
   return res.interrupted ? 130 : res.ok ? 0 : 1;
+}
+
+/** Where the final stages' results are: the artifact folders of stages nothing else needs, with their files. */
+function resultLines(p: Pipeline, cache: Cache, outcomes: Map<string, { state: string; key?: string }>): string[] {
+  const needed = new Set([...p.stages.values()].flatMap((s) => s.needs));
+  const lines: string[] = [];
+  for (const name of p.order) {
+    const key = outcomes.get(name)?.key;
+    if (needed.has(name) || !key) continue;
+    const dir = cache.artifacts(key);
+    if (!existsSync(dir)) continue;
+    const files = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isFile() && e.name !== 'meta.json').map((e) => e.name);
+    lines.push(`results of ${name}: ${dir}${files.length ? `\n  ${files.map((f) => join(dir, f)).join('\n  ')}` : ''}`);
+  }
+  return lines;
 }
 
 export interface StatusEntry {
