@@ -3,7 +3,7 @@ export { parseAlignParams, ALIGN_DEFAULTS, type AlignParams } from './params.js'
 export { buildDataset, parseDatasetParams, heldoutClips, type DatasetParams, type DatasetItem, type DatasetCounts, type DatasetResult } from './dataset.js';
 export { alignStage, datasetStage } from './stages.js';
 export { readFrameSource, frameName, type FrameSource } from './frames.js';
-export { initRuntime, modelDir, wasmDir, type Runtime } from './tf.js';
+export { initRuntime, modelDir, type Runtime } from './tf.js';
 export { detectFaces, referenceDescriptor, selectFace, descriptorDistance, type Detection, type Selection } from './detect.js';
 export { detectLandmarks, landmarksInWindows, type LandmarkResult, type Box } from './landmarks.js';
 export { LandmarkStabiliser, OneEuro, meanShift, DEFAULT_SMOOTHING, type SmoothingParams } from './stabilise.js';

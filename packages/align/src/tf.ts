@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { existsSync } from 'node:fs';
+import { initEngine, type BackendRequest } from '@facecomb/engine';
 
 /**
  * The tfjs runtime and face-api, loaded through `require` so that face-api's node-wasm build and this
@@ -30,7 +31,7 @@ export type FaceApi = any; // eslint-disable-line @typescript-eslint/no-explicit
 export interface Runtime {
   tf: Tf;
   faceapi: FaceApi;
-  /** The backend in use: 'wasm' or 'cpu'. */
+  /** The engine in use (e.g. 'wasm'). */
   backend: string;
   /** Why it was chosen (for the run log). */
   why: string;
@@ -47,52 +48,25 @@ export function modelDir(): string {
   return dir;
 }
 
-/** The local folder holding tfjs-backend-wasm's .wasm binaries (never fetched from a CDN). */
-export function wasmDir(): string {
-  return join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + '/';
-}
-
 /**
- * Initialises tfjs once per process: the wasm backend (SIMD, local binaries) for `auto` or `wasm`,
- * falling back to the pure-JS cpu backend when wasm cannot start; `cpu` forces the cpu backend.
- * Loads the three face-api models used here: SSD MobileNet v1, 68-point landmarks, face descriptor.
+ * Initialises the tensor engine once per process through @facecomb/engine (auto: the first of tensorflow,
+ * webgpu, wasm, cpu that starts). Loads the three face-api models used here: SSD MobileNet v1, 68-point landmarks, face descriptor.
  */
 export function initRuntime(requested = 'auto'): Promise<Runtime> {
   if (!runtime) {
     runtime = (async () => {
-      const want = requested === 'auto' || requested === '' ? 'wasm' : requested;
-      if (want !== 'wasm' && want !== 'cpu') {
-        throw new Error(`backend '${requested}' is not available to align (it runs on wasm or cpu): use FACECOMB_BACKEND=auto, wasm or cpu`);
+      const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
+      if (!BACKENDS.includes(requested)) {
+        throw new Error(`FACECOMB_BACKEND='${requested}' is not an engine: use one of ${BACKENDS.join(', ')}`);
       }
+      // @facecomb/engine picks and initialises the engine (local wasm binaries, kernel fixes) on the same
+      // @tensorflow/tfjs instance that face-api's node-wasm build requires below.
+      const engine = await initEngine({ backend: requested as BackendRequest });
       const tf = require('@tensorflow/tfjs') as Tf;
-      const wasm = require('@tensorflow/tfjs-backend-wasm') as { setWasmPaths(p: string): void };
       const faceapi = require('@vladmandic/face-api/dist/face-api.node-wasm.js') as FaceApi;
-      let backend = 'cpu';
-      let why = 'requested cpu';
-      if (want === 'wasm') {
-        wasm.setWasmPaths(wasmDir());
-        const quiet = console.warn; // tfjs prints the wasm loader's failure itself; we report it once below
-        let ok = false;
-        try {
-          console.warn = () => {};
-          ok = await tf.setBackend('wasm');
-          await tf.ready();
-        } catch {
-          ok = false;
-        } finally {
-          console.warn = quiet;
-        }
-        if (ok && tf.getBackend() === 'wasm') {
-          backend = 'wasm';
-          why = requested === 'wasm' ? 'requested wasm' : 'auto: wasm (SIMD) initialised from local binaries';
-        } else {
-          why = 'wasm backend failed to initialise; fell back to the cpu backend (slow)';
-        }
-      }
-      if (backend === 'cpu') {
-        await tf.setBackend('cpu');
-        await tf.ready();
-      }
+      const backend = engine.name;
+      const skipped = engine.skipped.map((s) => `${s.name}: ${s.why}`).join('; ');
+      const why = skipped ? `${engine.why} (skipped ${skipped})` : engine.why;
       const dir = modelDir();
       await faceapi.nets.ssdMobilenetv1.loadFromDisk(dir);
       await faceapi.nets.faceLandmark68Net.loadFromDisk(dir);
