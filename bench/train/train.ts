@@ -7,6 +7,11 @@
  *   node --import tsx bench/train/train.ts                          (wasm at 64 and 128 px, cpu at 64 px)
  *   node --import tsx bench/train/train.ts --res 64,128,256 --engines wasm --steps 3
  *   node --import tsx bench/train/train.ts --cpu-batch 8 --cpu-res 64,128
+ *   node --import tsx bench/train/train.ts --res 128 --engines wasm --batch 4 --steps 3   (force a batch)
+ * wasm runs at the batch the train stage would choose (planBatches: the default, lowered to fit the 4 GiB heap).
+ * Memory: the estimate (estimateStepMemory) against what a step really takes: peak tensor bytes of the last
+ * timed step (tf.profile) and the wasm heap size afterwards (the heap only grows, so it is the high-water mark).
+ * With --steps 3 or more every decoder has its Adam moments (the steady state of a run).
  * Rows of other (engine, resolution) pairs already in train.json are kept (--fresh drops them).
  * wasm: one untimed step, then --steps timed steps (default 1). cpu: one timed step (its first), at batch 1
  * and 64 px by default: a step of the real model takes minutes. The wasm/cpu ratio compares img/s.
@@ -17,7 +22,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { initEngine, tf, CombModel, Adam, trainStep, resolveConfig, DEFAULT_BATCH, Rng } from '@facecomb/train';
+import { initEngine, tf, CombModel, Adam, trainStep, resolveConfig, DEFAULT_BATCH, Rng, estimateStepMemory, planBatches, WASM32_MAX_BYTES } from '@facecomb/train';
 
 const args = process.argv.slice(2);
 const arg = (name: string, dflt: string) => {
@@ -50,6 +55,10 @@ interface Row {
   peakRssMB: number;
   tensorMB: number;
   wasmHeapMB: number | null;
+  /** Peak tensor memory of the last timed step (tf.profile), and the estimate of it and of the heap. */
+  peakTensorMB: number;
+  estTensorMB: number;
+  estHeapMB: number;
   loss: number;
 }
 
@@ -67,11 +76,20 @@ async function one(engine: string, r: number, batch: number, steps: number): Pro
   let loss = await trainStep(model, adam, { step: 0, identity: 0, resolution: r, alpha: 1, size: batch, x, m });
   const firstStepMs = performance.now() - t0;
   const times: number[] = [];
+  let peak = 0;
   for (let i = 1; i <= steps; i++) {
     const t = performance.now();
-    loss = await trainStep(model, adam, { step: i, identity: i % 3, resolution: r, alpha: 1, size: batch, x, m });
+    const run = () => trainStep(model, adam, { step: i, identity: i % 3, resolution: r, alpha: 1, size: batch, x, m });
+    if (i === steps) {
+      const prof = await tf.profile(async () => {
+        loss = await run();
+        return [];
+      });
+      peak = prof.peakBytes;
+    } else loss = await run();
     times.push(performance.now() - t);
   }
+  const est = estimateStepMemory(cfg, r, batch, { fading: false });
   const ms = times.length ? times.reduce((a, b) => a + b, 0) / times.length : firstStepMs;
   const flops = 3 * 2 * forwardMacs(r, cfg.channels, cfg.latent) * batch; // forward + two backward passes
   const wasm = (tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } }).wasm;
@@ -88,6 +106,9 @@ async function one(engine: string, r: number, batch: number, steps: number): Pro
     peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
     tensorMB: Math.round(tf.memory().numBytes / 2 ** 20),
     wasmHeapMB: wasm?.HEAPU8 ? Math.round(wasm.HEAPU8.length / 2 ** 20) : null,
+    peakTensorMB: Math.round(peak / 2 ** 20),
+    estTensorMB: Math.round(est.tensorBytes / 2 ** 20),
+    estHeapMB: Math.round(est.heapBytes / 2 ** 20),
     loss,
   };
 }
@@ -123,25 +144,33 @@ const cpuBatch = Number(arg('cpu-batch', '1'));
 const timeoutS = Number(arg('timeout', '900'));
 /** The cpu engine takes minutes per step of the real model: by default it runs at 64 px only, one step. */
 const cpuRes = arg('cpu-res', '64').split(',').map(Number);
+/** Force this batch on wasm (default: the batch the train stage chooses for the 4 GiB heap). */
+const forcedBatch = args.includes('--batch') ? Number(arg('batch', '0')) : null;
+/** The batch the train stage picks at resolution r on wasm (the default lowered to fit the heap). */
+function wasmBatch(r: number): number {
+  const cfg = resolveConfig({ resolution: r, startResolution: r, loss: { msssim: false } }, ['a', 'b', 'c']);
+  return planBatches(cfg, new Set(), 'wasm', WASM32_MAX_BYTES).levels[0].batch;
+}
 const rows: unknown[] = [];
-console.log('engine  res  batch  ms/step   img/s   GFLOPS  params(E+1D)  peak RSS MB  tensors MB  wasm heap MB');
+console.log('engine  res  batch  ms/step   img/s   GFLOPS  params(E+1D)  peak RSS MB  tensors MB  wasm heap MB  peak tensors MB (est)  est heap MB');
 for (const r of resolutions) {
   for (const e of engines) {
     if (e === 'cpu' && !cpuRes.includes(r)) continue;
-    const batch = e === 'cpu' ? cpuBatch : DEFAULT_BATCH[String(r)];
+    const batch = e === 'cpu' ? cpuBatch : forcedBatch ?? wasmBatch(r);
+    if (e === 'wasm' && batch !== DEFAULT_BATCH[String(r)]) console.log(`wasm ${r} px: batch ${DEFAULT_BATCH[String(r)]} -> ${batch} (the estimate does not fit the 4 GiB heap)`);
     let row = await child(e, r, batch, e === 'cpu' ? 0 : steps, timeoutS);
     // wasm32 caps its heap at 4 GB: where the default batch does not fit, halve it and say so
     for (let b = batch / 2; 'error' in row && e === 'wasm' && b >= 1 && Number.isInteger(b); b /= 2) {
       console.log(`${e.padEnd(6)} ${String(r).padStart(4)} ${String(row.batch).padStart(5)}  failed (${row.error.slice(0, 120)}); retrying at batch ${b}`);
       const failed = row.batch;
       row = await child(e, r, b, steps, timeoutS);
-      if (!('error' in row)) (row as Row & { note?: string }).note = `default batch ${batch} does not fit the 4 GB wasm heap (batch ${failed} aborted)`;
+      if (!('error' in row)) (row as Row & { note?: string }).note = `batch ${batch} was estimated to fit the 4 GiB wasm heap but aborted (batch ${failed}); the estimate is too low`;
     }
     rows.push(row);
     if ('error' in row) console.log(`${e.padEnd(6)} ${String(r).padStart(4)} ${String(batch).padStart(5)}  failed: ${row.error}`);
     else
       console.log(
-        `${e.padEnd(6)} ${String(r).padStart(4)} ${String(row.batch).padStart(5)} ${String(row.msPerStep).padStart(8)} ${row.imgPerSec.toFixed(3).padStart(7)} ${row.gflops.toFixed(2).padStart(8)} ${(row.parameters / 1e6).toFixed(1).padStart(11)}M ${String(row.peakRssMB).padStart(12)} ${String(row.tensorMB).padStart(11)} ${String(row.wasmHeapMB ?? '-').padStart(13)}`,
+        `${e.padEnd(6)} ${String(r).padStart(4)} ${String(row.batch).padStart(5)} ${String(row.msPerStep).padStart(8)} ${row.imgPerSec.toFixed(3).padStart(7)} ${row.gflops.toFixed(2).padStart(8)} ${(row.parameters / 1e6).toFixed(1).padStart(11)}M ${String(row.peakRssMB).padStart(12)} ${String(row.tensorMB).padStart(11)} ${String(row.wasmHeapMB ?? '-').padStart(13)} ${String(row.peakTensorMB).padStart(8)} (${row.estTensorMB}) ${String(row.estHeapMB).padStart(12)}`,
       );
   }
 }

@@ -30,7 +30,7 @@ export interface BlendOptions {
   tolerance?: number;
   /** Write into `plate` instead of a copy of it (saves a whole-plate copy per frame). */
   inPlace?: boolean;
-  /** Scratch buffers to reuse across frames. */
+  /** Scratch buffers to reuse across frames. The result's `face` and `mask` are then views of its buffers, valid until the next blend with it. */
   pool?: BufferPool;
 }
 
@@ -94,7 +94,7 @@ export function blendFace(plate: Image, crop: Image, mask: Image, matrix: Affine
     levels = opts.levels === undefined || opts.levels === 'auto' ? autoLevels(faceSize, plateLevels) : opts.levels;
     margin = pyramidSpread(levels - plateLevels);
   }
-  const u = unwarp(crop, prepared, matrix, plate.width, plate.height, margin, pbox);
+  const u = unwarp(crop, prepared, matrix, plate.width, plate.height, margin, pbox, pool);
   if (!u) return unchanged();
   const P = extractRoi(plate, u.roi, pool.f('blend.plate', u.roi.width * u.roi.height * plate.channels));
   colourTransfer(u.face, P, u.mask, opts.colour ?? 'none');

@@ -116,14 +116,18 @@ export function maskBounds(mask: Image): [number, number, number, number] | null
   const { width: w, height: h, channels: c, data } = mask;
   let x0 = w, y0 = h, x1 = -1, y1 = -1;
   for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      if (data[(y * w + x) * c] > 0) {
-        if (x < x0) x0 = x;
-        if (x > x1) x1 = x;
-        if (y < y0) y0 = y;
-        if (y > y1) y1 = y;
-      }
-    }
+    const o = y * w * c;
+    // the first pixel > 0 from the left; none: an empty row
+    let l = 0;
+    while (l < w && !(data[o + l * c] > 0)) l++;
+    if (l === w) continue;
+    // from the right, stopping at what is already known to be inside [x0, x1]
+    let r = w - 1;
+    while (r > l && r > x1 && !(data[o + r * c] > 0)) r--;
+    if (l < x0) x0 = l;
+    if (r > x1) x1 = r;
+    if (y < y0) y0 = y;
+    y1 = y;
   }
   return x1 < 0 ? null : [x0, y0, x1, y1];
 }

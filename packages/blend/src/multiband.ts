@@ -106,21 +106,46 @@ export function multiband(plate: Image, face: Image, mask: Image, opts: Multiban
   }
   const out = opts.inPlace ? pd : new Float32Array(n0 * c);
   const M0 = M[0];
+  const rG = pool.d('mb.rG', row), rA = pool.d('mb.rA', row);
   for (let y = 0; y < h; y++) {
     const i = y >> 1, even = (y & 1) === 0;
     const a = (i - 1 < 0 ? 0 : i - 1) * row, b = i * row, d = (i + 1 > h2 - 1 ? h2 - 1 : i + 1) * row;
-    const o = y * row;
-    for (let x = 0, j = 0; x < w; x++) {
-      const m = M0[y * w + x];
-      for (let ch = 0; ch < c; ch++, j++) {
-        let v = pd[o + j];
-        if (tA) v += even ? (tA[a + j] + tA[d + j] + 6 * tA[b + j]) * 0.125 : (tA[b + j] + tA[d + j]) * 0.5;
-        if (m !== 0) v += m * (E0[o + j] - (even ? (tG[a + j] + tG[d + j] + 6 * tG[b + j]) * 0.125 : (tG[b + j] + tG[d + j]) * 0.5));
-        out[o + j] = v;
+    // this row of both vertical expansions, then the sum
+    expandColumn(tG, a, b, d, row, even, rG);
+    if (tA) expandColumn(tA, a, b, d, row, even, rA);
+    else rA.fill(0);
+    const o = y * row, mrow = y * w;
+    if (c === 3) {
+      for (let x = 0, j = 0; x < w; x++, j += 3) {
+        const m = M0[mrow + x];
+        const q = o + j;
+        if (m !== 0) {
+          out[q] = pd[q] + rA[j] + m * (E0[q] - rG[j]);
+          out[q + 1] = pd[q + 1] + rA[j + 1] + m * (E0[q + 1] - rG[j + 1]);
+          out[q + 2] = pd[q + 2] + rA[j + 2] + m * (E0[q + 2] - rG[j + 2]);
+        } else {
+          out[q] = pd[q] + rA[j];
+          out[q + 1] = pd[q + 1] + rA[j + 1];
+          out[q + 2] = pd[q + 2] + rA[j + 2];
+        }
+      }
+    } else {
+      for (let x = 0, j = 0; x < w; x++) {
+        const m = M0[mrow + x];
+        for (let ch = 0; ch < c; ch++, j++) {
+          const v = pd[o + j] + rA[j];
+          out[o + j] = m !== 0 ? v + m * (E0[o + j] - rG[j]) : v;
+        }
       }
     }
   }
   return { image: { width: w, height: h, channels: c, data: out }, gain };
+}
+
+/** One output row of expand's vertical pass: rows a, b, d of `t` (offsets), even or odd output row. */
+function expandColumn(t: Float32Array, a: number, b: number, d: number, row: number, even: boolean, dst: Float64Array): void {
+  if (even) for (let j = 0; j < row; j++) dst[j] = (t[a + j] + t[d + j] + 6 * t[b + j]) * 0.125;
+  else for (let j = 0; j < row; j++) dst[j] = (t[b + j] + t[d + j]) * 0.5;
 }
 
 /**
@@ -141,15 +166,20 @@ function detailEnergy(img: Image, M: Float32Array[], sizes: Array<[number, numbe
   } else {
     const [w1, h1] = sizes[1];
     const y1 = pool.f(`mb.Y${tag}1`, w1 * h1);
-    const lum = (x: number, y: number): number => {
-      const i = (y * w + x) * c;
-      return c >= 3 ? LUMA[0] * data[i] + LUMA[1] * data[i + 1] + LUMA[2] * data[i + 2] : data[i];
+    // luma of two plate rows at a time, then their 2x2 means (odd last row/column replicated)
+    const ra = pool.d('mb.lumA', w), rb = pool.d('mb.lumB', w);
+    const l0 = c >= 3 ? LUMA[0] : 1, l1 = c >= 3 ? LUMA[1] : 0, l2 = c >= 3 ? LUMA[2] : 0;
+    const lumRow = (y: number, dst: Float64Array): void => {
+      if (c >= 3) for (let x = 0, i = y * w * c; x < w; x++, i += c) dst[x] = l0 * data[i] + l1 * data[i + 1] + l2 * data[i + 2];
+      else for (let x = 0, i = y * w * c; x < w; x++, i += c) dst[x] = data[i];
     };
     for (let y = 0; y < h1; y++) {
-      const ya = 2 * y, yb = Math.min(h - 1, 2 * y + 1);
+      lumRow(2 * y, ra);
+      lumRow(Math.min(h - 1, 2 * y + 1), rb);
+      const o = y * w1;
       for (let x = 0; x < w1; x++) {
-        const xa = 2 * x, xb = Math.min(w - 1, 2 * x + 1);
-        y1[y * w1 + x] = 0.25 * (lum(xa, ya) + lum(xb, ya) + lum(xa, yb) + lum(xb, yb));
+        const xa = 2 * x, xb = xa + 1 < w ? xa + 1 : xa;
+        y1[o + x] = 0.25 * (ra[xa] + ra[xb] + rb[xa] + rb[xb]);
       }
     }
     Y[1] = y1;

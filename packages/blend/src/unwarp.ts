@@ -1,5 +1,6 @@
 import { applyAffine, composeAffine, invertAffine, type Affine, type Image } from '@facecomb/image';
 import { maskBounds } from './mask.js';
+import type { BufferPool } from './pool.js';
 
 /** A rectangle of the plate: x, y (top-left) and its size. */
 export interface Roi {
@@ -46,10 +47,14 @@ export interface Unwarped {
  * the plate, inside the bounding box of the mask grown by `margin`. Bilinear, no half-pixel shift: plate
  * pixel (x, y) samples the crop at matrix · (x, y). Returns null when the mask is empty or off the plate.
  *
+ * With a `pool` the face and mask are views of its buffers, valid until the pool is next used for a blend.
+ *
  * `mask` may be the crop's size or half of it (a smooth mask prepared at half resolution; its pixel i
  * covers crop pixels 2i and 2i + 1). `box` is the mask's bounds in crop pixels when already known.
  */
-export function unwarp(crop: Image, mask: Image, matrix: Affine, plateW: number, plateH: number, margin: number, box?: [number, number, number, number] | null): Unwarped | null {
+export function unwarp(
+  crop: Image, mask: Image, matrix: Affine, plateW: number, plateH: number, margin: number, box?: [number, number, number, number] | null, pool?: BufferPool,
+): Unwarped | null {
   const halfRes = mask.width === (crop.width + 1) >> 1 && mask.height === (crop.height + 1) >> 1 && crop.width > 1;
   if (!halfRes && (crop.width !== mask.width || crop.height !== mask.height)) {
     throw new Error(`crop is ${crop.width}x${crop.height} but its mask is ${mask.width}x${mask.height}: they must have the align crop size`);
@@ -59,63 +64,115 @@ export function unwarp(crop: Image, mask: Image, matrix: Affine, plateW: number,
   if (halfRes && box === undefined) b = [2 * b[0], 2 * b[1], Math.min(crop.width - 1, 2 * b[2] + 1), Math.min(crop.height - 1, 2 * b[3] + 1)];
   const roi = plateRoi(b, matrix, plateW, plateH, margin);
   if (!roi) return null;
-  const { face, mask: m } = warpBack(crop, mask, matrix, roi, halfRes);
+  const n = roi.width * roi.height;
+  const out = pool ? { face: pool.f('unwarp.face', n * crop.channels), mask: pool.f('unwarp.mask', n) } : undefined;
+  const { face, mask: m } = warpBack(crop, mask, matrix, roi, halfRes, out);
   return { roi, face, mask: m };
+}
+
+/**
+ * The x range [lo, hi] (inclusive, clipped to [0, n - 1]) where lo0 + step·x lies in [min, max], as far as it
+ * can be told with a little slack for the rounding of the running sum; empty when lo > hi.
+ */
+function linearRange(start: number, step: number, min: number, max: number, n: number): [number, number] {
+  const eps = 1e-6;
+  min += eps;
+  max -= eps;
+  if (step === 0) return start >= min && start <= max ? [0, n - 1] : [1, 0];
+  let a = (min - start) / step, b = (max - start) / step;
+  if (step < 0) { const t = a; a = b; b = t; }
+  const lo = Math.max(0, Math.ceil(a)), hi = Math.min(n - 1, Math.floor(b));
+  return [lo, hi];
 }
 
 /**
  * One pass over the ROI: plate pixel (roi.x + x, roi.y + y) samples the crop bilinearly at matrix · p
  * (edges replicated, as `warpAffine(..., { replicate: true })`) and the mask at the same point (0 beyond
- * it, as `warpAffine(..., { border: 0 })`).
+ * it, as `warpAffine(..., { border: 0 })`). Each row is split where its line of sample points enters and
+ * leaves the crop: the pixels in between (most of them) take a path with no clamping or bounds tests.
+ * `out` buffers (ROI-sized) are filled completely when given.
  */
-function warpBack(crop: Image, mask: Image, matrix: Affine, roi: Roi, halfRes: boolean): { face: Image; mask: Image } {
+function warpBack(crop: Image, mask: Image, matrix: Affine, roi: Roi, halfRes: boolean, out?: { face: Float32Array; mask: Float32Array }): { face: Image; mask: Image } {
   const c = crop.channels, sw = crop.width, sh = crop.height, sd = crop.data;
   const mw = mask.width, mh = mask.height, md = mask.data, mc = mask.channels;
   const W = roi.width, H = roi.height;
-  const face = new Float32Array(W * H * c);
-  const mout = new Float32Array(W * H);
+  const face = out ? out.face : new Float32Array(W * H * c);
+  const mout = out ? out.mask : new Float32Array(W * H);
   const [a, b, tx, cc, d, ty] = matrix;
   // mask coordinates: the crop's, or (u - 0.5) / 2 at half resolution
   const ms = halfRes ? 0.5 : 1, mo = halfRes ? -0.25 : 0;
+  const srow = sw * c;
   for (let y = 0; y < H; y++) {
     const py = roi.y + y;
-    let u = a * roi.x + b * py + tx;
-    let v = cc * roi.x + d * py + ty;
-    for (let x = 0; x < W; x++, u += a, v += cc) {
-      const p = y * W + x;
-      // face, replicated edges
-      const fx = u < 0 ? 0 : u > sw - 1 ? sw - 1 : u;
-      const fy = v < 0 ? 0 : v > sh - 1 ? sh - 1 : v;
-      const x0 = fx | 0, y0 = fy | 0;
-      const x1 = x0 + 1 < sw ? x0 + 1 : x0, y1 = y0 + 1 < sh ? y0 + 1 : y0;
-      const wx = fx - x0, wy = fy - y0;
-      const w00 = (1 - wx) * (1 - wy), w10 = wx * (1 - wy), w01 = (1 - wx) * wy, w11 = wx * wy;
-      const i00 = (y0 * sw + x0) * c, i10 = (y0 * sw + x1) * c, i01 = (y1 * sw + x0) * c, i11 = (y1 * sw + x1) * c;
-      const o = p * c;
-      if (c === 3) {
-        face[o] = sd[i00] * w00 + sd[i10] * w10 + sd[i01] * w01 + sd[i11] * w11;
-        face[o + 1] = sd[i00 + 1] * w00 + sd[i10 + 1] * w10 + sd[i01 + 1] * w01 + sd[i11 + 1] * w11;
-        face[o + 2] = sd[i00 + 2] * w00 + sd[i10 + 2] * w10 + sd[i01 + 2] * w01 + sd[i11 + 2] * w11;
-      } else {
-        for (let k = 0; k < c; k++) face[o + k] = sd[i00 + k] * w00 + sd[i10 + k] * w10 + sd[i01 + k] * w01 + sd[i11 + k] * w11;
-      }
-      // mask, zero beyond its edge
-      const gx = u * ms + mo, gy = v * ms + mo;
-      if (gx < -1 || gy < -1 || gx > mw || gy > mh) continue; // stays 0
-      const mx0 = Math.floor(gx), my0 = Math.floor(gy);
-      const ux = gx - mx0, uy = gy - my0;
-      let val = 0;
-      if (mx0 >= 0 && my0 >= 0 && mx0 + 1 < mw && my0 + 1 < mh) {
-        const j = my0 * mw + mx0;
-        val = (md[j * mc] * (1 - ux) + md[(j + 1) * mc] * ux) * (1 - uy) + (md[(j + mw) * mc] * (1 - ux) + md[(j + mw + 1) * mc] * ux) * uy;
-      } else {
-        for (let k = 0; k < 4; k++) {
-          const xx = mx0 + (k & 1), yy = my0 + (k >> 1);
-          if (xx < 0 || yy < 0 || xx >= mw || yy >= mh) continue;
-          val += md[(yy * mw + xx) * mc] * ((k & 1) ? ux : 1 - ux) * ((k >> 1) ? uy : 1 - uy);
+    const u0 = a * roi.x + b * py + tx;
+    const v0 = cc * roi.x + d * py + ty;
+    // the fast span: face sample in [0, sw - 1) x [0, sh - 1) and mask sample in [0, mw - 1) x [0, mh - 1)
+    let [lo, hi] = linearRange(u0, a, 0, sw - 1, W);
+    let r = linearRange(v0, cc, 0, sh - 1, W);
+    if (r[0] > lo) lo = r[0];
+    if (r[1] < hi) hi = r[1];
+    r = linearRange(u0 * ms + mo, a * ms, 0, mw - 1, W);
+    if (r[0] > lo) lo = r[0];
+    if (r[1] < hi) hi = r[1];
+    r = linearRange(v0 * ms + mo, cc * ms, 0, mh - 1, W);
+    if (r[0] > lo) lo = r[0];
+    if (r[1] < hi) hi = r[1];
+    if (c !== 3 || mc !== 1) { lo = W; hi = W - 1; } // the general path only
+    let u = u0, v = v0;
+    let x = 0;
+    for (let seg = 0; seg < 3; seg++) {
+      const end = seg === 0 ? (lo <= hi ? lo : W) : seg === 1 ? hi + 1 : W;
+      if (seg === 1 && lo <= hi) {
+        // fast span: every sample strictly inside the crop and the mask, c = 3, 1-channel mask
+        for (; x < end; x++, u += a, v += cc) {
+          const p = y * W + x;
+          const x0 = u | 0, y0 = v | 0;
+          const wx = u - x0, wy = v - y0;
+          const w00 = (1 - wx) * (1 - wy), w10 = wx * (1 - wy), w01 = (1 - wx) * wy, w11 = wx * wy;
+          const i00 = y0 * srow + x0 * 3, i01 = i00 + srow;
+          const o = p * 3;
+          face[o] = sd[i00] * w00 + sd[i00 + 3] * w10 + sd[i01] * w01 + sd[i01 + 3] * w11;
+          face[o + 1] = sd[i00 + 1] * w00 + sd[i00 + 4] * w10 + sd[i01 + 1] * w01 + sd[i01 + 4] * w11;
+          face[o + 2] = sd[i00 + 2] * w00 + sd[i00 + 5] * w10 + sd[i01 + 2] * w01 + sd[i01 + 5] * w11;
+          const gx = u * ms + mo, gy = v * ms + mo;
+          const mx0 = gx | 0, my0 = gy | 0;
+          const ux = gx - mx0, uy = gy - my0;
+          const j = my0 * mw + mx0;
+          mout[p] = (md[j] * (1 - ux) + md[j + 1] * ux) * (1 - uy) + (md[j + mw] * (1 - ux) + md[j + mw + 1] * ux) * uy;
         }
+        continue;
       }
-      mout[p] = val;
+      for (; x < end; x++, u += a, v += cc) {
+        const p = y * W + x;
+        // face, replicated edges
+        const fx = u < 0 ? 0 : u > sw - 1 ? sw - 1 : u;
+        const fy = v < 0 ? 0 : v > sh - 1 ? sh - 1 : v;
+        const x0 = fx | 0, y0 = fy | 0;
+        const x1 = x0 + 1 < sw ? x0 + 1 : x0, y1 = y0 + 1 < sh ? y0 + 1 : y0;
+        const wx = fx - x0, wy = fy - y0;
+        const w00 = (1 - wx) * (1 - wy), w10 = wx * (1 - wy), w01 = (1 - wx) * wy, w11 = wx * wy;
+        const i00 = (y0 * sw + x0) * c, i10 = (y0 * sw + x1) * c, i01 = (y1 * sw + x0) * c, i11 = (y1 * sw + x1) * c;
+        const o = p * c;
+        for (let k = 0; k < c; k++) face[o + k] = sd[i00 + k] * w00 + sd[i10 + k] * w10 + sd[i01 + k] * w01 + sd[i11 + k] * w11;
+        // mask, zero beyond its edge
+        const gx = u * ms + mo, gy = v * ms + mo;
+        let val = 0;
+        if (gx >= -1 && gy >= -1 && gx <= mw && gy <= mh) {
+          const mx0 = Math.floor(gx), my0 = Math.floor(gy);
+          const ux = gx - mx0, uy = gy - my0;
+          if (mx0 >= 0 && my0 >= 0 && mx0 + 1 < mw && my0 + 1 < mh) {
+            const j = my0 * mw + mx0;
+            val = (md[j * mc] * (1 - ux) + md[(j + 1) * mc] * ux) * (1 - uy) + (md[(j + mw) * mc] * (1 - ux) + md[(j + mw + 1) * mc] * ux) * uy;
+          } else {
+            for (let k = 0; k < 4; k++) {
+              const xx = mx0 + (k & 1), yy = my0 + (k >> 1);
+              if (xx < 0 || yy < 0 || xx >= mw || yy >= mh) continue;
+              val += md[(yy * mw + xx) * mc] * ((k & 1) ? ux : 1 - ux) * ((k >> 1) ? uy : 1 - uy);
+            }
+          }
+        }
+        mout[p] = val;
+      }
     }
   }
   return { face: { width: W, height: H, channels: c, data: face }, mask: { width: W, height: H, channels: 1, data: mout } };

@@ -120,15 +120,9 @@ export async function encodeVideo(opts: EncodeOptions): Promise<EncodeResult> {
   await mkdir(dirname(opts.out), { recursive: true });
   const seq = await sequenceInput(opts.framesDir, numbers, dirname(opts.out));
   try {
-    const cmd = command(seq.pattern).inputOptions(['-framerate', fps, '-start_number', String(seq.start), '-thread_queue_size', '512', '-f', 'image2']);
-    // -frames:v would stop the muxer before the buffered audio is written: with audio, -t alone cuts both
+    const cmd = command(seq.pattern).inputOptions(sequenceOptions(seq.start, fps));
     const args = ['-map', '0:v:0', ...codec.args, '-vf', 'pad=ceil(iw/2)*2:ceil(ih/2)*2', '-r', fps, '-t', duration.toFixed(6)];
-    if (!opts.audio) args.push('-frames:v', String(count));
-    if (opts.audio) {
-      cmd.input(opts.audio.file);
-      if (opts.audio.offset && opts.audio.offset > 0) cmd.inputOptions(['-ss', opts.audio.offset.toFixed(6)]);
-      args.push('-map', '1:a:0', '-c:a', 'aac', '-b:a', '192k');
-    }
+    addAudio(cmd, args, opts.audio, count, 1);
     cmd.output(opts.out).outputOptions(args);
     opts.onProgress?.(0, count);
     await run(cmd, { what: `cannot encode ${opts.framesDir} to ${opts.out}`, onFrames: (n) => opts.onProgress?.(Math.min(n, count), count) });
@@ -137,6 +131,25 @@ export async function encodeVideo(opts: EncodeOptions): Promise<EncodeResult> {
   }
   opts.onProgress?.(count, count);
   return { file: opts.out, codec: codec.codec, count, fps: fpsValue(fps), duration, audio: !!opts.audio };
+}
+
+/** ffmpeg input options of a numbered PNG sequence. */
+function sequenceOptions(start: number, fps: string): string[] {
+  return ['-framerate', fps, '-start_number', String(start), '-thread_queue_size', '512', '-f', 'image2'];
+}
+
+/**
+ * Adds the plate's audio as input `index`, or, without audio, stops at exactly `count` frames.
+ * (-frames:v would stop the muxer before the buffered audio is written: with audio, -t alone cuts both.)
+ */
+function addAudio(cmd: ReturnType<typeof command>, args: string[], audio: { file: string; offset?: number } | undefined, count: number, index: number): void {
+  if (!audio) {
+    args.push('-frames:v', String(count));
+    return;
+  }
+  cmd.input(audio.file);
+  if (audio.offset && audio.offset > 0) cmd.inputOptions(['-ss', audio.offset.toFixed(6)]);
+  args.push('-map', `${index}:a:0`, '-c:a', 'aac', '-b:a', '192k');
 }
 
 export interface CompareOptions {
@@ -161,20 +174,15 @@ export async function encodeCompare(opts: CompareOptions): Promise<EncodeResult>
   const a = await sequenceInput(opts.plateDir, opts.frames, dirname(opts.out));
   const b = await sequenceInput(opts.swapDir, opts.frames, dirname(opts.out));
   try {
-    const cmd = command(a.pattern).inputOptions(['-framerate', fps, '-start_number', String(a.start), '-thread_queue_size', '512', '-f', 'image2']);
-    cmd.input(b.pattern).inputOptions(['-framerate', fps, '-start_number', String(b.start), '-thread_queue_size', '512', '-f', 'image2']);
+    const cmd = command(a.pattern).inputOptions(sequenceOptions(a.start, fps));
+    cmd.input(b.pattern).inputOptions(sequenceOptions(b.start, fps));
     const plate = await readImage(join(opts.plateDir, frameName(opts.frames[0])));
     const swap = await readImage(join(opts.swapDir, frameName(opts.frames[0])));
     const h = swap.height;
     const pw = Math.max(1, Math.round((plate.width * h) / plate.height));
     const graph = `[0:v]scale=${pw}:${h},setsar=1,format=rgb24[p];[1:v]setsar=1,format=rgb24[s];[p][s]hstack=inputs=2,pad=ceil(iw/2)*2:ceil(ih/2)*2[v]`;
     const args = ['-filter_complex', graph, '-map', '[v]', ...codec.args, '-r', fps, '-t', duration.toFixed(6)];
-    if (!opts.audio) args.push('-frames:v', String(count));
-    if (opts.audio) {
-      cmd.input(opts.audio.file);
-      if (opts.audio.offset && opts.audio.offset > 0) cmd.inputOptions(['-ss', opts.audio.offset.toFixed(6)]);
-      args.push('-map', '2:a:0', '-c:a', 'aac', '-b:a', '192k');
-    }
+    addAudio(cmd, args, opts.audio, count, 2);
     cmd.output(opts.out).outputOptions(args);
     await run(cmd, { what: `cannot encode the comparison ${opts.out}`, onFrames: (n) => opts.onProgress?.(Math.min(n, count), count) });
   } finally {

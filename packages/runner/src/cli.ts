@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { UsageError, dagCommand, gcCommand, lsCommand, runCommand, showCommand, statusCommand } from './commands.js';
 import { PipelineError, formatDiagnostic } from './diagnostics.js';
@@ -19,7 +20,7 @@ options (every command):
   -h, --help    this help
 
 run:
-  -j, --jobs N        stages run at once (default 1)
+  -j, --jobs N        stages run at once (default: the number of CPU cores)
   --force STAGE       rerun STAGE even if cached (repeatable; 'all' for every stage)
   -n, --dry-run       print what would run and why, run nothing
   --backend B         tensor engine for stages: auto|tensorflow|webgpu|wasm|cpu (FACECOMB_BACKEND)
@@ -88,7 +89,7 @@ async function main(argv: string[]): Promise<number> {
         if (!m) throw new UsageError(`--resource ${r}: expected NAME=N, e.g. --resource cpu=4`);
         slots[m[1]] = Number(m[2]);
       }
-      return runCommand(file(), { ...common, jobs: int('--jobs', values.jobs), force: values.force, dryRun: values['dry-run'], backend: values.backend, slots });
+      return runCommand(file(), { ...common, jobs: values.jobs === undefined ? availableParallelism() : int('--jobs', values.jobs), force: values.force, dryRun: values['dry-run'], backend: values.backend, slots });
     }
     case 'status':
       await statusCommand(file(), { ...common, json: values.json });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { engine, progress, summary, type StageEnv } from '@facecomb/stage';
 import { initEngine } from './tf.js';
 import { resolveConfig } from './config.js';
+import { engineMemoryLimit, explicitBatches, planBatches } from './memory.js';
 import { readDataset, type IdentitySet } from './data.js';
 import { train, type MetricsRecord } from './trainer.js';
 import { swapFaces } from './swap.js';
@@ -46,12 +47,15 @@ export async function trainStage(env: StageEnv): Promise<void> {
     );
   }
   const sets = await Promise.all(datasets.map((d) => readDataset(d.dir)));
-  const cfg = resolveConfig(env.params, sets.map((s) => s.name));
-  const ordered: IdentitySet[] = cfg.identities.map((n) => sets.find((s) => s.name === n)!);
+  const requested = resolveConfig(env.params, sets.map((s) => s.name));
+  const ordered: IdentitySet[] = requested.identities.map((n) => sets.find((s) => s.name === n)!);
   for (const s of ordered) {
-    if (s.size && s.size < cfg.resolution) log(`warning: dataset '${s.name}' has ${s.size} px crops, upscaled to the ${cfg.resolution} px target; align at ${cfg.resolution} px or more for full detail`);
+    if (s.size && s.size < requested.resolution) log(`warning: dataset '${s.name}' has ${s.size} px crops, upscaled to the ${requested.resolution} px target; align at ${requested.resolution} px or more for full detail`);
   }
   const eng = await startEngine(env);
+  // a step that outgrows an engine's hard memory limit (wasm: 4 GB) aborts the process: check every level now
+  const plan = planBatches(requested, explicitBatches(env.params), eng.name, await engineMemoryLimit(eng.name));
+  const cfg = plan.config;
   log(`train: identities [${cfg.identities.join(', ')}] (${ordered.map((s) => s.train.length).join('/')} crops), ${cfg.startResolution} -> ${cfg.resolution} px`);
   const res = await train({
     config: cfg,
@@ -60,6 +64,7 @@ export async function trainStage(env: StageEnv): Promise<void> {
     checkpointDir: env.resume ? join(env.resume, 'checkpoint') : undefined,
     engine: eng,
     signals: true,
+    batchPlan: plan,
     log,
     onProgress: (done, total, msg) => progress({ done, total, unit: 'steps', msg }, done === total),
   });

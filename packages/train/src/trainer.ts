@@ -11,6 +11,7 @@ import { planStep, totalSteps } from './schedule.js';
 import { findCheckpoint, loadCheckpoint, readMetrics, saveCheckpoint } from './checkpoint.js';
 import { writePreviews } from './preview.js';
 import { hash32 } from './rng.js';
+import type { BatchPlan } from './memory.js';
 
 export interface MetricsRecord {
   step: number;
@@ -44,6 +45,8 @@ export interface TrainOptions {
   /** Install SIGINT/SIGTERM handlers (stage use). */
   signals?: boolean;
   previewCount?: number;
+  /** Per-level batch decisions (planBatches); their notes are logged when training starts and at each new level. */
+  batchPlan?: BatchPlan;
   log?: (line: string) => void;
   onStep?: (m: MetricsRecord) => void;
   onProgress?: (done: number, total: number, msg: string) => void;
@@ -139,6 +142,11 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   let previewRes = 0;
   let previews: Sample[][] = [];
   let emaMs = 0;
+  const memoryNote = (r: number) => {
+    const n = opts.batchPlan?.levels.find((l) => l.resolution === r)?.note;
+    if (n) log(n);
+  };
+  if (step < total) memoryNote(planStep(cfg, step).resolution);
 
   let stopSignal: string | null = null;
   const onSignal = (sig: string) => {
@@ -181,6 +189,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       if (plan.resolution !== built) {
         model.build(plan.resolution);
         log(`level ${Math.log2(plan.resolution)}: growing to ${plan.resolution} px (fade-in over ${cfg.stepsPerFade} steps); trained weights kept`);
+        memoryNote(plan.resolution);
         built = plan.resolution;
       }
       const t0 = performance.now();

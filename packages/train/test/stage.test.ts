@@ -103,6 +103,13 @@ test('train stage: bad inputs and params are clear errors', async () => {
   const bad = await runCli('train', { FACECOMB_OUT: join(work, 'bad2'), FACECOMB_INPUTS: inputs, FACECOMB_PARAMS: JSON.stringify({ resolution: 48 }) });
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /train param 'resolution' = 48: must be a power of 2/);
+  if (BACKEND === 'wasm') {
+    // the real model at 256 px with batch 8 needs more than the 4 GiB wasm heap: refused before any step
+    const big = await runCli('train', { FACECOMB_OUT: join(work, 'bad4'), FACECOMB_INPUTS: inputs, FACECOMB_PARAMS: JSON.stringify({ resolution: 256, batch: { 256: 8 } }) });
+    assert.equal(big.code, 1);
+    assert.match(big.stderr, /train param 'with\.batch' at 256 px = 8 needs an estimated [\d.]+ GiB per training step, more than the 4 GiB wasm heap: set with\.batch to \{"256": \d\} or less, or use --backend webgpu or --backend tensorflow/);
+    assert.doesNotMatch(big.stdout, /::progress/);
+  }
   const swap = await runCli('swap', { FACECOMB_OUT: join(work, 'bad3'), FACECOMB_INPUTS: inputs, FACECOMB_PARAMS: JSON.stringify({ source: 'aoc' }) });
   assert.equal(swap.code, 1);
   assert.match(swap.stderr, /needs exactly one train stage/);

@@ -1,0 +1,328 @@
+/**
+ * Memory of one training step, estimated from the config alone, and the batch size each level can afford on an
+ * engine with a hard memory limit (wasm32: its linear memory cannot grow past 4 GiB; running out aborts the
+ * process deep into a run). The estimate is an analytic count of float32 elements:
+ *
+ * - weights of every variable built up to the resolution, Adam's two moments for each of them;
+ * - the gradients of the variables one step trains (encoder + one decoder);
+ * - activations: every tensor the forward pass creates (tfjs keeps them all until the gradients are done),
+ *   and one gradient tensor of the same size for each of them (tfjs frees the backward pass's tensors only
+ *   when it ends), per image, times the batch;
+ * - Adam's temporaries for the largest variable.
+ *
+ * That sum is what `tf.memory().numBytes` peaks at during a step (checked in the tests). The wasm engine needs
+ * more than its tensors: XNNPACK keeps a packed copy of every convolution filter it has run, the
+ * filter-gradient kernel transposes its input and output gradient and has them packed (about three copies of
+ * the largest activation), and the allocator leaves gaps; `WASM_HEAP_FACTOR` covers the gaps (measured on the
+ * real model, see README.md).
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { engineInfo } from '@facecomb/engine';
+import { ch, ConfigError, levels, type TrainConfig } from './config.js';
+import { usesMsSsim } from './loss.js';
+
+const F32 = 4;
+
+/**
+ * Heap needed on wasm = (tensors + packed filters + kernel temporaries) * this factor: allocator gaps and the
+ * heap's growth step. Measured on the real model (bench/train): heap size after three steps / this estimate
+ * before the factor was 1.0-1.1 at 64 and 128 px; 1.15 keeps a margin.
+ */
+export const WASM_HEAP_FACTOR = 1.15;
+
+/** wasm32 addresses at most 2^32 bytes; used when the engine's binary cannot be read. */
+export const WASM32_MAX_BYTES = 2 ** 32;
+
+export interface StepMemory {
+  resolution: number;
+  batch: number;
+  /** Whether the estimate is for a fade-in step (the lower level's paths run too). */
+  fading: boolean;
+  /** Values of every variable built up to this resolution (all decoders). */
+  parameters: number;
+  /** Values trained by one step (encoder + one decoder). */
+  trainedParameters: number;
+  /** Bytes: weights + Adam moments of every variable. */
+  weightBytes: number;
+  optimizerBytes: number;
+  /** Bytes of the trained variables' gradients plus Adam's temporaries. */
+  gradientBytes: number;
+  /** Bytes of forward activations and their gradients, for the whole batch. */
+  activationBytes: number;
+  /** Activation values per image of the forward pass. */
+  activationsPerImage: number;
+  /** Peak bytes of tensors during a step (what tf.memory().numBytes reaches). */
+  tensorBytes: number;
+  /** Bytes the wasm heap needs (tensors, XNNPACK packed filters, kernel temporaries, allocator slack). */
+  heapBytes: number;
+}
+
+interface Count {
+  params: number;
+  trained: number;
+  largestVar: number;
+}
+
+/** Parameter counts from the config, mirroring CombModel.build (tested against it). */
+function parameterCounts(cfg: TrainConfig, r: number, fading: boolean): Count {
+  const c = (s: number) => ch(cfg, s);
+  const P = cfg.identities.length;
+  const c4 = c(4);
+  const bnE = cfg.batchNorm === 'encoder' || cfg.batchNorm === 'both';
+  const bnD = cfg.batchNorm === 'decoder' || cfg.batchNorm === 'both';
+  let largestVar = 0;
+  const conv = (k: number, cin: number, cout: number, bn: boolean) => {
+    largestVar = Math.max(largestVar, k * k * cin * cout);
+    return k * k * cin * cout + cout + (bn ? 2 * cout : 0);
+  };
+  const enc0 = conv(3, c4, c4, false) + conv(4, c4, cfg.latent, false);
+  const dec0 = cfg.latent * 16 * c4 + 16 * c4 + conv(3, c4, c4, false);
+  largestVar = Math.max(largestVar, cfg.latent * 16 * c4);
+  let enc = enc0;
+  let dec = dec0;
+  for (let s = 8; s <= r; s *= 2) {
+    enc += conv(3, c(s), c(s), bnE) + conv(3, c(s), c(s / 2), bnE);
+    dec += conv(3, c(s / 2), c(s), bnD) + conv(3, c(s), c(s), bnD);
+  }
+  // fromRGB / toRGB: every level built so far exists; the current one (and r/2 while fading) is trained
+  let rgbAll = 0;
+  const start = Math.min(cfg.startResolution, r);
+  for (let s = start; s <= r; s *= 2) rgbAll += conv(1, 3, c(s), false) + P * conv(1, c(s), 3, false);
+  let rgbTrained = conv(1, 3, c(r), false) + conv(1, c(r), 3, false);
+  if (fading) rgbTrained += conv(1, 3, c(r / 2), false) + conv(1, c(r / 2), 3, false);
+  return { params: enc + P * dec + rgbAll, trained: enc + dec + rgbTrained, largestVar };
+}
+
+/** Values of every tensor one forward pass (encoder, one decoder, loss) creates, per image. */
+function forwardValues(cfg: TrainConfig, r: number, fading: boolean): { total: number; largest: number } {
+  const c = (s: number) => ch(cfg, s);
+  const bnE = cfg.batchNorm === 'encoder' || cfg.batchNorm === 'both';
+  const bnD = cfg.batchNorm === 'decoder' || cfg.batchNorm === 'both';
+  let total = 0;
+  let largest = 0;
+  const t = (n: number, times = 1) => {
+    total += n * times;
+    largest = Math.max(largest, n);
+  };
+  const convAct = (n: number, bn: boolean) => t(n, bn ? 3 : 2); // conv (+ batch norm) + activation
+  t(r * r * 4); // the batch: image + mask
+  // encoder
+  convAct(r * r * c(r), false); // fromRGB
+  for (let s = r; s >= 8; s /= 2) {
+    convAct(s * s * c(s), bnE);
+    convAct(s * s * c(s / 2), bnE);
+    t((s * s * c(s / 2)) / 4); // average pool
+    if (s === r && fading) {
+      const h = (r / 2) * (r / 2);
+      t(h * 3); // pooled input
+      convAct(h * c(r / 2), false); // fromRGB r/2
+      t(h * c(r / 2), 3); // alpha mix
+    }
+  }
+  convAct(16 * c(4), false);
+  convAct(cfg.latent, false);
+  // decoder
+  t(16 * c(4), 5); // dense, bias, activation, base conv + activation
+  for (let s = 8; s <= r; s *= 2) {
+    if (s === r && fading) {
+      const h = (r / 2) * (r / 2);
+      t(h * 3, 2); // toRGB r/2 + sigmoid
+      t(r * r * 3, 3); // upsample, alpha mix
+    }
+    t(s * s * c(s / 2)); // nearest upsample
+    convAct(s * s * c(s), bnD);
+    convAct(s * s * c(s), bnD);
+  }
+  t(r * r * 3, 2); // toRGB + sigmoid
+  // loss: L1 (3 maps) + SSIM (about 30 maps of the image's size: means, variances, covariance, l, cs);
+  // MS-SSIM adds the coarser scales (1/4 + 1/16 + ... of that)
+  const ssimMaps = cfg.loss.ssim > 0 ? (usesMsSsim(cfg.loss, r) ? 40 : 30) : 0;
+  t(r * r * 3, 3 + ssimMaps);
+  return { total, largest };
+}
+
+/** Estimated memory of one training step at resolution r with the given batch (see the file header). */
+export function estimateStepMemory(cfg: TrainConfig, r: number, batch: number, opts: { fading?: boolean } = {}): StepMemory {
+  const fading = opts.fading ?? r > cfg.startResolution;
+  const n = parameterCounts(cfg, r, fading);
+  const fwd = forwardValues(cfg, r, fading);
+  const weightBytes = n.params * F32;
+  const optimizerBytes = 2 * n.params * F32;
+  const gradientBytes = (n.trained + 8 * n.largestVar) * F32;
+  const activationBytes = 2 * fwd.total * batch * F32;
+  const tensorBytes = weightBytes + optimizerBytes + gradientBytes + activationBytes;
+  const packedFilters = n.params * F32;
+  const kernelTemps = 3 * fwd.largest * batch * F32;
+  return {
+    resolution: r,
+    batch,
+    fading,
+    parameters: n.params,
+    trainedParameters: n.trained,
+    weightBytes,
+    optimizerBytes,
+    gradientBytes,
+    activationBytes,
+    activationsPerImage: fwd.total,
+    tensorBytes,
+    heapBytes: Math.round((tensorBytes + packedFilters + kernelTemps) * WASM_HEAP_FACTOR),
+  };
+}
+
+/** Reads the maximum of a wasm binary's linear memory (defined or imported), in bytes; null if it has none. */
+export function wasmMemoryMaximum(bin: Uint8Array): number | null {
+  if (bin.length < 8 || bin[0] !== 0 || bin[1] !== 0x61 || bin[2] !== 0x73 || bin[3] !== 0x6d) throw new Error('not a wasm binary');
+  let p = 8;
+  const leb = () => {
+    let v = 0;
+    let scale = 1;
+    let b: number;
+    do {
+      b = bin[p++];
+      v += (b & 0x7f) * scale;
+      scale *= 128;
+    } while (b & 0x80);
+    return v;
+  };
+  const skipName = () => {
+    const len = leb();
+    p += len;
+  };
+  const limits = () => {
+    const flags = bin[p++];
+    leb();
+    return flags & 1 ? leb() : null;
+  };
+  const memory64 = (flags: number) => (flags & 4) !== 0;
+  while (p < bin.length) {
+    const id = bin[p++];
+    const size = leb();
+    const end = p + size;
+    if (id === 2) {
+      const count = leb();
+      for (let i = 0; i < count; i++) {
+        skipName();
+        skipName();
+        const kind = bin[p++];
+        if (kind === 0) leb(); // function: type index
+        else if (kind === 1) {
+          p++; // table: element type
+          limits();
+        } else if (kind === 2) {
+          if (memory64(bin[p])) return null;
+          const max = limits();
+          return max === null ? null : max * 65536;
+        } else if (kind === 3) p += 2; // global: value type, mutability
+        else return null;
+      }
+    } else if (id === 5) {
+      const count = leb();
+      if (count > 0) {
+        if (memory64(bin[p])) return null;
+        const max = limits();
+        return max === null ? null : max * 65536;
+      }
+    }
+    p = end;
+  }
+  return null;
+}
+
+/**
+ * The hard memory limit of an engine in bytes, or null when it has none it can report. wasm: the maximum of the
+ * linear memory declared by the tfjs wasm binary in use (4 GiB for wasm32), read from the file; 4 GiB when the
+ * file cannot be read. Native and GPU engines report none (the OS or driver reports running out).
+ */
+export async function engineMemoryLimit(engine: string): Promise<number | null> {
+  if (engine !== 'wasm') return null;
+  const info = engineInfo();
+  const dir = info?.name === 'wasm' ? (info.details.wasmDir as string | undefined) : undefined;
+  if (!dir) return WASM32_MAX_BYTES;
+  const file = join(dir, info?.details.simd ? 'tfjs-backend-wasm-simd.wasm' : 'tfjs-backend-wasm.wasm');
+  try {
+    return Math.min(wasmMemoryMaximum(await readFile(file)) ?? WASM32_MAX_BYTES, WASM32_MAX_BYTES);
+  } catch {
+    return WASM32_MAX_BYTES;
+  }
+}
+
+/** Binary gigabytes with one decimal ("5.1 GiB", "4 GiB"), or megabytes below 1 GiB. */
+export function formatBytes(n: number): string {
+  if (n < 2 ** 30) return `${Math.round(n / 2 ** 20)} MiB`;
+  return `${(n / 2 ** 30).toFixed(1).replace(/\.0$/, '')} GiB`;
+}
+
+/** Resolutions whose batch the stage params set (a number sets every level; a map its keys). */
+export function explicitBatches(params: Record<string, unknown>): Set<number> | 'all' {
+  const b = params.batch;
+  if (b === undefined || b === null) return new Set();
+  if (typeof b === 'number') return 'all';
+  return new Set(Object.keys(b as object).map(Number));
+}
+
+export class MemoryLimitError extends ConfigError {}
+
+export interface LevelBatch {
+  resolution: number;
+  /** Batch trained at this level. */
+  batch: number;
+  /** The configured batch (the default or the param). */
+  requested: number;
+  explicit: boolean;
+  /** Estimate at `batch`. */
+  estimate: StepMemory;
+  /** Estimate at `requested`. */
+  requestedEstimate: StepMemory;
+  /** One log line (the estimate, and the change when the batch was lowered). */
+  note: string;
+}
+
+export interface BatchPlan {
+  /** The config with the batches trained (defaults lowered to fit). */
+  config: TrainConfig;
+  levels: LevelBatch[];
+  engine: string;
+  /** Hard memory limit in bytes, null when the engine has none. */
+  limit: number | null;
+}
+
+/**
+ * Checks every level's batch against the engine's memory limit. A default batch that does not fit is lowered
+ * to the largest that does; a batch the params set (`with.batch`) that does not fit, or a level where not even
+ * batch 1 fits, is a MemoryLimitError naming the param, the estimate, the limit and what to do.
+ */
+export function planBatches(cfg: TrainConfig, explicit: Set<number> | 'all', engine: string, limit: number | null): BatchPlan {
+  const out: LevelBatch[] = [];
+  const batch: Record<string, number> = { ...cfg.batch };
+  const limitText = limit === null ? '' : `${formatBytes(limit)} ${engine} heap`;
+  const fix = `use --backend webgpu or --backend tensorflow (no such limit)`;
+  for (const r of levels(cfg)) {
+    const requested = cfg.batch[String(r)];
+    const isExplicit = explicit === 'all' || explicit.has(r);
+    const est = (b: number) => estimateStepMemory(cfg, r, b);
+    const reqEst = est(requested);
+    let chosen = requested;
+    if (limit !== null && reqEst.heapBytes > limit) {
+      while (chosen > 1 && est(chosen).heapBytes > limit) chosen--;
+      const fits = est(chosen).heapBytes <= limit;
+      if (isExplicit || !fits) {
+        const what = isExplicit ? `train param 'with.batch' at ${r} px = ${requested}` : `the default batch at ${r} px (${requested})`;
+        const lower = fits
+          ? `set with.batch to {"${r}": ${chosen}} or less, or `
+          : `not even batch 1 fits (${formatBytes(est(1).heapBytes)}): lower 'resolution' below ${r}, or `;
+        throw new MemoryLimitError(
+          `${what} needs an estimated ${formatBytes(reqEst.heapBytes)} per training step, more than the ${limitText}: ${lower}${fix}`,
+        );
+      }
+    }
+    batch[String(r)] = chosen;
+    const chosenEst = est(chosen);
+    const note =
+      chosen !== requested
+        ? `${engine}: batch ${requested} -> ${chosen} at ${r} px (estimated ${formatBytes(reqEst.heapBytes)} > ${limitText}; ${formatBytes(chosenEst.heapBytes)} at batch ${chosen})`
+        : `${r} px, batch ${chosen}: estimated ${formatBytes(limit === null ? chosenEst.tensorBytes : chosenEst.heapBytes)} per training step${limit === null ? '' : ` of the ${limitText}`}`;
+    out.push({ resolution: r, batch: chosen, requested, explicit: isExplicit, estimate: chosenEst, requestedEstimate: reqEst, note });
+  }
+  return { config: { ...cfg, batch }, levels: out, engine, limit };
+}
