@@ -15,7 +15,7 @@ export { swapFaces, type SwapOptions, type SwapResult } from './swap.js';
 export { infer, writePreviews } from './preview.js';
 export {
   estimateStepMemory, planBatches, explicitBatches, engineMemoryLimit, wasmMemoryMaximum, formatBytes, MemoryLimitError,
-  WASM_HEAP_FACTOR, WASM32_MAX_BYTES, type StepMemory, type BatchPlan, type LevelBatch,
+  WASM_HEAP_FACTOR, ACTIVATION_COPIES, WASM32_MAX_BYTES, type StepMemory, type BatchPlan, type LevelBatch,
 } from './memory.js';
 export { Rng, hash32, type RngState } from './rng.js';
 export { trainStage, swapStage } from './stages.js';

@@ -6,8 +6,8 @@
  * - weights of every variable built up to the resolution, Adam's two moments for each of them;
  * - the gradients of the variables one step trains (encoder + one decoder);
  * - activations: every tensor the forward pass creates (tfjs keeps them all until the gradients are done),
- *   and one gradient tensor of the same size for each of them (tfjs frees the backward pass's tensors only
- *   when it ends), per image, times the batch;
+ *   and the backward pass's tensors (tfjs frees them only when it ends: a gradient per forward tensor, and
+ *   more where an op has two inputs), `ACTIVATION_COPIES` times the forward values per image, times the batch;
  * - Adam's temporaries for the largest variable.
  *
  * That sum is what `tf.memory().numBytes` peaks at during a step (checked in the tests). The wasm engine needs
@@ -15,6 +15,10 @@
  * filter-gradient kernel transposes its input and output gradient and has them packed (about three copies of
  * the largest activation), and the allocator leaves gaps; `WASM_HEAP_FACTOR` covers the gaps (measured on the
  * real model, see README.md).
+ *
+ * Measured on the real model (bench/train, wasm, 3 identities, 3 steps): peak tensor bytes 3197 MiB at 64 px
+ * batch 8 and 3518 MiB at 128 px batch 4 (estimate 3182 and 3523); wasm heap 3672 and 4079 MiB (estimate
+ * before the safety factor 3717 and 4065).
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -25,11 +29,18 @@ import { usesMsSsim } from './loss.js';
 const F32 = 4;
 
 /**
- * Heap needed on wasm = (tensors + packed filters + kernel temporaries) * this factor: allocator gaps and the
- * heap's growth step. Measured on the real model (bench/train): heap size after three steps / this estimate
- * before the factor was 1.0-1.1 at 64 and 128 px; 1.15 keeps a margin.
+ * Forward values + backward-pass tensors alive at the peak of a step, as a multiple of the forward values:
+ * 2 would be one gradient per forward tensor; the peak tensor memory of real steps of the real model
+ * (tf.profile, 64 and 128 px) is 2.75 times the forward values on top of weights, moments and gradients.
  */
-export const WASM_HEAP_FACTOR = 1.15;
+export const ACTIVATION_COPIES = 2.75;
+
+/**
+ * Heap needed on wasm = (tensors + packed filters + kernel temporaries) * this factor: a margin for allocator
+ * gaps, the heap's growth step and what the count misses (the measured heap was 0.99-1.00 times the estimate
+ * before this factor at 64 and 128 px). 128 px at batch 4 measured 4079 MiB of the 4096: one step from abort.
+ */
+export const WASM_HEAP_FACTOR = 1.05;
 
 /** wasm32 addresses at most 2^32 bytes; used when the engine's binary cannot be read. */
 export const WASM32_MAX_BYTES = 2 ** 32;
@@ -48,7 +59,7 @@ export interface StepMemory {
   optimizerBytes: number;
   /** Bytes of the trained variables' gradients plus Adam's temporaries. */
   gradientBytes: number;
-  /** Bytes of forward activations and their gradients, for the whole batch. */
+  /** Bytes of forward activations and the backward pass's tensors, for the whole batch. */
   activationBytes: number;
   /** Activation values per image of the forward pass. */
   activationsPerImage: number;
@@ -150,7 +161,7 @@ export function estimateStepMemory(cfg: TrainConfig, r: number, batch: number, o
   const weightBytes = n.params * F32;
   const optimizerBytes = 2 * n.params * F32;
   const gradientBytes = (n.trained + 8 * n.largestVar) * F32;
-  const activationBytes = 2 * fwd.total * batch * F32;
+  const activationBytes = ACTIVATION_COPIES * fwd.total * batch * F32;
   const tensorBytes = weightBytes + optimizerBytes + gradientBytes + activationBytes;
   const packedFilters = n.params * F32;
   const kernelTemps = 3 * fwd.largest * batch * F32;
@@ -247,10 +258,10 @@ export async function engineMemoryLimit(engine: string): Promise<number | null> 
   }
 }
 
-/** Binary gigabytes with one decimal ("5.1 GiB", "4 GiB"), or megabytes below 1 GiB. */
+/** Binary gigabytes with up to two decimals ("5.1 GiB", "4.02 GiB", "4 GiB"), or megabytes below 1 GiB. */
 export function formatBytes(n: number): string {
   if (n < 2 ** 30) return `${Math.round(n / 2 ** 20)} MiB`;
-  return `${(n / 2 ** 30).toFixed(1).replace(/\.0$/, '')} GiB`;
+  return `${(n / 2 ** 30).toFixed(2).replace(/\.?0+$/, '')} GiB`;
 }
 
 /** Resolutions whose batch the stage params set (a number sets every level; a map its keys). */
