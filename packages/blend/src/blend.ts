@@ -2,7 +2,7 @@ import type { Affine, Image } from '@facecomb/image';
 import { alphaBlend } from './alpha.js';
 import { colourTransfer, type ColourMode } from './colour.js';
 import { maskBounds, prepareMask } from './mask.js';
-import { multiband } from './multiband.js';
+import { multibandInto } from './multiband.js';
 import { poissonBlend } from './poisson.js';
 import { BufferPool } from './pool.js';
 import { pyramidSpread } from './pyramid.js';
@@ -81,7 +81,9 @@ export function blendFace(plate: Image, crop: Image, mask: Image, matrix: Affine
   const erodeC = toCrop(opts.erode ?? 0), featherC = toCrop(opts.feather ?? 0.04);
   // a soft edge 8+ crop px wide is as well made at half resolution, in a quarter of the time
   const halfRes = featherC >= 8 && mask.width >= 64 && mask.height >= 64;
-  const prepared = halfRes ? prepareMask(halve(mask), erodeC / 2, featherC / 2) : prepareMask(mask, erodeC, featherC);
+  const prepared = halfRes
+    ? prepareAround(halve(mask, box, pool), [box[0] >> 1, box[1] >> 1, box[2] >> 1, box[3] >> 1], erodeC / 2, featherC / 2, pool)
+    : prepareAround(mask, box, erodeC, featherC, pool);
   let pbox = maskBounds(prepared);
   if (!pbox) return unchanged();
   if (halfRes) pbox = [2 * pbox[0], 2 * pbox[1], Math.min(mask.width - 1, 2 * pbox[2] + 1), Math.min(mask.height - 1, 2 * pbox[3] + 1)];
@@ -96,17 +98,23 @@ export function blendFace(plate: Image, crop: Image, mask: Image, matrix: Affine
   }
   const u = unwarp(crop, prepared, matrix, plate.width, plate.height, margin, pbox, pool);
   if (!u) return unchanged();
-  const P = extractRoi(plate, u.roi, pool.f('blend.plate', u.roi.width * u.roi.height * plate.channels));
-  colourTransfer(u.face, P, u.mask, opts.colour ?? 'none');
-
   const result: BlendResult = { image: plate, roi: u.roi, mask: u.mask, face: u.face };
-  let blended: Image;
+  const colour = opts.colour ?? 'none';
+  const c = plate.channels;
   if (mode === 'multiband') {
-    const r = multiband(P, u.face, u.mask, { levels, plateLevels, contrast: opts.contrast ?? true, pool, inPlace: true });
-    blended = r.image;
+    // straight from the plate's rows into the target's: no copy of the region in or out
+    if (colour !== 'none') colourTransfer(u.face, extractRoi(plate, u.roi, pool.f('blend.plate', u.roi.width * u.roi.height * c)), u.mask, colour);
+    const target = opts.inPlace ? plate : { ...plate, data: new Float32Array(plate.data) };
+    const window = (data: Float32Array) => ({ data, offset: (u.roi.y * plate.width + u.roi.x) * c, stride: plate.width * c });
+    result.gain = multibandInto(window(plate.data), u.face, u.mask, { levels, plateLevels, contrast: opts.contrast ?? true, pool }, window(target.data));
     result.levels = levels;
-    result.gain = r.gain;
-  } else if (mode === 'poisson') {
+    result.image = target;
+    return result;
+  }
+  const P = extractRoi(plate, u.roi, pool.f('blend.plate', u.roi.width * u.roi.height * c));
+  colourTransfer(u.face, P, u.mask, colour);
+  let blended: Image;
+  if (mode === 'poisson') {
     const r = poissonBlend(P, u.face, u.mask, { tolerance: opts.tolerance, pool });
     blended = r.image;
     result.iterations = r.iterations;
@@ -119,17 +127,51 @@ export function blendFace(plate: Image, crop: Image, mask: Image, matrix: Affine
   return result;
 }
 
-/** 2x2 average of a mask's first channel: w x h -> ceil(w/2) x ceil(h/2), 1 channel. */
-function halve(mask: Image): Image {
+/**
+ * `prepareMask` worked only on the mask's bounding box `box` grown by the reach of the erosion and the blur:
+ * outside it the mask is 0 before and after, so the result is the same as on the whole mask, for the
+ * fraction of the work. Returns a whole-mask-sized, 1-channel mask.
+ */
+function prepareAround(mask: Image, box: [number, number, number, number], erode: number, feather: number, pool: BufferPool): Image {
+  const { width: w, height: h, channels: c, data } = mask;
+  const e = Math.max(0, Math.round(erode));
+  const r = feather >= 1 ? Math.max(1, Math.round(feather / 6)) : 0;
+  const pad = e + 6 * r + 2;
+  const x0 = Math.max(0, box[0] - pad), y0 = Math.max(0, box[1] - pad);
+  const x1 = Math.min(w - 1, box[2] + pad), y1 = Math.min(h - 1, box[3] + pad);
+  const sw = x1 - x0 + 1, sh = y1 - y0 + 1;
+  if (sw * sh > 0.8 * w * h) return prepareMask(mask, erode, feather);
+  const sub = new Float32Array(sw * sh);
+  copyWindow(data, w, c, x0, y0, sw, sh, sub);
+  const prepared = prepareMask({ width: sw, height: sh, channels: 1, data: sub }, erode, feather);
+  const out = pool.f('blend.mask', w * h, true);
+  for (let y = 0; y < sh; y++) out.set(prepared.data.subarray(y * sw, (y + 1) * sw), (y + y0) * w + x0);
+  return { width: w, height: h, channels: 1, data: out };
+}
+
+/** The first channel of the sw x sh window at (x0, y0) of a w-wide, c-channel plane into dst. */
+function copyWindow(data: Float32Array, w: number, c: number, x0: number, y0: number, sw: number, sh: number, dst: Float32Array): void {
+  for (let y = 0; y < sh; y++) for (let x = 0; x < sw; x++) dst[y * sw + x] = data[((y + y0) * w + x + x0) * c];
+}
+
+/**
+ * 2x2 average of a mask's first channel: w x h -> ceil(w/2) x ceil(h/2), 1 channel, made only over the
+ * mask's bounding box `box` (full-resolution pixels); the rest is 0 (pixels outside the box are <= 0, which
+ * every later step treats as 0).
+ */
+function halve(mask: Image, box: [number, number, number, number], pool: BufferPool): Image {
   const { width: w, height: h, channels: c, data } = mask;
   const w2 = (w + 1) >> 1, h2 = (h + 1) >> 1;
-  const out = new Float32Array(w2 * h2);
-  for (let y = 0; y < h2; y++) {
-    const y0 = 2 * y * w, y1 = Math.min(h - 1, 2 * y + 1) * w;
-    for (let x = 0; x < w2; x++) {
-      const x0 = 2 * x, x1 = Math.min(w - 1, 2 * x + 1);
-      out[y * w2 + x] = 0.25 * (data[(y0 + x0) * c] + data[(y0 + x1) * c] + data[(y1 + x0) * c] + data[(y1 + x1) * c]);
-    }
+  const out = pool.f('blend.half', w2 * h2, true);
+  for (let y = box[1] >> 1; y <= box[3] >> 1; y++) {
+    halveRow(data, w, c, 2 * y * w, Math.min(h - 1, 2 * y + 1) * w, box[0] >> 1, box[2] >> 1, out, y * w2);
   }
   return { width: w2, height: h2, channels: 1, data: out };
+}
+
+function halveRow(data: Float32Array, w: number, c: number, y0: number, y1: number, xs: number, xe: number, out: Float32Array, o: number): void {
+  for (let x = xs; x <= xe; x++) {
+    const x0 = 2 * x, x1 = Math.min(w - 1, 2 * x + 1);
+    out[o + x] = 0.25 * (data[(y0 + x0) * c] + data[(y0 + x1) * c] + data[(y1 + x0) * c] + data[(y1 + x1) * c]);
+  }
 }

@@ -1,5 +1,5 @@
 export { blendFace, matrixScale, autoLevels, BLEND_MODES, type BlendMode, type BlendOptions, type BlendResult } from './blend.js';
-export { multiband, type MultibandOptions, type MultibandResult } from './multiband.js';
+export { multiband, multibandInto, type MultibandOptions, type MultibandResult, type Strided } from './multiband.js';
 export { poissonBlend, type PoissonOptions, type PoissonResult } from './poisson.js';
 export { alphaBlend } from './alpha.js';
 export { colourTransfer, rgbToLab, labToRgb, type ColourMode } from './colour.js';

@@ -45,18 +45,31 @@ export function boxBlur(img: Image, r: number, passes = 1): void {
   }
 }
 
+// the per-pixel loops are small functions of their own: V8 optimizes those once, rather than each call's
+// big function on the fly
+
+/** dst[i] = 1 where src[i·c] >= t, else 0. */
+function threshold(src: Float32Array, c: number, t: number, dst: Float32Array): void {
+  for (let i = 0; i < dst.length; i++) dst[i] = src[i * c] >= t ? 1 : 0;
+}
+
+/** Snaps values within 1e-6 of 0 or 1 to it. */
+function snap(d: Float32Array): void {
+  for (let i = 0; i < d.length; i++) d[i] = d[i] < 1e-6 ? 0 : d[i] > 1 - 1e-6 ? 1 : d[i];
+}
+
 /** Binary erosion by a (2r+1)-square of the mask thresholded at 0.5; returns a 0/1 mask. */
 export function erodeBinary(mask: Image, r: number): Image {
   const { width: w, height: h } = mask;
   const bin = new Float32Array(w * h);
-  for (let i = 0; i < bin.length; i++) bin[i] = mask.data[i * mask.channels] >= 0.5 ? 1 : 0;
+  threshold(mask.data, mask.channels, 0.5, bin);
   if (r >= 1) {
     // outside the image counts as background, so a mask touching the border erodes from it too
     const pad = new Float32Array(w * h);
     const tmp = new Float32Array(w * h);
     boxSumZero(bin, w, h, r, tmp, pad);
     const full = (2 * r + 1) * (2 * r + 1) - 0.5;
-    for (let i = 0; i < bin.length; i++) bin[i] = pad[i] >= full ? 1 : 0;
+    threshold(pad, 1, full, bin);
   }
   return { width: w, height: h, channels: 1, data: bin };
 }
@@ -105,8 +118,7 @@ export function prepareMask(mask: Image, erode: number, feather: number): Image 
   if (r > 0) {
     boxBlur(out, r, 3);
     // running sums leave rounding residue: snap it, so "outside the mask" stays exactly 0
-    const d = out.data;
-    for (let i = 0; i < d.length; i++) d[i] = d[i] < 1e-6 ? 0 : d[i] > 1 - 1e-6 ? 1 : d[i];
+    snap(out.data);
   }
   return out;
 }

@@ -32,7 +32,8 @@ export function reduce(src: Float32Array, w: number, h: number, c: number, dst: 
   for (let y = 0; y < h2; y++) reduceRow(tmp, y * row, w, c, dst, y * w2 * c);
 }
 
-function reduceRow(s: Float32Array, si: number, w: number, c: number, d: Float32Array, di: number): void {
+/** The horizontal half of `reduce` on one row: w samples at s[si] -> half(w) samples at d[di]. */
+export function reduceRow(s: Float32Array, si: number, w: number, c: number, d: Float32Array, di: number): void {
   const w2 = half(w);
   // interior outputs have all five taps inside: 2 <= 2 xo <= w - 3
   const lo = 1, hi = Math.min(w2 - 1, (w - 3) >> 1);

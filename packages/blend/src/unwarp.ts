@@ -66,7 +66,7 @@ export function unwarp(
   if (!roi) return null;
   const n = roi.width * roi.height;
   const out = pool ? { face: pool.f('unwarp.face', n * crop.channels), mask: pool.f('unwarp.mask', n) } : undefined;
-  const { face, mask: m } = warpBack(crop, mask, matrix, roi, halfRes, out);
+  const { face, mask: m } = warpBack(crop, mask, matrix, roi, halfRes, out, b);
   return { roi, face, mask: m };
 }
 
@@ -86,13 +86,84 @@ function linearRange(start: number, step: number, min: number, max: number, n: n
 }
 
 /**
+ * Pixels x0 .. x1 - 1 of ROI row `p0` (pixel index of its start) whose samples all lie inside the crop:
+ * bilinear, 3 channels, no clamping. `u`, `v` are the crop coordinates of x0.
+ */
+function faceSpan(sd: Float32Array, srow: number, face: Float32Array, p0: number, x0: number, x1: number, u: number, v: number, a: number, cc: number): void {
+  for (let x = x0; x < x1; x++, u += a, v += cc) {
+    const ix = u | 0, iy = v | 0;
+    const wx = u - ix, wy = v - iy;
+    const w00 = (1 - wx) * (1 - wy), w10 = wx * (1 - wy), w01 = (1 - wx) * wy, w11 = wx * wy;
+    const i00 = iy * srow + ix * 3, i01 = i00 + srow;
+    const o = (p0 + x) * 3;
+    face[o] = sd[i00] * w00 + sd[i00 + 3] * w10 + sd[i01] * w01 + sd[i01 + 3] * w11;
+    face[o + 1] = sd[i00 + 1] * w00 + sd[i00 + 4] * w10 + sd[i01 + 1] * w01 + sd[i01 + 4] * w11;
+    face[o + 2] = sd[i00 + 2] * w00 + sd[i00 + 5] * w10 + sd[i01 + 2] * w01 + sd[i01 + 5] * w11;
+  }
+}
+
+/** The mask at pixels x0 .. x1 - 1 of ROI row `p0`, whose samples all lie inside the 1-channel mask. */
+function maskSpan(md: Float32Array, mw: number, mout: Float32Array, p0: number, x0: number, x1: number, u: number, v: number, a: number, cc: number, ms: number, mo: number): void {
+  for (let x = x0; x < x1; x++, u += a, v += cc) {
+    const gx = u * ms + mo, gy = v * ms + mo;
+    const mx0 = gx | 0, my0 = gy | 0;
+    const ux = gx - mx0, uy = gy - my0;
+    const j = my0 * mw + mx0;
+    const m00 = md[j], m10 = md[j + 1], m01 = md[j + mw], m11 = md[j + mw + 1];
+    // four equal taps (the mask's flat inside and outside) interpolate to that value: a float32 within
+    // rounding of it, which the float32 store gives back exactly
+    mout[p0 + x] = m00 === m10 && m00 === m01 && m00 === m11 ? m00 : (m00 * (1 - ux) + m10 * ux) * (1 - uy) + (m01 * (1 - ux) + m11 * ux) * uy;
+  }
+}
+
+/** Pixels xs .. xe - 1 of ROI row `p0` with the general sampling: replicated crop edges, mask 0 beyond it. */
+function slowSpan(
+  sd: Float32Array, sw: number, sh: number, c: number, md: Float32Array, mw: number, mh: number, mc: number, face: Float32Array, mout: Float32Array,
+  p0: number, xs: number, xe: number, u: number, v: number, a: number, cc: number, ms: number, mo: number,
+): void {
+  for (let x = xs; x < xe; x++, u += a, v += cc) {
+    const p = p0 + x;
+    // face, replicated edges
+    const fx = u < 0 ? 0 : u > sw - 1 ? sw - 1 : u;
+    const fy = v < 0 ? 0 : v > sh - 1 ? sh - 1 : v;
+    const x0 = fx | 0, y0 = fy | 0;
+    const x1 = x0 + 1 < sw ? x0 + 1 : x0, y1 = y0 + 1 < sh ? y0 + 1 : y0;
+    const wx = fx - x0, wy = fy - y0;
+    const w00 = (1 - wx) * (1 - wy), w10 = wx * (1 - wy), w01 = (1 - wx) * wy, w11 = wx * wy;
+    const i00 = (y0 * sw + x0) * c, i10 = (y0 * sw + x1) * c, i01 = (y1 * sw + x0) * c, i11 = (y1 * sw + x1) * c;
+    const o = p * c;
+    for (let k = 0; k < c; k++) face[o + k] = sd[i00 + k] * w00 + sd[i10 + k] * w10 + sd[i01 + k] * w01 + sd[i11 + k] * w11;
+    // mask, zero beyond its edge
+    const gx = u * ms + mo, gy = v * ms + mo;
+    let val = 0;
+    if (gx >= -1 && gy >= -1 && gx <= mw && gy <= mh) {
+      const mx0 = Math.floor(gx), my0 = Math.floor(gy);
+      const ux = gx - mx0, uy = gy - my0;
+      if (mx0 >= 0 && my0 >= 0 && mx0 + 1 < mw && my0 + 1 < mh) {
+        const j = my0 * mw + mx0;
+        val = (md[j * mc] * (1 - ux) + md[(j + 1) * mc] * ux) * (1 - uy) + (md[(j + mw) * mc] * (1 - ux) + md[(j + mw + 1) * mc] * ux) * uy;
+      } else {
+        for (let k = 0; k < 4; k++) {
+          const xx = mx0 + (k & 1), yy = my0 + (k >> 1);
+          if (xx < 0 || yy < 0 || xx >= mw || yy >= mh) continue;
+          val += md[(yy * mw + xx) * mc] * ((k & 1) ? ux : 1 - ux) * ((k >> 1) ? uy : 1 - uy);
+        }
+      }
+    }
+    mout[p] = val;
+  }
+}
+
+/**
  * One pass over the ROI: plate pixel (roi.x + x, roi.y + y) samples the crop bilinearly at matrix · p
  * (edges replicated, as `warpAffine(..., { replicate: true })`) and the mask at the same point (0 beyond
  * it, as `warpAffine(..., { border: 0 })`). Each row is split where its line of sample points enters and
  * leaves the crop: the pixels in between (most of them) take a path with no clamping or bounds tests.
  * `out` buffers (ROI-sized) are filled completely when given.
  */
-function warpBack(crop: Image, mask: Image, matrix: Affine, roi: Roi, halfRes: boolean, out?: { face: Float32Array; mask: Float32Array }): { face: Image; mask: Image } {
+function warpBack(
+  crop: Image, mask: Image, matrix: Affine, roi: Roi, halfRes: boolean, out?: { face: Float32Array; mask: Float32Array }, box?: [number, number, number, number] | null,
+): { face: Image; mask: Image } {
   const c = crop.channels, sw = crop.width, sh = crop.height, sd = crop.data;
   const mw = mask.width, mh = mask.height, md = mask.data, mc = mask.channels;
   const W = roi.width, H = roi.height;
@@ -102,6 +173,9 @@ function warpBack(crop: Image, mask: Image, matrix: Affine, roi: Roi, halfRes: b
   // mask coordinates: the crop's, or (u - 0.5) / 2 at half resolution
   const ms = halfRes ? 0.5 : 1, mo = halfRes ? -0.25 : 0;
   const srow = sw * c;
+  // crop-space box outside which every mask tap is 0: the mask's box (crop px), grown by one mask pixel
+  const g = halfRes ? 3 : 2;
+  const mbox = box ? [box[0] - g, box[1] - g, box[2] + g, box[3] + g] : null;
   for (let y = 0; y < H; y++) {
     const py = roi.y + y;
     const u0 = a * roi.x + b * py + tx;
@@ -122,57 +196,34 @@ function warpBack(crop: Image, mask: Image, matrix: Affine, roi: Roi, halfRes: b
     let x = 0;
     for (let seg = 0; seg < 3; seg++) {
       const end = seg === 0 ? (lo <= hi ? lo : W) : seg === 1 ? hi + 1 : W;
+      if (end <= x) continue;
       if (seg === 1 && lo <= hi) {
-        // fast span: every sample strictly inside the crop and the mask, c = 3, 1-channel mask
-        for (; x < end; x++, u += a, v += cc) {
-          const p = y * W + x;
-          const x0 = u | 0, y0 = v | 0;
-          const wx = u - x0, wy = v - y0;
-          const w00 = (1 - wx) * (1 - wy), w10 = wx * (1 - wy), w01 = (1 - wx) * wy, w11 = wx * wy;
-          const i00 = y0 * srow + x0 * 3, i01 = i00 + srow;
-          const o = p * 3;
-          face[o] = sd[i00] * w00 + sd[i00 + 3] * w10 + sd[i01] * w01 + sd[i01 + 3] * w11;
-          face[o + 1] = sd[i00 + 1] * w00 + sd[i00 + 4] * w10 + sd[i01 + 1] * w01 + sd[i01 + 4] * w11;
-          face[o + 2] = sd[i00 + 2] * w00 + sd[i00 + 5] * w10 + sd[i01 + 2] * w01 + sd[i01 + 5] * w11;
-          const gx = u * ms + mo, gy = v * ms + mo;
-          const mx0 = gx | 0, my0 = gy | 0;
-          const ux = gx - mx0, uy = gy - my0;
-          const j = my0 * mw + mx0;
-          mout[p] = (md[j] * (1 - ux) + md[j + 1] * ux) * (1 - uy) + (md[j + mw] * (1 - ux) + md[j + mw + 1] * ux) * uy;
+        faceSpan(sd, srow, face, y * W, x, end, u, v, a, cc);
+        // the mask only where its samples can reach a pixel > 0 (its box, grown by the bilinear reach); 0 elsewhere
+        let ma = x, mb = end;
+        if (mbox) {
+          let q = linearRange(u0, a, mbox[0], mbox[2], W);
+          if (q[0] > ma) ma = q[0];
+          if (q[1] + 1 < mb) mb = q[1] + 1;
+          q = linearRange(v0, cc, mbox[1], mbox[3], W);
+          if (q[0] > ma) ma = q[0];
+          if (q[1] + 1 < mb) mb = q[1] + 1;
         }
+        if (mb <= ma) mout.fill(0, y * W + x, y * W + end);
+        else {
+          mout.fill(0, y * W + x, y * W + ma);
+          maskSpan(md, mw, mout, y * W, ma, mb, u + a * (ma - x), v + cc * (ma - x), a, cc, ms, mo);
+          mout.fill(0, y * W + mb, y * W + end);
+        }
+        u += a * (end - x);
+        v += cc * (end - x);
+        x = end;
         continue;
       }
-      for (; x < end; x++, u += a, v += cc) {
-        const p = y * W + x;
-        // face, replicated edges
-        const fx = u < 0 ? 0 : u > sw - 1 ? sw - 1 : u;
-        const fy = v < 0 ? 0 : v > sh - 1 ? sh - 1 : v;
-        const x0 = fx | 0, y0 = fy | 0;
-        const x1 = x0 + 1 < sw ? x0 + 1 : x0, y1 = y0 + 1 < sh ? y0 + 1 : y0;
-        const wx = fx - x0, wy = fy - y0;
-        const w00 = (1 - wx) * (1 - wy), w10 = wx * (1 - wy), w01 = (1 - wx) * wy, w11 = wx * wy;
-        const i00 = (y0 * sw + x0) * c, i10 = (y0 * sw + x1) * c, i01 = (y1 * sw + x0) * c, i11 = (y1 * sw + x1) * c;
-        const o = p * c;
-        for (let k = 0; k < c; k++) face[o + k] = sd[i00 + k] * w00 + sd[i10 + k] * w10 + sd[i01 + k] * w01 + sd[i11 + k] * w11;
-        // mask, zero beyond its edge
-        const gx = u * ms + mo, gy = v * ms + mo;
-        let val = 0;
-        if (gx >= -1 && gy >= -1 && gx <= mw && gy <= mh) {
-          const mx0 = Math.floor(gx), my0 = Math.floor(gy);
-          const ux = gx - mx0, uy = gy - my0;
-          if (mx0 >= 0 && my0 >= 0 && mx0 + 1 < mw && my0 + 1 < mh) {
-            const j = my0 * mw + mx0;
-            val = (md[j * mc] * (1 - ux) + md[(j + 1) * mc] * ux) * (1 - uy) + (md[(j + mw) * mc] * (1 - ux) + md[(j + mw + 1) * mc] * ux) * uy;
-          } else {
-            for (let k = 0; k < 4; k++) {
-              const xx = mx0 + (k & 1), yy = my0 + (k >> 1);
-              if (xx < 0 || yy < 0 || xx >= mw || yy >= mh) continue;
-              val += md[(yy * mw + xx) * mc] * ((k & 1) ? ux : 1 - ux) * ((k >> 1) ? uy : 1 - uy);
-            }
-          }
-        }
-        mout[p] = val;
-      }
+      slowSpan(sd, sw, sh, c, md, mw, mh, mc, face, mout, y * W, x, end, u, v, a, cc, ms, mo);
+      u += a * (end - x);
+      v += cc * (end - x);
+      x = end;
     }
   }
   return { face: { width: W, height: H, channels: c, data: face }, mask: { width: W, height: H, channels: 1, data: mout } };

@@ -137,3 +137,37 @@ test('contrast correction brings the face\'s detail contrast to the plate\'s', (
   }
   assert.ok(eOn < 0.5 * eOff, `with gain ${eOn}, without ${eOff}`);
 });
+
+test('multiband on a window of a larger frame equals multiband on that region cut out, and a reused pool changes nothing', async () => {
+  const { multibandInto, BufferPool } = await import('../src/index.js');
+  const Wf = 90, Hf = 70, w = 60, h = 50, x0 = 17, y0 = 9;
+  const frame = noisyImage(Wf, Hf, 3, 41);
+  const face = noisyImage(w, h, 3, 42);
+  const mask = createImage(w, h, 1);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+    const ex = (x - 30) / 18, ey = (y - 25) / 15;
+    mask.data[y * w + x] = Math.max(0, Math.min(1, (1 - (ex * ex + ey * ey)) * 3));
+  }
+  const region = createImage(w, h, 3);
+  for (let y = 0; y < h; y++) region.data.set(frame.data.subarray(((y + y0) * Wf + x0) * 3, ((y + y0) * Wf + x0 + w) * 3), y * w * 3);
+  const ref = multiband(region, face, mask, { levels: 5, plateLevels: 2 });
+  const out = new Float32Array(frame.data);
+  const window = (data: Float32Array) => ({ data, offset: (y0 * Wf + x0) * 3, stride: Wf * 3 });
+  const gain = multibandInto(window(frame.data), face, mask, { levels: 5, plateLevels: 2 }, window(out));
+  assert.equal(gain, ref.gain);
+  for (let y = 0; y < Hf; y++) for (let x = 0; x < Wf; x++) for (let k = 0; k < 3; k++) {
+    const i = (y * Wf + x) * 3 + k;
+    const inside = x >= x0 && x < x0 + w && y >= y0 && y < y0 + h;
+    assert.equal(out[i], inside ? ref.image.data[((y - y0) * w + x - x0) * 3 + k] : frame.data[i], `pixel ${x},${y}`);
+  }
+  // blendFace with one pool over frames of different content gives what a fresh pool gives
+  const pool = new BufferPool();
+  const plate2 = noisyImage(W, H, 3, 43);
+  for (const [seed, feather] of [[44, 8], [45, 20], [44, 8]] as const) {
+    const crop = noisyImage(S, S, 3, seed);
+    const a = blendFace(plate2, crop, ellipseMask(S), M, { feather, pool });
+    const b = blendFace(plate2, crop, ellipseMask(S), M, { feather });
+    assert.deepEqual(a.roi, b.roi);
+    for (let i = 0; i < a.image.data.length; i++) if (a.image.data[i] !== b.image.data[i]) assert.fail(`pooled blend differs at ${i}`);
+  }
+});
