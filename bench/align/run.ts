@@ -2,7 +2,7 @@
  * Align benchmark on real footage: frames/s of the align stage on CPU (tfjs wasm), and landmark jitter
  * of the raw detections vs the stabilised landmarks.
  *
- *   npx tsc -b packages/align && node --import tsx bench/align/run.ts [video] [--size 256] [--frames N]
+ *   npx tsc -b packages/align && node --import tsx bench/align/run.ts [video] [--size 256] [--frames N] [--detect-every 10]
  *
  * Jitter: mean over consecutive frame pairs of the mean displacement of the 68 points after removing the
  * rigid head motion (least-squares similarity between the two frames' points), divided by the
@@ -41,7 +41,8 @@ try {
   const frames = files.map((f) => Number(f.slice(0, 6)));
   await writeFile(join(work, 'frames', 'meta.json'), JSON.stringify({ kind: 'ingest', source: video, fps: 25, width: m.width, height: m.height, bitDepth: 8, frames, first: 1, last: frames.length, count: frames.length, audio: null, duration: frames.length / 25 }));
 
-  const params = parseAlignParams({ size, contact: false });
+  const detectEvery = Number(opt('--detect-every', '10'));
+  const params = parseAlignParams({ size, contact: false, detectEvery });
   const src = await readFrameSource(join(work, 'frames'));
   const run = await alignFrames(src, join(work, 'align'), params, {
     onFrame: (d, t) => { if (d % 25 === 0 || d === t) process.stderr.write(`  ${d}/${t} frames\n`); },
@@ -70,6 +71,11 @@ try {
     refine: params.refine,
     smoothing: params.smoothing,
     backend: run.backend,
+    detectEvery,
+    detections: run.detections,
+    tracked: run.results.filter((r) => r.tracked).length,
+    lost: run.results.filter((r) => r.lost).map((r) => ({ frame: r.frame, why: r.lost })),
+    sceneCuts: run.results.filter((r) => r.sceneCut).map((r) => r.frame),
     cpu: cpus()[0]?.model ?? 'unknown',
     seconds: Math.round(run.seconds * 100) / 100,
     fps: Math.round(run.fps * 100) / 100,
@@ -97,6 +103,7 @@ try {
   console.log('| metric | value |');
   console.log('| --- | --- |');
   console.log(`| align fps (${run.backend}, CPU) | ${result.fps} |`);
+  console.log(`| detector runs (detectEvery ${detectEvery}) | ${run.detections} of ${result.frames} frames (${result.lost.length} re-detections after a lost track, ${result.sceneCuts.length} scene cuts) |`);
   console.log(`| ms/frame: ${Object.entries(result.msPerFrame).map(([k, v]) => `${k} ${v}`).join(', ')} | (load avg ${result.loadAverage.toFixed(1)} on ${cpus().length} cores) |`);
   console.log(`| jitter raw (face-api, one pass) | ${f(j.raw.jitter)} |`);
   console.log(`| jitter multi-sample (${params.samples} windows) | ${f(j.multiSample.jitter)} |`);

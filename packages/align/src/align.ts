@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { readImage, writePng, warpAffine, type Affine, type Image } from '@facecomb/image';
 import { initRuntime, type Runtime } from './tf.js';
 import { detectFaces, referenceDescriptor, selectFace, type Selection } from './detect.js';
-import { detectLandmarks, type Box } from './landmarks.js';
+import { detectLandmarks, type Box, type LandmarkResult } from './landmarks.js';
+import { trackBox, trackLost, thumbnail, thumbDiff, SCENE_CUT_DIFF } from './track.js';
 import { LandmarkStabiliser } from './stabilise.js';
 import { alignMatrix, type Point } from './template.js';
 import { transformPoints } from './umeyama.js';
@@ -34,8 +35,14 @@ export interface FrameResult extends FaceRecord {
   cut?: boolean;
   /** Why there is no face. */
   reason?: string;
-  /** Descriptor distance to the reference (select: reference). */
+  /** Descriptor distance to the reference (select: reference; on a tracked frame, that of the last detection). */
   distance?: number;
+  /** The face window came from the previous frame's landmarks (the detector did not run on this frame). */
+  tracked?: boolean;
+  /** The frame differs from the previous one like a change of shot: the detector ran, the smoothing restarted. */
+  sceneCut?: boolean;
+  /** Why tracking was given up on this frame (it was then detected again). */
+  lost?: string;
 }
 
 export interface AlignRun {
@@ -47,6 +54,8 @@ export interface AlignRun {
   fps: number;
   /** Seconds spent per part of the loop, summed over frames. */
   timings: { read: number; detect: number; landmarks: number; cropMask: number; write: number };
+  /** Frames on which the face detector ran (the others were tracked). */
+  detections: number;
 }
 
 export interface AlignOptions {
@@ -87,23 +96,57 @@ export async function alignFrames(src: FrameSource, out: string, params: AlignPa
   let tick = performance.now();
   const lap = (k: keyof typeof timings) => { const now = performance.now(); timings[k] += (now - tick) / 1000; tick = now; };
   const t0 = performance.now();
+  // tracking state: the last frame's per-frame landmarks (second pass), its detection score, frames since
+  // the detector last ran, and the previous frame's thumbnail (scene cuts)
+  let track: { landmarks: Point[]; score: number; distance?: number } | null = null;
+  let sinceDetect = 0;
+  let prevThumb: Float32Array | null = null;
+  let detections = 0;
   for (let i = 0; i < src.frames.length; i++) {
     tick = performance.now();
     const frame = src.frames[i];
     const file = join(src.dir, 'frames', frameName(frame));
     const img: Image = await readImage(file, { channels: 3 });
+    const thumb = thumbnail(img);
+    const sceneCut = prevThumb !== null && thumbDiff(thumb, prevThumb) > SCENE_CUT_DIFF;
+    prevThumb = thumb;
     lap('read');
-    const faces = await detectFaces(rt, img, params.minScore, selection.kind === 'reference');
-    lap('detect');
-    const pick = selectFace(faces, selection);
-    let res: FrameResult;
-    if (!pick.face) {
-      stab.reset();
-      res = { frame, face: null, reason: pick.reason, distance: pick.distance };
-    } else {
-      const det = pick.face;
-      const lm = await detectLandmarks(rt, img, det.box, params.samples, params.refine);
+    let det: { box: Box; score: number } | null = null;
+    let lm: LandmarkResult | null = null;
+    let distance: number | undefined;
+    let reason: string | undefined;
+    let lost: string | undefined;
+    if (track && !sceneCut && sinceDetect < params.detectEvery) {
+      const box = trackBox(track.landmarks);
+      const got = await detectLandmarks(rt, img, box, params.samples, params.refine, track.landmarks);
       lap('landmarks');
+      const why = trackLost(track.landmarks, got.refined, box, params.cutThreshold);
+      if (why) lost = why;
+      else { det = { box, score: track.score }; lm = got; distance = track.distance; }
+    }
+    const tracked = det !== null;
+    if (!tracked) {
+      const faces = await detectFaces(rt, img, params.minScore, selection.kind === 'reference');
+      lap('detect');
+      detections++;
+      sinceDetect = 0;
+      const pick = selectFace(faces, selection);
+      distance = pick.distance;
+      if (pick.face) {
+        det = pick.face;
+        lm = await detectLandmarks(rt, img, det.box, params.samples, params.refine);
+        lap('landmarks');
+      } else reason = pick.reason;
+    }
+    sinceDetect++;
+    let res: FrameResult;
+    if (!det || !lm) {
+      stab.reset();
+      track = null;
+      res = { frame, face: null, reason, distance, sceneCut, lost };
+    } else {
+      if (sceneCut) stab.reset();
+      track = { landmarks: lm.refined, score: det.score, distance };
       const { landmarks, cut } = stab.push(frame, lm.refined);
       const matrix = alignMatrix(landmarks, size, params.faceType);
       const crop = warpAffine(img, matrix, size, size, { replicate: true });
@@ -116,8 +159,11 @@ export async function alignFrames(src: FrameSource, out: string, params: AlignPa
         face: { box: det.box.map((v) => round(v)) as Box, score: round(det.score, 1e5), landmarksRaw: roundPts(lm.raw), landmarks: roundPts(landmarks), matrix: matrix.map((v) => round(v, 1e8)) as Affine },
         multi: lm.multi,
         refined: lm.refined,
-        cut,
-        distance: pick.distance,
+        cut: cut || sceneCut,
+        distance,
+        tracked,
+        sceneCut,
+        lost,
       };
       if (sheetPick.has(i)) cells.push({ crop, landmarks: inCrop, raw: transformPoints(matrix, lm.raw) });
     }
@@ -147,5 +193,5 @@ export async function alignFrames(src: FrameSource, out: string, params: AlignPa
     params: { ...params, reference: params.reference ?? null },
   };
   await writeFile(join(out, 'meta.json'), JSON.stringify(meta, null, 2));
-  return { results, backend: rt.backend, why: rt.why, seconds, fps: src.frames.length / Math.max(seconds, 1e-9), timings };
+  return { results, backend: rt.backend, why: rt.why, seconds, fps: src.frames.length / Math.max(seconds, 1e-9), timings, detections };
 }

@@ -4,7 +4,7 @@ export { buildDataset, parseDatasetParams, heldoutClips, type DatasetParams, typ
 export { alignStage, datasetStage } from './stages.js';
 export { readFrameSource, frameName, type FrameSource } from './frames.js';
 export { initRuntime, modelDir, type Runtime } from './tf.js';
-export { detectFaces, referenceDescriptor, selectFace, descriptorDistance, type Detection, type Selection } from './detect.js';
+export { detectFaces, referenceDescriptor, selectFace, descriptorDistance, largest, type Detection, type Selection } from './detect.js';
 export { detectLandmarks, landmarksInWindows, type LandmarkResult, type Box } from './landmarks.js';
 export { LandmarkStabiliser, OneEuro, meanShift, DEFAULT_SMOOTHING, type SmoothingParams } from './stabilise.js';
 export { landmarkJitter, trackDistance } from './jitter.js';
@@ -12,3 +12,4 @@ export { hullMask, maskPolygon, convexHull, DEFAULT_MASK, type MaskParams } from
 export { contactSheet, drawDot } from './contact.js';
 export { umeyama, transformPoints } from './umeyama.js';
 export { alignMatrix, templateInCrop, interOcular, eyeCentres, MEAN_FACE, TEMPLATE_FIRST, FACE_TYPES, FACE_TYPE_EXTENT, type FaceType, type Point } from './template.js';
+export { trackBox, trackLost, thumbnail, thumbDiff, SCENE_CUT_DIFF, TRACK_MAX_SCALE } from './track.js';

@@ -132,20 +132,32 @@ export interface LandmarkResult {
   refined: Point[];
 }
 
+/** Windows of the second pass: perturbed copies of the REFINE_WINDOW placed by an estimate's similarity to the template. */
+function refineWindows(estimate: Point[], samples: number): Affine[] {
+  const toTemplate = umeyama(estimate.slice(TEMPLATE_FIRST), MEAN_FACE);
+  const w = REFINE_WINDOW;
+  return perturbed(composeAffine(windowMatrix(w.cx, w.cy, w.side), toTemplate), Math.max(1, samples));
+}
+
 /**
  * Landmarks for one face: the detector window and `samples - 1` shifted/scaled copies, averaged; then,
  * if `refine`, a second pass in windows aligned to the first estimate (rotation and scale removed),
  * averaged again. Both passes run as one batch each.
+ *
+ * With `prior` (the previous frame's second-pass landmarks of a tracked face) and `refine`, the first pass
+ * is only the one window on `box` (kept as `raw`; `multi` is then `raw`) and the second-pass windows are
+ * placed from `prior`: one batch instead of two, and 1 + samples windows instead of 2 x samples.
  */
-export async function detectLandmarks(rt: Runtime, plate: Image, box: Box, samples: number, refine: boolean): Promise<LandmarkResult> {
+export async function detectLandmarks(rt: Runtime, plate: Image, box: Box, samples: number, refine: boolean, prior?: Point[]): Promise<LandmarkResult> {
+  if (prior && refine) {
+    const all = await landmarksInWindows(rt, plate, [boxWindow(box), ...refineWindows(prior, samples)]);
+    return { raw: all[0], multi: all[0], refined: meanLandmarks(all.slice(1)) };
+  }
   const first = await landmarksInWindows(rt, plate, perturbed(boxWindow(box), Math.max(1, samples)));
   const raw = first[0];
   const multi = meanLandmarks(first);
   if (!refine) return { raw, multi, refined: multi };
-  const toTemplate = umeyama(multi.slice(TEMPLATE_FIRST), MEAN_FACE);
-  const w = REFINE_WINDOW;
-  const base = composeAffine(windowMatrix(w.cx, w.cy, w.side), toTemplate);
-  const second = await landmarksInWindows(rt, plate, perturbed(base, Math.max(1, samples)));
+  const second = await landmarksInWindows(rt, plate, refineWindows(multi, samples));
   return { raw, multi, refined: meanLandmarks(second) };
 }
 

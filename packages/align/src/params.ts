@@ -18,6 +18,8 @@ export interface AlignParams {
   mask: MaskParams;
   minScore: number;
   contact: number | false;
+  /** Run the face detector at least every this many frames; in between, faces are tracked (1 = detect every frame). */
+  detectEvery: number;
 }
 
 export const ALIGN_DEFAULTS: AlignParams = {
@@ -32,6 +34,7 @@ export const ALIGN_DEFAULTS: AlignParams = {
   mask: DEFAULT_MASK,
   minScore: 0.5,
   contact: 8,
+  detectEvery: 10,
 };
 
 function num(p: Record<string, unknown>, key: string, min: number, max: number, int = false): number | undefined {
@@ -45,7 +48,7 @@ function num(p: Record<string, unknown>, key: string, min: number, max: number, 
 
 /** Validates align's `with` map and fills defaults; errors name the field. */
 export function parseAlignParams(raw: Record<string, unknown>): AlignParams {
-  const known = ['size', 'faceType', 'select', 'reference', 'maxDistance', 'samples', 'refine', 'smoothing', 'cutThreshold', 'mask', 'minScore', 'contact'];
+  const known = ['size', 'faceType', 'select', 'reference', 'maxDistance', 'samples', 'refine', 'smoothing', 'cutThreshold', 'mask', 'minScore', 'contact', 'detectEvery'];
   for (const k of Object.keys(raw)) if (!known.includes(k)) throw new Error(`align: unknown param '${k}' (known: ${known.join(', ')})`);
   const p: AlignParams = { ...ALIGN_DEFAULTS };
   p.size = num(raw, 'size', 64, 1024, true) ?? p.size;
@@ -89,6 +92,7 @@ export function parseAlignParams(raw: Record<string, unknown>): AlignParams {
     p.mask = { erode: num(o, 'erode', -0.5, 0.5) ?? DEFAULT_MASK.erode, feather: num(o, 'feather', 0, 0.5) ?? DEFAULT_MASK.feather };
   }
   p.minScore = num(raw, 'minScore', 0, 1) ?? p.minScore;
+  p.detectEvery = num(raw, 'detectEvery', 1, 100000, true) ?? p.detectEvery;
   if (raw.contact !== undefined) {
     if (raw.contact === false) p.contact = false;
     else p.contact = num(raw, 'contact', 1, 64, true)!;

@@ -23,7 +23,7 @@ export async function alignStage(env: StageEnv): Promise<void> {
   });
   engine(run.backend, run.why);
   const noFace = run.results.filter((r) => !r.face).length;
-  summary({ frames: run.results.length, withFace: run.results.length - noFace, noFace, fps: Math.round(run.fps * 100) / 100, size: params.size, faceType: params.faceType });
+  summary({ frames: run.results.length, withFace: run.results.length - noFace, noFace, detections: run.detections, fps: Math.round(run.fps * 100) / 100, size: params.size, faceType: params.faceType });
 }
 
 /** The `dataset` stage: align stages of one person (one per clip) into one identity set. */
