@@ -3,6 +3,7 @@
  * writes bench/results/blend.json.
  *   node --import tsx bench/blend/blend.ts            (synthetic 1080p and 4K plates + one real plate)
  *   node --import tsx bench/blend/blend.ts --quick    (fewer repeats)
+ *   node --import tsx bench/blend/blend.ts --mode=poisson   (one mode only)
  *
  * Synthetic: a gradient-lit textured plate, a 1024 px crop (the "1024 px face": the crop covers 1024 plate px,
  * rotated 5 degrees) holding a textured face of another colour, an elliptical mask. Real: a frame of
@@ -19,7 +20,8 @@ import { createImage, readImage, warpAffine, type Affine, type Image } from '@fa
 import { blendFace, BufferPool, extractRoi, seamMetric, type BlendMode } from '@facecomb/blend';
 
 const quick = process.argv.includes('--quick');
-const MODES: BlendMode[] = ['multiband', 'poisson', 'alpha'];
+const only = process.argv.find((a) => a.startsWith('--mode='))?.slice(7);
+const MODES: BlendMode[] = (['multiband', 'poisson', 'alpha'] as BlendMode[]).filter((m) => !only || m === only);
 const FACE = 1024;
 
 function syntheticPlate(w: number, h: number): Image {
@@ -97,7 +99,7 @@ function bench(name: string, plate: Image, crop: Image, mask: Image, m: Affine, 
   const median = (v: number[]): number => v.sort((a, b) => a - b)[Math.floor(v.length / 2)];
   const ms = median(times);
   const cpuMs = median(cpu);
-  const note = r.iterations ? `CG iterations ${r.iterations.join('/')}` : r.levels ? `levels ${r.levels}, gain ${r.gain?.toFixed(2)}` : undefined;
+  const note = r.iterations ? `MG-PCG iterations ${r.iterations.join('/')}` : r.levels ? `levels ${r.levels}, gain ${r.gain?.toFixed(2)}` : undefined;
   return { mode, plate: name, face: crop.width, roi: `${roi.width}x${roi.height}`, ms: Math.round(ms * 10) / 10, cpuMs: Math.round(cpuMs * 10) / 10, fps: Math.round((1000 / ms) * 100) / 100, fpsCpu: Math.round((1000 / cpuMs) * 100) / 100, seam: Math.round(seam * 1000) / 1000, note };
 }
 

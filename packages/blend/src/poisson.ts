@@ -4,7 +4,7 @@ import { BufferPool } from './pool.js';
 export interface PoissonOptions {
   /** Stop when ‖residual‖₂ ≤ tolerance · ‖rhs‖₂ (default 1e-6). */
   tolerance?: number;
-  /** Iteration cap per channel (default 2000). */
+  /** Iteration cap per channel (default 200). */
   maxIterations?: number;
   pool?: BufferPool;
 }
@@ -13,7 +13,7 @@ export interface PoissonResult {
   image: Image;
   /** Number of unknowns (mask pixels). */
   unknowns: number;
-  /** CG iterations per channel. */
+  /** Multigrid-preconditioned CG iterations (one V-cycle each) per channel. */
   iterations: number[];
   /** Final relative residual per channel. */
   residual: number[];
@@ -23,12 +23,20 @@ export interface PoissonResult {
  * Gradient-domain (seamless) cloning of `face` into `plate` on the pixels where `mask` > 0.
  *
  * Inside the region Ω the result f solves the discrete Poisson equation Δf = div v with f = plate on the
- * pixels around Ω (Dirichlet); v mixes the gradients, v = m̄ ∇face + (1 − m̄) ∇plate with m̄ the larger mask value of
- * each pixel edge (so with a binary mask every edge of Ω takes the face's gradient, the classic cloning), so a feathered mask hands over from the face's gradients to the plate's. The unknown is
- * the correction h = f − face, solved for all channels in one pass (each channel its own recurrence) by
- * conjugate gradients with a modified incomplete Cholesky (MIC(0)) preconditioner, in double precision,
- * starting from the solution of the same problem at
- * half resolution (recursively: nested iteration), so most of the smooth correction is there before CG starts.
+ * pixels around Ω (Dirichlet); v mixes the gradients, v = m̄ ∇face + (1 − m̄) ∇plate with m̄ the larger mask value
+ * of each pixel edge (so with a binary mask every edge of Ω takes the face's gradient, the classic cloning), so a
+ * feathered mask hands over from the face's gradients to the plate's.
+ *
+ * The unknown is the correction membrane h = f − face: with D = plate − face it solves Δh = div((1 − m̄)∇D) in Ω,
+ * h = D around Ω. With a binary mask that is the Laplace equation (h harmonic, the plate − face mismatch on the
+ * boundary spread smoothly inwards), so it is smooth and multigrid resolves it in a few cycles whatever its size.
+ * The solver is conjugate gradients preconditioned by one geometric multigrid V-cycle per iteration (cell-centred
+ * 2x coarsening, a coarse pixel in Ω where all of its children are, the 5-point Laplacian rediscretised on every
+ * grid with Dirichlet zero outside its Ω; two red-black Gauss-Seidel sweeps forwards before and backwards after the
+ * coarse correction, plus extra sweeps on a 3 px band along Ω's edge, where the coarse grids see Ω worst;
+ * bilinear prolongation and its transpose as restriction, so the preconditioner is symmetric). It starts from
+ * the same problem solved at half resolution (nested iteration) and runs all channels in one pass, each with its
+ * own CG recurrence, in double precision (the V-cycle in single).
  * Pixels outside Ω are the plate's, untouched.
  * Image borders are Neumann (no flux), so a face cut by the frame edge still solves.
  */
@@ -38,121 +46,92 @@ export function poissonBlend(plate: Image, face: Image, mask: Image, opts: Poiss
   if (mask.width !== w || mask.height !== h || mask.channels !== 1) throw new Error('poisson: mask must be 1-channel, plate-sized');
   const pool = opts.pool ?? new BufferPool();
   const out = new Float32Array(plate.data);
-  const solved = solve(plate.data, face.data, mask.data, w, h, c, opts.tolerance ?? 1e-6, opts.maxIterations ?? 2000, pool, 0);
-  if (!solved) return { image: { width: w, height: h, channels: c, data: out }, unknowns: 0, iterations: [], residual: [] };
-  const { hField, n, iterations, residual } = solved;
-  const md = mask.data, fd = face.data;
-  for (let p = 0; p < w * h; p++) {
-    if (md[p] <= 0) continue;
-    for (let k = 0; k < c; k++) out[p * c + k] = fd[p * c + k] + hField[p * c + k];
+  const md = mask.data, fd = face.data, pd = plate.data;
+  let n = 0;
+  for (let p = 0; p < w * h; p++) if (md[p] > 0) n++;
+  if (n === 0) return { image: { width: w, height: h, channels: c, data: out }, unknowns: 0, iterations: [], residual: [] };
+
+  const { x, W, iterations, residual } = solveField(pd, fd, md, w, h, c, opts.tolerance ?? 1e-6, opts.maxIterations ?? 200, pool, 0);
+  for (let y = 0; y < h; y++) {
+    for (let xx = 0; xx < w; xx++) {
+      const p = y * w + xx;
+      if (md[p] <= 0) continue;
+      const o = ((y + 1) * W + xx + 1) * c;
+      for (let k = 0; k < c; k++) out[p * c + k] = fd[p * c + k] + x[o + k];
+    }
   }
   return { image: { width: w, height: h, channels: c, data: out }, unknowns: n, iterations, residual };
 }
 
-/** Regions smaller than this are solved directly; larger ones start from the solution at half resolution. */
+/** Regions smaller than this are solved from zero; larger ones start from the solution at half resolution. */
 const NESTED_MIN = 4096;
 
 /**
- * Solves for the correction field h (w x h x c; h = plate − face outside Ω) on one grid. Large regions first
- * solve the same problem on a 2x2-averaged grid and start from its (bilinearly upsampled) solution: the
- * correction is smooth, so the fine solve only has the fine-scale error left (nested iteration).
+ * Solves for the correction h on Ω (returned on the framed grid of width W, 0 outside Ω). Large regions first
+ * solve the same problem on a 2x2-averaged grid (to a looser tolerance) and start from its bilinearly upsampled
+ * solution (nested iteration): the smooth bulk of the correction is there before the fine solve starts.
  */
-function solve(
+function solveField(
   pd: Float32Array, fd: Float32Array, md: Float32Array, w: number, h: number, c: number, tol: number, maxIt: number, pool: BufferPool, depth: number,
-): { hField: Float32Array; n: number; iterations: number[]; residual: number[] } | null {
-  const tag = `ps${depth}.`;
-  // number the unknowns in raster order
-  const idx = pool.i(tag + 'idx', w * h);
-  let n = 0;
-  for (let p = 0; p < w * h; p++) idx[p] = md[p] > 0 ? n++ : -1;
-  if (n === 0) return null;
-
-  // the coarse solution as a starting point
-  let start: Float32Array | null = null;
+): { x: Float64Array; W: number; iterations: number[]; residual: number[] } {
+  const tag = `pm${depth}.`;
+  const levels = buildLevels(md, w, h, c, pool, tag);
+  const L0 = levels[0];
+  const W = L0.W;
+  // rhs: Σ_q (1 − m̄_pq)(D_p − D_q) + Σ_{q ∉ Ω} D_q over the in-image neighbours q, D = plate − face;
+  // D and the mask on the framed grid first (mask −1 on the frame: no neighbour there)
+  const N = L0.size * c;
+  const Df = pool.f(tag + 'D', N, true), mf = pool.f(tag + 'M', L0.size);
+  mf.fill(-1);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0, p = y * w, f = (y + 1) * W + 1; x < w; x++, p++, f++) {
+      mf[f] = md[p];
+      for (let k = 0; k < c; k++) Df[f * c + k] = pd[p * c + k] - fd[p * c + k];
+    }
+  }
+  const b = pool.d(tag + 'b', N, true);
+  const offs = [-1, 1, -W, W];
+  for (const list of [L0.red, L0.black]) {
+    for (let i = 0; i < list.length; i++) {
+      const p = list[i], mp = mf[p], o = p * c;
+      for (let j = 0; j < 4; j++) {
+        const qp = p + offs[j], mq = mf[qp];
+        if (mq < 0) continue; // the image border: no flux
+        const mbar = mq > mp ? mq : mp; // the face's gradient on every edge of Ω, as far as the mask reaches
+        const g = 1 - (mbar > 1 ? 1 : mbar);
+        const outside = mq <= 0 ? 1 : 0, oq = qp * c;
+        for (let k = 0; k < c; k++) b[o + k] += g * (Df[o + k] - Df[oq + k]) + outside * Df[oq + k];
+      }
+    }
+  }
+  const x = pool.d(tag + 'x', L0.size * c, true);
+  const n = L0.red.length + L0.black.length;
   if (n >= NESTED_MIN && w >= 16 && h >= 16) {
     const w2 = (w + 1) >> 1, h2 = (h + 1) >> 1;
     const pc = pool.f(tag + 'cP', w2 * h2 * c), fc = pool.f(tag + 'cF', w2 * h2 * c), mc = pool.f(tag + 'cM', w2 * h2);
     downsample(pd, w, h, c, pc);
     downsample(fd, w, h, c, fc);
     downsample(md, w, h, 1, mc);
-    const coarse = solve(pc, fc, mc, w2, h2, c, tol, maxIt, pool, depth + 1);
-    if (coarse) {
-      start = pool.f(tag + 'start', w * h * c);
-      upsample(coarse.hField, w2, h2, c, w, h, start);
+    const coarse = solveField(pc, fc, mc, w2, h2, c, Math.max(tol, NESTED_TOL), maxIt, pool, depth + 1);
+    // the coarse correction, with D = plate − face outside its Ω (the boundary values it interpolates towards)
+    const hc = pool.f(tag + 'cH', w2 * h2 * c), hf = pool.f(tag + 'start', w * h * c);
+    for (let y = 0; y < h2; y++) for (let xx = 0; xx < w2; xx++) {
+      const p = y * w2 + xx, o = ((y + 1) * coarse.W + xx + 1) * c;
+      for (let k = 0; k < c; k++) hc[p * c + k] = mc[p] > 0 ? coarse.x[o + k] : pc[p * c + k] - fc[p * c + k];
     }
-  }
-
-  const pix = pool.i(tag + 'pix', n);
-  const L = pool.i(tag + 'L', n), U = pool.i(tag + 'U', n), R = pool.i(tag + 'R', n), D = pool.i(tag + 'D', n);
-  const diag = pool.d(tag + 'diag', n);
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      const p = y * w + x;
-      const i = idx[p];
-      if (i < 0) continue;
-      pix[i] = p;
-      L[i] = x > 0 ? idx[p - 1] : -1;
-      R[i] = x < w - 1 ? idx[p + 1] : -1;
-      U[i] = y > 0 ? idx[p - w] : -1;
-      D[i] = y < h - 1 ? idx[p + w] : -1;
-      diag[i] = (x > 0 ? 1 : 0) + (x < w - 1 ? 1 : 0) + (y > 0 ? 1 : 0) + (y < h - 1 ? 1 : 0);
-    }
-  }
-
-  // MIC(0) preconditioner (Bridson, "Fluid Simulation for Computer Graphics", 2nd ed., 4.3.4)
-  const precon = pool.d(tag + 'precon', n);
-  const tau = 0.97, sigma = 0.25;
-  for (let i = 0; i < n; i++) {
-    let e = diag[i];
-    const l = L[i], u = U[i];
-    if (l >= 0) {
-      const pl = precon[l];
-      e -= pl * pl * (1 + (D[l] >= 0 ? tau : 0));
-    }
-    if (u >= 0) {
-      const pu = precon[u];
-      e -= pu * pu * (1 + (R[u] >= 0 ? tau : 0));
-    }
-    if (e < sigma * diag[i]) e = diag[i];
-    precon[i] = 1 / Math.sqrt(e);
-  }
-
-  // all channels at once, interleaved (x[i·c + k]): one pass over the matrix serves every channel, and the
-  // channels' independent recurrences in the triangular solves overlap
-  const N = n * c;
-  const b = pool.d(tag + 'b', N), x = pool.d(tag + 'x', N), r = pool.d(tag + 'r', N), z = pool.d(tag + 'z', N), s = pool.d(tag + 's', N), q = pool.d(tag + 'q', N);
-  const hField = pool.f(tag + 'h', w * h * c);
-  const offs = [-1, 1, -w, w];
-
-  // rhs: Σ_q (1 − m̄_pq)(D_p − D_q) + Σ_{q ∉ Ω} D_q, with D = plate − face, m̄_pq = max(m_p, m_q)
-  for (let ch = 0; ch < c; ch++) {
-    for (let i = 0; i < n; i++) {
-      const p = pix[i];
-      const px = p % w, py = (p - px) / w;
-      const Dp = pd[p * c + ch] - fd[p * c + ch];
-      const mp = md[p];
-      let acc = 0;
-      for (let k = 0; k < 4; k++) {
-        if ((k === 0 && px === 0) || (k === 1 && px === w - 1) || (k === 2 && py === 0) || (k === 3 && py === h - 1)) continue;
-        const qp = p + offs[k];
-        const Dq = pd[qp * c + ch] - fd[qp * c + ch];
-        const mq = md[qp];
-        const mbar = mq > mp ? mq : mp; // the face's gradient on every edge of Ω, as far as the mask reaches
-        acc += (1 - (mbar > 1 ? 1 : mbar)) * (Dp - Dq);
-        if (idx[qp] < 0) acc += Dq;
+    upsample(hc, w2, h2, c, w, h, hf);
+    for (let y = 0; y < h; y++) {
+      for (let xx = 0, q = y * w * c, f = (y + 1) * W + 1; xx < w; xx++, q += c, f++) {
+        if (mf[f] > 0) for (let k = 0; k < c; k++) x[f * c + k] = hf[q + k];
       }
-      b[i * c + ch] = acc;
     }
   }
-  if (start) for (let i = 0; i < n; i++) for (let ch = 0; ch < c; ch++) x[i * c + ch] = start[pix[i] * c + ch];
-  else x.fill(0);
-  const { iterations, residual } = pcg(n, c, diag, L, U, R, D, precon, b, x, r, z, s, q, tol, maxIt);
-  for (let p = 0; p < w * h; p++) {
-    const i = idx[p];
-    for (let ch = 0; ch < c; ch++) hField[p * c + ch] = i >= 0 ? x[i * c + ch] : pd[p * c + ch] - fd[p * c + ch];
-  }
-  return { hField, n, iterations, residual };
+  const { iterations, residual } = mgpcg(levels, c, b, x, tol, maxIt, pool, tag);
+  return { x, W, iterations, residual };
 }
+
+/** The tolerance of the half-resolution solve that gives the starting point. */
+const NESTED_TOL = 1e-3;
 
 /** 2x2 box average (odd edges replicate): w x h -> ceil(w/2) x ceil(h/2). */
 function downsample(src: Float32Array, w: number, h: number, c: number, dst: Float32Array): void {
@@ -188,90 +167,253 @@ function upsample(src: Float32Array, w2: number, h2: number, c: number, w: numbe
 }
 
 /**
- * Preconditioned conjugate gradients on `c` interleaved right-hand sides at once (vectors of n·c, element
- * i·c + k for channel k). Each channel runs its own recurrence (its own α, β) exactly as if solved alone;
- * a channel that has converged stops moving (α = 0) while the others go on.
+ * One grid of the hierarchy, stored with a one-pixel frame of zeros around it ((w + 2) x (h + 2), index
+ * (y + 1)·W + x + 1), so the 5-point stencil needs no edge tests: frame and outside-Ω pixels hold 0.
  */
-function pcg(
-  n: number, c: number, diag: Float64Array, L: Int32Array, U: Int32Array, R: Int32Array, D: Int32Array, precon: Float64Array,
-  b: Float64Array, x: Float64Array, r: Float64Array, z: Float64Array, s: Float64Array, q: Float64Array, tol: number, maxIt: number,
-): { iterations: number[]; residual: number[] } {
-  const bnorm = new Float64Array(c), rnorm = new Float64Array(c), rz = new Float64Array(c), acc = new Float64Array(c);
+interface Level {
+  w: number; h: number; W: number; size: number;
+  /** Ω pixels (framed indices) of each colour, (x + y) even and odd. */
+  red: Int32Array; black: Int32Array;
+  /** The Ω pixels within BAND px of its edge, each colour: relaxed extra where the coarse grids see Ω worst. */
+  bandRed: Int32Array; bandBlack: Int32Array;
+  /** 1 / (number of in-image neighbours) per framed pixel (Neumann at the image border). */
+  inv: Float64Array;
+  diag: Float64Array;
+  /** Fine → next coarser grid: for each fine column / row the two coarse ones it interpolates from and their weights. */
+  cx0: Int32Array; cx1: Int32Array; wx: Float64Array; cy0: Int32Array; cy1: Int32Array; wy: Float64Array;
+  /** Ω membership per framed pixel. */
+  inside: Uint8Array;
+  /** The V-cycle's vectors, in single precision (a preconditioner needs no more). */
+  e: Float32Array; rhs: Float32Array;
+}
+
+const COARSEST = 12;
+/** Symmetric Gauss-Seidel sweeps (each way) on the coarsest grid, and on every grid (each way) per V-cycle. */
+const COARSE_SWEEPS = 24;
+const SMOOTH = 2;
+/** Width of the band along Ω's edge that gets extra relaxation, and how many extra sweeps (each way). */
+const BAND = 3;
+const BAND_SWEEPS = 8;
+
+function buildLevels(md: Float32Array, w: number, h: number, c: number, pool: BufferPool, prefix: string): Level[] {
+  const levels: Level[] = [];
+  let prevInside: Uint8Array | null = null;
+  let pw = 0, pWf = 0, ph = 0;
+  for (let l = 0; ; l++) {
+    const W = w + 2, size = W * (h + 2);
+    const tag = `${prefix}${l}.`;
+    const ins = new Uint8Array(size);
+    if (l === 0) {
+      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) if (md[y * w + x] > 0) ins[(y + 1) * W + x + 1] = 1;
+    } else {
+      const pi = prevInside!;
+      for (let y = 0; y < ph; y++) for (let x = 0; x < pw; x++) {
+        if (pi[(y + 1) * pWf + x + 1]) ins[((y >> 1) + 1) * W + (x >> 1) + 1]++;
+      }
+      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+        const p = (y + 1) * W + x + 1;
+        const kids = (2 * x + 1 < pw ? 2 : 1) * (2 * y + 1 < ph ? 2 : 1);
+        ins[p] = ins[p] === kids ? 1 : 0;
+      }
+    }
+    let nr = 0, nb = 0;
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) if (ins[(y + 1) * W + x + 1]) { if (((x + y) & 1) === 0) nr++; else nb++; }
+    const red = pool.i(tag + 'red', nr), black = pool.i(tag + 'black', nb);
+    const inv = pool.d(tag + 'inv', size, true), diag = pool.d(tag + 'diag', size, true);
+    nr = 0; nb = 0;
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+      const p = (y + 1) * W + x + 1;
+      if (!ins[p]) continue;
+      if (((x + y) & 1) === 0) red[nr++] = p; else black[nb++] = p;
+      const d = (x > 0 ? 1 : 0) + (x < w - 1 ? 1 : 0) + (y > 0 ? 1 : 0) + (y < h - 1 ? 1 : 0);
+      diag[p] = d;
+      inv[p] = d > 0 ? 1 / d : 0;
+    }
+    const near = new Uint8Array(size);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+      const p = (y + 1) * W + x + 1;
+      // the Dirichlet pixels next to Ω
+      if (ins[p] || !(ins[p - 1] || ins[p + 1] || ins[p - W] || ins[p + W])) continue;
+      for (let dy = -BAND; dy <= BAND; dy++) for (let dx = -BAND; dx <= BAND; dx++) {
+        const xx = x + dx, yy = y + dy;
+        if (xx >= 0 && yy >= 0 && xx < w && yy < h) near[(yy + 1) * W + xx + 1] = 1;
+      }
+    }
+    const br: number[] = [], bb: number[] = [];
+    for (const p of red) if (near[p]) br.push(p);
+    for (const p of black) if (near[p]) bb.push(p);
+    const lev: Level = {
+      w, h, W, size, red, black, bandRed: Int32Array.from(br), bandBlack: Int32Array.from(bb), inv, diag, inside: ins,
+      cx0: new Int32Array(0), cx1: new Int32Array(0), wx: new Float64Array(0), cy0: new Int32Array(0), cy1: new Int32Array(0), wy: new Float64Array(0),
+      e: pool.f(tag + 'e', size * c), rhs: pool.f(tag + 'rhs', size * c),
+    };
+    levels.push(lev);
+    if (Math.min(w, h) <= COARSEST || nr + nb <= 64) break;
+    const w2 = (w + 1) >> 1, h2 = (h + 1) >> 1;
+    [lev.cx0, lev.cx1, lev.wx] = interp(w, w2);
+    [lev.cy0, lev.cy1, lev.wy] = interp(h, h2);
+    prevInside = ins; pw = w; ph = h; pWf = W;
+    w = w2; h = h2;
+  }
+  return levels;
+}
+
+/**
+ * Cell-centred bilinear interpolation weights from n2 coarse to n fine samples (coarse i at fine 2i + 0.5):
+ * fine j takes (1 − t)·coarse a + t·coarse b, clamped at the ends.
+ */
+function interp(n: number, n2: number): [Int32Array, Int32Array, Float64Array] {
+  const a = new Int32Array(n), b = new Int32Array(n), t = new Float64Array(n);
+  for (let j = 0; j < n; j++) {
+    let f = (j - 0.5) / 2;
+    f = f < 0 ? 0 : f > n2 - 1 ? n2 - 1 : f;
+    const i0 = Math.floor(f);
+    a[j] = i0; b[j] = Math.min(n2 - 1, i0 + 1); t[j] = f - i0;
+  }
+  return [a, b, t];
+}
+
+/** Gauss-Seidel on the pixels `list`: u_p = (rhs_p + Σ neighbours) / diag_p, every channel. */
+function sweep(list: Int32Array, W: number, c: number, inv: Float64Array, rhs: Float32Array, u: Float32Array): void {
+  if (c === 3) {
+    const W3 = 3 * W;
+    for (let i = 0; i < list.length; i++) {
+      const p = list[i], o = 3 * p, d = inv[p];
+      u[o] = (rhs[o] + u[o - 3] + u[o + 3] + u[o - W3] + u[o + W3]) * d;
+      u[o + 1] = (rhs[o + 1] + u[o - 2] + u[o + 4] + u[o + 1 - W3] + u[o + 1 + W3]) * d;
+      u[o + 2] = (rhs[o + 2] + u[o - 1] + u[o + 5] + u[o + 2 - W3] + u[o + 2 + W3]) * d;
+    }
+    return;
+  }
+  const Wc = W * c;
+  for (let i = 0; i < list.length; i++) {
+    const p = list[i], d = inv[p];
+    for (let k = 0, o = p * c; k < c; k++, o++) u[o] = (rhs[o] + u[o - c] + u[o + c] + u[o - Wc] + u[o + Wc]) * d;
+  }
+}
+
+/** e ≈ A⁻¹ rhs on level l by one V-cycle from e = 0 (a fixed symmetric linear map of rhs). */
+function vcycle(levels: Level[], l: number, c: number): void {
+  const lev = levels[l];
+  const { e, rhs, W, inv, red, black } = lev;
+  e.fill(0);
+  if (l === levels.length - 1) {
+    for (let s = 0; s < COARSE_SWEEPS; s++) { sweep(red, W, c, inv, rhs, e); sweep(black, W, c, inv, rhs, e); }
+    for (let s = 0; s < COARSE_SWEEPS; s++) { sweep(black, W, c, inv, rhs, e); sweep(red, W, c, inv, rhs, e); }
+    return;
+  }
+  for (let s = 0; s < SMOOTH; s++) { sweep(red, W, c, inv, rhs, e); sweep(black, W, c, inv, rhs, e); }
+  for (let s = 0; s < BAND_SWEEPS; s++) { sweep(lev.bandRed, W, c, inv, rhs, e); sweep(lev.bandBlack, W, c, inv, rhs, e); }
+  const co = levels[l + 1];
+  restrict(lev, co, c);
+  // coarse cells outside the coarse Ω got some weight: they are not unknowns there, and stay 0 in e
+  vcycle(levels, l + 1, c);
+  prolongAdd(lev, co, c);
+  for (let s = 0; s < BAND_SWEEPS; s++) { sweep(lev.bandBlack, W, c, inv, rhs, e); sweep(lev.bandRed, W, c, inv, rhs, e); }
+  for (let s = 0; s < SMOOTH; s++) { sweep(black, W, c, inv, rhs, e); sweep(red, W, c, inv, rhs, e); }
+}
+
+/** Coarse rhs = Pᵀ (fine residual rhs − A e on Ω): the transpose of `prolongAdd`. */
+function restrict(lev: Level, co: Level, c: number): void {
+  const { W, e, rhs, diag } = lev;
+  const Wf = W * c;
+  const crhs = co.rhs, Wc = co.W;
+  crhs.fill(0);
+  const { cx0, cx1, wx, cy0, cy1, wy, w, h, inside } = lev;
+  // restriction = transpose of the prolongation below, over the fine pixels of Ω
+  for (let y = 0; y < h; y++) {
+    const ra = (cy0[y] + 1) * Wc + 1, rb = (cy1[y] + 1) * Wc + 1, ty = wy[y];
+    for (let x = 0; x < w; x++) {
+      const p = (y + 1) * W + x + 1;
+      if (!inside[p]) continue;
+      const tx = wx[x], a = cx0[x], b = cx1[x];
+      const w00 = (1 - ty) * (1 - tx), w01 = (1 - ty) * tx, w10 = ty * (1 - tx), w11 = ty * tx;
+      const q00 = (ra + a) * c, q01 = (ra + b) * c, q10 = (rb + a) * c, q11 = (rb + b) * c, o = p * c;
+      if (c === 3) {
+        const d = diag[p];
+        const r0 = rhs[o] - (d * e[o] - e[o - 3] - e[o + 3] - e[o - Wf] - e[o + Wf]);
+        const r1 = rhs[o + 1] - (d * e[o + 1] - e[o - 2] - e[o + 4] - e[o + 1 - Wf] - e[o + 1 + Wf]);
+        const r2 = rhs[o + 2] - (d * e[o + 2] - e[o - 1] - e[o + 5] - e[o + 2 - Wf] - e[o + 2 + Wf]);
+        crhs[q00] += w00 * r0; crhs[q00 + 1] += w00 * r1; crhs[q00 + 2] += w00 * r2;
+        crhs[q01] += w01 * r0; crhs[q01 + 1] += w01 * r1; crhs[q01 + 2] += w01 * r2;
+        crhs[q10] += w10 * r0; crhs[q10 + 1] += w10 * r1; crhs[q10 + 2] += w10 * r2;
+        crhs[q11] += w11 * r0; crhs[q11 + 1] += w11 * r1; crhs[q11 + 2] += w11 * r2;
+      } else for (let k = 0; k < c; k++) {
+        const u = o + k;
+        const r = rhs[u] - (diag[p] * e[u] - e[u - c] - e[u + c] - e[u - Wf] - e[u + Wf]);
+        crhs[q00 + k] += w00 * r; crhs[q01 + k] += w01 * r; crhs[q10 + k] += w10 * r; crhs[q11 + k] += w11 * r;
+      }
+    }
+  }
+}
+
+/** Fine e += P (coarse e) on Ω: cell-centred bilinear. */
+function prolongAdd(lev: Level, co: Level, c: number): void {
+  const { W, e } = lev;
+  const Wc = co.W;
+  const { cx0, cx1, wx, cy0, cy1, wy, w, h, inside } = lev;
+  const ce = co.e;
+  for (let y = 0; y < h; y++) {
+    const ra = (cy0[y] + 1) * Wc + 1, rb = (cy1[y] + 1) * Wc + 1, ty = wy[y];
+    for (let x = 0; x < w; x++) {
+      const p = (y + 1) * W + x + 1;
+      if (!inside[p]) continue;
+      const tx = wx[x], a = cx0[x], b = cx1[x];
+      const w00 = (1 - ty) * (1 - tx), w01 = (1 - ty) * tx, w10 = ty * (1 - tx), w11 = ty * tx;
+      const q00 = (ra + a) * c, q01 = (ra + b) * c, q10 = (rb + a) * c, q11 = (rb + b) * c, o = p * c;
+      if (c === 3) {
+        e[o] += w00 * ce[q00] + w01 * ce[q01] + w10 * ce[q10] + w11 * ce[q11];
+        e[o + 1] += w00 * ce[q00 + 1] + w01 * ce[q01 + 1] + w10 * ce[q10 + 1] + w11 * ce[q11 + 1];
+        e[o + 2] += w00 * ce[q00 + 2] + w01 * ce[q01 + 2] + w10 * ce[q10 + 2] + w11 * ce[q11 + 2];
+      } else for (let k = 0; k < c; k++) e[o + k] += w00 * ce[q00 + k] + w01 * ce[q01 + k] + w10 * ce[q10 + k] + w11 * ce[q11 + k];
+    }
+  }
+}
+
+/**
+ * Conjugate gradients preconditioned by one V-cycle, on `c` interleaved right-hand sides at once (vectors on
+ * level 0's framed grid). Each channel runs its own recurrence (its own α, β) exactly as if solved alone; a
+ * channel that has converged stops moving (α = 0) while the others go on.
+ */
+function mgpcg(levels: Level[], c: number, b: Float64Array, x: Float64Array, tol: number, maxIt: number, pool: BufferPool, tag: string): { iterations: number[]; residual: number[] } {
+  const lev = levels[0];
+  const N = lev.size * c;
+  const r = pool.d(tag + 'r', N, true), s = pool.d(tag + 's', N, true), q = pool.d(tag + 'q', N, true);
+  const bnorm = new Float64Array(c), rz = new Float64Array(c), acc = new Float64Array(c);
   const alpha = new Float64Array(c), beta = new Float64Array(c);
   const iterations = new Array<number>(c).fill(0), residual = new Array<number>(c).fill(0);
   const active = new Array<boolean>(c).fill(true);
-  // r = b − A x for the starting x
-  for (let i = 0; i < n; i++) {
-    const l = L[i] * c, u = U[i] * c, rr = R[i] * c, d = D[i] * c, di = diag[i], o = i * c;
-    for (let k = 0; k < c; k++) {
-      let v = di * x[o + k];
-      if (l >= 0) v -= x[l + k];
-      if (u >= 0) v -= x[u + k];
-      if (rr >= 0) v -= x[rr + k];
-      if (d >= 0) v -= x[d + k];
-      const bi = b[o + k], ri = bi - v;
-      r[o + k] = ri;
-      bnorm[k] += bi * bi;
-      rnorm[k] += ri * ri;
-    }
-  }
+  // every vector is 0 outside Ω (r starts as b, the rest are built from it), so the vector operations run
+  // over the whole grid: contiguous, no index lists
+  // r = b − A x
+  applyA(lev, c, x, q);
+  for (let o = 0; o < N; o++) r[o] = b[o] - q[o];
+  dot64(b, b, c, N, bnorm);
+  dot64(r, r, c, N, acc);
   let live = 0;
   for (let k = 0; k < c; k++) {
     bnorm[k] = Math.sqrt(bnorm[k]);
     if (bnorm[k] === 0) {
-      for (let i = 0; i < n; i++) x[i * c + k] = 0;
+      for (let o = k; o < N; o += c) x[o] = 0;
       active[k] = false;
-    } else if (Math.sqrt(rnorm[k]) <= tol * bnorm[k]) {
-      residual[k] = Math.sqrt(rnorm[k]) / bnorm[k];
+    } else if (Math.sqrt(acc[k]) <= tol * bnorm[k]) {
+      residual[k] = Math.sqrt(acc[k]) / bnorm[k];
       active[k] = false;
-    } else {
-      residual[k] = 1;
-      live++;
-    }
+    } else { residual[k] = Math.sqrt(acc[k]) / bnorm[k]; live++; }
   }
   if (live === 0) return { iterations, residual };
-  applyPrecon(n, c, L, U, R, D, precon, r, q, z);
+  const z = lev.e;
+  lev.rhs.set(r);
+  vcycle(levels, 0, c);
   s.set(z);
-  dots(r, z, n, c, rz);
+  dotZ(r, z, c, N, rz);
   let it = 0;
   while (it < maxIt) {
     // q = A s, and s·q
-    acc.fill(0);
-    if (c === 3) matvec3(n, diag, L, U, R, D, s, q, acc);
-    else for (let i = 0; i < n; i++) {
-      const l = L[i] * c, u = U[i] * c, rr = R[i] * c, d = D[i] * c, di = diag[i], o = i * c;
-      for (let k = 0; k < c; k++) {
-        const si = s[o + k];
-        let v = di * si;
-        if (l >= 0) v -= s[l + k];
-        if (u >= 0) v -= s[u + k];
-        if (rr >= 0) v -= s[rr + k];
-        if (d >= 0) v -= s[d + k];
-        q[o + k] = v;
-        acc[k] += si * v;
-      }
-    }
+    applyA(lev, c, s, q);
+    dot64(s, q, c, N, acc);
     for (let k = 0; k < c; k++) alpha[k] = active[k] ? rz[k] / acc[k] : 0;
-    acc.fill(0);
-    if (c === 3) {
-      const a0 = alpha[0], a1 = alpha[1], a2 = alpha[2];
-      let e0 = 0, e1 = 0, e2 = 0;
-      for (let o = 0; o < 3 * n; o += 3) {
-        x[o] += a0 * s[o]; x[o + 1] += a1 * s[o + 1]; x[o + 2] += a2 * s[o + 2];
-        const r0 = r[o] - a0 * q[o], r1 = r[o + 1] - a1 * q[o + 1], r2 = r[o + 2] - a2 * q[o + 2];
-        r[o] = r0; r[o + 1] = r1; r[o + 2] = r2;
-        e0 += r0 * r0; e1 += r1 * r1; e2 += r2 * r2;
-      }
-      acc[0] = e0; acc[1] = e1; acc[2] = e2;
-    } else for (let o = 0; o < n * c; o += c) {
-      for (let k = 0; k < c; k++) {
-        const a = alpha[k];
-        x[o + k] += a * s[o + k];
-        const ri = r[o + k] - a * q[o + k];
-        r[o + k] = ri;
-        acc[k] += ri * ri;
-      }
-    }
+    stepXR(x, r, s, q, alpha, c, N, acc, lev.rhs);
     it++;
     for (let k = 0; k < c; k++) {
       if (!active[k]) continue;
@@ -280,92 +422,98 @@ function pcg(
       if (residual[k] <= tol) { active[k] = false; live--; }
     }
     if (live === 0) break;
-    applyPrecon(n, c, L, U, R, D, precon, r, q, z);
-    dots(r, z, n, c, acc);
+    vcycle(levels, 0, c);
+    dotZ(r, z, c, N, acc);
     for (let k = 0; k < c; k++) {
       beta[k] = active[k] ? acc[k] / rz[k] : 0;
       rz[k] = acc[k];
     }
-    if (c === 3) {
-      const b0 = beta[0], b1 = beta[1], b2 = beta[2];
-      for (let o = 0; o < 3 * n; o += 3) {
-        s[o] = z[o] + b0 * s[o]; s[o + 1] = z[o + 1] + b1 * s[o + 1]; s[o + 2] = z[o + 2] + b2 * s[o + 2];
-      }
-    } else for (let o = 0; o < n * c; o += c) for (let k = 0; k < c; k++) s[o + k] = z[o + k] + beta[k] * s[o + k];
+    stepS(s, z, beta, c, N);
   }
   return { iterations, residual };
 }
 
-/** out[k] = Σ_i a[i·c + k] · b[i·c + k]. */
-function dots(a: Float64Array, b: Float64Array, n: number, c: number, out: Float64Array): void {
-  out.fill(0);
+/** out[k] = Σ u·v per channel. */
+function dot64(u: Float64Array, v: Float64Array, c: number, N: number, out: Float64Array): void {
   if (c === 3) {
     let e0 = 0, e1 = 0, e2 = 0;
-    for (let o = 0; o < 3 * n; o += 3) { e0 += a[o] * b[o]; e1 += a[o + 1] * b[o + 1]; e2 += a[o + 2] * b[o + 2]; }
+    for (let o = 0; o < N; o += 3) { e0 += u[o] * v[o]; e1 += u[o + 1] * v[o + 1]; e2 += u[o + 2] * v[o + 2]; }
     out[0] = e0; out[1] = e1; out[2] = e2;
     return;
   }
-  for (let o = 0; o < n * c; o += c) for (let k = 0; k < c; k++) out[k] += a[o + k] * b[o + k];
+  out.fill(0);
+  for (let o = 0; o < N; o += c) for (let k = 0; k < c; k++) out[k] += u[o + k] * v[o + k];
 }
 
-/** z = (L Lᵀ)⁻¹ r for the MIC(0) factor, every channel; `t` is scratch. */
-function applyPrecon(n: number, c: number, L: Int32Array, U: Int32Array, R: Int32Array, D: Int32Array, precon: Float64Array, r: Float64Array, t: Float64Array, z: Float64Array): void {
+/** x += α s, r −= α q per channel (r32: r again, the V-cycle's input), and acc[k] = Σ r² after. */
+function stepXR(x: Float64Array, r: Float64Array, s: Float64Array, q: Float64Array, alpha: Float64Array, c: number, N: number, acc: Float64Array, r32: Float32Array): void {
   if (c === 3) {
-    applyPrecon3(n, L, U, R, D, precon, r, t, z);
+    const a0 = alpha[0], a1 = alpha[1], a2 = alpha[2];
+    let e0 = 0, e1 = 0, e2 = 0;
+    for (let o = 0; o < N; o += 3) {
+      x[o] += a0 * s[o]; x[o + 1] += a1 * s[o + 1]; x[o + 2] += a2 * s[o + 2];
+      const r0 = r[o] - a0 * q[o], r1 = r[o + 1] - a1 * q[o + 1], r2 = r[o + 2] - a2 * q[o + 2];
+      r[o] = r0; r[o + 1] = r1; r[o + 2] = r2;
+      r32[o] = r0; r32[o + 1] = r1; r32[o + 2] = r2;
+      e0 += r0 * r0; e1 += r1 * r1; e2 += r2 * r2;
+    }
+    acc[0] = e0; acc[1] = e1; acc[2] = e2;
     return;
   }
-  for (let i = 0; i < n; i++) {
-    const l = L[i], u = U[i], o = i * c, pi = precon[i];
-    const pl = l >= 0 ? precon[l] : 0, pu = u >= 0 ? precon[u] : 0;
+  acc.fill(0);
+  for (let o = 0; o < N; o += c) {
     for (let k = 0; k < c; k++) {
-      let v = r[o + k];
-      if (l >= 0) v += pl * t[l * c + k];
-      if (u >= 0) v += pu * t[u * c + k];
-      t[o + k] = v * pi;
-    }
-  }
-  for (let i = n - 1; i >= 0; i--) {
-    const rr = R[i], d = D[i], o = i * c, pi = precon[i];
-    for (let k = 0; k < c; k++) {
-      let v = t[o + k];
-      if (rr >= 0) v += pi * z[rr * c + k];
-      if (d >= 0) v += pi * z[d * c + k];
-      z[o + k] = v * pi;
+      const a = alpha[k];
+      x[o + k] += a * s[o + k];
+      const ri = r[o + k] - a * q[o + k];
+      r[o + k] = ri;
+      r32[o + k] = ri;
+      acc[k] += ri * ri;
     }
   }
 }
 
-/** `applyPrecon` for 3 channels, unrolled. */
-function applyPrecon3(n: number, L: Int32Array, U: Int32Array, R: Int32Array, D: Int32Array, precon: Float64Array, r: Float64Array, t: Float64Array, z: Float64Array): void {
-  for (let i = 0, o = 0; i < n; i++, o += 3) {
-    const l = L[i], u = U[i], pi = precon[i];
-    let v0 = r[o], v1 = r[o + 1], v2 = r[o + 2];
-    if (l >= 0) { const pl = precon[l], j = 3 * l; v0 += pl * t[j]; v1 += pl * t[j + 1]; v2 += pl * t[j + 2]; }
-    if (u >= 0) { const pu = precon[u], j = 3 * u; v0 += pu * t[j]; v1 += pu * t[j + 1]; v2 += pu * t[j + 2]; }
-    t[o] = v0 * pi; t[o + 1] = v1 * pi; t[o + 2] = v2 * pi;
+/** s = z + β s per channel. */
+function stepS(s: Float64Array, z: Float32Array, beta: Float64Array, c: number, N: number): void {
+  if (c === 3) {
+    const b0 = beta[0], b1 = beta[1], b2 = beta[2];
+    for (let o = 0; o < N; o += 3) { s[o] = z[o] + b0 * s[o]; s[o + 1] = z[o + 1] + b1 * s[o + 1]; s[o + 2] = z[o + 2] + b2 * s[o + 2]; }
+    return;
   }
-  for (let i = n - 1, o = 3 * (n - 1); i >= 0; i--, o -= 3) {
-    const rr = R[i], d = D[i], pi = precon[i];
-    let v0 = t[o], v1 = t[o + 1], v2 = t[o + 2];
-    if (rr >= 0) { const j = 3 * rr; v0 += pi * z[j]; v1 += pi * z[j + 1]; v2 += pi * z[j + 2]; }
-    if (d >= 0) { const j = 3 * d; v0 += pi * z[j]; v1 += pi * z[j + 1]; v2 += pi * z[j + 2]; }
-    z[o] = v0 * pi; z[o + 1] = v1 * pi; z[o + 2] = v2 * pi;
-  }
+  for (let o = 0; o < N; o += c) for (let k = 0; k < c; k++) s[o + k] = z[o + k] + beta[k] * s[o + k];
 }
 
-/** q = A s for 3 channels, and acc[k] = Σ s·q per channel. */
-function matvec3(n: number, diag: Float64Array, L: Int32Array, U: Int32Array, R: Int32Array, D: Int32Array, s: Float64Array, q: Float64Array, acc: Float64Array): void {
-  let e0 = 0, e1 = 0, e2 = 0;
-  for (let i = 0, o = 0; i < n; i++, o += 3) {
-    const l = L[i], u = U[i], rr = R[i], d = D[i], di = diag[i];
-    const s0 = s[o], s1 = s[o + 1], s2 = s[o + 2];
-    let v0 = di * s0, v1 = di * s1, v2 = di * s2;
-    if (l >= 0) { const j = 3 * l; v0 -= s[j]; v1 -= s[j + 1]; v2 -= s[j + 2]; }
-    if (u >= 0) { const j = 3 * u; v0 -= s[j]; v1 -= s[j + 1]; v2 -= s[j + 2]; }
-    if (rr >= 0) { const j = 3 * rr; v0 -= s[j]; v1 -= s[j + 1]; v2 -= s[j + 2]; }
-    if (d >= 0) { const j = 3 * d; v0 -= s[j]; v1 -= s[j + 1]; v2 -= s[j + 2]; }
-    q[o] = v0; q[o + 1] = v1; q[o + 2] = v2;
-    e0 += s0 * v0; e1 += s1 * v1; e2 += s2 * v2;
+/** out[k] = Σ r·z per channel (z the preconditioned residual, in single precision). */
+function dotZ(r: Float64Array, z: Float32Array, c: number, N: number, out: Float64Array): void {
+  if (c === 3) {
+    let e0 = 0, e1 = 0, e2 = 0;
+    for (let o = 0; o < N; o += 3) { e0 += r[o] * z[o]; e1 += r[o + 1] * z[o + 1]; e2 += r[o + 2] * z[o + 2]; }
+    out[0] = e0; out[1] = e1; out[2] = e2;
+    return;
   }
-  acc[0] = e0; acc[1] = e1; acc[2] = e2;
+  out.fill(0);
+  for (let o = 0; o < N; o += c) for (let k = 0; k < c; k++) out[k] += r[o + k] * z[o + k];
+}
+
+/** q = A u on Ω (elsewhere untouched). */
+function applyA(lev: Level, c: number, u: Float64Array, q: Float64Array): void {
+  const Wc = lev.W * c, diag = lev.diag;
+  if (c === 3) {
+    for (let y = 0; y < lev.h; y++) {
+      for (let p = (y + 1) * lev.W + 1, o = 3 * p, end = p + lev.w; p < end; p++, o += 3) {
+        if (!lev.inside[p]) continue;
+        const d = diag[p];
+        q[o] = d * u[o] - u[o - 3] - u[o + 3] - u[o - Wc] - u[o + Wc];
+        q[o + 1] = d * u[o + 1] - u[o - 2] - u[o + 4] - u[o + 1 - Wc] - u[o + 1 + Wc];
+        q[o + 2] = d * u[o + 2] - u[o - 1] - u[o + 5] - u[o + 2 - Wc] - u[o + 2 + Wc];
+      }
+    }
+    return;
+  }
+  for (const list of [lev.red, lev.black]) {
+    for (let i = 0; i < list.length; i++) {
+      const p = list[i], d = diag[p];
+      for (let k = 0, o = p * c; k < c; k++, o++) q[o] = d * u[o] - u[o - c] - u[o + c] - u[o - Wc] - u[o + Wc];
+    }
+  }
 }
