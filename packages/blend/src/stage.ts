@@ -2,7 +2,7 @@ import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { readImage, writePng, type Affine, type DecodedImage } from '@facecomb/image';
-import { progress, summary, type StageEnv } from '@facecomb/stage';
+import { progress, readUpstream, summary, type StageEnv } from '@facecomb/stage';
 import { blendFace, BLEND_MODES, type BlendMode } from './blend.js';
 import type { ColourMode } from './colour.js';
 import { BufferPool } from './pool.js';
@@ -67,25 +67,13 @@ export function parseParams(raw: Record<string, unknown>): BlendParams {
   };
 }
 
-async function readMeta(stage: string, dir: string): Promise<Record<string, unknown>> {
-  const file = join(dir, 'meta.json');
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch {
-    fail(`needed stage '${stage}' has no meta.json at ${file}: is it a facecomb stage output?`);
-  }
-  try {
-    return JSON.parse(text) as Record<string, unknown>;
-  } catch (e) {
-    fail(`${file} is not valid JSON: ${(e as Error).message}`);
-  }
-}
-
 /** Finds the frames, align and swap stage outputs among the needed stages, by their meta.json kind. */
 export async function findInputs(inputs: Record<string, string>, params: Pick<BlendParams, 'plate' | 'align' | 'swap'>): Promise<BlendInputs> {
   const metas = new Map<string, Record<string, unknown>>();
-  for (const [name, dir] of Object.entries(inputs)) metas.set(name, await readMeta(name, dir));
+  for (const u of await readUpstream(inputs)) {
+    if (!u.hasMeta) fail(`needed stage '${u.name}' has no meta.json at ${join(u.dir, 'meta.json')}: is it a facecomb stage output?`);
+    metas.set(u.name, u.meta);
+  }
   const pick = (role: string, param: 'plate' | 'align' | 'swap', kinds: string[]): string => {
     const wanted = params[param];
     if (wanted !== undefined) {

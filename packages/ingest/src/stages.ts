@@ -1,6 +1,6 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { progress, resolveInput, needInput, summary, type StageEnv } from '@facecomb/stage';
+import { progress, readUpstream, resolveInput, needInput, summary, type StageEnv, type Upstream } from '@facecomb/stage';
 import { encodeCompare, compareSheet, encodeVideo, fpsValue, listFrames, type EncodeFormat } from './encode.js';
 import { ingest, type FramesMeta } from './ingest.js';
 import { synthesize } from './synth.js';
@@ -80,28 +80,11 @@ export async function synthStage(env: StageEnv): Promise<void> {
   summary({ frames: meta.count, fps: meta.fps, width: meta.width, height: meta.height });
 }
 
-interface Upstream {
-  name: string;
-  dir: string;
-  meta: Record<string, unknown> & { kind?: string };
-}
-
-async function readMeta(name: string, dir: string): Promise<Upstream> {
-  const file = join(dir, 'meta.json');
-  const text = await readFile(file, 'utf8').catch(() => null);
-  if (text === null) return { name, dir, meta: {} };
-  try {
-    return { name, dir, meta: JSON.parse(text) };
-  } catch (e) {
-    throw new Error(`stage '${name}': ${file} is not valid JSON (${(e as Error).message})`);
-  }
-}
-
 const PLATE_KINDS = new Set(['ingest', 'synth']);
 
 /** Finds the frames stage and the plate stage among the needed stages (docs/ARTIFACTS.md rules). */
 export async function findEncodeInputs(env: Pick<StageEnv, 'inputs' | 'stage' | 'params'>): Promise<{ frames: Upstream; plate: Upstream | null }> {
-  const all = await Promise.all(Object.entries(env.inputs).map(([n, d]) => readMeta(n, d)));
+  const all = await readUpstream(env.inputs);
   const p = env.params;
   const framesName = str(p, 'frames');
   const plateName = str(p, 'plate');

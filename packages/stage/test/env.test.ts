@@ -28,3 +28,22 @@ test('parseReportLine reads protocol lines and ignores others', () => {
   assert.equal(parseReportLine('frame 3 of 10'), null);
   assert.equal(parseReportLine('::progress {oops'), null);
 });
+
+test('readUpstream reads each needed stage\'s meta.json and its kind', async () => {
+  const { mkdtemp, mkdir, writeFile, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { readUpstream } = await import('../src/index.js');
+  const root = await mkdtemp(join(tmpdir(), 'fc-up-'));
+  try {
+    for (const d of ['a', 'b', 'c']) await mkdir(join(root, d));
+    await writeFile(join(root, 'a', 'meta.json'), '{"kind":"align","size":64}');
+    await writeFile(join(root, 'c', 'meta.json'), '{oops');
+    const ok = await readUpstream({ first: join(root, 'a'), second: join(root, 'b') });
+    assert.deepEqual(ok.map((u) => [u.name, u.kind, u.hasMeta]), [['first', 'align', true], ['second', undefined, false]]);
+    assert.equal(ok[0].meta.size, 64);
+    await assert.rejects(readUpstream({ third: join(root, 'c') }), /stage 'third': .*c\/meta\.json is not valid JSON/);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});

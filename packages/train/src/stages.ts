@@ -1,34 +1,13 @@
 /** The `train` and `swap` stage bodies (docs/STAGES.md). */
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { engine, progress, summary, type StageEnv } from '@facecomb/stage';
+import { engine, progress, readUpstream, summary, type StageEnv } from '@facecomb/stage';
 import { initEngine } from './tf.js';
 import { resolveConfig } from './config.js';
 import { engineMemoryLimit, explicitBatches, planBatches } from './memory.js';
 import { readDataset, type IdentitySet } from './data.js';
 import { train, type MetricsRecord } from './trainer.js';
 import { swapFaces } from './swap.js';
-
-interface InputInfo {
-  stage: string;
-  dir: string;
-  kind: string;
-}
-
-async function inputsWithKind(env: StageEnv): Promise<InputInfo[]> {
-  return Promise.all(
-    Object.entries(env.inputs).map(async ([stage, dir]) => {
-      const text = await readFile(join(dir, 'meta.json'), 'utf8').catch(() => '{}');
-      let kind = '';
-      try {
-        kind = String((JSON.parse(text) as { kind?: string }).kind ?? '');
-      } catch {
-        /* reported by the caller as a missing kind */
-      }
-      return { stage, dir, kind };
-    }),
-  );
-}
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -39,11 +18,11 @@ async function startEngine(env: StageEnv): Promise<{ name: string; why: string }
 }
 
 export async function trainStage(env: StageEnv): Promise<void> {
-  const inputs = await inputsWithKind(env);
+  const inputs = await readUpstream(env.inputs);
   const datasets = inputs.filter((i) => i.kind === 'dataset');
   if (datasets.length < 2) {
     throw new Error(
-      `stage '${env.stage}' (train) needs at least 2 dataset stages in 'needs' (one per identity); found ${datasets.length} among [${inputs.map((i) => `${i.stage}: ${i.kind || '?'}`).join(', ')}]`,
+      `stage '${env.stage}' (train) needs at least 2 dataset stages in 'needs' (one per identity); found ${datasets.length} among [${inputs.map((i) => `${i.name}: ${i.kind || '?'}`).join(', ')}]`,
     );
   }
   const sets = await Promise.all(datasets.map((d) => readDataset(d.dir)));
@@ -89,7 +68,7 @@ export async function trainStage(env: StageEnv): Promise<void> {
 }
 
 export async function swapStage(env: StageEnv): Promise<void> {
-  const inputs = await inputsWithKind(env);
+  const inputs = await readUpstream(env.inputs);
   const trains = inputs.filter((i) => i.kind === 'train');
   const aligns = inputs.filter((i) => i.kind === 'align');
   if (trains.length !== 1) throw new Error(`stage '${env.stage}' (swap) needs exactly one train stage in 'needs'; found ${trains.length}`);

@@ -1,0 +1,36 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/** A needed stage's artifact folder and its meta.json (docs/ARTIFACTS.md). */
+export interface Upstream {
+  /** The needed stage's name in the pipeline. */
+  name: string;
+  dir: string;
+  /** Parsed meta.json; empty when the folder has none. */
+  meta: Record<string, unknown>;
+  /** `meta.kind`, or undefined when there is no meta.json or no kind in it. */
+  kind: string | undefined;
+  hasMeta: boolean;
+}
+
+/**
+ * Reads the meta.json of every needed stage, so a stage can find its inputs by kind. A folder without
+ * meta.json is returned with `hasMeta: false` (the caller says what it expected); malformed JSON is an
+ * error naming the file.
+ */
+export async function readUpstream(inputs: Record<string, string>): Promise<Upstream[]> {
+  return Promise.all(
+    Object.entries(inputs).map(async ([name, dir]) => {
+      const file = join(dir, 'meta.json');
+      const text = await readFile(file, 'utf8').catch(() => null);
+      if (text === null) return { name, dir, meta: {}, kind: undefined, hasMeta: false };
+      let meta: Record<string, unknown>;
+      try {
+        meta = JSON.parse(text) as Record<string, unknown>;
+      } catch (e) {
+        throw new Error(`stage '${name}': ${file} is not valid JSON (${(e as Error).message})`);
+      }
+      return { name, dir, meta, kind: typeof meta.kind === 'string' ? meta.kind : undefined, hasMeta: true };
+    }),
+  );
+}
