@@ -2,7 +2,9 @@ import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { UsageError, dagCommand, gcCommand, lsCommand, runCommand, showCommand, statusCommand } from './commands.js';
 import { PipelineError, formatDiagnostic } from './diagnostics.js';
+import { endQuietlyOnClosedPipe } from './pipe.js';
 import { RegistryError } from './registry.js';
+import { serveCommand } from './serve.js';
 
 const HELP = `runner: runs a facecomb pipeline (one YAML file per shot) with a content-addressed cache
 
@@ -14,6 +16,8 @@ usage:
   runner ls [--json]               the cache entries
   runner gc [--keep-pipelines FILE...] [--all] [--dry-run]
                                    remove cache entries no pipeline refers to
+  runner serve [FILE...] [--port 8080] [--host 127.0.0.1]
+                                   a read-only review page of the pipelines (default: every one the cache has seen)
 
 options (every command):
   --cache DIR   the cache folder (default: .facecomb/ in the pipeline's project folder; env FACECOMB_CACHE)
@@ -27,7 +31,7 @@ run:
   --gpus N            GPU slots (default 1: one gpu stage at a time)
   --resource NAME=N   slots of another resource named in stages' resources
 
-exit codes: 0 ok, 1 a stage failed, 2 bad pipeline or usage, 130 interrupted
+exit codes: 0 ok, 1 a stage failed, 2 bad pipeline or usage, 130 interrupted (also a run whose reader closed the pipe)
 `;
 
 function int(name: string, v: string | undefined): number | undefined {
@@ -36,6 +40,9 @@ function int(name: string, v: string | undefined): number | undefined {
   if (!Number.isInteger(n) || n < 0) throw new UsageError(`${name} must be a whole number, got '${v}'`);
   return n;
 }
+
+/** Aborted when stdout's reader goes away: a run stops its stages quietly (other commands exit at once). */
+const pipeClosed = new AbortController();
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -67,6 +74,8 @@ async function main(argv: string[]): Promise<number> {
       gpus: { type: 'string' },
       resource: { type: 'string', multiple: true },
       all: { type: 'boolean' },
+      port: { type: 'string' },
+      host: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -89,7 +98,7 @@ async function main(argv: string[]): Promise<number> {
         if (!m) throw new UsageError(`--resource ${r}: expected NAME=N, e.g. --resource cpu=4`);
         slots[m[1]] = Number(m[2]);
       }
-      return runCommand(file(), { ...common, jobs: values.jobs === undefined ? availableParallelism() : int('--jobs', values.jobs), force: values.force, dryRun: values['dry-run'], backend: values.backend, slots });
+      return runCommand(file(), { ...common, jobs: values.jobs === undefined ? availableParallelism() : int('--jobs', values.jobs), force: values.force, dryRun: values['dry-run'], backend: values.backend, slots, stop: pipeClosed.signal });
     }
     case 'status':
       await statusCommand(file(), { ...common, json: values.json });
@@ -107,10 +116,19 @@ async function main(argv: string[]): Promise<number> {
       keep = [...keep, ...positionals];
       await gcCommand({ ...common, keep, all: values.all, dryRun: values['dry-run'] });
       return 0;
+    case 'serve':
+      await serveCommand(positionals, { ...common, port: int('--port', values.port) ?? 8080, host: values.host ?? '127.0.0.1' });
+      return 0;
     default:
-      throw new UsageError(`unknown command '${cmd}'; commands: run, status, dag, show, ls, gc (runner --help)`);
+      throw new UsageError(`unknown command '${cmd}'; commands: run, status, dag, show, ls, gc, serve (runner --help)`);
   }
 }
+
+const command = process.argv[2];
+endQuietlyOnClosedPipe(() => {
+  if (command === 'run') pipeClosed.abort();
+  else process.exit(process.exitCode ?? 0);
+});
 
 main(process.argv.slice(2)).then(
   (code) => {

@@ -44,6 +44,8 @@ export interface RunCommandOptions extends CommonOptions {
   dryRun?: boolean;
   backend?: string;
   slots?: Record<string, number>;
+  /** Stops the run like Ctrl-C, without a message (the CLI aborts it when its reader closed the pipe). */
+  stop?: AbortSignal;
 }
 
 /** `runner run`: returns the process exit code (0 ok, 1 a stage failed, 130 interrupted). */
@@ -71,12 +73,16 @@ export async function runCommand(file: string, o: RunCommandOptions = {}): Promi
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  const onStop = () => ex.abort();
+  if (o.stop?.aborted) ex.abort();
+  o.stop?.addEventListener('abort', onStop);
   let res;
   try {
     res = await ex.run();
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    o.stop?.removeEventListener('abort', onStop);
     reporter.finish();
   }
   const count = (s: string) => [...res.outcomes.values()].filter((x) => x.state === s).length;

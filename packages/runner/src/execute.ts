@@ -9,6 +9,7 @@ import { hashTree } from './files.js';
 import { envName, type Pipeline } from './pipeline.js';
 import { indexRecord, type StagePlan } from './plan.js';
 import { formatElapsed, type Reporter, type StageState } from './progress.js';
+import { ProgressFile } from './progress-file.js';
 
 export const RUNNER_VERSION = '0.1.0';
 
@@ -206,6 +207,7 @@ export class Executor {
       const running = this.running.get(name)!;
       running.pid = child.pid;
       if (child.pid) writeFileSync(join(tmp, 'stage.pid'), String(child.pid));
+      const live = new ProgressFile(tmp, { pipeline: this.p.name, stage: name, kind: def.kind.kind, key, startMs, pid: process.pid });
       if (this.aborting && child.pid) killTree(child.pid, 'SIGTERM');
       let engine: Record<string, unknown> | null = null;
       let summary: Record<string, unknown> | null = null;
@@ -218,13 +220,16 @@ export class Executor {
             if (!parse) return;
             const r = parseReportLine(line);
             if (!r) return;
-            if (r.type === 'progress' && typeof r.value.done === 'number') this.reporter.progress(name, r.value as never);
-            else if (r.type === 'summary') summary = r.value;
+            if (r.type === 'progress' && typeof r.value.done === 'number') {
+              this.reporter.progress(name, r.value as never);
+              live.update(r.value as never);
+            } else if (r.type === 'summary') summary = r.value;
             else if (r.type === 'engine') engine = r.value;
           });
           rl.on('close', () => res());
         });
       const [result] = await Promise.all([child, pump(child.stdout, true), pump(child.stderr, false)]);
+      live.close();
       if (running.killTimer) clearTimeout(running.killTimer);
       // the process group may still hold children (`sh -c 'sleep 100 &'`): end them with the stage
       if (child.pid) killTree(child.pid, 'SIGKILL');
@@ -270,6 +275,7 @@ export class Executor {
       };
       writeFileSync(join(tmp, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
       rmSync(join(tmp, 'stage.pid'), { force: true });
+      rmSync(join(tmp, ProgressFile.NAME), { force: true });
       if (this.aborting) return { state: 'interrupted', key };
       this.cache.commit(tmp, key);
       tmp = undefined;

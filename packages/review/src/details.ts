@@ -1,0 +1,205 @@
+/** Per-kind data for a stage's view, read from its artifact folder (layouts: docs/ARTIFACTS.md). */
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { StageView } from './types.js';
+
+type Json = Record<string, unknown>;
+
+function readJson(file: string): Json | null {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as Json;
+  } catch {
+    return null;
+  }
+}
+
+/** Frame numbers of an artifact folder: meta.json `frames`, else the names in `<sub>/`. */
+function frameNumbers(dir: string, meta: Json | null, sub: string): number[] {
+  if (Array.isArray(meta?.frames) && meta.frames.every((f) => typeof f === 'number')) return meta.frames as number[];
+  try {
+    return readdirSync(join(dir, sub))
+      .map((n) => /^(\d+)\.(png|json)$/.exec(n))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => Number(m[1]))
+      .sort((a, b) => a - b);
+  } catch {
+    return [];
+  }
+}
+
+/** A pair of frame sequences shown side by side with a wipe: `a` (before) and `b` (after), both `<dir>/NNNNNN.png`. */
+export interface Compare {
+  a: { label: string; dir: string };
+  b: { label: string; dir: string };
+  frames: number[];
+}
+
+export interface StageDetail {
+  view: StageView;
+  meta: Json | null;
+  params: Json | null;
+  /** Top-level names in the artifact folder (folders end with '/'). */
+  files: string[];
+  frames?: { dir: string; frames: number[] };
+  align?: { contact: string | null; faces: string; plate: string | null; frames: number[]; withFace: number };
+  train?: { previews: { step: number; files: { identity: string; path: string }[] }[]; identities: string[] };
+  compare?: Compare;
+  videos?: string[];
+  images?: string[];
+  score?: Json | null;
+}
+
+/** Upstream stage name -> its view (for the plate frames an align, swap or blend is compared with). */
+export type Upstream = Map<string, StageView>;
+
+export function stageDetail(root: string, view: StageView, upstream: Upstream, params: Json | null): StageDetail {
+  const d: StageDetail = { view, meta: null, params, files: [] };
+  if (!view.dir) return d;
+  const abs = join(root, view.dir);
+  d.meta = readJson(join(abs, 'meta.json'));
+  try {
+    d.files = readdirSync(abs, { withFileTypes: true }).map((e) => (e.isDirectory() ? `${e.name}/` : e.name)).sort();
+  } catch {
+    return d;
+  }
+  const up = [...upstream.values()];
+  const upDir = (kinds: string[], sub: string) => {
+    const u = up.find((s) => kinds.includes(s.kind) && s.dir);
+    return u ? `${u.dir}/${sub}` : null;
+  };
+  const kind = String(d.meta?.kind ?? view.kind);
+  if (kind === 'ingest' || kind === 'synth') d.frames = { dir: `${view.dir}/frames`, frames: frameNumbers(abs, d.meta, 'frames') };
+  if (kind === 'align') {
+    const frames = frameNumbers(abs, d.meta, 'faces');
+    d.align = {
+      contact: existsSync(join(abs, 'contact.png')) ? `${view.dir}/contact.png` : null,
+      faces: `${view.dir}/faces`,
+      plate: upDir(['ingest', 'synth'], 'frames'),
+      frames,
+      withFace: Array.isArray(d.meta?.withFace) ? (d.meta.withFace as unknown[]).length : frames.length,
+    };
+  }
+  if (kind === 'train') {
+    const byStep = new Map<number, { identity: string; path: string }[]>();
+    let names: string[] = [];
+    try {
+      names = readdirSync(join(abs, 'previews'));
+    } catch {
+      /* no previews yet */
+    }
+    for (const n of names) {
+      const m = /^(\d+)_(.+)\.png$/.exec(n);
+      if (!m) continue;
+      const step = Number(m[1]);
+      if (!byStep.has(step)) byStep.set(step, []);
+      byStep.get(step)!.push({ identity: m[2], path: `${view.dir}/previews/${n}` });
+    }
+    const identities = Array.isArray(d.meta?.identities) ? (d.meta.identities as string[]) : [...new Set([...byStep.values()].flat().map((f) => f.identity))];
+    d.train = {
+      previews: [...byStep.entries()].sort((a, b) => a[0] - b[0]).map(([step, files]) => ({ step, files: files.sort((a, b) => identities.indexOf(a.identity) - identities.indexOf(b.identity)) })),
+      identities,
+    };
+  }
+  if (kind === 'swap') {
+    const crops = upDir(['align'], 'crops');
+    d.compare = { a: { label: 'target crop', dir: crops ?? `${view.dir}/faces` }, b: { label: 'swap', dir: `${view.dir}/faces` }, frames: frameNumbers(abs, d.meta, 'faces') };
+  }
+  if (kind === 'blend') {
+    const plate = upDir(['ingest', 'synth'], 'frames');
+    d.compare = { a: { label: 'plate', dir: plate ?? `${view.dir}/frames` }, b: { label: 'blend', dir: `${view.dir}/frames` }, frames: frameNumbers(abs, d.meta, 'frames') };
+  }
+  d.videos = d.files.filter((f) => /\.(mp4|mov|webm|m4v)$/i.test(f)).map((f) => `${view.dir}/${f}`);
+  d.images = d.files.filter((f) => /\.(png|jpe?g)$/i.test(f) && !(kind === 'align' && f === 'contact.png')).map((f) => `${view.dir}/${f}`);
+  if (d.files.includes('score.json')) d.score = readJson(join(abs, 'score.json'));
+  return d;
+}
+
+/** Loss curves of a train folder's metrics.jsonl as columns, thinned to at most `max` points. */
+export function trainMetrics(file: string, max = 4000): { step: number[]; losses: Record<string, (number | null)[]>; imgPerSec: number[]; msPerStep: number[]; resolution: number[]; last: Json | null } {
+  let text = '';
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    /* not written yet */
+  }
+  const lines = text.split('\n').filter((l) => l.trim());
+  const every = Math.max(1, Math.ceil(lines.length / max));
+  const out = { step: [] as number[], losses: {} as Record<string, (number | null)[]>, imgPerSec: [] as number[], msPerStep: [] as number[], resolution: [] as number[], last: null as Json | null };
+  for (let i = 0; i < lines.length; i++) {
+    if (i % every !== 0 && i !== lines.length - 1) continue;
+    let r: Json;
+    try {
+      r = JSON.parse(lines[i]) as Json;
+    } catch {
+      continue; // a line being written
+    }
+    const n = out.step.length;
+    out.step.push(Number(r.step));
+    out.imgPerSec.push(Number(r.imgPerSec));
+    out.msPerStep.push(Number(r.msPerStep));
+    out.resolution.push(Number(r.resolution));
+    const ls = (r.losses ?? {}) as Record<string, number | null>;
+    for (const [id, v] of Object.entries(ls)) {
+      out.losses[id] ??= new Array<number | null>(n).fill(null);
+      out.losses[id].push(v);
+    }
+    for (const col of Object.values(out.losses)) if (col.length < n + 1) col.push(null);
+    out.last = r;
+  }
+  return out;
+}
+
+type Pt = [number, number];
+
+/**
+ * Jitter per frame, raw vs stabilised: the mean distance each of the 68 landmarks moved since the previous
+ * frame with a face, in inter-ocular units (so shots of any size compare).
+ */
+export function alignJitter(facesDir: string, frames: number[]): { frame: number[]; raw: (number | null)[]; stabilised: (number | null)[] } {
+  const out = { frame: [] as number[], raw: [] as (number | null)[], stabilised: [] as (number | null)[] };
+  let prev: { raw: Pt[]; st: Pt[] } | null = null;
+  for (const f of frames) {
+    const j = readJson(join(facesDir, `${String(f).padStart(6, '0')}.json`));
+    const face = j?.face as { landmarksRaw?: Pt[]; landmarks?: Pt[] } | null | undefined;
+    out.frame.push(f);
+    if (!face?.landmarks || !face.landmarksRaw) {
+      out.raw.push(null);
+      out.stabilised.push(null);
+      prev = null;
+      continue;
+    }
+    const cur = { raw: face.landmarksRaw, st: face.landmarks };
+    if (prev && cur.raw.length === prev.raw.length) {
+      const iod = interOcular(cur.st);
+      out.raw.push(meanMove(prev.raw, cur.raw) / iod);
+      out.stabilised.push(meanMove(prev.st, cur.st) / iod);
+    } else {
+      out.raw.push(null);
+      out.stabilised.push(null);
+    }
+    prev = cur;
+  }
+  return out;
+}
+
+function meanMove(a: Pt[], b: Pt[]): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += Math.hypot(b[i][0] - a[i][0], b[i][1] - a[i][1]);
+  return s / a.length;
+}
+
+/** Distance between the eye centres (68-point layout: 36-41 and 42-47). */
+function interOcular(p: Pt[]): number {
+  const c = (from: number) => {
+    let x = 0;
+    let y = 0;
+    for (let i = from; i < from + 6; i++) {
+      x += p[i][0];
+      y += p[i][1];
+    }
+    return [x / 6, y / 6];
+  };
+  if (p.length < 48) return 1;
+  const [l, r] = [c(36), c(42)];
+  return Math.max(1e-6, Math.hypot(r[0] - l[0], r[1] - l[1]));
+}

@@ -1,0 +1,207 @@
+import { closeSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CacheReader } from './cache-reader.js';
+import { alignJitter, stageDetail, trainMetrics } from './details.js';
+import { flicker } from './flicker.js';
+import { sendError, sendFile, sendJson, sendText } from './http.js';
+import { CacheWatcher } from './live.js';
+import { PathError, safeResolve } from './paths.js';
+import { Thumbnails } from './thumbs.js';
+import type { PipelineStatus, StageView, StatusSource } from './types.js';
+
+export interface ReviewOptions {
+  /** The cache folder (`.facecomb/`). */
+  root: string;
+  status: StatusSource;
+  port?: number;
+  /** Default 127.0.0.1: only this machine. */
+  host?: string;
+}
+
+export interface ReviewServer {
+  url: string;
+  server: Server;
+  /** Pipelines as the page shows them now. */
+  pipelines(): ReturnType<CacheReader['views']>;
+  close(): Promise<void>;
+}
+
+const publicDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'public');
+const uplotDir = join(dirname(createRequire(import.meta.url).resolve('uplot')));
+const STATIC: Record<string, string> = {
+  '/': join(publicDir, 'index.html'),
+  '/static/app.js': join(publicDir, 'app.js'),
+  '/static/style.css': join(publicDir, 'style.css'),
+  '/static/uplot.js': join(uplotDir, 'uPlot.iife.min.js'),
+  '/static/uplot.css': join(uplotDir, 'uPlot.min.css'),
+};
+
+function tail(file: string, lines: number): string {
+  const size = statSync(file).size;
+  const want = Math.min(size, 256 * 1024);
+  const buf = Buffer.alloc(want);
+  const fd = openSync(file, 'r');
+  try {
+    readSync(fd, buf, 0, want, size - want);
+  } finally {
+    closeSync(fd);
+  }
+  const all = buf.toString('utf8').split('\n');
+  if (all[all.length - 1] === '') all.pop();
+  return all.slice(-lines).join('\n') + '\n';
+}
+
+/** Starts the read-only review server over a cache; resolves once it listens. */
+export async function startReviewServer(o: ReviewOptions): Promise<ReviewServer> {
+  const rootReal = realpathSync(o.root);
+  const reader = new CacheReader(rootReal);
+  const thumbs = new Thumbnails(rootReal);
+  let statuses: PipelineStatus[] = await o.status();
+  let views = reader.views(statuses);
+  let viewsText = JSON.stringify(views);
+  const clients = new Set<ServerResponse>();
+  let refreshing: Promise<void> | null = null;
+  let again: boolean | null = null;
+
+  const refresh = async (planAgain: boolean): Promise<void> => {
+    if (refreshing) {
+      again = (again ?? false) || planAgain;
+      return;
+    }
+    refreshing = (async () => {
+      try {
+        if (planAgain) statuses = await o.status();
+      } catch {
+        /* a pipeline file is being edited: keep the last plan */
+      }
+      views = reader.views(statuses);
+      const text = JSON.stringify(views);
+      if (text !== viewsText) {
+        viewsText = text;
+        for (const c of clients) c.write(`event: pipelines\ndata: ${text}\n\n`);
+      }
+    })();
+    await refreshing;
+    refreshing = null;
+    if (again !== null) {
+      const p = again;
+      again = null;
+      await refresh(p);
+    }
+  };
+  const watcher = new CacheWatcher(rootReal, (p) => void refresh(p));
+
+  const findStage = (url: URL): { stage: StageView; pipeline: (typeof views)[number] } => {
+    const pname = url.searchParams.get('pipeline');
+    const sname = url.searchParams.get('stage');
+    const pipeline = views.find((p) => p.name === pname);
+    if (!pipeline) throw new PathError(`no pipeline '${pname}' is served; pipelines: ${views.map((p) => p.name).join(', ')}`, 404);
+    const stage = pipeline.stages.find((s) => s.name === sname);
+    if (!stage) throw new PathError(`no stage '${sname}' in pipeline '${pname}'`, 404);
+    return { stage, pipeline };
+  };
+  const upstreamOf = (stage: StageView, pipeline: (typeof views)[number]): Map<string, StageView> =>
+    new Map(pipeline.stages.filter((s) => stage.needs.includes(s.name)).map((s) => [s.name, s]));
+  const stageDir = (s: StageView): string => {
+    if (!s.dir) throw new PathError(`stage '${s.name}' has no artifacts yet (${s.display})`, 404);
+    return join(rootReal, s.dir);
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('allow', 'GET, HEAD');
+      return sendError(res, 405, `${req.method} not allowed: the review page only reads`);
+    }
+    // the raw path, not URL-normalised: '..' and '%2e%2e' must reach the path check, not be folded away
+    const raw = req.url ?? '/';
+    const rawPath = raw.split('?')[0];
+    const url = new URL(raw.startsWith('/') ? raw : `/${raw}`, 'http://review.local');
+    if (STATIC[rawPath]) return sendFile(req, res, STATIC[rawPath], false);
+    if (rawPath.startsWith('/files/')) {
+      const file = safeResolve(rootReal, rawPath.slice('/files/'.length));
+      return sendFile(req, res, file, file.startsWith(join(rootReal, 'cache') + '/'));
+    }
+    if (rawPath.startsWith('/thumb/')) {
+      const file = safeResolve(rootReal, rawPath.slice('/thumb/'.length));
+      if (!/\.(png|jpe?g|webp)$/i.test(file)) throw new PathError(`thumbnails are made of images only`, 400);
+      const buf = await thumbs.get(file, Thumbnails.width(Number(url.searchParams.get('w') ?? 128) || 128));
+      res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': buf.length, 'cache-control': 'public, max-age=3600' });
+      res.end(req.method === 'HEAD' ? undefined : buf);
+      return;
+    }
+    switch (rawPath) {
+      case '/api/pipelines':
+        return sendJson(res, views);
+      case '/api/events': {
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+        res.write(`event: pipelines\ndata: ${viewsText}\n\n`);
+        clients.add(res);
+        const beat = setInterval(() => res.write(': keep-alive\n\n'), 15000);
+        req.on('close', () => {
+          clearInterval(beat);
+          clients.delete(res);
+        });
+        return;
+      }
+      case '/api/stage': {
+        const { stage, pipeline } = findStage(url);
+        const key = stage.display === 'running' ? null : stage.state === 'cached' ? stage.key : stage.lastKey;
+        return sendJson(res, stageDetail(rootReal, stage, upstreamOf(stage, pipeline), key ? reader.manifest(key)?.params ?? null : null));
+      }
+      case '/api/metrics': {
+        const { stage } = findStage(url);
+        return sendJson(res, trainMetrics(join(stageDir(stage), 'metrics.jsonl')));
+      }
+      case '/api/jitter': {
+        const { stage } = findStage(url);
+        const d = stageDetail(rootReal, stage, new Map(), null);
+        if (!d.align) throw new PathError(`stage '${stage.name}' is not an align stage`, 400);
+        return sendJson(res, alignJitter(join(stageDir(stage), 'faces'), d.align.frames));
+      }
+      case '/api/flicker': {
+        const { stage, pipeline } = findStage(url);
+        const d = stageDetail(rootReal, stage, upstreamOf(stage, pipeline), null);
+        if (!d.compare) throw new PathError(`stage '${stage.name}' is not a swap or blend stage`, 400);
+        return sendJson(res, await flicker(rootReal, d.compare.a.dir, d.compare.b.dir, d.compare.frames));
+      }
+      case '/api/log': {
+        const { stage } = findStage(url);
+        if (!stage.log) throw new PathError(`stage '${stage.name}' has no log yet`, 404);
+        const file = safeResolve(rootReal, stage.log);
+        const n = Math.min(10000, Math.max(1, Number(url.searchParams.get('tail') ?? 200) || 200));
+        return sendText(res, tail(file, n));
+      }
+      default:
+        return sendError(res, 404, `no such page '${rawPath}'`);
+    }
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((e: unknown) => {
+      if (res.headersSent) return res.destroy();
+      if (e instanceof PathError) return sendError(res, e.status, e.message);
+      sendError(res, 500, (e as Error).message);
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port ?? 8080, o.host ?? '127.0.0.1', () => resolve());
+  });
+  const addr = server.address() as AddressInfo;
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  return {
+    url: `http://${host}:${addr.port}/`,
+    server,
+    pipelines: () => views,
+    close: async () => {
+      watcher.close();
+      for (const c of clients) c.end();
+      clients.clear();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
