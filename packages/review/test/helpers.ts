@@ -1,0 +1,134 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const RUNNER = fileURLToPath(new URL('../../runner/bin/runner.js', import.meta.url));
+export const REPO = fileURLToPath(new URL('../../..', import.meta.url));
+
+const made: string[] = [];
+process.on('exit', () => {
+  if (!process.env.FACECOMB_KEEP_TEST_DIRS) for (const d of made) rmSync(d, { recursive: true, force: true });
+});
+
+/** A project folder (package.json at its root) with the given files. */
+export function project(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'facecomb-review-'));
+  made.push(dir);
+  writeFileSync(join(dir, 'package.json'), '{"name": "shot", "private": true}\n');
+  for (const [p, text] of Object.entries(files)) writeFileSync(join(dir, p), text);
+  return dir;
+}
+
+/** Runs the real runner CLI to the end. */
+export function runner(args: string[], cwd: string): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [RUNNER, ...args], { cwd, env: { ...process.env, FACECOMB_CACHE: '' }, encoding: 'utf8', timeout: 5 * 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Starts `runner serve ... --port 0` and resolves with the page's address once it listens. */
+export async function serve(args: string[], cwd: string): Promise<{ url: string; child: ChildProcess; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, [RUNNER, 'serve', ...args, '--port', '0'], { cwd, env: { ...process.env, FACECOMB_CACHE: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  const url = await new Promise<string>((res, rej) => {
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = /(http:\/\/\S+\/)/.exec(out);
+      if (m) res(m[1]);
+    });
+    child.on('exit', (code) => rej(new Error(`runner serve exited with ${code}: ${err}`)));
+  });
+  const stop = () =>
+    new Promise<void>((res) => {
+      if (child.exitCode !== null) return res();
+      child.on('exit', () => res());
+      child.kill('SIGTERM');
+    });
+  return { url, child, stop };
+}
+
+export interface Got {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+  text: string;
+}
+
+/** A GET (or other method) with the path sent exactly as given: no URL normalisation of '..' or '%2e'. */
+export function get(base: string, rawPath: string, opts: { method?: string; headers?: Record<string, string> } = {}): Promise<Got> {
+  const u = new URL(base);
+  return new Promise((res, rej) => {
+    const req = request({ host: u.hostname, port: u.port, path: rawPath, method: opts.method ?? 'GET', headers: opts.headers }, (r) => {
+      const chunks: Buffer[] = [];
+      r.on('data', (c: Buffer) => chunks.push(c));
+      r.on('end', () => {
+        const body = Buffer.concat(chunks);
+        res({ status: r.statusCode ?? 0, headers: r.headers, body, text: body.toString('utf8') });
+      });
+    });
+    req.on('error', rej);
+    req.end();
+  });
+}
+
+export async function getJson<T = any>(base: string, rawPath: string): Promise<T> {
+  const r = await get(base, rawPath);
+  if (r.status !== 200) throw new Error(`${rawPath}: ${r.status} ${r.text}`);
+  return JSON.parse(r.text) as T;
+}
+
+/** Reads server-sent `pipelines` events until `until` accepts one (or the time is up). */
+export function waitForEvent<T>(base: string, until: (data: T) => boolean, timeoutMs = 60_000): Promise<T> {
+  const u = new URL(base);
+  return new Promise((res, rej) => {
+    const req = request({ host: u.hostname, port: u.port, path: '/api/events' }, (r) => {
+      let buf = '';
+      r.setEncoding('utf8');
+      r.on('data', (c: string) => {
+        buf += c;
+        let i: number;
+        while ((i = buf.indexOf('\n\n')) >= 0) {
+          const ev = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          const data = /^data: (.*)$/m.exec(ev);
+          if (!data) continue;
+          const v = JSON.parse(data[1]) as T;
+          if (until(v)) {
+            clearTimeout(timer);
+            req.destroy();
+            res(v);
+          }
+        }
+      });
+    });
+    const timer = setTimeout(() => {
+      req.destroy();
+      rej(new Error(`no matching event in ${timeoutMs} ms`));
+    }, timeoutMs);
+    req.on('error', () => undefined);
+    req.end();
+  });
+}
+
+/** Every file under `dir` with size and mtime, relative paths (to see that serving wrote nothing). */
+export function snapshot(dir: string, skip: string[] = []): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      const rel = relative(dir, p);
+      if (skip.some((s) => rel === s || rel.startsWith(`${s}/`))) continue;
+      if (e.isDirectory()) walk(p);
+      else {
+        const st = statSync(p, { throwIfNoEntry: false });
+        out[rel] = st ? `${st.size}:${st.mtimeMs}` : 'link';
+      }
+    }
+  };
+  walk(dir);
+  return out;
+}
