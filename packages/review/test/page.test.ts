@@ -1,0 +1,158 @@
+// The review page over a small real pipeline (demo-like: synth clips, align, identity sets, a tiny comb
+// model trained for 12 steps, swap, blend, encode), run by the real runner: the per-kind data endpoints,
+// then Debian's chromium (puppeteer-core, no browser download) loads the page, sees every stage, finds a
+// rendered loss chart in the train view, moves the wipe slider in the blend view and saves screenshots.
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import puppeteer from 'puppeteer-core';
+import { REPO, get, getJson, project, runner, serve } from './helpers.js';
+
+const CHROMIUM = process.env.FACECOMB_CHROMIUM ?? '/usr/bin/chromium';
+const PHOTOS = join(REPO, 'node_modules', '@vladmandic', 'face-api', 'demo');
+const MINI = `version: 1
+name: mini
+stages:
+  ava-clip: { uses: synth, with: { image: "${PHOTOS}/sample6.jpg", crop: [1004, 175, 540, 540], size: [128, 128], frames: 6, motion: 0.06, light: 0.15, seed: 1 } }
+  bea-clip: { uses: synth, with: { image: "${PHOTOS}/sample3.jpg", crop: [404, 184, 560, 560], size: [128, 128], frames: 6, motion: 0.06, light: 0.15, seed: 2 } }
+  shot: { uses: synth, with: { image: "${PHOTOS}/sample6.jpg", crop: [1313, 131, 560, 560], size: [160, 160], frames: 4, motion: 0.04, light: 0.08, seed: 4 } }
+  ava-align: { uses: align, needs: [ava-clip], with: { size: 64, samples: 1 } }
+  bea-align: { uses: align, needs: [bea-clip], with: { size: 64, samples: 1 } }
+  shot-align: { uses: align, needs: [shot], with: { size: 64, samples: 1 } }
+  ava: { uses: dataset, needs: [ava-align], with: { name: ava } }
+  bea: { uses: dataset, needs: [bea-align], with: { name: bea } }
+  train:
+    uses: train
+    needs: [ava, bea]
+    with: { resolution: 16, startResolution: 8, stepsPerFade: 4, stepsPerStable: 4, batch: 2, channels: { "4": 8, "8": 8, "16": 8 }, latent: 16, previewEvery: 4, checkpointEvery: 100, seed: 3 }
+  swap: { uses: swap, needs: [train, shot-align], with: { source: ava } }
+  blend: { uses: blend, needs: [shot, shot-align, swap], with: { mode: multiband } }
+  encode: { uses: encode, needs: [blend, shot], with: { name: mini } }
+`;
+const STAGES = ['ava-clip', 'bea-clip', 'shot', 'ava-align', 'bea-align', 'shot-align', 'ava', 'bea', 'train', 'swap', 'blend', 'encode'];
+
+let dir = '';
+let url = '';
+let stop: () => Promise<void> = async () => undefined;
+const q = (stage: string) => `pipeline=mini&stage=${stage}`;
+
+before(async () => {
+  dir = project({ 'mini.yaml': MINI });
+  const r = runner(['run', 'mini.yaml', '--backend', 'wasm', '--jobs', '2'], dir);
+  assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+  ({ url, stop } = await serve(['mini.yaml'], dir));
+});
+after(() => stop());
+
+test('each kind shows what it made', async () => {
+  const clip = await getJson(url, `/api/stage?${q('ava-clip')}`);
+  assert.deepEqual(clip.frames.frames, [1, 2, 3, 4, 5, 6]);
+
+  const align = await getJson(url, `/api/stage?${q('ava-align')}`);
+  assert.equal(align.align.withFace, 6);
+  assert.equal(align.align.plate, `${clip.view.dir}/frames`, 'landmarks drawn on the clip it aligned');
+  assert.equal((await get(url, `/files/${align.align.contact}`)).headers['content-type'], 'image/png');
+  const face = JSON.parse((await get(url, `/files/${align.align.faces}/000003.json`)).text);
+  assert.equal(face.face.landmarks.length, 68);
+  const jit = await getJson(url, `/api/jitter?${q('ava-align')}`);
+  assert.deepEqual(jit.frame, [1, 2, 3, 4, 5, 6]);
+  assert.equal(jit.raw[0], null, 'no motion before the first frame');
+  const mean = (xs: (number | null)[]) => xs.filter((x): x is number => x !== null).reduce((s, x, _, a) => s + x / a.length, 0);
+  assert.ok(mean(jit.raw) > 0);
+  assert.ok(mean(jit.stabilised) < mean(jit.raw), `stabilised ${mean(jit.stabilised)} < raw ${mean(jit.raw)}`);
+
+  const train = await getJson(url, `/api/stage?${q('train')}`);
+  assert.deepEqual(train.train.identities, ['ava', 'bea']);
+  assert.deepEqual(train.train.previews.map((p: any) => p.step), [4, 8, 12]);
+  assert.deepEqual(train.train.previews[2].files.map((f: any) => f.identity), ['ava', 'bea']);
+  const m = await getJson(url, `/api/metrics?${q('train')}`);
+  const lines = readFileSync(join(dir, '.facecomb', train.view.dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(m.step, lines.map((l) => l.step));
+  assert.deepEqual(m.losses.bea, lines.map((l) => l.losses.bea));
+  assert.ok(m.losses.ava.every((v: number | null) => v === null || Number.isFinite(v)));
+
+  const blend = await getJson(url, `/api/stage?${q('blend')}`);
+  const shot = await getJson(url, `/api/stage?${q('shot')}`);
+  assert.deepEqual(blend.compare.frames, [1, 2, 3, 4]);
+  assert.equal(blend.compare.a.dir, `${shot.view.dir}/frames`, 'compared with the plate');
+  const fl = await getJson(url, `/api/flicker?${q('blend')}`);
+  assert.equal(fl.pairs, 3);
+  assert.ok(fl.region > 0 && fl.region < 1, `the swapped region is part of the plate (${fl.region})`);
+  const swap = await getJson(url, `/api/stage?${q('swap')}`);
+  assert.match(swap.compare.a.dir, /\/crops$/);
+
+  const enc = await getJson(url, `/api/stage?${q('encode')}`);
+  assert.deepEqual(enc.videos.map((v: string) => v.split('/').pop()).sort(), ['compare.mp4', 'mini.mp4']);
+  const video = await get(url, `/files/${enc.videos.find((v: string) => v.endsWith('mini.mp4'))}`, { headers: { range: 'bytes=0-99' } });
+  assert.equal(video.status, 206);
+  assert.equal(video.headers['content-type'], 'video/mp4');
+  assert.equal(video.body.length, 100);
+  assert.equal(video.body.subarray(4, 8).toString(), 'ftyp');
+});
+
+test('a real browser: every stage, a rendered loss chart, the wipe slider, screenshots', { timeout: 180_000 }, async (t) => {
+  if (!existsSync(CHROMIUM)) {
+    if (process.env.CI === 'true') assert.fail(`chromium not found at ${CHROMIUM}: .ci/install-chromium.sh installs it`);
+    t.skip(`chromium not found at ${CHROMIUM} (apt-get install chromium)`);
+    return;
+  }
+  const shots = join(dir, 'screenshots'); // the test's temp folder (kept with FACECOMB_KEEP_TEST_DIRS=1)
+  mkdirSync(shots);
+  const browser = await puppeteer.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', `--user-data-dir=${join(shots, 'profile')}`],
+  });
+  try {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    const elsewhere: string[] = [];
+    page.on('request', (r) => {
+      if (!r.url().startsWith(url) && !r.url().startsWith('data:')) elsewhere.push(r.url());
+    });
+    await page.setViewport({ width: 1400, height: 1000 });
+    await page.goto(url, { waitUntil: 'load' });
+    await page.waitForFunction((n) => document.querySelectorAll('.node').length === n, { timeout: 20_000 }, STAGES.length);
+    const nodes = await page.$$eval('.node', (els) => els.map((e) => [e.getAttribute('data-stage'), e.getAttribute('data-state')]));
+    assert.deepEqual(nodes.map(([n]) => n).sort(), [...STAGES].sort());
+    assert.ok(nodes.every(([, s]) => s === 'cached'), JSON.stringify(nodes));
+
+    // train: the loss chart is drawn (coloured line pixels on uPlot's canvas) and the previews load
+    await page.click('.node[data-stage="train"]');
+    await page.waitForSelector('#loss-chart canvas', { timeout: 20_000 });
+    await page.waitForFunction(() => [...document.querySelectorAll('#previews img')].some((i) => (i as HTMLImageElement).naturalWidth > 0), { timeout: 20_000 });
+    const coloured = await page.$eval('#loss-chart canvas', (c) => {
+      const cv = c as HTMLCanvasElement;
+      const px = cv.getContext('2d')!.getImageData(0, 0, cv.width, cv.height).data;
+      let n = 0;
+      for (let i = 0; i < px.length; i += 4) if (px[i + 3] > 0 && Math.max(px[i], px[i + 1], px[i + 2]) - Math.min(px[i], px[i + 1], px[i + 2]) > 80) n++;
+      return n;
+    });
+    assert.ok(coloured > 100, `loss lines drawn (${coloured} coloured pixels)`);
+    const legend = await page.$$eval('#loss-chart .u-legend .u-label', (els) => els.map((e) => e.textContent));
+    assert.deepEqual(legend, ['step', 'ava', 'bea']);
+    await page.screenshot({ path: join(shots, 'train.png'), fullPage: true });
+
+    // blend: plate | swap with a wipe; moving the slider moves the cut
+    await page.click('.node[data-stage="blend"]');
+    await page.waitForSelector('#wipe-slider', { timeout: 20_000 });
+    await page.waitForFunction(() => [...document.querySelectorAll('#wipe img')].every((i) => (i as HTMLImageElement).naturalWidth > 0), { timeout: 20_000 });
+    const box = (await (await page.$('#wipe-slider'))!.boundingBox())!;
+    await page.mouse.click(box.x + box.width * 0.2, box.y + box.height / 2);
+    const wipe = await page.$eval('#wipe-slider', (s) => Number((s as HTMLInputElement).value));
+    assert.ok(wipe >= 12 && wipe <= 28, `slider moved to about 20 (${wipe})`);
+    const clip = await page.$eval('#wipe img.top', (i) => (i as HTMLElement).style.clipPath);
+    assert.equal(clip, `inset(0px 0px 0px ${wipe}%)`);
+    await page.waitForFunction(() => (document.querySelector('#flicker')?.textContent ?? '').includes('ratio'), { timeout: 20_000 });
+    const file = join(shots, 'review.png');
+    await page.screenshot({ path: file, fullPage: true });
+    assert.ok(statSync(file).size > 20_000, 'a real screenshot');
+    t.diagnostic(`screenshots: ${shots}`);
+    assert.deepEqual(errors, [], 'no script errors');
+    assert.deepEqual(elsewhere, [], 'nothing requested from elsewhere');
+  } finally {
+    await browser.close();
+  }
+});
