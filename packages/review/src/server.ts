@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
+import { closeSync, openSync, readSync, realpathSync, statSync, unwatchFile, watchFile } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
@@ -20,6 +20,8 @@ export interface ReviewOptions {
   port?: number;
   /** Default 127.0.0.1: only this machine. */
   host?: string;
+  /** Files whose change makes the stages' state be planned again (the pipeline files). */
+  watchFiles?: string[];
 }
 
 export interface ReviewServer {
@@ -94,6 +96,9 @@ export async function startReviewServer(o: ReviewOptions): Promise<ReviewServer>
     }
   };
   const watcher = new CacheWatcher(rootReal, (p) => void refresh(p));
+  // a pipeline file edited (a param changed): plan again; one stat a second per file (an editor's save
+  // replaces the file, which fs.watch loses track of)
+  for (const f of o.watchFiles ?? []) watchFile(f, { interval: 1000 }, () => void refresh(true));
 
   const findStage = (url: URL): { stage: StageView; pipeline: (typeof views)[number] } => {
     const pname = url.searchParams.get('pipeline');
@@ -199,6 +204,7 @@ export async function startReviewServer(o: ReviewOptions): Promise<ReviewServer>
     pipelines: () => views,
     close: async () => {
       watcher.close();
+      for (const f of o.watchFiles ?? []) unwatchFile(f);
       for (const c of clients) c.end();
       clients.clear();
       await new Promise<void>((r) => server.close(() => r()));

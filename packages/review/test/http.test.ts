@@ -167,7 +167,7 @@ test('reads only: other methods are refused and serving changed nothing in the c
   assert.deepEqual(snapshot(join(dir, '.facecomb'), ['review-thumbs']), before0);
 });
 
-test('live: a run in progress, then cached; a failed stage with its log', { timeout: 120_000 }, async () => {
+test('live: a run in progress, then cached; a failed stage with its log; an edited pipeline file', { timeout: 120_000 }, async () => {
   const running = waitForEvent<any[]>(url, (ps) => {
     const s = ps[1].stages[0];
     return s.display === 'running' && s.progress?.done >= 2;
@@ -194,4 +194,11 @@ test('live: a run in progress, then cached; a failed stage with its log', { time
   for (const k of readdirSync(join(dir, '.facecomb', 'cache'))) {
     assert.ok(!existsSync(join(dir, '.facecomb', 'cache', k, 'progress.json')), 'progress.json never reaches the cache');
   }
+
+  // the pipeline file edited: the page plans again and says why
+  const edited = waitForEvent<any[]>(url, (ps) => ps[1].stages[0].display === 'stale');
+  writeFileSync(join(dir, 'live.yaml'), LIVE.replace('sleep 0.4', 'sleep 0.3'));
+  const ps = await edited;
+  assert.deepEqual(ps[1].stages[0].reasons, ['param with.cmd changed']);
+  assert.equal(ps[1].stages[0].lastKey, done[1].stages[0].key, 'its last run is still shown');
 });

@@ -53,7 +53,7 @@ export async function serveCommand(files: string[], o: ServeOptions = {}): Promi
   const { startReviewServer, CacheReader } = await import('@facecomb/review');
   const listed = files.length ? files.map((f) => resolve(f)) : new CacheReader(root).seenPipelineFiles().filter((f) => existsSync(f));
   if (!listed.length) throw new Error(`the cache ${root} has no pipeline runs recorded: name the pipeline files (runner serve FILE...)`);
-  const srv = await startReviewServer({ root, status: () => planAll(listed, root, o.env), port: o.port, host: o.host });
+  const srv = await startReviewServer({ root, status: () => planAll(listed, root, o.env), port: o.port, host: o.host, watchFiles: listed });
   if (o.onListening) o.onListening(srv.url);
   else (o.out ?? process.stdout).write(`review page of ${listed.length} pipeline(s) over ${root}: ${srv.url}\n`);
   return srv;
