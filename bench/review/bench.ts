@@ -70,6 +70,7 @@ try {
   const page = await fetchMs(url, '/');
   const app = await fetchMs(url, '/static/app.js');
   const pipes = await fetchMs(url, '/api/pipelines');
+  if (process.env.BENCH_KEEP) console.log(`serving ${url}`);
   const stage = await fetchMs(url, '/api/stage?pipeline=big&stage=plate');
   const stageWarm = await fetchMs(url, '/api/stage?pipeline=big&stage=plate');
   const key = JSON.parse(spawnSync(process.execPath, [BIN, 'status', 'big.yaml', '--json'], { cwd: dir, encoding: 'utf8' }).stdout)[0].key;

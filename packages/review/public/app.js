@@ -212,7 +212,7 @@ async function loadStage(full) {
     h('h2', {}, v.name),
     h('div', { class: 'facts' }, facts.map(([k, val]) => h('span', {}, `${k} `, h('b', {}, val)))),
   ];
-  if (v.reasons.length) parts.push(h('p', { class: 'hint' }, `stale: ${v.reasons.join('; ')}${v.lastKey ? ' (showing its last run)' : ''}`));
+  if (v.reasons.length) parts.push(h('p', { class: 'hint' }, `${v.display === 'running' ? 'runs because' : 'stale'}: ${v.reasons.join('; ')}${v.lastKey && v.display !== 'running' ? ' (showing its last run)' : ''}`));
   if (!v.dir) parts.push(h('p', { class: 'hint' }, v.display === 'failed' ? 'The last run failed: its log is below.' : 'Nothing made yet: this stage has not run with these settings.'));
   box.replaceChildren(...parts);
   const section = (title, ...kids) => box.append(h('h3', {}, title), ...kids);

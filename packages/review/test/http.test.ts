@@ -202,3 +202,14 @@ test('live: a run in progress, then cached; a failed stage with its log; an edit
   assert.deepEqual(ps[1].stages[0].reasons, ['param with.cmd changed']);
   assert.equal(ps[1].stages[0].lastKey, done[1].stages[0].key, 'its last run is still shown');
 });
+
+test('serve without files: every pipeline the cache has seen', async () => {
+  const other = await serve([], dir);
+  try {
+    const ps = await getJson(other.url, '/api/pipelines');
+    assert.deepEqual(ps.map((p: any) => p.name).sort(), ['live', 'paths']);
+    assert.equal(ps.find((p: any) => p.name === 'paths').stages[0].display, 'cached');
+  } finally {
+    await other.stop();
+  }
+});
