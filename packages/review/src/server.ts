@@ -95,10 +95,6 @@ export async function startReviewServer(o: ReviewOptions): Promise<ReviewServer>
       await refresh(p);
     }
   };
-  const watcher = new CacheWatcher(rootReal, (p) => void refresh(p));
-  // a pipeline file edited (a param changed): plan again; one stat a second per file (an editor's save
-  // replaces the file, which fs.watch loses track of)
-  for (const f of o.watchFiles ?? []) watchFile(f, { interval: 1000 }, () => void refresh(true));
 
   const findStage = (url: URL): { stage: StageView; pipeline: (typeof views)[number] } => {
     const pname = url.searchParams.get('pipeline');
@@ -196,6 +192,11 @@ export async function startReviewServer(o: ReviewOptions): Promise<ReviewServer>
     server.once('error', reject);
     server.listen(o.port ?? 8080, o.host ?? '127.0.0.1', () => resolve());
   });
+  // watch only once listening: a failed listen leaves nothing running
+  const watcher = new CacheWatcher(rootReal, (p) => void refresh(p));
+  // a pipeline file edited (a param changed): plan again; one stat a second per file (an editor's save
+  // replaces the file, which fs.watch loses track of)
+  for (const f of o.watchFiles ?? []) watchFile(f, { interval: 1000 }, () => void refresh(true));
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   return {

@@ -213,3 +213,17 @@ test('serve without files: every pipeline the cache has seen', async () => {
     await other.stop();
   }
 });
+
+test('serve: clear errors for a missing cache, a busy port, a bad host', async () => {
+  const empty = project({ 'x.yaml': 'version: 1\nname: x\nstages:\n  a: { uses: shell, with: { cmd: "true" } }\n' });
+  const none = runner(['serve', 'x.yaml', '--port', '0'], empty);
+  assert.equal(none.code, 2);
+  assert.match(none.stderr, /^runner: no cache folder at .*\.facecomb: run a pipeline first/);
+  const port = new URL(url).port;
+  const busy = runner(['serve', 'paths.yaml', '--port', port], dir);
+  assert.equal(busy.code, 2);
+  assert.equal(busy.stderr, `runner: port ${port} on 127.0.0.1 is in use: choose another with --port N (0 picks a free one)\n`);
+  const host = runner(['serve', 'paths.yaml', '--port', '0', '--host', '10.255.255.254'], dir);
+  assert.equal(host.code, 2);
+  assert.match(host.stderr, /--host 10\.255\.255\.254: not an address of this machine/);
+});
