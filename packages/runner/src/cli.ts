@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { UsageError, dagCommand, gcCommand, lsCommand, runCommand, showCommand, statusCommand } from './commands.js';
 import { PipelineError, formatDiagnostic } from './diagnostics.js';
+import { loadFarm } from './farm.js';
 import { RegistryError } from './registry.js';
 
 const HELP = `runner: runs a facecomb pipeline (one YAML file per shot) with a content-addressed cache
@@ -14,6 +15,11 @@ usage:
   runner ls [--json]               the cache entries
   runner gc [--keep-pipelines FILE...] [--all] [--dry-run]
                                    remove cache entries no pipeline refers to
+  runner run FILE --farm redis://HOST:PORT    run the stages as jobs on a farm's workers
+  runner worker --farm redis://HOST:PORT [--slots cpu=N,gpu=N] [--backend B]
+                                   take stage jobs from the farm (shared --cache folder)
+  runner farm status --farm redis://HOST:PORT [--json]
+                                   workers, and queued/running/failed jobs per pipeline
 
 options (every command):
   --cache DIR   the cache folder (default: .facecomb/ in the pipeline's project folder; env FACECOMB_CACHE)
@@ -67,6 +73,8 @@ async function main(argv: string[]): Promise<number> {
       gpus: { type: 'string' },
       resource: { type: 'string', multiple: true },
       all: { type: 'boolean' },
+      farm: { type: 'string' },
+      slots: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -89,7 +97,19 @@ async function main(argv: string[]): Promise<number> {
         if (!m) throw new UsageError(`--resource ${r}: expected NAME=N, e.g. --resource cpu=4`);
         slots[m[1]] = Number(m[2]);
       }
-      return runCommand(file(), { ...common, jobs: values.jobs === undefined ? availableParallelism() : int('--jobs', values.jobs), force: values.force, dryRun: values['dry-run'], backend: values.backend, slots });
+      return runCommand(file(), { ...common, jobs: values.jobs === undefined ? availableParallelism() : int('--jobs', values.jobs), force: values.force, dryRun: values['dry-run'], backend: values.backend, slots, farm: values.farm });
+    }
+    case 'worker': {
+      if (!values.farm) throw new UsageError('runner worker: --farm redis://HOST:PORT is required');
+      const farm = await loadFarm();
+      const lockMs = process.env.FACECOMB_FARM_LOCK_MS ? Number(process.env.FACECOMB_FARM_LOCK_MS) : undefined;
+      return farm.runWorker({ url: values.farm, slots: farm.parseSlots(values.slots), backend: values.backend, cache: values.cache, lockMs });
+    }
+    case 'farm': {
+      if (positionals[0] !== 'status') throw new UsageError(`runner farm: usage: runner farm status --farm redis://HOST:PORT [--json]`);
+      if (!values.farm) throw new UsageError('runner farm status: --farm redis://HOST:PORT is required');
+      await (await loadFarm()).farmStatus(values.farm, { json: values.json });
+      return 0;
     }
     case 'status':
       await statusCommand(file(), { ...common, json: values.json });
@@ -108,7 +128,7 @@ async function main(argv: string[]): Promise<number> {
       await gcCommand({ ...common, keep, all: values.all, dryRun: values['dry-run'] });
       return 0;
     default:
-      throw new UsageError(`unknown command '${cmd}'; commands: run, status, dag, show, ls, gc (runner --help)`);
+      throw new UsageError(`unknown command '${cmd}'; commands: run, status, dag, show, ls, gc, worker, farm (runner --help)`);
   }
 }
 
@@ -120,6 +140,10 @@ main(process.argv.slice(2)).then(
     if (e instanceof PipelineError) {
       for (const d of e.diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
       process.stderr.write(`${e.diagnostics.length} error(s) in the pipeline; nothing was run\n`);
+    } else if ((e as { farm?: boolean }).farm) {
+      process.stderr.write(`runner: ${(e as Error).message}\n`);
+      process.exitCode = 1;
+      return;
     } else if (e instanceof UsageError || e instanceof RegistryError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`runner: ${(e as Error).message}\n`);
     } else {
