@@ -29,27 +29,38 @@ export function chunkRanges(frames: number[], n: number): [number, number][] {
 }
 
 const isFrameList = (v: unknown): v is number[] => Array.isArray(v) && v.every((x) => Number.isInteger(x));
+/** `{"12": ..., "13": ...}`: per-frame values keyed by frame number (align's noFaceReasons). */
+const isFrameMap = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).every((k) => /^-?\d+$/.test(k));
 
-/** The frame numbers a chunked stage splits: the `frames` of the first needed stage whose meta.json lists them. */
+/**
+ * The frame numbers a chunked stage splits: every frame listed (meta.json `frames`) by any of its needs, so a
+ * need that lists fewer (swap: the frames with a face) leaves no frame out.
+ */
 export function upstreamFrames(cache: Cache, stage: string, needs: [string, string][]): number[] {
+  const all = new Set<number>();
   for (const [, key] of needs) {
     try {
       const meta = JSON.parse(readFileSync(join(cache.artifacts(key), 'meta.json'), 'utf8')) as Record<string, unknown>;
-      if (isFrameList(meta.frames)) return meta.frames;
+      if (isFrameList(meta.frames)) for (const f of meta.frames) all.add(f);
     } catch {
       /* no meta.json: look at the next one */
     }
   }
-  throw new Error(`stage '${stage}' has 'chunk' but none of its needs (${needs.map(([n]) => n).join(', ') || 'none'}) lists its frames in meta.json ("frames": [numbers], docs/ARTIFACTS.md)`);
+  if (!all.size) throw new Error(`stage '${stage}' has 'chunk' but none of its needs (${needs.map(([n]) => n).join(', ') || 'none'}) lists its frames in meta.json ("frames": [numbers], docs/ARTIFACTS.md)`);
+  return [...all].sort((a, b) => a - b);
 }
 
-/** Merges the chunks' meta.json: `sum` fields add up, frame-number lists concatenate, other fields must agree. */
+/**
+ * Merges the chunks' meta.json: `sum` fields add up, frame-number lists concatenate, objects keyed by frame
+ * number unite, other fields must agree.
+ */
 export function mergeMeta(metas: { frames: [number, number]; meta: Record<string, unknown> }[], spec: ChunkSpec): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const field of Object.keys(metas[0].meta)) {
     const vals = metas.map((m) => m.meta[field]);
     if (spec.sum.includes(field) && vals.every((v) => typeof v === 'number')) out[field] = (vals as number[]).reduce((a, b) => a + b, 0);
     else if (vals.every(isFrameList)) out[field] = [...new Set((vals as number[][]).flat())].sort((a, b) => a - b);
+    else if (vals.every(isFrameMap) && vals.some((v) => Object.keys(v).length)) out[field] = Object.assign({}, ...vals);
     else {
       const bad = metas.findIndex((m) => canonicalJson(m.meta[field]) !== canonicalJson(vals[0]));
       if (bad >= 0) {

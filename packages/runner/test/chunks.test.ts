@@ -85,12 +85,12 @@ test('chunk ranges and meta.json merging', () => {
   assert.deepEqual(chunkRanges([5, 1, 2, 3, 9, 4], 2), [[1, 2], [3, 4], [5, 9]]);
   const merged = mergeMeta(
     [
-      { frames: [1, 2], meta: { kind: 'blend', fps: 24, frames: [1, 2], count: 2, noFace: [] } },
-      { frames: [3, 4], meta: { kind: 'blend', fps: 24, frames: [3, 4], count: 2, noFace: [4] } },
+      { frames: [1, 2], meta: { kind: 'blend', fps: 24, frames: [1, 2], count: 2, noFace: [], why: {} } },
+      { frames: [3, 4], meta: { kind: 'blend', fps: 24, frames: [3, 4], count: 2, noFace: [4], why: { 4: 'no face' } } },
     ],
     { sum: ['count'] },
   );
-  assert.deepEqual(merged, { kind: 'blend', fps: 24, frames: [1, 2, 3, 4], count: 4, noFace: [4] });
+  assert.deepEqual(merged, { kind: 'blend', fps: 24, frames: [1, 2, 3, 4], count: 4, noFace: [4], why: { 4: 'no face' } });
   assert.throws(
     () => mergeMeta([{ frames: [1, 1], meta: { fps: 24 } }, { frames: [2, 2], meta: { fps: 25 } }], { sum: [] }),
     /meta\.json field 'fps' differs between chunks \(frames 1-1: 24; frames 2-2: 25\)/,
