@@ -1,7 +1,7 @@
 // The farm: `node --import tsx bench/farm/bench.ts` from the repository root (build first: npx tsc -b; needs
 // redis-server and ../shared/footage). Prints a table, writes bench/results/farm.json.
 //
-// 1. align + swap + blend of N real frames (BENCH_FRAMES, default 48; chunks of BENCH_CHUNK, default 8) on a farm
+// 1. align + swap + blend of N real frames (BENCH_FRAMES, default 48; chunks of BENCH_CHUNK, default 12: not a multiple of swap's batch of 8) on a farm
 //    of 1 worker, then of 3 workers (each cpu=1,gpu=1), from the same cached ingest/dataset/train entries:
 //    the wall-clock ratio. Their outputs are compared with an unchunked local run: swap and blend bit for bit
 //    (with the reference's align), align's landmarks within a tolerance in pixels.
@@ -18,7 +18,7 @@ const BIN = fileURLToPath(new URL('../../packages/runner/bin/runner.js', import.
 const RESULTS = fileURLToPath(new URL('../results/', import.meta.url));
 const FOOTAGE = fileURLToPath(new URL('../../../shared/footage/congress/', import.meta.url));
 const N = Number(process.env.BENCH_FRAMES ?? 48);
-const CHUNK = Number(process.env.BENCH_CHUNK ?? 8);
+const CHUNK = Number(process.env.BENCH_CHUNK ?? 12);
 const JOBS = Number(process.env.BENCH_JOBS ?? 40);
 const PER_FRAME = ['plate-align', 'swap', 'blend'];
 
@@ -55,6 +55,7 @@ const stopAll = () => {
   redis.stop();
 };
 process.on('exit', stopAll);
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(130));
 
 // the engine every stage uses (as the e2e test does: wasm works on every machine)
 const BACKEND = process.env.BENCH_BACKEND ?? 'wasm';
