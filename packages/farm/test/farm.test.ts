@@ -3,8 +3,8 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Cache, hashTree, type Manifest } from '@facecomb/runner';
-import { cli, cliSpawn, pidAlive, project, waitFor } from '../../runner/test/helpers.js';
-import { haveRedis, startRedis } from './redis.js';
+import { cacheKeys, cli, cliSpawn, pidAlive, project, waitFor } from '../../runner/test/helpers.js';
+import { freePort, haveRedis, startRedis } from './redis.js';
 
 const FIXTURES = new URL('./fixtures/', import.meta.url);
 const fixture = (name: string) => readFileSync(new URL(name, FIXTURES), 'utf8');
@@ -132,6 +132,8 @@ test('three workers, two pipelines with chunks: each key once, gpu jobs on the g
   for (const m of ms.filter((x) => x.stage !== 'lift')) assert.notEqual(m.pid, gpuPid, `cpu job ${m.pipeline.name}/${m.stage} not on the gpu-only worker`);
   const held = ms.find((m) => m.stage === 'grade' && JSON.stringify((m as { frames?: unknown }).frames) === '[5,8]')!;
   assert.notEqual(held.pid, victim.child.pid, 'the killed chunk was committed by another worker');
+  assert.equal(readFileSync(join(dir, 'resumed.log'), 'utf8'), '5-8\n', 'the rerun found the checkpoint its first run left in FACECOMB_RESUME');
+  assert.ok(!existsSync(join(shared, 'work', held.key)), 'the resume folder is removed once the chunk succeeded');
 
   // nothing corrupt: every entry's files are what its manifest says; outputs equal the local run's
   for (const m of ms) assert.deepEqual(await hashTree(m.artifacts), m.outputs, `entry ${m.key.slice(0, 12)} (${m.stage}) intact`);
@@ -159,6 +161,57 @@ test('three workers, two pipelines with chunks: each key once, gpu jobs on the g
   assert.equal(st2.pipelines.showc?.failed, 1);
   assert.equal(st2.pipelines.showa, undefined, 'nothing left queued, running or failed for showa');
   assert.ok(!pidAlive(victim.child.pid!));
+});
+
+test('a worker waits for Redis, reconnects after a Redis restart; Ctrl-C of a farm run cancels its running job', { skip: noRedis, timeout: 120_000 }, async (t) => {
+  const slow = (name: string) => `version: 1
+name: ${name}
+stages:
+  s:
+    uses: shell
+    with: { cmd: 'echo $$ > ${name}.pid; while [ ! -f go ]; do sleep 0.05; done; echo ok > $FACECOMB_OUT/ok' }
+`;
+  const dir = project({ 'one.yaml': slow('one'), 'two.yaml': slow('two') });
+  const port = await freePort();
+  const url = `redis://127.0.0.1:${port}`;
+  const started: ReturnType<typeof cliSpawn>[] = [];
+  let redis: Awaited<ReturnType<typeof startRedis>> | undefined;
+  t.after(() => {
+    writeFileSync(join(dir, 'go'), '');
+    for (const s of started) if (s.child.exitCode === null) s.child.kill('SIGKILL');
+    redis?.stop();
+  });
+  const w = cliSpawn(['worker', '--farm', url, '--slots', 'cpu=1'], { cwd: dir, env: { FACECOMB_FARM_LOCK_MS: '2000' } });
+  started.push(w);
+  await waitFor(() => w.out().includes(`cannot reach Redis at ${url}`), 20_000, 'the worker to say Redis is not there');
+  redis = await startRedis(port);
+  await waitFor(() => /worker \S+ on redis/.test(w.out()), 20_000, 'the worker to connect once Redis is up');
+
+  // Ctrl-C while the stage runs on the worker: exit 130, the stage is killed there, nothing committed
+  const run = cliSpawn(['run', 'one.yaml', '--farm', url], { cwd: dir });
+  started.push(run);
+  await waitFor(() => existsSync(join(dir, 'one.pid')) && readFileSync(join(dir, 'one.pid'), 'utf8').endsWith('\n'), 30_000, 'the stage to start');
+  const stagePid = Number(readFileSync(join(dir, 'one.pid'), 'utf8'));
+  await waitFor(() => /s\s+running.*on \S+/.test(run.out()), 10_000, 'the submitter to show the stage running on the worker');
+  run.child.kill('SIGINT');
+  const r = await run.done;
+  assert.equal(r.code, 130, r.stdout);
+  assert.match(r.stdout, /1 interrupted/);
+  await waitFor(() => !pidAlive(stagePid), 10_000, 'the worker to kill the cancelled stage');
+  await waitFor(() => w.out().includes('interrupted one/s'), 10_000, 'the worker to report the cancel');
+  assert.deepEqual(cacheKeys(dir), []);
+
+  // Redis goes away and comes back: the worker says so and takes the next job
+  redis.stop();
+  await waitFor(() => w.out().includes(`lost Redis at ${url}`), 20_000, 'the worker to notice');
+  redis = await startRedis(port);
+  await waitFor(() => w.out().includes(`reconnected to Redis at ${url}`), 30_000, 'the worker to reconnect');
+  writeFileSync(join(dir, 'go'), '');
+  const two = cliSpawn(['run', 'two.yaml', '--farm', url], { cwd: dir });
+  started.push(two);
+  const r2 = await two.done;
+  assert.equal(r2.code, 0, r2.stdout + r2.stderr);
+  assert.match(r2.stdout, /two: 1 ran, 0 cached/);
 });
 
 test('Redis unreachable or a wrong URL: a clear error naming the URL, no hang', { skip: noRedis, timeout: 30_000 }, async () => {

@@ -19,8 +19,8 @@ export function freePort(): Promise<number> {
 }
 
 /** A throw-away redis-server on a free 127.0.0.1 port: nothing saved, stopped by `stop()`. */
-export async function startRedis(): Promise<{ url: string; proc: ChildProcess; stop(): void }> {
-  const port = await freePort();
+export async function startRedis(port?: number): Promise<{ url: string; proc: ChildProcess; stop(): void }> {
+  port ??= await freePort();
   const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
   const url = `redis://127.0.0.1:${port}`;
   const t0 = Date.now();
