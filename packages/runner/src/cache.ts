@@ -107,6 +107,13 @@ function pidAlive(pid: number): boolean {
 }
 
 /**
+ * What running a stage job needs of a cache (runStageJob, chunk assembly, farm workers): entries by key, a
+ * temp area on the same store and an atomic commit, resume folders, logs of failures. `Cache` is the shared
+ * folder; an S3-compatible store would implement this with a local staging folder and a manifest-last upload.
+ */
+export type StageStore = Pick<Cache, 'root' | 'cacheDir' | 'entry' | 'artifacts' | 'work' | 'has' | 'manifest' | 'makeTemp' | 'commit' | 'cleanStaleTemps' | 'failedLog'>;
+
+/**
  * The cache folder:
  *   cache/<key>/{manifest.json, log.txt, out/}   finished stage runs (immutable)
  *   tmp/<key>.<pid>.<rand>/                      runs in progress (renamed into cache/ on success)

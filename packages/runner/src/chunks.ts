@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { Cache } from './cache.js';
+import type { StageStore } from './cache.js';
 import { canonicalJson, KEY_FORMAT } from './plan.js';
 import type { ChunkSpec } from './registry.js';
 
@@ -36,7 +36,7 @@ const isFrameMap = (v: unknown): v is Record<string, unknown> => !!v && typeof v
  * The frame numbers a chunked stage splits: every frame listed (meta.json `frames`) by any of its needs, so a
  * need that lists fewer (swap: the frames with a face) leaves no frame out.
  */
-export function upstreamFrames(cache: Cache, stage: string, needs: [string, string][]): number[] {
+export function upstreamFrames(cache: StageStore, stage: string, needs: [string, string][]): number[] {
   const all = new Set<number>();
   for (const [, key] of needs) {
     try {
@@ -84,7 +84,7 @@ function jsonIndent(text: string): number {
  * filesystems); a path written by two chunks must have the same content; meta.json files are merged.
  * Returns the summary stored in the manifest.
  */
-export async function assembleChunks(cache: Cache, chunks: ChunkRef[], out: string, spec: ChunkSpec): Promise<Record<string, unknown>> {
+export async function assembleChunks(cache: StageStore, chunks: ChunkRef[], out: string, spec: ChunkSpec): Promise<Record<string, unknown>> {
   const seen = new Map<string, { sha256: string; frames: [number, number] }>();
   const metas: { frames: [number, number]; meta: Record<string, unknown> }[] = [];
   let metaText = '';

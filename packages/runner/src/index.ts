@@ -2,7 +2,7 @@ export { loadPipeline, PIPELINE_SCHEMA, envName, dependents, type Pipeline, type
 export { loadRegistry, STAGE_PACKAGES, SHELL_SCHEMA, RegistryError, type KindSpec, type Registry, type ChunkSpec } from './registry.js';
 export { PipelineError, formatDiagnostic, type Diagnostic } from './diagnostics.js';
 export { planPipeline, stageKey, canonicalJson, type StagePlan } from './plan.js';
-export { Cache, cacheRootFor, HOST_TAG, type Manifest, type IndexRecord } from './cache.js';
+export { Cache, cacheRootFor, HOST_TAG, type Manifest, type IndexRecord, type StageStore } from './cache.js';
 export { Executor, type RunOptions, type RunResult, type StageOutcome } from './execute.js';
 export { runStageJob, stageJob, killTree, RUNNER_VERSION, type StageJob, type JobOutcome, type JobHooks, type RunJobOptions } from './job.js';
 export { LocalLauncher, type Launcher, type LaunchHooks } from './launcher.js';

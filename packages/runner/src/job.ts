@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { execa } from 'execa';
 import { parseReportLine } from '@facecomb/stage';
-import type { Cache, Manifest } from './cache.js';
+import type { Manifest, StageStore } from './cache.js';
 import { assembleChunks, type ChunkRef } from './chunks.js';
 import { hashTree } from './files.js';
 import { envName } from './pipeline.js';
@@ -95,7 +95,7 @@ export function stageJob(pipeline: { name: string; file: string; dir: string }, 
  * CLI with the contract environment, its log and manifest, then an atomic rename into the cache. The caller
  * holds whatever exclusivity it has (a lock file, a farm job lease); a lost commit race is a cache hit.
  */
-export async function runStageJob(job: StageJob, cache: Cache, o: RunJobOptions): Promise<JobOutcome> {
+export async function runStageJob(job: StageJob, cache: StageStore, o: RunJobOptions): Promise<JobOutcome> {
   const { key, stage } = job;
   const host = hostname();
   if (o.aborted()) return { state: 'interrupted', key };
