@@ -14,6 +14,9 @@ interface Waiter {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+const notShared = (root: string, host?: string) =>
+  `the job ended${host ? ` on ${host}` : ''} but its entry is not in the cache ${root}: the workers and this runner must use one shared cache folder (runner worker --cache DIR)`;
+
 /**
  * Submits jobs to the farm's queues (job id = cache key, so equal work submitted twice runs once) and follows
  * them to their end: queue events give start and progress, a poll of each job's state gives the end even when
@@ -122,6 +125,7 @@ export class FarmLauncher implements Launcher {
     await this.submit(queue, w.job);
     w.hooks.waiting(`queued on the farm (${queue.name})`);
     let gone = 0;
+    let resubmitted = 0;
     for (;;) {
       if (this.aborting) return { state: 'interrupted', key };
       await sleep(this.opts.pollMs ?? 300);
@@ -134,14 +138,18 @@ export class FarmLauncher implements Launcher {
         return { state: 'failed', key, error: f.error, log: f.log, tail: f.tail, host: f.host };
       }
       if (state === 'completed' || state === 'unknown') {
-        if (w.returned) return { ...w.returned, key };
-        if (this.cache.has(key)) {
+        if (w.returned || this.cache.has(key)) {
+          if (!this.cache.has(key)) return { state: 'failed', key, error: notShared(this.cache.root, w.returned?.host) };
+          if (w.returned) return { ...w.returned, key };
           // finished, its event not seen yet: wait a moment for it (done vs cached), then take the entry
           if (++gone < 4) continue;
           return { state: 'done', key, host: this.cache.manifest(key)?.host };
         }
         // removed without a result (another submitter's Ctrl-C took its waiting job away): submit again
-        if (state === 'unknown') await this.submit(queue, w.job);
+        if (state === 'unknown') {
+          if (++resubmitted > 3) return { state: 'failed', key, error: notShared(this.cache.root) };
+          await this.submit(queue, w.job);
+        }
       }
     }
   }

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
 import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -150,6 +151,10 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
       if (kind && kind.version !== job.kind.version) {
         throw new UnrecoverableError(failure({ error: `worker ${id} has ${job.kind.kind} v${kind.version}, the job needs v${job.kind.version}: install the same facecomb version on every machine` }));
       }
+      // the same folders must be visible here as on the submitter (a shared mount at the same paths)
+      const missing = Object.entries(job.upstream).find(([, k]) => !cache.has(k));
+      if (missing) throw new UnrecoverableError(failure({ error: `worker ${id}: entry ${missing[1].slice(0, 12)} of needed stage '${missing[0]}' is not in its cache ${cache.root}: every worker and the submitter must share one cache folder (--cache)` }));
+      if (!existsSync(job.pipeline.dir)) throw new UnrecoverableError(failure({ error: `worker ${id}: the pipeline folder ${job.pipeline.dir} does not exist here: mount the project at the same path on every machine` }));
       const r: RunningJob = { key: job.key, name, queue, since: Date.now(), cancelled: false };
       running.set(job.key, r);
       void beat();
