@@ -61,7 +61,17 @@ export interface AlignRun {
 export interface AlignOptions {
   backend?: string;
   onFrame?: (done: number, total: number) => void;
+  /**
+   * A frame chunk: write only the frames in [first, last]. Tracking and smoothing are causal, so the run starts
+   * `warmup` frames earlier (rounded down to the detector's schedule of an unchunked run) and discards those.
+   * A chunk writes no contact sheet.
+   */
+  range?: { first: number; last: number };
+  warmup?: number;
 }
+
+/** Frames run before a chunk's first frame so its tracking and smoothing state matches an unchunked run's. */
+export const CHUNK_WARMUP = 24;
 
 const round = (v: number, k = 1000) => Math.round(v * k) / k;
 const roundPts = (pts: Point[]): Point[] => pts.map(([x, y]) => [round(x), round(y)]);
@@ -88,7 +98,14 @@ export async function alignFrames(src: FrameSource, out: string, params: AlignPa
   await Promise.all(['faces', 'crops', 'masks'].map((d) => mkdir(join(out, d), { recursive: true })));
   const stab = new LandmarkStabiliser(params.smoothing, params.cutThreshold, src.fps);
   const size = params.size;
-  const columns = params.contact === false ? 0 : params.contact;
+  const range = opts.range;
+  const columns = params.contact === false || range ? 0 : params.contact;
+  // [lo, hi): the indices written; from `start`: the indices run (warm-up first)
+  const lo = range ? src.frames.findIndex((f) => f >= range.first) : 0;
+  const hi = range ? src.frames.length - [...src.frames].reverse().findIndex((f) => f <= range.last) : src.frames.length;
+  if (range && (lo < 0 || hi <= lo || hi > src.frames.length)) throw new Error(`frames ${range.first}-${range.last}: none of them is in the frames stage's ${src.frames.length} frames (${src.frames[0]}-${src.frames.at(-1)})`);
+  const warm = range ? Math.max(0, lo - (opts.warmup ?? CHUNK_WARMUP)) : 0;
+  const start = warm - (warm % params.detectEvery);
   const sheetPick = evenly(src.frames.length, columns * columns);
   const cells: ContactCell[] = [];
   const results: FrameResult[] = [];
@@ -102,9 +119,10 @@ export async function alignFrames(src: FrameSource, out: string, params: AlignPa
   let sinceDetect = 0;
   let prevThumb: Float32Array | null = null;
   let detections = 0;
-  for (let i = 0; i < src.frames.length; i++) {
+  for (let i = start; i < hi; i++) {
     tick = performance.now();
     const frame = src.frames[i];
+    const write = i >= lo;
     const file = join(src.dir, 'frames', frameName(frame));
     const img: Image = await readImage(file, { channels: 3 });
     const thumb = thumbnail(img);
@@ -153,7 +171,7 @@ export async function alignFrames(src: FrameSource, out: string, params: AlignPa
       const inCrop = transformPoints(matrix, landmarks);
       const mask = hullMask(maskPolygon(inCrop, params.faceType), size, params.mask);
       lap('cropMask');
-      await Promise.all([writePng(join(out, 'crops', frameName(frame)), crop), writePng(join(out, 'masks', frameName(frame)), mask)]);
+      if (write) await Promise.all([writePng(join(out, 'crops', frameName(frame)), crop), writePng(join(out, 'masks', frameName(frame)), mask)]);
       res = {
         frame,
         face: { box: det.box.map((v) => round(v)) as Box, score: round(det.score, 1e5), landmarksRaw: roundPts(lm.raw), landmarks: roundPts(landmarks), matrix: matrix.map((v) => round(v, 1e8)) as Affine },
@@ -167,11 +185,12 @@ export async function alignFrames(src: FrameSource, out: string, params: AlignPa
       };
       if (sheetPick.has(i)) cells.push({ crop, landmarks: inCrop, raw: transformPoints(matrix, lm.raw) });
     }
+    if (!write) continue;
     const record: FaceRecord = { frame, face: res.face };
     await writeFile(join(out, 'faces', frameName(frame).replace('.png', '.json')), JSON.stringify(record));
     lap('write');
     results.push(res);
-    opts.onFrame?.(i + 1, src.frames.length);
+    opts.onFrame?.(i + 1 - lo, hi - lo);
   }
   const seconds = (performance.now() - t0) / 1000;
   if (columns > 0 && cells.length > 0) await writePng(join(out, 'contact.png'), contactSheet(cells, columns, Math.min(size, 128)));
@@ -182,7 +201,7 @@ export async function alignFrames(src: FrameSource, out: string, params: AlignPa
     size,
     faceType: params.faceType,
     fps: src.fps,
-    frames: src.frames,
+    frames: src.frames.slice(lo, hi),
     withFace,
     noFace,
     noFaceReasons: Object.fromEntries(results.filter((r) => !r.face).map((r) => [r.frame, r.reason ?? 'no face'])),
@@ -193,5 +212,5 @@ export async function alignFrames(src: FrameSource, out: string, params: AlignPa
     params: { ...params, reference: params.reference ?? null },
   };
   await writeFile(join(out, 'meta.json'), JSON.stringify(meta, null, 2));
-  return { results, backend: rt.backend, why: rt.why, seconds, fps: src.frames.length / Math.max(seconds, 1e-9), timings, detections };
+  return { results, backend: rt.backend, why: rt.why, seconds, fps: (hi - start) / Math.max(seconds, 1e-9), timings, detections };
 }

@@ -19,6 +19,7 @@ export async function alignStage(env: StageEnv): Promise<void> {
   const src = await readFrameSource(env.inputs[framesDirs[0]]);
   const run = await alignFrames(src, env.out, params, {
     backend: env.backend,
+    range: env.frames,
     onFrame: (done, total) => progress({ done, total, unit: 'frames' }, done === total),
   });
   engine(run.backend, run.why);

@@ -2,7 +2,7 @@ import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { readImage, writePng, type Affine, type DecodedImage } from '@facecomb/image';
-import { progress, readUpstream, summary, type StageEnv } from '@facecomb/stage';
+import { chunkFrames, progress, readUpstream, summary, type StageEnv } from '@facecomb/stage';
 import { blendFace, BLEND_MODES, type BlendMode } from './blend.js';
 import type { ColourMode } from './colour.js';
 import { BufferPool } from './pool.js';
@@ -141,8 +141,9 @@ async function loadFrame(inp: BlendInputs, n: number, cropSize: number | null): 
 export async function runBlend(env: StageEnv): Promise<void> {
   const params = parseParams(env.params);
   const inp = await findInputs(env.inputs, params);
-  const frames = await frameNumbers(inp.frames, inp.framesMeta);
-  if (frames.length === 0) fail(`frames stage output ${inp.frames} lists no frames`);
+  // a frame chunk (FACECOMB_FRAMES) blends only its frames: every frame is independent of the others
+  const frames = chunkFrames(env, await frameNumbers(inp.frames, inp.framesMeta));
+  if (frames.length === 0) fail(`frames stage output ${inp.frames} lists no frames${env.frames ? ` in ${env.frames.first}-${env.frames.last}` : ''}`);
   const cropSize = typeof inp.alignMeta.size === 'number' ? inp.alignMeta.size : null;
   const outDir = join(env.out, 'frames');
   await mkdir(outDir, { recursive: true });

@@ -44,7 +44,7 @@ export class CacheReader {
     return lite;
   }
 
-  /** Runs in progress: `tmp/<key>.<pid>.<rand>/progress.json`, by tmp folder name. */
+  /** Runs in progress: `tmp/<key>.<host>.<pid>.<rand>/progress.json`, by tmp folder name. */
   running(): Map<string, RunningRecord & { tmp: string }> {
     const out = new Map<string, RunningRecord & { tmp: string }>();
     let names: string[] = [];

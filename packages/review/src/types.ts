@@ -22,7 +22,7 @@ export interface PipelineStatus {
 /** Plans the served pipelines again (called at start and after each change seen in the cache). */
 export type StatusSource = () => Promise<PipelineStatus[]>;
 
-/** `<tmp>/progress.json` of a running stage, written by the runner (packages/runner/src/execute.ts). */
+/** `<tmp>/progress.json` of a running stage, written by the runner (packages/runner/src/job.ts). */
 export interface RunningRecord {
   pipeline: string;
   stage: string;

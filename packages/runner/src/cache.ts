@@ -1,5 +1,9 @@
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+
+/** This machine's name as it appears in temp folder names (a shared cache tells machines apart by it). */
+export const HOST_TAG = hostname().replace(/[^A-Za-z0-9-]/g, '-') || 'host';
 
 /** Where the cache of a pipeline lives: `--cache DIR`, FACECOMB_CACHE, else `.facecomb/` in the project folder. */
 export function cacheRootFor(pipelineFile: string | null, opts: { cache?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): string {
@@ -103,6 +107,13 @@ function pidAlive(pid: number): boolean {
 }
 
 /**
+ * What running a stage job needs of a cache (runStageJob, chunk assembly, farm workers): entries by key, a
+ * temp area on the same store and an atomic commit, resume folders, logs of failures. `Cache` is the shared
+ * folder; an S3-compatible store would implement this with a local staging folder and a manifest-last upload.
+ */
+export type StageStore = Pick<Cache, 'root' | 'cacheDir' | 'entry' | 'artifacts' | 'work' | 'has' | 'manifest' | 'makeTemp' | 'commit' | 'cleanStaleTemps' | 'failedLog'>;
+
+/**
  * The cache folder:
  *   cache/<key>/{manifest.json, log.txt, out/}   finished stage runs (immutable)
  *   tmp/<key>.<pid>.<rand>/                      runs in progress (renamed into cache/ on success)
@@ -148,23 +159,40 @@ export class Cache {
     }
   }
 
-  /** A fresh temp folder for a run of `key` (same filesystem as cache/, so the final rename is atomic). */
+  /**
+   * A fresh temp folder for a run of `key`, inside the cache root (same filesystem as cache/, so the final rename
+   * is atomic, also on a folder shared by many machines). Named `<key>.<host>.<pid>.<rand>`.
+   */
   makeTemp(key: string): string {
-    const dir = join(this.root, 'tmp', `${key}.${process.pid}.${Math.random().toString(36).slice(2, 8)}`);
+    const dir = join(this.root, 'tmp', `${key}.${HOST_TAG}.${process.pid}.${Math.random().toString(36).slice(2, 8)}`);
     mkdirSync(join(dir, 'out'), { recursive: true });
     return dir;
   }
 
-  /** Moves a finished temp folder into the cache, replacing an older entry of the same key (a forced rerun). */
-  commit(tmp: string, key: string): void {
+  /**
+   * Moves a finished temp folder into the cache. With `replace` (a forced rerun) an older entry of the same key
+   * is replaced; otherwise, when another process (maybe on another machine) committed the key first, this one
+   * lost the race: its temp folder is removed and the result is 'exists' (a cache hit: same key, same work).
+   */
+  commit(tmp: string, key: string, replace = true): 'committed' | 'exists' {
     mkdirSync(this.cacheDir, { recursive: true });
     const dest = this.entry(key);
-    if (existsSync(dest)) {
+    if (existsSync(dest) && replace) {
       const trash = `${tmp}.old`;
       renameSync(dest, trash);
       renameSync(tmp, dest);
       rmSync(trash, { recursive: true, force: true });
-    } else renameSync(tmp, dest);
+      return 'committed';
+    }
+    try {
+      renameSync(tmp, dest);
+      return 'committed';
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
+      rmSync(tmp, { recursive: true, force: true });
+      return 'exists';
+    }
   }
 
   /** Removes temp folders left by runners that are no longer alive; returns how many. */
@@ -178,9 +206,12 @@ export class Cache {
       return 0;
     }
     for (const name of names) {
-      const m = /^[0-9a-f]{64}\.(\d+)\./.exec(name);
-      if (m && Number(m[1]) !== process.pid && pidAlive(Number(m[1]))) continue;
-      if (m && Number(m[1]) === process.pid) continue;
+      // `<key>.<host>.<pid>.<rand>` (older runners: `<key>.<pid>.<rand>`); another machine's pids mean nothing here
+      const m = /^[0-9a-f]{64}\.(?:([A-Za-z0-9-]+)\.)?(\d+)\./.exec(name);
+      if (m && m[1] !== undefined && m[1] !== HOST_TAG) continue;
+      const pid = m ? Number(m[2]) : 0;
+      if (m && pid !== process.pid && pidAlive(pid)) continue;
+      if (m && pid === process.pid) continue;
       killOrphanStage(join(dir, name));
       rmSync(join(dir, name), { recursive: true, force: true });
       n++;

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { UsageError, dagCommand, gcCommand, lsCommand, runCommand, showCommand, statusCommand } from './commands.js';
 import { PipelineError, formatDiagnostic } from './diagnostics.js';
 import { endQuietlyOnClosedPipe } from './pipe.js';
+import { loadFarm } from './farm.js';
 import { RegistryError } from './registry.js';
 import { serveCommand } from './serve.js';
 
@@ -18,6 +19,11 @@ usage:
                                    remove cache entries no pipeline refers to
   runner serve [FILE...] [--port 8080] [--host 127.0.0.1]
                                    a read-only review page of the pipelines (default: every one the cache has seen)
+  runner run FILE --farm redis://HOST:PORT    run the stages as jobs on a farm's workers
+  runner worker --farm redis://HOST:PORT [--slots cpu=N,gpu=N] [--backend B]
+                                   take stage jobs from the farm (shared --cache folder)
+  runner farm status --farm redis://HOST:PORT [--json]
+                                   workers, and queued/running/failed jobs per pipeline
 
 options (every command):
   --cache DIR   the cache folder (default: .facecomb/ in the pipeline's project folder; env FACECOMB_CACHE)
@@ -76,6 +82,8 @@ async function main(argv: string[]): Promise<number> {
       all: { type: 'boolean' },
       port: { type: 'string' },
       host: { type: 'string' },
+      farm: { type: 'string' },
+      slots: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -98,7 +106,19 @@ async function main(argv: string[]): Promise<number> {
         if (!m) throw new UsageError(`--resource ${r}: expected NAME=N, e.g. --resource cpu=4`);
         slots[m[1]] = Number(m[2]);
       }
-      return runCommand(file(), { ...common, jobs: values.jobs === undefined ? availableParallelism() : int('--jobs', values.jobs), force: values.force, dryRun: values['dry-run'], backend: values.backend, slots, stop: pipeClosed.signal });
+      return runCommand(file(), { ...common, jobs: values.jobs === undefined ? availableParallelism() : int('--jobs', values.jobs), force: values.force, dryRun: values['dry-run'], backend: values.backend, slots, farm: values.farm, stop: pipeClosed.signal });
+    }
+    case 'worker': {
+      if (!values.farm) throw new UsageError('runner worker: --farm redis://HOST:PORT is required');
+      const farm = await loadFarm();
+      const lockMs = process.env.FACECOMB_FARM_LOCK_MS ? Number(process.env.FACECOMB_FARM_LOCK_MS) : undefined;
+      return farm.runWorker({ url: values.farm, slots: farm.parseSlots(values.slots), backend: values.backend, cache: values.cache, lockMs });
+    }
+    case 'farm': {
+      if (positionals[0] !== 'status') throw new UsageError(`runner farm: usage: runner farm status --farm redis://HOST:PORT [--json]`);
+      if (!values.farm) throw new UsageError('runner farm status: --farm redis://HOST:PORT is required');
+      await (await loadFarm()).farmStatus(values.farm, { json: values.json });
+      return 0;
     }
     case 'status':
       await statusCommand(file(), { ...common, json: values.json });
@@ -120,7 +140,7 @@ async function main(argv: string[]): Promise<number> {
       await serveCommand(positionals, { ...common, port: int('--port', values.port) ?? 8080, host: values.host ?? '127.0.0.1' });
       return 0;
     default:
-      throw new UsageError(`unknown command '${cmd}'; commands: run, status, dag, show, ls, gc, serve (runner --help)`);
+      throw new UsageError(`unknown command '${cmd}'; commands: run, status, dag, show, ls, gc, serve, worker, farm (runner --help)`);
   }
 }
 
@@ -138,6 +158,10 @@ main(process.argv.slice(2)).then(
     if (e instanceof PipelineError) {
       for (const d of e.diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
       process.stderr.write(`${e.diagnostics.length} error(s) in the pipeline; nothing was run\n`);
+    } else if ((e as { farm?: boolean }).farm) {
+      process.stderr.write(`runner: ${(e as Error).message}\n`);
+      process.exitCode = 1;
+      return;
     } else if (e instanceof UsageError || e instanceof RegistryError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`runner: ${(e as Error).message}\n`);
     } else {

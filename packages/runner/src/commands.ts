@@ -2,6 +2,7 @@ import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Cache, cacheRootFor, type Manifest } from './cache.js';
 import { Executor } from './execute.js';
+import { loadFarm } from './farm.js';
 import { HashIndex, formatBytes, treeSize } from './files.js';
 import { didYouMean } from './hint.js';
 import { loadPipeline, type Pipeline } from './pipeline.js';
@@ -46,6 +47,8 @@ export interface RunCommandOptions extends CommonOptions {
   slots?: Record<string, number>;
   /** Stops the run like Ctrl-C, without a message (the CLI aborts it when its reader closed the pipe). */
   stop?: AbortSignal;
+  /** redis:// URL: stages run as jobs on the farm's workers instead of here. */
+  farm?: string;
 }
 
 /** `runner run`: returns the process exit code (0 ok, 1 a stage failed, 130 interrupted). */
@@ -64,8 +67,9 @@ export async function runCommand(file: string, o: RunCommandOptions = {}): Promi
   }
   const removed = cache.cleanStaleTemps();
   if (removed) write(o, `removed ${removed} unfinished temp folder(s) of killed runs`);
+  const launcher = o.farm ? await (await loadFarm()).FarmLauncher.open(o.farm, cache, { backend: o.backend }) : undefined;
   const reporter = new Reporter(out, p.order);
-  const ex = new Executor(p, cache, plans, { jobs: Math.max(1, o.jobs ?? 1), slots: { gpu: 1, ...(o.slots ?? {}) }, backend: o.backend, env: o.env }, reporter);
+  const ex = new Executor(p, cache, plans, { jobs: Math.max(1, o.jobs ?? 1), slots: { gpu: 1, ...(o.slots ?? {}) }, backend: o.backend, env: o.env, launcher }, reporter);
   const t0 = Date.now();
   const onSignal = (sig: NodeJS.Signals) => {
     reporter.message(`\n${sig}: stopping running stages (again to kill at once)...`);

@@ -1,17 +1,12 @@
-import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { hostname } from 'node:os';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { execa } from 'execa';
-import { parseReportLine } from '@facecomb/stage';
-import type { Cache, Manifest } from './cache.js';
-import { hashTree } from './files.js';
-import { envName, type Pipeline } from './pipeline.js';
+import type { Cache } from './cache.js';
+import { chunkKey, chunkRanges, upstreamFrames, type ChunkRef } from './chunks.js';
+import { stageJob, type JobOutcome, type StageJob } from './job.js';
+import { LocalLauncher, type LaunchHooks, type Launcher } from './launcher.js';
+import type { Pipeline } from './pipeline.js';
 import { indexRecord, type StagePlan } from './plan.js';
-import { formatElapsed, type Reporter, type StageState } from './progress.js';
-import { ProgressFile } from './progress-file.js';
+import type { Reporter, StageState } from './progress.js';
 
-export const RUNNER_VERSION = '0.1.0';
+export { RUNNER_VERSION, killTree } from './job.js';
 
 export interface RunOptions {
   /** Most stages running at once. */
@@ -23,6 +18,8 @@ export interface RunOptions {
   /** Lines of a failed stage's log to print. */
   tailLines?: number;
   env?: NodeJS.ProcessEnv;
+  /** Where jobs run (default: child processes here). */
+  launcher?: Launcher;
 }
 
 export interface StageOutcome {
@@ -39,22 +36,18 @@ export interface RunResult {
   ok: boolean;
 }
 
-const CONTRACT_VARS = /^FACECOMB_(OUT|PARAMS|INPUTS|IN_.*|STAGE|PIPELINE_DIR|RESUME|BACKEND)$/;
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface Running {
-  pid?: number;
-  killTimer?: NodeJS.Timeout;
-}
-
-/** Executes the stale stages of a planned pipeline, in parallel within jobs and resource slots. */
+/**
+ * Executes the stale stages of a planned pipeline in dependency order: a failed stage skips its dependents,
+ * a chunked stage becomes one job per frame chunk plus an assembly. Where each job runs is the launcher's
+ * business (local child processes by default, a farm with packages/farm).
+ */
 export class Executor {
   private outcomes = new Map<string, StageOutcome>();
-  private running = new Map<string, Running>();
-  private used: Record<string, number> = {};
   private aborting = false;
   private wake: (() => void) | undefined;
+  readonly launcher: Launcher;
 
   constructor(
     private readonly p: Pipeline,
@@ -62,34 +55,15 @@ export class Executor {
     private readonly plans: Map<string, StagePlan>,
     private readonly opts: RunOptions,
     private readonly reporter: Reporter,
-  ) {}
+  ) {
+    this.launcher = opts.launcher ?? new LocalLauncher(cache, opts);
+  }
 
   /** Stops cleanly: kills running stage process trees (SIGTERM, then SIGKILL after `graceMs`), starts nothing new. */
   abort(graceMs = 3000): void {
-    const again = this.aborting;
     this.aborting = true;
-    for (const r of this.running.values()) {
-      if (!r.pid) continue;
-      killTree(r.pid, again ? 'SIGKILL' : 'SIGTERM');
-      if (!again && !r.killTimer) {
-        r.killTimer = setTimeout(() => r.pid && killTree(r.pid, 'SIGKILL'), graceMs);
-        r.killTimer.unref();
-      }
-    }
+    this.launcher.abort(graceMs);
     this.wake?.();
-  }
-
-  private need(name: string): Record<string, number> {
-    const req: Record<string, number> = {};
-    for (const [r, n] of Object.entries(this.plans.get(name)!.def.resources)) {
-      const total = this.opts.slots[r];
-      if (total !== undefined && n > 0) req[r] = Math.min(n, total);
-    }
-    return req;
-  }
-
-  private fits(req: Record<string, number>): boolean {
-    return Object.entries(req).every(([r, n]) => (this.used[r] ?? 0) + n <= this.opts.slots[r]);
   }
 
   async run(): Promise<RunResult> {
@@ -116,22 +90,20 @@ export class Executor {
             continue;
           }
           if (!sp.def.needs.every((n) => ['done', 'cached'].includes(this.outcomes.get(n)?.state ?? ''))) continue;
-          if (this.running.size >= this.opts.jobs) break;
-          const req = this.need(name);
-          if (!this.fits(req)) continue;
+          // a chunked stage reserves room per chunk job
+          const release = sp.def.chunk ? () => {} : this.launcher.reserve(sp.def.resources);
+          if (!release) continue;
           pending.delete(name);
-          for (const [r, n] of Object.entries(req)) this.used[r] = (this.used[r] ?? 0) + n;
-          this.running.set(name, {});
-          const t: Promise<void> = this.runStage(sp)
+          const t: Promise<void> = (sp.def.chunk ? this.runChunked(sp, sp.def.chunk) : this.runOne(sp, stageJob(this.p, sp)))
             .then(
               (o) => void this.outcomes.set(name, o),
               (e) => void this.outcomes.set(name, { state: 'failed', key: sp.key, error: (e as Error).message }),
             )
             .finally(() => {
-              for (const [r, n] of Object.entries(req)) this.used[r] -= n;
-              this.running.delete(name);
+              release();
               tasks.delete(t);
               const o = this.outcomes.get(name)!;
+              if (o.state === 'done' || o.state === 'cached') this.cache.writeIndex(this.p.name, name, indexRecord(this.p, sp));
               this.reporter.update(name, { state: o.state, note: o.state === 'done' || o.state === 'cached' ? sp.key.slice(0, 12) : o.state === 'failed' ? o.error : undefined });
             });
           tasks.add(t);
@@ -147,153 +119,75 @@ export class Executor {
     for (const name of pending) {
       this.outcomes.set(name, { state: 'interrupted', key: this.plans.get(name)!.key });
     }
+    await this.launcher.close?.();
     const states = [...this.outcomes.values()].map((o) => o.state);
     return { outcomes: this.outcomes, interrupted: this.aborting, ok: !this.aborting && states.every((s) => s === 'done' || s === 'cached') };
   }
 
-  private async runStage(sp: StagePlan): Promise<StageOutcome> {
-    const { name, key, def } = sp;
-    // one runner per key
-    let waited = false;
-    while (!this.cache.tryLock(key)) {
-      if (this.aborting) return { state: 'interrupted', key };
-      if (!waited) {
-        const twin = [...this.running.keys()].find((n) => n !== name && this.plans.get(n)!.key === key);
-        this.reporter.update(name, { state: 'waiting', note: twin ? `same key as stage '${twin}'` : 'another runner is working on this key' });
-      }
-      waited = true;
-      await sleep(300);
-    }
-    let tmp: string | undefined;
-    try {
-      if (this.aborting) return { state: 'interrupted', key };
-      if (this.cache.has(key) && !sp.reasons.includes('forced')) {
-        this.cache.writeIndex(this.p.name, name, indexRecord(this.p, sp));
-        this.reporter.update(name, { note: 'made meanwhile under the same key' });
-        return { state: 'cached', key };
-      }
-      if (def.kind.cli && !existsSync(def.kind.cli)) {
-        throw new Error(`stage entry ${def.kind.cli} of ${def.kind.pkg} not found: build it first (npx tsc -b)`);
-      }
-      tmp = this.cache.makeTemp(key);
-      const out = join(tmp, 'out');
-      const resume = this.cache.work(key);
-      mkdirSync(resume, { recursive: true });
-      const inputs: Record<string, string> = {};
-      for (const n of def.needs) inputs[n] = this.cache.artifacts(this.plans.get(n)!.key);
-      const env: NodeJS.ProcessEnv = {};
-      for (const [k, v] of Object.entries(this.opts.env ?? process.env)) if (!CONTRACT_VARS.test(k)) env[k] = v;
-      Object.assign(env, {
-        FACECOMB_OUT: out,
-        FACECOMB_PARAMS: JSON.stringify(def.params),
-        FACECOMB_INPUTS: JSON.stringify(inputs),
-        FACECOMB_STAGE: name,
-        FACECOMB_PIPELINE_DIR: this.p.dir,
-        FACECOMB_RESUME: resume,
-      });
-      if (this.opts.backend) env.FACECOMB_BACKEND = this.opts.backend;
-      for (const [n, dir] of Object.entries(inputs)) env[`FACECOMB_IN_${envName(n)}`] = dir;
-      if (def.kind.kind === 'shell' && def.params.env && typeof def.params.env === 'object') {
-        for (const [k, v] of Object.entries(def.params.env as Record<string, unknown>)) env[k] = String(v);
-      }
-      const [file, args] = def.kind.cli ? [process.execPath, [def.kind.cli, def.kind.kind]] : ['/bin/sh', ['-c', String(def.params.cmd)]];
-      const logFile = join(tmp, 'log.txt');
-      const log = createWriteStream(logFile);
-      log.write(`# stage '${name}' of pipeline '${this.p.name}' (${def.kind.kind} v${def.kind.version}), key ${key}\n`);
-      log.write(`# ${def.kind.cli ? `node ${def.kind.cli} ${def.kind.kind}` : `sh -c ${JSON.stringify(def.params.cmd)}`}  (cwd ${this.p.dir})\n`);
-      const startMs = Date.now();
-      this.reporter.update(name, { state: 'running', startMs, note: undefined });
-      const child = execa(file, args, { cwd: this.p.dir, env, extendEnv: false, stdin: 'ignore', buffer: false, reject: false, detached: true, cleanup: false });
-      const running = this.running.get(name)!;
-      running.pid = child.pid;
-      if (child.pid) writeFileSync(join(tmp, 'stage.pid'), String(child.pid));
-      const live = new ProgressFile(tmp, { pipeline: this.p.name, stage: name, kind: def.kind.kind, key, startMs, pid: process.pid });
-      if (this.aborting && child.pid) killTree(child.pid, 'SIGTERM');
-      let engine: Record<string, unknown> | null = null;
-      let summary: Record<string, unknown> | null = null;
-      const pump = (stream: NodeJS.ReadableStream | null, parse: boolean) =>
-        new Promise<void>((res) => {
-          if (!stream) return res();
-          const rl = createInterface({ input: stream, crlfDelay: Infinity });
-          rl.on('line', (line) => {
-            log.write(`${line}\n`);
-            if (!parse) return;
-            const r = parseReportLine(line);
-            if (!r) return;
-            if (r.type === 'progress' && typeof r.value.done === 'number') {
-              this.reporter.progress(name, r.value as never);
-              live.update(r.value as never);
-            } else if (r.type === 'summary') summary = r.value;
-            else if (r.type === 'engine') engine = r.value;
-          });
-          rl.on('close', () => res());
-        });
-      const [result] = await Promise.all([child, pump(child.stdout, true), pump(child.stderr, false)]);
-      live.close();
-      if (running.killTimer) clearTimeout(running.killTimer);
-      // the process group may still hold children (`sh -c 'sleep 100 &'`): end them with the stage
-      if (child.pid) killTree(child.pid, 'SIGKILL');
-      const endMs = Date.now();
-      const exit = result.exitCode ?? null;
-      log.write(`# exit ${exit ?? `signal ${result.signal}`} after ${formatElapsed(endMs - startMs)}\n`);
-      await new Promise<void>((res) => log.end(res));
-      if (this.aborting) return { state: 'interrupted', key };
-      if (exit !== 0) {
-        const saved = this.cache.failedLog(this.p.name, name);
-        renameSync(logFile, saved);
-        const lines = readFileSync(saved, 'utf8').trimEnd().split('\n');
-        const tail = lines.slice(-(this.opts.tailLines ?? 20));
-        const why = exit === null ? `killed by ${result.signal}` : `exit code ${exit}`;
-        this.reporter.message(`\nstage '${name}' failed (${why}); last ${tail.length} lines of its log:\n${tail.map((l) => `  | ${l}`).join('\n')}\nfull log: ${saved}\n`);
-        return { state: 'failed', key, error: why, log: saved };
-      }
-      const entry = this.cache.entry(key);
-      const manifest: Manifest = {
-        key,
-        stage: name,
-        kind: def.kind.kind,
-        version: def.kind.version,
-        pipeline: { name: this.p.name, file: this.p.file },
-        params: def.params,
-        inputs: sp.inputs.map((i) => ({ param: i.param, path: i.path, size: i.size, sha256: i.sha256 })),
-        upstream: sp.upstream,
-        resources: def.resources,
-        keep: def.kind.keep,
-        outputs: await hashTree(out),
-        artifacts: join(entry, 'out'),
-        start: new Date(startMs).toISOString(),
-        end: new Date(endMs).toISOString(),
-        startMs,
-        endMs,
-        durationMs: endMs - startMs,
-        engine,
-        summary,
-        log: join(entry, 'log.txt'),
-        runner: RUNNER_VERSION,
-        host: hostname(),
-        pid: process.pid,
-      };
-      writeFileSync(join(tmp, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-      rmSync(join(tmp, 'stage.pid'), { force: true });
-      rmSync(join(tmp, ProgressFile.NAME), { force: true });
-      if (this.aborting) return { state: 'interrupted', key };
-      this.cache.commit(tmp, key);
-      tmp = undefined;
-      this.cache.writeIndex(this.p.name, name, indexRecord(this.p, sp));
-      rmSync(resume, { recursive: true, force: true });
-      return { state: 'done', key };
-    } finally {
-      if (tmp) rmSync(tmp, { recursive: true, force: true });
-      this.cache.unlock(key);
-    }
+  /** Job events on the stage's status line; a chunked stage's line shows chunks done instead. */
+  private hooks(name: string, chunked: boolean): LaunchHooks {
+    if (chunked) return { waiting: () => {}, running: () => {}, progress: () => {} };
+    return {
+      waiting: (note) => this.reporter.update(name, { state: 'waiting', note }),
+      running: (startMs, note) => this.reporter.update(name, { state: 'running', startMs, note }),
+      progress: (p) => this.reporter.progress(name, p),
+    };
   }
-}
 
-/** Signals a stage's whole process group (stages run as group leaders). */
-export function killTree(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    /* the group is gone */
+  /** One job through the launcher; a failure prints the tail of its log. */
+  private async runOne(sp: StagePlan, job: StageJob, chunked = false): Promise<StageOutcome> {
+    let o: JobOutcome;
+    try {
+      o = await this.launcher.launch(job, sp.def.kind.cli, this.hooks(sp.name, chunked));
+    } catch (e) {
+      o = { state: 'failed', key: job.key, error: (e as Error).message };
+    }
+    if (o.state === 'failed') {
+      const part = job.frames ? ` (frames ${job.frames[0]}-${job.frames[1]})` : job.chunks ? ' (assembling its chunks)' : '';
+      const where = o.host ? ` on ${o.host}` : '';
+      const tail = o.tail ?? [];
+      this.reporter.message(
+        `\nstage '${sp.name}'${part} failed${where} (${o.error})${tail.length ? `; last ${tail.length} lines of its log:\n${tail.map((l) => `  | ${l}`).join('\n')}` : ''}${o.log ? `\nfull log: ${o.log}` : ''}\n`,
+      );
+    }
+    return { state: o.state, key: sp.key, error: o.error, log: o.log };
+  }
+
+  /** Chunk jobs (each cached under its own key), then the assembly job that commits the stage's key. */
+  private async runChunked(sp: StagePlan, size: number): Promise<StageOutcome> {
+    const frames = upstreamFrames(this.cache, sp.name, sp.def.needs.map((n) => [n, this.plans.get(n)!.key]));
+    const chunks: ChunkRef[] = chunkRanges(frames, size).map((f) => ({ key: chunkKey(sp.key, f), frames: f }));
+    const forced = sp.reasons.includes('forced');
+    let done = 0;
+    const progress = () => this.reporter.progress(sp.name, { done, total: chunks.length, unit: 'chunks' });
+    this.reporter.update(sp.name, { state: 'running', startMs: Date.now() });
+    progress();
+    const results = await Promise.all(
+      chunks.map(async (c) => {
+        if (this.cache.has(c.key) && !forced) {
+          done++;
+          progress();
+          return { state: 'cached' as StageState, key: c.key };
+        }
+        let release: (() => void) | null = null;
+        while (!(release = this.launcher.reserve(sp.def.resources))) {
+          if (this.aborting) return { state: 'interrupted' as StageState, key: c.key };
+          await sleep(50);
+        }
+        try {
+          const o = await this.runOne(sp, stageJob(this.p, sp, { key: c.key, frames: c.frames, chunkOf: sp.key }), true);
+          if (o.state === 'done' || o.state === 'cached') {
+            done++;
+            progress();
+          }
+          return o;
+        } finally {
+          release();
+        }
+      }),
+    );
+    const bad = results.find((r) => r.state === 'failed') ?? results.find((r) => r.state !== 'done' && r.state !== 'cached');
+    if (bad) return { ...bad, key: sp.key };
+    return this.runOne(sp, stageJob(this.p, sp, { chunks }), true);
   }
 }

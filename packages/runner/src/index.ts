@@ -1,9 +1,13 @@
 export { loadPipeline, PIPELINE_SCHEMA, envName, dependents, type Pipeline, type StageDef, type InputFile } from './pipeline.js';
-export { loadRegistry, STAGE_PACKAGES, SHELL_SCHEMA, RegistryError, type KindSpec, type Registry } from './registry.js';
+export { loadRegistry, STAGE_PACKAGES, SHELL_SCHEMA, RegistryError, type KindSpec, type Registry, type ChunkSpec } from './registry.js';
 export { PipelineError, formatDiagnostic, type Diagnostic } from './diagnostics.js';
 export { planPipeline, stageKey, canonicalJson, type StagePlan } from './plan.js';
-export { Cache, cacheRootFor, type Manifest, type IndexRecord } from './cache.js';
-export { Executor, type RunOptions, type RunResult } from './execute.js';
-export { runCommand, statusCommand, dagCommand, showCommand, lsCommand, gcCommand, openPipeline, type StatusEntry } from './commands.js';
-export { HashIndex, expandInput, globToRegExp } from './files.js';
+export { Cache, cacheRootFor, HOST_TAG, type Manifest, type IndexRecord, type StageStore } from './cache.js';
+export { Executor, type RunOptions, type RunResult, type StageOutcome } from './execute.js';
+export { runStageJob, stageJob, killTree, RUNNER_VERSION, type StageJob, type JobOutcome, type JobHooks, type RunJobOptions } from './job.js';
+export { LocalLauncher, type Launcher, type LaunchHooks } from './launcher.js';
+export { chunkKey, chunkRanges, assembleChunks, mergeMeta, type ChunkRef } from './chunks.js';
+export { Reporter, formatElapsed, formatProgress, type StageProgress, type StageState } from './progress.js';
+export { runCommand, statusCommand, dagCommand, showCommand, lsCommand, gcCommand, openPipeline, UsageError, type StatusEntry, type RunCommandOptions } from './commands.js';
+export { HashIndex, expandInput, globToRegExp, hashTree } from './files.js';
 export { closest, editDistance } from './hint.js';

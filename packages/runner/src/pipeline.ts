@@ -31,6 +31,7 @@ export const PIPELINE_SCHEMA = {
         with: { type: ['object', 'null'] },
         needs: { type: 'array', items: { type: 'string' }, uniqueItems: true },
         resources: { type: 'object', additionalProperties: { type: 'number', minimum: 0 } },
+        chunk: { type: 'integer', minimum: 1 },
         description: { type: 'string' },
       },
     },
@@ -53,6 +54,8 @@ export interface StageDef {
   params: Record<string, unknown>;
   needs: string[];
   resources: Record<string, number>;
+  /** Frames per chunk job (per-frame kinds); not part of the key: the merged artifact equals an unchunked run's. */
+  chunk?: number;
   description?: string;
   /** Input files named by the kind's input params (expanded globs and folders), sorted. */
   inputFiles: InputFile[];
@@ -324,7 +327,12 @@ export function loadPipeline(file: string, registry: Registry, opts: LoadOptions
         }
       }
     }
-    if (kind) stages.set(name, { name, uses: kind.kind, kind, params, needs, resources, description: typeof s.description === 'string' ? s.description : undefined, inputFiles: dedupe(inputFiles) });
+    const chunk = typeof s.chunk === 'number' ? s.chunk : undefined;
+    if (kind && chunk !== undefined && !kind.chunk) {
+      const able = [...registry.kinds.values()].filter((k) => k.chunk).map((k) => k.kind);
+      diags.push(src.diag([...base, 'chunk'], `stage kind '${kind.kind}' cannot be split into frame chunks; kinds that can: ${able.join(', ')}`));
+    }
+    if (kind) stages.set(name, { name, uses: kind.kind, kind, params, needs, resources, chunk, description: typeof s.description === 'string' ? s.description : undefined, inputFiles: dedupe(inputFiles) });
   }
 
   // cycles

@@ -24,6 +24,17 @@ export interface KindSpec {
   validate: ValidateFunction;
   /** `runner gc` keeps unreferenced entries of this kind unless --all (expensive models: train). */
   keep: boolean;
+  /**
+   * Per-frame kinds that accept a frame range (FACECOMB_FRAMES) and so may be split into chunks (`chunk: N`):
+   * how chunk meta.json files merge (fields summed; arrays of frame numbers are concatenated). null: no chunks.
+   */
+  chunk: ChunkSpec | null;
+}
+
+/** stages.json `"chunk": {"sum": ["count"]}` (or `true`). */
+export interface ChunkSpec {
+  /** meta.json fields whose per-chunk numbers add up (counts). */
+  sum: string[];
 }
 
 export interface Registry {
@@ -89,8 +100,19 @@ function loadStagesJson(pkg: string, pkgDir: string, ajv: ReturnType<typeof make
       schema,
       validate,
       keep: spec.keep === true || kind === 'train',
+      chunk: chunkSpec(spec.chunk, where),
     });
   }
+}
+
+function chunkSpec(raw: unknown, where: string): ChunkSpec | null {
+  if (raw === undefined || raw === false) return null;
+  if (raw === true) return { sum: [] };
+  const sum = (raw as { sum?: unknown })?.sum ?? [];
+  if (typeof raw !== 'object' || !Array.isArray(sum) || !sum.every((x) => typeof x === 'string')) {
+    throw new RegistryError(`${where}: 'chunk' must be true or {"sum": [meta.json field names]}`);
+  }
+  return { sum: sum as string[] };
 }
 
 /**
@@ -111,6 +133,7 @@ export function loadRegistry(env: NodeJS.ProcessEnv = process.env): Registry {
     schema: SHELL_SCHEMA,
     validate: ajv.compile(SHELL_SCHEMA),
     keep: false,
+    chunk: { sum: [] },
   });
   const require = createRequire(import.meta.url);
   const missing: string[] = [];

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { canonicalJson, closest, expandInput, globToRegExp, stageKey } from '../src/index.js';
+import { Cache, HOST_TAG, canonicalJson, closest, expandInput, globToRegExp, stageKey } from '../src/index.js';
 
 test('globs: *, ?, **, [..] and {a,b}', () => {
   assert.ok(globToRegExp('plates/*.exr').test('plates/shot.0001.exr'));
@@ -55,4 +55,31 @@ test('keys: canonical params, order-independent; every part changes the key', ()
   ];
   const keys = new Set([k, ...variants.map(stageKey)]);
   assert.equal(keys.size, 6);
+});
+
+test('two machines commit one key: the second rename loses and counts as a hit; temps of other hosts are left alone', () => {
+  const root = mkdtempSync(join(tmpdir(), 'facecomb-commit-'));
+  try {
+    const cache = new Cache(root);
+    const key = 'a'.repeat(64);
+    const [t1, t2] = [cache.makeTemp(key), cache.makeTemp(key)];
+    assert.match(t1, new RegExp(`${key}\\.${HOST_TAG}\\.${process.pid}\\.`));
+    writeFileSync(join(t1, 'out', 'x'), 'first');
+    writeFileSync(join(t2, 'out', 'x'), 'second');
+    assert.equal(cache.commit(t1, key, false), 'committed');
+    assert.equal(cache.commit(t2, key, false), 'exists');
+    assert.equal(readFileSync(join(cache.artifacts(key), 'x'), 'utf8'), 'first');
+    assert.ok(!existsSync(t2), 'the loser dropped its copy');
+    const t3 = cache.makeTemp(key);
+    writeFileSync(join(t3, 'out', 'x'), 'forced');
+    assert.equal(cache.commit(t3, key, true), 'committed');
+    assert.equal(readFileSync(join(cache.artifacts(key), 'x'), 'utf8'), 'forced');
+    // a temp folder of another machine (its pid means nothing here) and one of a dead process of this one
+    mkdirSync(join(root, 'tmp', `${key}.other-host.1.abcdef`), { recursive: true });
+    mkdirSync(join(root, 'tmp', `${key}.${HOST_TAG}.999999999.abcdef`), { recursive: true });
+    assert.equal(cache.cleanStaleTemps(), 1);
+    assert.deepEqual(readdirSync(join(root, 'tmp')), [`${key}.other-host.1.abcdef`]);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });

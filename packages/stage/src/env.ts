@@ -18,6 +18,11 @@ export interface StageEnv {
   resume?: string;
   /** Requested tensor engine ("auto" when unset). */
   backend: string;
+  /**
+   * A frame chunk (FACECOMB_FRAMES=first-last, inclusive frame numbers): a per-frame stage computes and writes
+   * only these frames (its meta.json lists only them); unset: every frame.
+   */
+  frames?: { first: number; last: number };
 }
 
 export class StageEnvError extends Error {}
@@ -48,7 +53,21 @@ export function readStageEnv(argv: string[] = process.argv.slice(2), env: NodeJS
     pipelineDir,
     resume: env.FACECOMB_RESUME || undefined,
     backend: env.FACECOMB_BACKEND || 'auto',
+    frames: parseFrames(env.FACECOMB_FRAMES),
   };
+}
+
+function parseFrames(text: string | undefined): StageEnv['frames'] {
+  if (!text) return undefined;
+  const m = /^(-?\d+)-(-?\d+)$/.exec(text.trim());
+  if (!m || Number(m[1]) > Number(m[2])) throw new StageEnvError(`FACECOMB_FRAMES must be FIRST-LAST frame numbers (e.g. 1001-1050), got '${text}'`);
+  return { first: Number(m[1]), last: Number(m[2]) };
+}
+
+/** The frame numbers of `frames` inside the stage's chunk (all of them when it has none). */
+export function chunkFrames(env: Pick<StageEnv, 'frames'>, frames: number[]): number[] {
+  const r = env.frames;
+  return r ? frames.filter((f) => f >= r.first && f <= r.last) : frames;
 }
 
 /** Resolves a path param against the pipeline folder. */

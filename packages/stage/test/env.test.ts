@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readStageEnv, needInput, parseReportLine, StageEnvError } from '../src/index.js';
+import { readStageEnv, needInput, chunkFrames, parseReportLine, StageEnvError } from '../src/index.js';
 
 test('readStageEnv parses params and inputs from the environment', () => {
   const env = readStageEnv(['ingest'], {
@@ -21,6 +21,14 @@ test('readStageEnv names the variable that is wrong', () => {
   assert.throws(() => readStageEnv(['x'], {}), StageEnvError);
   assert.throws(() => readStageEnv(['x'], { FACECOMB_OUT: '/o', FACECOMB_PARAMS: '{bad' }), /FACECOMB_PARAMS is not valid JSON/);
   assert.throws(() => readStageEnv(['x'], { FACECOMB_OUT: '/o', FACECOMB_PARAMS: '[1]' }), /must be a JSON object/);
+  assert.throws(() => readStageEnv(['x'], { FACECOMB_OUT: '/o', FACECOMB_FRAMES: '9-3' }), /FACECOMB_FRAMES must be FIRST-LAST frame numbers \(e\.g\. 1001-1050\), got '9-3'/);
+});
+
+test('a frame chunk: FACECOMB_FRAMES selects the frames a per-frame stage computes', () => {
+  const env = readStageEnv(['blend'], { FACECOMB_OUT: '/o', FACECOMB_FRAMES: '1003-1005' });
+  assert.deepEqual(env.frames, { first: 1003, last: 1005 });
+  assert.deepEqual(chunkFrames(env, [1001, 1002, 1003, 1004, 1005, 1006]), [1003, 1004, 1005]);
+  assert.deepEqual(chunkFrames(readStageEnv(['blend'], { FACECOMB_OUT: '/o' }), [1, 2]), [1, 2]);
 });
 
 test('parseReportLine reads protocol lines and ignores others', () => {

@@ -85,6 +85,7 @@ export async function swapStage(env: StageEnv): Promise<void> {
     source,
     batch,
     engine: eng.name,
+    range: env.frames,
     onProgress: (done, total) => progress({ done, total, unit: 'frames' }, done === total),
   });
   summary({ frames: res.frames.length, noFace: res.noFace.length, source, resolution: res.resolution, size: res.size });

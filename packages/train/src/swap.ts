@@ -16,6 +16,8 @@ export interface SwapOptions {
   source: string;
   batch?: number;
   engine: string;
+  /** A frame chunk: only the align frames in [first, last] (each frame is rendered on its own). */
+  range?: { first: number; last: number };
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -47,8 +49,10 @@ export async function swapFaces(opts: SwapOptions): Promise<SwapResult> {
   const meta = await readJson(join(opts.alignDir, 'meta.json'), 'align input');
   if (meta.kind !== 'align') throw new Error(`${join(opts.alignDir, 'meta.json')}: kind is ${JSON.stringify(meta.kind)}, expected "align"`);
   const size = Number(meta.size);
-  const frames = (meta.frames ?? []) as number[];
-  if (!Number.isInteger(size) || size <= 0 || !Array.isArray(frames)) throw new Error(`${join(opts.alignDir, 'meta.json')}: needs 'size' and 'frames'`);
+  const all = (meta.frames ?? []) as number[];
+  if (!Number.isInteger(size) || size <= 0 || !Array.isArray(all)) throw new Error(`${join(opts.alignDir, 'meta.json')}: needs 'size' and 'frames'`);
+  const r0 = opts.range;
+  const frames = r0 ? all.filter((f) => f >= r0.first && f <= r0.last) : all;
 
   const model = new CombModel(cfg);
   try {

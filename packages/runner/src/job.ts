@@ -1,0 +1,239 @@
+import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { execa } from 'execa';
+import { parseReportLine } from '@facecomb/stage';
+import type { Manifest, StageStore } from './cache.js';
+import { assembleChunks, type ChunkRef } from './chunks.js';
+import { hashTree } from './files.js';
+import { envName } from './pipeline.js';
+import type { StagePlan } from './plan.js';
+import { ProgressFile } from './progress-file.js';
+import { formatElapsed, type StageProgress } from './progress.js';
+import type { ChunkSpec } from './registry.js';
+
+export const RUNNER_VERSION = '0.1.0';
+
+/**
+ * One unit of work, self-contained and JSON-serialisable so any executor (a local child process, a farm worker
+ * on another machine) can run it against the same cache: a whole stage, one frame chunk of a stage, or the
+ * assembly of a stage's chunks into its artifact.
+ */
+export interface StageJob {
+  /** Cache key this job commits: the stage's key, or the chunk's key. */
+  key: string;
+  stage: string;
+  pipeline: { name: string; file: string; dir: string };
+  kind: { kind: string; version: string; pkg: string; keep: boolean; chunk: ChunkSpec | null };
+  params: Record<string, unknown>;
+  /** Needed stage -> its key (FACECOMB_INPUTS point at their artifact folders). */
+  upstream: Record<string, string>;
+  inputs: { param: string; path: string; size: number; sha256: string }[];
+  resources: Record<string, number>;
+  /** Rerun even if cached (`--force`); the new entry replaces the old one. */
+  forced: boolean;
+  /** A chunk: the frame numbers [first, last] (inclusive) the stage computes, and the whole stage's key. */
+  frames?: [number, number];
+  chunkOf?: string;
+  /** An assembly: the chunks merged into the stage's artifact, in frame order. */
+  chunks?: ChunkRef[];
+}
+
+export type JobState = 'done' | 'cached' | 'failed' | 'interrupted';
+
+export interface JobOutcome {
+  state: JobState;
+  key: string;
+  /** Failure explanation (`exit code 1`). */
+  error?: string;
+  /** Saved log of a failed run. */
+  log?: string;
+  /** Last lines of that log. */
+  tail?: string[];
+  /** Machine that ran it. */
+  host?: string;
+}
+
+export interface JobHooks {
+  /** The stage process started (its pid is the process group to kill). */
+  started?(pid: number | undefined, startMs: number): void;
+  progress?(p: StageProgress): void;
+}
+
+export interface RunJobOptions {
+  /** Absolute path of the kind's entry (`node <cli> <kind>`); null for shell. */
+  cli: string | null;
+  backend?: string;
+  env?: NodeJS.ProcessEnv;
+  tailLines?: number;
+  /** True once the run is being stopped: no new process starts, nothing is committed. */
+  aborted(): boolean;
+  hooks?: JobHooks;
+}
+
+const CONTRACT_VARS = /^FACECOMB_(OUT|PARAMS|INPUTS|IN_.*|STAGE|PIPELINE_DIR|RESUME|BACKEND|FRAMES)$/;
+
+/** The job for a planned stage (or one of its chunks / its assembly). */
+export function stageJob(pipeline: { name: string; file: string; dir: string }, sp: StagePlan, part: Partial<Pick<StageJob, 'key' | 'frames' | 'chunkOf' | 'chunks'>> = {}): StageJob {
+  const k = sp.def.kind;
+  return {
+    key: sp.key,
+    stage: sp.name,
+    pipeline,
+    kind: { kind: k.kind, version: k.version, pkg: k.pkg, keep: k.keep, chunk: k.chunk },
+    params: sp.def.params,
+    upstream: sp.upstream,
+    inputs: sp.inputs.map((i) => ({ param: i.param, path: i.path, size: i.size, sha256: i.sha256 })),
+    resources: sp.def.resources,
+    forced: sp.reasons.includes('forced'),
+    ...part,
+  };
+}
+
+/**
+ * Runs one job to its end exactly as the local runner does: a temp folder inside the cache root, the stage's
+ * CLI with the contract environment, its log and manifest, then an atomic rename into the cache. The caller
+ * holds whatever exclusivity it has (a lock file, a farm job lease); a lost commit race is a cache hit.
+ */
+export async function runStageJob(job: StageJob, cache: StageStore, o: RunJobOptions): Promise<JobOutcome> {
+  const { key, stage } = job;
+  const host = hostname();
+  if (o.aborted()) return { state: 'interrupted', key };
+  if (cache.has(key) && !job.forced) return { state: 'cached', key, host };
+  if (!job.chunks && o.cli && !existsSync(o.cli)) {
+    throw new Error(`stage entry ${o.cli} of ${job.kind.pkg} not found: build it first (npx tsc -b)`);
+  }
+  let tmp: string | undefined = cache.makeTemp(key);
+  try {
+    const out = join(tmp, 'out');
+    const resume = cache.work(key);
+    const logFile = join(tmp, 'log.txt');
+    const log = createWriteStream(logFile);
+    const what = job.chunks ? `assembly of ${job.chunks.length} chunks` : job.frames ? `frames ${job.frames[0]}-${job.frames[1]}` : '';
+    log.write(`# stage '${stage}' of pipeline '${job.pipeline.name}' (${job.kind.kind} v${job.kind.version})${what ? `, ${what}` : ''}, key ${key}, on ${host}\n`);
+    const startMs = Date.now();
+    let exit: number | null = 0;
+    let signal: string | undefined;
+    let engine: Record<string, unknown> | null = null;
+    let summary: Record<string, unknown> | null = null;
+    if (job.chunks) {
+      o.hooks?.started?.(undefined, startMs);
+      try {
+        summary = await assembleChunks(cache, job.chunks, out, job.kind.chunk ?? { sum: [] });
+        log.write(`# assembled ${job.chunks.length} chunk(s): ${job.chunks.map((c) => `${c.frames[0]}-${c.frames[1]} ${c.key.slice(0, 12)}`).join(', ')}\n`);
+      } catch (e) {
+        log.write(`error: ${(e as Error).message}\n`);
+        exit = 1;
+      }
+    } else {
+      mkdirSync(resume, { recursive: true });
+      const inputs: Record<string, string> = {};
+      for (const [n, k] of Object.entries(job.upstream)) inputs[n] = cache.artifacts(k);
+      const env: NodeJS.ProcessEnv = {};
+      for (const [k, v] of Object.entries(o.env ?? process.env)) if (!CONTRACT_VARS.test(k)) env[k] = v;
+      Object.assign(env, {
+        FACECOMB_OUT: out,
+        FACECOMB_PARAMS: JSON.stringify(job.params),
+        FACECOMB_INPUTS: JSON.stringify(inputs),
+        FACECOMB_STAGE: stage,
+        FACECOMB_PIPELINE_DIR: job.pipeline.dir,
+        FACECOMB_RESUME: resume,
+      });
+      if (job.frames) env.FACECOMB_FRAMES = `${job.frames[0]}-${job.frames[1]}`;
+      if (o.backend) env.FACECOMB_BACKEND = o.backend;
+      for (const [n, dir] of Object.entries(inputs)) env[`FACECOMB_IN_${envName(n)}`] = dir;
+      if (job.kind.kind === 'shell' && job.params.env && typeof job.params.env === 'object') {
+        for (const [k, v] of Object.entries(job.params.env as Record<string, unknown>)) env[k] = String(v);
+      }
+      const [file, args] = o.cli ? [process.execPath, [o.cli, job.kind.kind]] : ['/bin/sh', ['-c', String(job.params.cmd)]];
+      log.write(`# ${o.cli ? `node ${o.cli} ${job.kind.kind}` : `sh -c ${JSON.stringify(job.params.cmd)}`}  (cwd ${job.pipeline.dir})\n`);
+      const child = execa(file, args, { cwd: job.pipeline.dir, env, extendEnv: false, stdin: 'ignore', buffer: false, reject: false, detached: true, cleanup: false });
+      if (child.pid) writeFileSync(join(tmp, 'stage.pid'), String(child.pid));
+      const live = new ProgressFile(tmp, { pipeline: job.pipeline.name, stage, kind: job.kind.kind, key, startMs, pid: process.pid });
+      o.hooks?.started?.(child.pid, startMs);
+      if (o.aborted() && child.pid) killTree(child.pid, 'SIGTERM');
+      const pump = (stream: NodeJS.ReadableStream | null, parse: boolean) =>
+        new Promise<void>((res) => {
+          if (!stream) return res();
+          const rl = createInterface({ input: stream, crlfDelay: Infinity });
+          rl.on('line', (line) => {
+            log.write(`${line}\n`);
+            if (!parse) return;
+            const r = parseReportLine(line);
+            if (!r) return;
+            if (r.type === 'progress' && typeof r.value.done === 'number') {
+              o.hooks?.progress?.(r.value as never);
+              live.update(r.value as never);
+            }
+            else if (r.type === 'summary') summary = r.value;
+            else if (r.type === 'engine') engine = r.value;
+          });
+          rl.on('close', () => res());
+        });
+      const [result] = await Promise.all([child, pump(child.stdout, true), pump(child.stderr, false)]);
+      live.close();
+      // the process group may still hold children (`sh -c 'sleep 100 &'`): end them with the stage
+      if (child.pid) killTree(child.pid, 'SIGKILL');
+      exit = result.exitCode ?? null;
+      signal = result.signal ?? undefined;
+    }
+    const endMs = Date.now();
+    log.write(`# exit ${exit ?? `signal ${signal}`} after ${formatElapsed(endMs - startMs)}\n`);
+    await new Promise<void>((res) => log.end(res));
+    if (o.aborted()) return { state: 'interrupted', key };
+    if (exit !== 0) {
+      const saved = cache.failedLog(job.pipeline.name, job.frames ? `${stage}.${job.frames[0]}-${job.frames[1]}` : stage);
+      renameSync(logFile, saved);
+      const tail = readFileSync(saved, 'utf8').trimEnd().split('\n').slice(-(o.tailLines ?? 20));
+      return { state: 'failed', key, error: exit === null ? `killed by ${signal}` : `exit code ${exit}`, log: saved, tail, host };
+    }
+    const entry = cache.entry(key);
+    const manifest: Manifest & { frames?: [number, number]; chunkOf?: string; chunks?: ChunkRef[] } = {
+      key,
+      stage,
+      kind: job.kind.kind,
+      version: job.kind.version,
+      pipeline: { name: job.pipeline.name, file: job.pipeline.file },
+      params: job.params,
+      inputs: job.inputs,
+      upstream: job.upstream,
+      resources: job.resources,
+      keep: job.kind.keep,
+      outputs: await hashTree(out),
+      artifacts: join(entry, 'out'),
+      start: new Date(startMs).toISOString(),
+      end: new Date(endMs).toISOString(),
+      startMs,
+      endMs,
+      durationMs: endMs - startMs,
+      engine,
+      summary,
+      log: join(entry, 'log.txt'),
+      runner: RUNNER_VERSION,
+      host,
+      pid: process.pid,
+      ...(job.frames ? { frames: job.frames, chunkOf: job.chunkOf } : {}),
+      ...(job.chunks ? { chunks: job.chunks } : {}),
+    };
+    writeFileSync(join(tmp, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    rmSync(join(tmp, 'stage.pid'), { force: true });
+    rmSync(join(tmp, ProgressFile.NAME), { force: true });
+    if (o.aborted()) return { state: 'interrupted', key };
+    const committed = cache.commit(tmp, key, job.forced);
+    tmp = undefined;
+    rmSync(resume, { recursive: true, force: true });
+    return { state: committed === 'committed' ? 'done' : 'cached', key, host };
+  } finally {
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Signals a stage's whole process group (stages run as group leaders). */
+export function killTree(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    /* the group is gone */
+  }
+}
