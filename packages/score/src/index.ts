@@ -10,3 +10,4 @@ export { maskedSsim, maskedPsnr, maskedMeanAbsDiff, gradient, edgeBand, highFreq
 export { mouthRegion, eyesRegion, rasterise } from './regions.js';
 export { scoreTable } from './table.js';
 export { plotScore } from './plot.js';
+export { seamView, seamFigures, type SeamView } from './seams.js';

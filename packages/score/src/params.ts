@@ -7,6 +7,7 @@ export interface ScoreParams {
   swap?: string;
   blend?: string;
   align?: string;
+  plate?: string;
   /** The trained identity that is the plate's own person (default: the identity nearest the plate's faces, if near enough). */
   target?: string;
   /** Dataset crops described per identity for its mean descriptor (evenly spaced). */
@@ -15,6 +16,8 @@ export interface ScoreParams {
   maxDistance: number;
   /** Detector score a face must reach to count as detected. */
   detectScore: number;
+  /** Run the detector on every n-th scored frame (it costs ~5x the other nets together). */
+  detectEvery: number;
   /** Reconstruction figures (SSIM, PSNR against the plate): 'auto' = when the source is the target. */
   reconstruction: boolean | 'auto';
   /** Figure name -> bounds; a figure outside its bounds fails the stage. */
@@ -27,7 +30,7 @@ const fail = (msg: string): never => {
 
 /** Checks and fills the `with` map (defaults as in stages.json). */
 export function parseScoreParams(raw: Record<string, unknown>): ScoreParams {
-  const known = ['swap', 'blend', 'align', 'target', 'perIdentity', 'maxDistance', 'detectScore', 'reconstruction', 'thresholds'];
+  const known = ['swap', 'blend', 'align', 'plate', 'target', 'perIdentity', 'maxDistance', 'detectScore', 'detectEvery', 'reconstruction', 'thresholds'];
   for (const k of Object.keys(raw)) if (!known.includes(k)) fail(`unknown param '${k}' (known: ${known.join(', ')})`);
   const name = (k: string): string | undefined => {
     const v = raw[k];
@@ -55,10 +58,11 @@ export function parseScoreParams(raw: Record<string, unknown>): ScoreParams {
     thresholds[fig as FigureName] = { min: bounds.min as number | undefined, max: bounds.max as number | undefined };
   }
   return {
-    swap: name('swap'), blend: name('blend'), align: name('align'), target: name('target'),
+    swap: name('swap'), blend: name('blend'), align: name('align'), plate: name('plate'), target: name('target'),
     perIdentity: num('perIdentity', 24, 1, 10000, true),
     maxDistance: num('maxDistance', 0.6, 0, 2),
     detectScore: num('detectScore', 0.5, 0, 1),
+    detectEvery: num('detectEvery', 1, 1, 100000, true),
     reconstruction: rec as boolean | 'auto',
     thresholds,
   };

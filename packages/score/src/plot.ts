@@ -76,7 +76,7 @@ export async function plotScore(r: ScoreResult, file: string): Promise<void> {
       series: [
         { name: 'mouth', colour: '#9467bd', values: v((s) => q(s.detailMouth)) },
         { name: 'eyes/forehead', colour: '#2ca02c', values: v((s) => q(s.detailEyes)) },
-        ...(fr.some((s) => s.seam !== undefined) ? [{ name: 'seam', colour: '#8c564b', values: v((s) => (s.seam !== undefined && s.seamPlate ? s.seam / s.seamPlate : undefined)) }] : []),
+        ...(fr.some((s) => s.seam !== undefined) ? [{ name: 'seam', colour: '#8c564b', values: v((s) => (s.seam !== undefined && s.seamPlate ? (s.seamPlate + s.seam) / s.seamPlate : undefined)) }] : []),
       ],
       ref: { value: 1, label: 'as the plate' },
     },

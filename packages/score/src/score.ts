@@ -1,14 +1,15 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readImage, warpAffine, type Affine, type Image } from '@facecomb/image';
+import { readImage, type Affine, type Image } from '@facecomb/image';
 import { descriptorDistance, frameName, interOcular, landmarkJitter, type Point } from '@facecomb/align';
 import type { FaceReader, FaceReading } from './faces.js';
 import { identityMean, meanDescriptor, nearest, type IdentityMean } from './identity.js';
 import type { ScoreInputs } from './inputs.js';
 import type { ScoreParams } from './params.js';
 import type { Figures } from './figures.js';
-import { edgeBand, gradient, highFrequency, maskedMeanAbsDiff, maskedPsnr, maskedSsim, regionMean } from './metrics.js';
+import { highFrequency, maskedMeanAbsDiff, maskedPsnr, maskedSsim, regionMean } from './metrics.js';
+import { seamFigures, seamView, type SeamView } from './seams.js';
 import { eyesRegion, mouthRegion, rasterise } from './regions.js';
 
 /** One plate frame's figures (docs: packages/score/README.md). */
@@ -41,6 +42,8 @@ export interface ScoreResult {
   target: string | null;
   identities: { name: string; crops: number; distanceToPlate: number }[];
   reconstruction: boolean;
+  /** Where the seams were measured (null without a blend). */
+  seamsAt: 'plate' | 'crop' | null;
   figures: Figures;
   counts: { frames: number; scored: number; noFace: number; missing: number };
   frames: FrameScore[];
@@ -51,7 +54,8 @@ interface Loaded {
   plate: Image;
   swap: Image;
   mask: Image;
-  blend: Image | null;
+  /** With a blend: the blend and the plate around the face, for the seam figures. */
+  seams: SeamView | null;
 }
 
 async function readJson(file: string): Promise<Record<string, unknown>> {
@@ -71,18 +75,25 @@ async function load(inp: ScoreInputs, f: number, matrix: Affine): Promise<Loaded
     readImage(maskFile, { channels: 1 }),
   ]);
   if (swap.width !== plate.width || swap.height !== plate.height) throw new Error(`score: ${join(inp.swap.dir, 'faces', name)} is ${swap.width}x${swap.height} but the plate crop is ${plate.width}x${plate.height}`);
-  let blend: Image | null = null;
+  let seams: SeamView | null = null;
   if (inp.blend) {
     const file = join(inp.blend.dir, 'frames', name);
     if (!existsSync(file)) throw new Error(`score: blend '${inp.blend.name}' has no frame ${f} (${file}); was it made from this swap?`);
-    // the blended plate seen in crop space: the same warp align made the plate crop with
-    blend = warpAffine(await readImage(file, { channels: 3 }), matrix, plate.width, plate.height, { replicate: true });
+    const plateFile = inp.frames ? join(inp.frames.dir, 'frames', name) : null;
+    if (plateFile && !existsSync(plateFile)) throw new Error(`score: plate '${inp.frames!.name}' has no frame ${f} (${plateFile})`);
+    const [b, p] = await Promise.all([readImage(file, { channels: 3 }), plateFile ? readImage(plateFile, { channels: 3 }) : null]);
+    seams = seamView(b, p, plate, mask, matrix);
   }
-  return { frame: f, plate, swap, mask, blend };
+  return { frame: f, plate, swap, mask, seams };
 }
 
 const mean = (xs: number[]): number | null => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
 const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
+/** Share of true among the defined values; null when none is defined. */
+const share = (xs: (boolean | undefined)[]): number | null => {
+  const d = xs.filter((x) => x !== undefined);
+  return d.length ? d.filter(Boolean).length / d.length : null;
+};
 const ratio = (a: number | null, b: number | null): number | null => (a === null || b === null || !(b > 0) ? null : a / b);
 
 function landmarkError(a: Point[], b: Point[]): number {
@@ -94,11 +105,7 @@ function landmarkError(a: Point[], b: Point[]): number {
 /** Per-frame image figures that need no nets: seams, detail, reconstruction. */
 function imageFigures(s: FrameScore, l: Loaded, plateLm: Point[]): void {
   const { width: w, height: h } = l.plate;
-  if (l.blend) {
-    const band = edgeBand(l.mask, Math.max(1, Math.round(w * 0.02)));
-    s.seam = regionMean(gradient(l.blend), band) * 255;
-    s.seamPlate = regionMean(gradient(l.plate), band) * 255;
-  }
+  if (l.seams) Object.assign(s, seamFigures(l.seams));
   const r = Math.max(1, Math.round(w / 128));
   const hs = highFrequency(l.swap, r), hp = highFrequency(l.plate, r);
   const mouth = rasterise(mouthRegion(plateLm), w, h), eyes = rasterise(eyesRegion(plateLm), w, h);
@@ -131,11 +138,12 @@ export async function scoreSwap(reader: FaceReader, inp: ScoreInputs, params: Sc
   const swapDesc: Float32Array[] = [], plateDesc: Float32Array[] = [];
   const swapTrack: (Point[] | null)[] = [], plateTrack: (Point[] | null)[] = [];
   let prev: Loaded | null = null;
-  let pending: { s: FrameScore; l: Loaded }[] = [];
+  let pending: { s: FrameScore; l: Loaded; n: number }[] = [];
+  let nScored = 0;
 
   const flush = async () => {
     if (!pending.length) return;
-    const opt = { detect: true, minScore: params.detectScore };
+    const opt = { detect: pending.map((p) => p.n % params.detectEvery === 0), minScore: params.detectScore };
     const sw: FaceReading[] = await reader.read(pending.map((p) => p.l.swap), inp.faceType, opt);
     const pl: FaceReading[] = await reader.read(pending.map((p) => p.l.plate), inp.faceType, opt);
     pending.forEach(({ s, l }, i) => {
@@ -170,7 +178,7 @@ export async function scoreSwap(reader: FaceReader, inp: ScoreInputs, params: Sc
       s.changePlate = maskedMeanAbsDiff(l.plate, prev.plate, l.mask);
     }
     prev = l;
-    pending.push({ s, l });
+    pending.push({ s, l, n: nScored++ });
     if (pending.length === 8) await flush();
     opts.onProgress?.(inp.identities.length + scores.length, total, `frame ${f}`);
   }
@@ -206,17 +214,18 @@ export async function scoreSwap(reader: FaceReader, inp: ScoreInputs, params: Sc
     jitter: jSwap.pairs ? jSwap.jitter : null,
     jitterPlate: jPlate.pairs ? jPlate.jitter : null,
     jitterRatio: jSwap.pairs ? ratio(jSwap.jitter, jPlate.jitter) : null,
-    seam, seamPlate, seamRatio: ratio(seam, seamPlate),
+    seam, seamPlate, seamRatio: seam === null ? null : ratio(seamPlate! + seam, seamPlate),
     detailMouth: detail('detailMouth'),
     detailEyes: detail('detailEyes'),
     ssim: mean(pick('ssim')),
     psnr: mean(pick('psnr')),
-    detectability: scored.length ? scored.filter((s) => s.detected).length / scored.length : null,
-    detectabilityPlate: scored.length ? scored.filter((s) => s.detectedPlate).length / scored.length : null,
+    detectability: share(scored.map((s) => s.detected)),
+    detectabilityPlate: share(scored.map((s) => s.detectedPlate)),
   };
   const counts = {
     frames: scores.length, scored: scored.length,
     noFace: scores.filter((s) => s.status === 'noFace').length, missing: scores.filter((s) => s.status === 'missing').length,
   };
-  return { source: inp.source, target, identities, reconstruction, figures, counts, frames: scores };
+  const seamsAt = inp.blend ? (inp.frames ? 'plate' : 'crop') : null;
+  return { source: inp.source, target, identities, reconstruction, seamsAt, figures, counts, frames: scores };
 }

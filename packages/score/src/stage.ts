@@ -23,7 +23,7 @@ export async function scoreStage(env: StageEnv): Promise<void> {
   await mkdir(env.out, { recursive: true });
   const seconds = Math.round((Date.now() - t0) / 100) / 10;
   await writeFile(join(env.out, 'score.json'), JSON.stringify({
-    source: r.source, target: r.target, reconstruction: r.reconstruction, counts: r.counts, summary: r.figures,
+    source: r.source, target: r.target, reconstruction: r.reconstruction, seamsAt: r.seamsAt, counts: r.counts, summary: r.figures,
     identities: r.identities, thresholds: params.thresholds, breaches: breaches.map((b) => b.message), seconds, frames: r.frames,
   }, null, 1) + '\n');
   await plotScore(r, join(env.out, 'score.png'));

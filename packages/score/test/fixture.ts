@@ -31,9 +31,10 @@ export interface Fixture {
   /** Swap outputs made without training: A's aligned crops as B's swapped faces, and B's own crops. */
   swapAB: string;
   copyB: string;
-  /** The real blend stage's output of each into the plate. */
+  /** The real blend stage's output of each into the plate (multiband), and of A's faces pasted hard (alpha, no feather). */
   blendAB: string;
   blendCopy: string;
+  blendHard: string;
 }
 
 async function aligned(root: string, name: string, video: string, start: number, count: number, width: number): Promise<{ frames: string; align: string }> {
@@ -84,11 +85,11 @@ export async function buildFixture(): Promise<Fixture> {
   await fakeSwap(swapAB, 'A', plateAlign, faces, [14, 15, 16, 17].map((f) => join(a2.align, 'crops', pad(f))));
   await fakeSwap(copyB, 'A', plateAlign, faces, faces.map((f) => join(plateAlign, 'crops', pad(f))));
   const blends: string[] = [];
-  for (const swap of [swapAB, copyB]) {
-    const out = `${swap}-blend`;
-    const r = await runCli(cli('blend'), 'blend', out, {}, { plate: c.dir, align: plateAlign, swap });
+  for (const [swap, params] of [[swapAB, {}], [copyB, {}], [swapAB, { mode: 'alpha', feather: 0 }]] as const) {
+    const out = join(root, `blend-${blends.length}`);
+    const r = await runCli(cli('blend'), 'blend', out, params, { plate: c.dir, align: plateAlign, swap });
     assert.equal(r.code, 0, r.stderr);
     blends.push(out);
   }
-  return { root, plate: c.dir, plateAlign, setA: sets.A, setB: sets.B, swapAB, copyB, blendAB: blends[0], blendCopy: blends[1] };
+  return { root, plate: c.dir, plateAlign, setA: sets.A, setB: sets.B, swapAB, copyB, blendAB: blends[0], blendCopy: blends[1], blendHard: blends[2] };
 }

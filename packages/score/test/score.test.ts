@@ -1,6 +1,5 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -25,7 +24,7 @@ describe('score: a swap measured against the plate and the trained identities', 
 
   before(async () => {
     fx = await buildFixture();
-    const inputs = (s: string, b: string) => ({ 'plate-align': fx.plateAlign, swap: s, blend: b, A: fx.setA, B: fx.setB });
+    const inputs = (s: string, b: string) => ({ plate: fx.plate, 'plate-align': fx.plateAlign, swap: s, blend: b, A: fx.setA, B: fx.setB });
     const r1 = await runScore(join(fx.root, 'score-ab'), {}, inputs(fx.swapAB, fx.blendAB));
     assert.equal(r1.code, 0, r1.stderr);
     const r2 = await runScore(join(fx.root, 'score-copy'), { reconstruction: true }, inputs(fx.copyB, fx.blendCopy));
@@ -41,7 +40,7 @@ describe('score: a swap measured against the plate and the trained identities', 
   });
 
   test('a swap of A onto B scores nearer A than a copy of B does', (t) => {
-    t.diagnostic(tables);
+    for (const line of tables.split('\n')) t.diagnostic(line);
     assert.equal(swap.target, 'B', 'the plate is B: found as the identity nearest its faces');
     assert.ok(swap.summary.distSource! < copy.summary.distSource!, `distance to A: swap ${swap.summary.distSource} vs copy ${copy.summary.distSource}`);
     assert.ok(swap.summary.distTarget! > copy.summary.distTarget!, `distance to B: swap ${swap.summary.distTarget} vs copy ${copy.summary.distTarget}`);
@@ -62,8 +61,8 @@ describe('score: a swap measured against the plate and the trained identities', 
   });
 
   test('seams: a blend of the plate\'s own crop is seamless, detectability is measured', () => {
-    assert.ok(Math.abs(copy.summary.seamRatio! - 1) < 0.1, `seam ratio of the copy: ${copy.summary.seamRatio}`);
-    assert.ok(swap.summary.seamRatio! > 0, `seam ratio of the swap: ${swap.summary.seamRatio}`);
+    assert.ok(copy.summary.seamRatio! >= 1 && copy.summary.seamRatio! < 1.01, `seam ratio of the copy: ${copy.summary.seamRatio}`);
+    assert.ok(swap.summary.seamRatio! >= 1, `seam ratio of the swap: ${swap.summary.seamRatio}`);
     assert.equal(copy.summary.detectabilityPlate, copy.summary.detectability);
     assert.ok(swap.summary.detectabilityPlate! > 0.5);
   });
@@ -76,21 +75,15 @@ describe('score: a swap measured against the plate and the trained identities', 
   });
 
   test('a threshold breach fails the stage naming the figure', async () => {
-    const out = join(fx.root, 'score-gate');
-    const inputs = { 'plate-align': fx.plateAlign, swap: fx.copyB, A: fx.setA, B: fx.setB };
-    const r = await runScore(out, { thresholds: { identityRetrieval: { min: 0.9 }, landmarkError: { max: 0.5 }, seamRatio: { max: 1.5 } } }, inputs);
+    // A's faces pasted with a hard edge: a seam the multiband blend of the same faces does not have
+    const inputs = { plate: fx.plate, 'plate-align': fx.plateAlign, swap: fx.swapAB, blend: fx.blendHard, A: fx.setA, B: fx.setB };
+    const thresholds = { identityRetrieval: { min: 0.9 }, seamRatio: { max: swap.summary.seamRatio! }, ssim: { min: 0.5 } };
+    const r = await runScore(join(fx.root, 'score-gate'), { detectEvery: 4, thresholds }, inputs);
     assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /identityRetrieval = 0\.0+ is below its min 0\.9/);
-    assert.match(r.stderr, /seamRatio was not measured .*blend/);
-    assert.doesNotMatch(r.stderr, /landmarkError/);
+    assert.match(r.stderr, /seamRatio = [\d.]+ is above its max/);
+    assert.match(r.stderr, /ssim was not measured .*reconstruction: true/);
+    assert.doesNotMatch(r.stderr, /identityRetrieval/);
     // the table is in the log before the error
-    assert.match(r.stdout, /identityRetrieval\s+0\.0000/);
-  });
-
-  test('an unknown figure in thresholds is refused before anything runs', async () => {
-    const r = await runScore(join(fx.root, 'score-bad'), { thresholds: { retrieval: { min: 0.9 } } }, { swap: fx.swapAB });
-    assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /thresholds\.retrieval': no such figure; figures: identityRetrieval/);
-    assert.ok(!existsSync(join(fx.root, 'score-bad', 'score.json')));
+    assert.match(r.stdout, /identityRetrieval\s+1\.000/);
   });
 });
