@@ -4,7 +4,7 @@ export { findInputs, type ScoreInputs, type Identity } from './inputs.js';
 export { parseScoreParams, type ScoreParams, type Threshold } from './params.js';
 export { FIGURES, type FigureName, type Figures } from './figures.js';
 export { checkThresholds, type Breach } from './gate.js';
-export { FaceReader, cropWindow, descriptorWindow, EXPRESSIONS, type FaceReading } from './faces.js';
+export { FaceReader, cropWindow, descriptorWindow, onCanvas, EXPRESSIONS, type FaceReading } from './faces.js';
 export { identityMean, meanDescriptor, nearest, evenly, type IdentityMean } from './identity.js';
 export { maskedSsim, maskedPsnr, maskedMeanAbsDiff, gradient, edgeBand, highFrequency, regionMean, boxFilter, luma } from './metrics.js';
 export { mouthRegion, eyesRegion, rasterise } from './regions.js';
