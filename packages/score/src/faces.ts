@@ -95,12 +95,12 @@ export class FaceReader {
   private constructor(readonly rt: Runtime) {}
 
   /**
-   * Starts the tensor engine (through @facecomb/align) and loads the expression net besides align's three.
-   * `auto` means wasm here: face-api's detector reads tensors synchronously (dataSync), which the webgpu
-   * engine cannot do in Node, and these small nets run well on one CPU core.
+   * Starts the tensor engine through @facecomb/align (where `auto` means wasm: face-api's detector reads
+   * tensors synchronously, which the webgpu engine cannot do in Node) and loads the expression net besides
+   * align's three.
    */
   static async open(backend = 'auto'): Promise<FaceReader> {
-    const rt = await initRuntime(backend === 'auto' ? 'wasm' : backend);
+    const rt = await initRuntime(backend);
     const nets = rt.faceapi.nets;
     if (!nets.faceExpressionNet.isLoaded) await nets.faceExpressionNet.loadFromDisk(modelDir());
     return new FaceReader(rt);

@@ -8,9 +8,6 @@ import { runCli, runStage, type StageRun } from '../../align/test/stage.js';
 
 export { footage, tmp };
 
-// align's `auto` engine may pick a software WebGPU adapter, on which face-api's detector cannot read its results
-process.env.FACECOMB_BACKEND ??= 'wasm';
-
 const cli = (pkg: string) => fileURLToPath(new URL(`../../${pkg}/src/cli.ts`, import.meta.url));
 
 /** Runs the score stage the way the runner does. */
