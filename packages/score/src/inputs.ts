@@ -50,7 +50,7 @@ function pick(ups: Upstream[], kinds: string[], param: 'swap' | 'blend' | 'align
  * stages by their kinds (docs/ARTIFACTS.md); with a train stage among them, its identities must all have
  * their dataset stage there too.
  */
-export async function findInputs(inputs: Record<string, string>, params: Pick<ScoreParams, 'swap' | 'blend' | 'align' | 'plate'>): Promise<ScoreInputs> {
+export async function findInputs(inputs: Record<string, string>, params: Pick<ScoreParams, 'swap' | 'blend' | 'align' | 'plate' | 'target'>): Promise<ScoreInputs> {
   const ups = await readUpstream(inputs);
   for (const u of ups) if (!u.hasMeta) fail(`needed stage '${u.name}' has no meta.json at ${join(u.dir, 'meta.json')}: is it a facecomb stage output?`);
   const swap = pick(ups, ['swap'], 'swap', params.swap, true)!;
@@ -69,6 +69,7 @@ export async function findInputs(inputs: Record<string, string>, params: Pick<Sc
   }
   if (names.length === 0) fail(`needs the dataset stages of the trained identities (kind dataset) in its needs, to know what each person looks like; it has ${listing(ups)}`);
   if (!names.includes(source)) fail(`the swap '${swap.name}' renders identity '${source}', but no dataset stage among its needs is named '${source}' (it has ${names.join(', ')})`);
+  if (params.target !== undefined && !names.includes(params.target)) fail(`param 'target' is '${params.target}', not one of the identities [${names.join(', ')}]`);
   const identities = names.map((n) => {
     const u = sets.find((s) => s.meta.name === n)!;
     return { name: n, dir: u.dir, faceType: (u.meta.faceType ?? 'wholeface') as FaceType };

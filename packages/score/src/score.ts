@@ -130,9 +130,6 @@ export async function scoreSwap(reader: FaceReader, inp: ScoreInputs, params: Sc
     means.push(await identityMean(reader, id, params.perIdentity));
     opts.onProgress?.(means.length, total, `identity ${id.name}`);
   }
-  if (params.target !== undefined && !means.some((m) => m.name === params.target)) {
-    throw new Error(`score: param 'target' is '${params.target}', not one of the identities [${means.map((m) => m.name).join(', ')}]`);
-  }
 
   const scores: FrameScore[] = [];
   const swapDesc: Float32Array[] = [], plateDesc: Float32Array[] = [];

@@ -1,7 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createImage, type Image } from '@facecomb/image';
-import { checkThresholds, edgeBand, evenly, gradient, highFrequency, maskedPsnr, maskedSsim, parseScoreParams, rasterise, regionMean, type Figures } from '../src/index.js';
+import { checkThresholds, findInputs, edgeBand, evenly, gradient, highFrequency, maskedPsnr, maskedSsim, parseScoreParams, rasterise, regionMean, type Figures } from '../src/index.js';
 
 /** A deterministic textured RGB image (sums of sines) of side n. */
 function texture(n: number, freq: number): Image {
@@ -61,4 +64,34 @@ test('thresholds: breaches name the figure; unmeasured figures say what to add',
 test('evenly spaced picks keep the first and the last', () => {
   assert.deepEqual(evenly([1, 2, 3, 4, 5, 6, 7], 3), [1, 4, 7]);
   assert.deepEqual(evenly([1, 2], 5), [1, 2]);
+});
+
+test('inputs found by kind; a clear error for what is missing or ambiguous', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'facecomb-score-inputs-'));
+  try {
+    const stage = (name: string, meta: Record<string, unknown>) => {
+      mkdirSync(join(root, name));
+      writeFileSync(join(root, name, 'meta.json'), JSON.stringify(meta));
+      return join(root, name);
+    };
+    const dirs = {
+      swap: stage('swap', { kind: 'swap', source: 'ava', size: 64 }),
+      'shot-align': stage('shot-align', { kind: 'align', size: 64, faceType: 'wholeface' }),
+      ava: stage('ava', { kind: 'dataset', name: 'ava', faceType: 'wholeface' }),
+      bea: stage('bea', { kind: 'dataset', name: 'bea', faceType: 'wholeface' }),
+      train: stage('train', { kind: 'train', identities: ['ava', 'bea', 'cleo'] }),
+    };
+    await assert.rejects(findInputs(dirs, {}), /train stage 'train' has identities \[ava, bea, cleo\], but no dataset stage for 'cleo' is among its needs/);
+    const { train: _, ...noTrain } = dirs;
+    const inp = await findInputs(noTrain, {});
+    assert.equal(inp.source, 'ava');
+    assert.deepEqual(inp.identities.map((i) => i.name), ['ava', 'bea']);
+    assert.equal(inp.blend, null);
+    await assert.rejects(findInputs(noTrain, { target: 'dee' }), /param 'target' is 'dee', not one of the identities \[ava, bea\]/);
+    const two = { ...noTrain, swap2: stage('swap2', { kind: 'swap', source: 'bea', size: 64 }) };
+    await assert.rejects(findInputs(two, {}), /stages swap and swap2 are all of kind swap; say which with param 'swap: <stage>'/);
+    assert.equal((await findInputs(two, { swap: 'swap2' })).source, 'bea');
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });
