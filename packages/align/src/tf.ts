@@ -61,12 +61,15 @@ export function initRuntime(requested = 'auto'): Promise<Runtime> {
       }
       // @facecomb/engine picks and initialises the engine (local wasm binaries, kernel fixes) on the same
       // @tensorflow/tfjs instance that face-api's node-wasm build requires below.
-      const engine = await initEngine({ backend: requested as BackendRequest });
+      // face-api's detector reads tensors synchronously (dataSync), which the webgpu engine cannot do in Node
+      // (no OffscreenCanvas): here `auto` means wasm, so a machine with a (software) WebGPU adapter still aligns
+      const engine = await initEngine({ backend: (requested === 'auto' ? 'wasm' : requested) as BackendRequest });
       const tf = require('@tensorflow/tfjs') as Tf;
       const faceapi = require('@vladmandic/face-api/dist/face-api.node-wasm.js') as FaceApi;
       const backend = engine.name;
       const skipped = engine.skipped.map((s) => `${s.name}: ${s.why}`).join('; ');
-      const why = skipped ? `${engine.why} (skipped ${skipped})` : engine.why;
+      const base = requested === 'auto' ? `auto: wasm, since face-api's detector reads tensors synchronously, which webgpu cannot in Node` : engine.why;
+      const why = skipped ? `${base} (skipped ${skipped})` : base;
       const dir = modelDir();
       await faceapi.nets.ssdMobilenetv1.loadFromDisk(dir);
       await faceapi.nets.faceLandmark68Net.loadFromDisk(dir);

@@ -4,7 +4,7 @@ import { delimiter, dirname, join, resolve } from 'node:path';
 import { makeAjv, type ValidateFunction } from './ajv.js';
 
 /** The packages whose `stages.json` registers stage kinds (docs/STAGES.md). */
-export const STAGE_PACKAGES = ['@facecomb/ingest', '@facecomb/align', '@facecomb/train', '@facecomb/blend'];
+export const STAGE_PACKAGES = ['@facecomb/ingest', '@facecomb/align', '@facecomb/train', '@facecomb/blend', '@facecomb/score'];
 
 /** A stage kind: what `uses:` names. */
 export interface KindSpec {
@@ -24,6 +24,8 @@ export interface KindSpec {
   validate: ValidateFunction;
   /** `runner gc` keeps unreferenced entries of this kind unless --all (expensive models: train). */
   keep: boolean;
+  /** `runner run` prints this kind's summary at the end (stages.json `"show": "summary"`: figures a user reads every run). */
+  showSummary: boolean;
   /**
    * Per-frame kinds that accept a frame range (FACECOMB_FRAMES) and so may be split into chunks (`chunk: N`):
    * how chunk meta.json files merge (fields summed; arrays of frame numbers are concatenated). null: no chunks.
@@ -101,6 +103,7 @@ function loadStagesJson(pkg: string, pkgDir: string, ajv: ReturnType<typeof make
       validate,
       keep: spec.keep === true || kind === 'train',
       chunk: chunkSpec(spec.chunk, where),
+      showSummary: spec.show === 'summary',
     });
   }
 }
@@ -134,6 +137,7 @@ export function loadRegistry(env: NodeJS.ProcessEnv = process.env): Registry {
     validate: ajv.compile(SHELL_SCHEMA),
     keep: false,
     chunk: { sum: [] },
+    showSummary: false,
   });
   const require = createRequire(import.meta.url);
   const missing: string[] = [];
