@@ -2,11 +2,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
-import { tf, initEngine, engineInfo, AUTO_ORDER, wasmBinaryDir } from '../src/index.js';
+import { tf, initEngine, engineInfo, AUTO_ORDER, wasmBinaryDir, webgpuRequired, type EngineInfo } from '../src/index.js';
+
+/** The first auto choice of this process (the first test), for the software-adapter check below. */
+let autoChoice: EngineInfo | null = null;
+let autoLines: string[] = [];
 
 test('auto picks the first engine that initialises and logs why the others were skipped', async () => {
   const lines: string[] = [];
   const choice = await initEngine({ backend: 'auto', log: (m) => lines.push(m) });
+  autoChoice = choice;
+  autoLines = [...lines];
   assert.ok(AUTO_ORDER.includes(choice.name), `unexpected engine ${choice.name}`);
   assert.equal(tf.getBackend(), choice.name);
   // Every engine before the chosen one in the auto order was tried and skipped with a reason.
@@ -46,11 +52,36 @@ test('webgpu either runs on a Dawn adapter or is refused with a clear reason', a
   let err: Error | null = null;
   try { await initEngine({ backend: 'webgpu', log: () => {} }); } catch (e) { err = e as Error; }
   if (err) {
+    assert.ok(!webgpuRequired(), `FACECOMB_REQUIRE_WEBGPU=1 but webgpu did not initialise: ${err.message}`);
     assert.match(err.message, /--backend webgpu could not be initialised: .*(no WebGPU adapter|webgpu)/);
     assert.notEqual(tf.getBackend(), 'webgpu');
   } else {
     assert.equal(tf.getBackend(), 'webgpu');
     assert.ok(String(engineInfo()?.details.adapter).length > 0);
+  }
+});
+
+test('auto never takes a software WebGPU adapter; an explicit --backend webgpu still uses it', async (t) => {
+  assert.ok(autoChoice, 'the auto test did not run first');
+  let err: Error | null = null;
+  try { await initEngine({ backend: 'webgpu', log: () => {} }); } catch (e) { err = e as Error; }
+  if (err) {
+    assert.ok(!webgpuRequired(), `FACECOMB_REQUIRE_WEBGPU=1 but webgpu did not initialise: ${err.message}`);
+    t.skip(`no WebGPU adapter here: ${err.message}`);
+    return;
+  }
+  const info = engineInfo()!;
+  assert.equal(info.name, 'webgpu');
+  if (info.details.software) {
+    assert.notEqual(autoChoice.name, 'webgpu', `auto chose the software adapter ${info.details.adapter}`);
+    const skip = autoChoice.skipped.find((s) => s.name === 'webgpu');
+    assert.ok(skip, `webgpu not among auto's skipped: ${JSON.stringify(autoChoice.skipped)}`);
+    assert.match(skip.why, /^adapter \S+ is a software rasteriser \(slower than wasm\); use --backend webgpu to force it$/);
+    assert.ok(autoLines.includes(`skipped webgpu: ${skip.why}`), autoLines.join(' | '));
+    assert.ok(autoLines.some((l) => l.startsWith(`using ${autoChoice!.name}: auto:`)), autoLines.join(' | '));
+  } else {
+    // a hardware adapter: auto takes it unless tensorflow came first
+    assert.ok(['webgpu', 'tensorflow'].includes(autoChoice.name), `auto chose ${autoChoice.name} over the GPU adapter ${info.details.adapter}`);
   }
 });
 

@@ -1,4 +1,4 @@
-import { tf, initEngine, type EngineName } from '../src/index.js';
+import { tf, initEngine, unavailable, type EngineName } from '../src/index.js';
 
 /** Deterministic pseudo-random values (mulberry32), so every engine sees identical inputs. */
 export function randomValues(n: number, seed: number, scale = 1): Float32Array {
@@ -27,13 +27,16 @@ export function relError(got: ArrayLike<number>, ref: ArrayLike<number>): number
   return diff / Math.max(mag, 1e-30);
 }
 
-/** Switches to an engine; returns the reason it cannot run here, or null when it is active. */
+/**
+ * Switches to an engine; returns the reason to skip it (it cannot run here), or null when it is active.
+ * Throws for webgpu when FACECOMB_REQUIRE_WEBGPU=1 (CI), so its tests cannot be skipped there.
+ */
 export async function tryEngine(name: EngineName): Promise<string | null> {
   try {
     await initEngine({ backend: name, log: () => {} });
     return null;
   } catch (e) {
-    return (e as Error).message;
+    return unavailable(name, (e as Error).message);
   }
 }
 
