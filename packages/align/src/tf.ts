@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { initEngine, type BackendRequest } from '@facecomb/engine';
+import { installAsyncReads } from './async-reads.js';
 
 /**
  * The tfjs runtime and face-api, loaded through `require` so that face-api's node-wasm build and this
@@ -35,6 +36,8 @@ export interface Runtime {
   backend: string;
   /** Why it was chosen (for the run log). */
   why: string;
+  /** Where face detection and landmarks run, for the run log. */
+  detection: string;
 }
 
 let runtime: Promise<Runtime> | undefined;
@@ -71,7 +74,9 @@ export function initRuntime(requested = 'auto'): Promise<Runtime> {
       await faceapi.nets.ssdMobilenetv1.loadFromDisk(dir);
       await faceapi.nets.faceLandmark68Net.loadFromDisk(dir);
       await faceapi.nets.faceRecognitionNet.loadFromDisk(dir);
-      return { tf, faceapi, backend, why };
+      installAsyncReads(faceapi);
+      const detection = `face detection, landmarks and descriptors ran on ${backend} (face-api; outputs read asynchronously, so no dataSync on GPU engines)`;
+      return { tf, faceapi, backend, why, detection };
     })();
     runtime.catch(() => { runtime = undefined; });
   }
