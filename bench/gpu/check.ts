@@ -6,7 +6,8 @@
  *      "gemm" formulations our wasm kernel uses, written here with tf ops so they run on any backend);
  *   4. training-step throughput of the autoencoder at a few sizes.
  * Writes $OUT/gpu-engine.json (or bench/results/gpu-engine.json when OUT is unset) and prints tables.
- * Locally (no GPU) it stops after step 1 with the reason webgpu was skipped.
+ * Locally (no GPU) it stops after step 1 with the reason webgpu was skipped, or, on a software adapter
+ * (Mesa lavapipe), saying so (exit code 3; `--software` measures it anyway).
  */
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -29,6 +30,12 @@ const chosen = await initEngine({ backend: process.argv[2] === 'auto' ? 'auto' :
 });
 result.engine = engineInfo();
 console.log(`engine: ${chosen.name} — ${chosen.why}`);
+if (chosen.details.software && !process.argv.includes('--software')) {
+  result.error = `adapter ${chosen.details.adapter} is a software rasteriser, not a GPU: pass --software to measure it anyway`;
+  save();
+  console.error(result.error);
+  process.exit(3);
+}
 
 // 2. gradients against cpu
 await initEngine({ backend: 'cpu', log: () => {} });
