@@ -2,10 +2,11 @@
  * The comb model's training path on webgpu against the cpu backend: the loss, every gradient (encoder, one
  * decoder, batch-norm parameters, the fade-in branch's fromRGB/toRGB with its avgPool and nearest upsample)
  * and the parameters after two Adam steps, at an odd batch (3), with batch norm and mid fade-in (alpha 0.4).
+ * On webgpu every synchronous read throws (forbidSyncReads).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { initEngine, unavailable } from '@facecomb/engine';
+import { initEngine, unavailable, forbidSyncReads } from '@facecomb/engine';
 import { tf, CombModel, Adam, resolveConfig, trainStep, reconstructionLoss, type TrainConfig } from '../src/index.js';
 import { Rng } from '../src/rng.js';
 
@@ -63,7 +64,15 @@ test('webgpu: the comb model\'s loss, gradients and two Adam steps match the cpu
   try { await initEngine({ backend: 'webgpu', log: () => undefined }); } catch (e) { why = (e as Error).message; }
   const skip = unavailable('webgpu', why);
   if (skip) { t.skip(skip); return; }
-  const gpu = await runOn('webgpu');
+  await initEngine({ backend: 'webgpu', log: () => undefined });
+  const guard = forbidSyncReads(); // nothing on the training path may read synchronously
+  let gpu: Run;
+  try {
+    gpu = await runOn('webgpu');
+  } finally {
+    guard.restore();
+  }
+  assert.equal(guard.attempts(), 0);
   assert.ok(Math.abs(gpu.loss - cpu.loss) / cpu.loss < TOL, `loss ${gpu.loss} on webgpu, ${cpu.loss} on cpu`);
   assert.deepEqual(Object.keys(gpu.grads).sort(), Object.keys(cpu.grads).sort());
   assert.ok(Object.keys(cpu.grads).some((k) => k.includes('bn')) && Object.keys(cpu.grads).some((k) => k.includes('fromRGB.16')));
