@@ -1,6 +1,6 @@
 /**
  * face-api on the webgpu engine: detection, landmarks and descriptors run without a synchronous read (the
- * backend's readSync is made to throw), and agree with wasm on a real frame. On wasm, the asynchronous
+ * backend's readSync is made to throw), and agree with the cpu backend (and wasm) on a real frame. On wasm, the asynchronous
  * post-processing that replaces face-api's (src/async-reads.ts) gives exactly face-api's own results.
  */
 import { after, before, describe, test } from 'node:test';
@@ -23,11 +23,24 @@ async function run(rt: Runtime, plate: Image): Promise<Results> {
 
 const maxDiff = (a: number[], b: number[]) => Math.max(...a.map((v, i) => Math.abs(v - b[i])));
 
+/** The engine's results against the cpu backend's: same faces, score, box, descriptor and landmarks. */
+function agree(got: Results, cpu: Results, engine: string): void {
+  assert.equal(got.dets.length, cpu.dets.length, `${engine}: ${got.dets.length} faces, cpu ${cpu.dets.length}`);
+  const a = largest(got.dets), b = largest(cpu.dets);
+  assert.ok(Math.abs(a.score - b.score) < 1e-3, `score ${a.score} on ${engine}, ${b.score} on cpu`);
+  assert.ok(maxDiff(a.box, b.box) < 0.5, `box ${a.box} on ${engine}, ${b.box} on cpu`);
+  const d = descriptorDistance(a.descriptor!, b.descriptor!);
+  assert.ok(d < 0.01, `descriptor distance ${engine}-cpu ${d}`);
+  const lmDiff = maxDiff(got.landmarks.flat(), cpu.landmarks.flat());
+  assert.ok(lmDiff < 0.25, `landmarks on ${engine} differ from cpu by up to ${lmDiff} px`);
+}
+
 describe('face-api on every engine (congress/aoc-a.mp4, one frame)', () => {
   let root: string;
   let plate: Image;
   let rt: Runtime;
   let onWasm: Results;
+  let onCpu: Results;
 
   before(async () => {
     root = await tmp('webgpu');
@@ -40,7 +53,7 @@ describe('face-api on every engine (congress/aoc-a.mp4, one frame)', () => {
     if (root) await rm(root, { recursive: true, force: true });
   });
 
-  test('on wasm, the asynchronous post-processing gives face-api\'s own detections and landmarks exactly', async () => {
+  test('on wasm, the asynchronous post-processing gives face-api\'s own detections and landmarks exactly, and wasm matches cpu', async () => {
     const { tf, faceapi } = rt;
     const img = tf.tensor3d(Int32Array.from(plate.data, (v) => Math.round(v * 255)), [plate.height, plate.width, 3], 'int32');
     const ssd = faceapi.nets.ssdMobilenetv1, lm = faceapi.nets.faceLandmark68Net;
@@ -55,10 +68,14 @@ describe('face-api on every engine (congress/aoc-a.mp4, one frame)', () => {
     img.dispose();
     face.dispose();
     onWasm = await run(rt, plate);
+    await initEngine({ backend: 'cpu', log: () => {} });
+    onCpu = await run(rt, plate);
+    await initEngine({ backend: 'wasm', log: () => {} });
+    agree(onWasm, onCpu, 'wasm');
   });
 
-  test('on webgpu: detection, landmarks and descriptors with no synchronous read, matching wasm', async (t) => {
-    assert.ok(onWasm, 'the wasm test did not run first');
+  test('on webgpu: detection, landmarks and descriptors with no synchronous read, matching cpu', async (t) => {
+    assert.ok(onCpu, 'the wasm/cpu test did not run first');
     let why: string | null = null;
     try { await initEngine({ backend: 'webgpu', log: () => {} }); } catch (e) { why = (e as Error).message; }
     const skip = unavailable('webgpu', why);
@@ -71,14 +88,7 @@ describe('face-api on every engine (congress/aoc-a.mp4, one frame)', () => {
       guard.restore();
     }
     assert.equal(guard.attempts(), 0);
-    assert.equal(got.dets.length, onWasm.dets.length);
-    const a = largest(got.dets), b = largest(onWasm.dets);
-    assert.ok(Math.abs(a.score - b.score) < 1e-3, `score ${a.score} on webgpu, ${b.score} on wasm`);
-    assert.ok(maxDiff(a.box, b.box) < 0.5, `box ${a.box} on webgpu, ${b.box} on wasm`);
-    const d = descriptorDistance(a.descriptor!, b.descriptor!);
-    assert.ok(d < 0.01, `descriptor distance webgpu-wasm ${d}`);
-    const lmDiff = maxDiff(got.landmarks.flat(), onWasm.landmarks.flat());
-    assert.ok(lmDiff < 0.25, `landmarks differ by up to ${lmDiff} px`);
+    agree(got, onCpu, 'webgpu');
     await initEngine({ backend: 'wasm', log: () => {} });
   });
 });

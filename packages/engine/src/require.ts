@@ -13,7 +13,7 @@ export function webgpuRequired(): boolean {
 export function unavailable(engine: string, why: string | null): string | null {
   if (why === null) return null;
   if (engine === 'webgpu' && webgpuRequired()) {
-    throw new Error(`webgpu is required here (FACECOMB_REQUIRE_WEBGPU=1) but did not initialise: ${why}. Install Mesa's lavapipe: bash .ci/install-lavapipe.sh`);
+    throw new Error(`webgpu is required here (FACECOMB_REQUIRE_WEBGPU=1) but did not initialise: ${why.replace(/\.$/, '')}; install Mesa's lavapipe: bash .ci/install-lavapipe.sh`);
   }
   return `${engine} does not initialise here: ${why}`;
 }
