@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initEngine, unavailable, forbidSyncReads } from '@facecomb/engine';
-import { tf, CombModel, Adam, resolveConfig, trainStep, reconstructionLoss, type TrainConfig } from '../src/index.js';
+import { tf, CombModel, Adam, resolveConfig, trainStep, reconstructionLoss, maskedMsSsim, maskedSsim, maskedL1, type TrainConfig } from '../src/index.js';
 import { Rng } from '../src/rng.js';
 
 const TOL = 1e-4;
@@ -95,6 +95,43 @@ test('webgpu: the comb model\'s loss, gradients and two Adam steps match the cpu
     }
     const e = relError(gpu.params[k], cpu.params[k]);
     assert.ok(e < TOL, `parameter ${k} after 2 Adam steps: relative error ${e.toExponential(2)} webgpu vs cpu`);
+  }
+  await initEngine({ backend: 'wasm', log: () => undefined });
+});
+
+/** Value and gradient (w.r.t. the reconstruction) of each loss term at odd and MS-SSIM sizes, on one engine. */
+async function lossTerms(engine: 'cpu' | 'webgpu'): Promise<Record<string, Float32Array>> {
+  await initEngine({ backend: engine, log: () => undefined });
+  const out: Record<string, Float32Array> = {};
+  for (const [r, win] of [[37, 7], [29, 5], [128, 7]] as const) {
+    const x = tf.tensor4d(values(2 * r * r * 3, `lx${r}`), [2, r, r, 3]);
+    const y = tf.tensor4d(values(2 * r * r * 3, `ly${r}`), [2, r, r, 3]);
+    const m = tf.tensor4d(values(2 * r * r, `lm${r}`), [2, r, r, 1]);
+    const terms: Record<string, (a: tf.Tensor4D) => tf.Scalar> = {
+      ssim: (a) => maskedSsim(a, x, m, win), l1: (a) => maskedL1(a, x, m),
+      ...(r === 128 ? { msssim: (a: tf.Tensor4D) => maskedMsSsim(a, x, m, win) } : {}),
+    };
+    for (const [k, f] of Object.entries(terms)) {
+      const { value, grad } = tf.valueAndGrad((a: tf.Tensor) => f(a as tf.Tensor4D))(y);
+      out[`${k} ${r}px value`] = (await value.data()) as Float32Array;
+      out[`${k} ${r}px gradient`] = (await grad.data()) as Float32Array;
+      tf.dispose([value, grad]);
+    }
+    tf.dispose([x, y, m]);
+  }
+  return out;
+}
+
+test('webgpu: SSIM, MS-SSIM and L1 losses and their gradients match the cpu backend at odd sizes', async (t) => {
+  const cpu = await lossTerms('cpu');
+  let why: string | null = null;
+  try { await initEngine({ backend: 'webgpu', log: () => undefined }); } catch (e) { why = (e as Error).message; }
+  const skip = unavailable('webgpu', why);
+  if (skip) { t.skip(skip); return; }
+  const gpu = await lossTerms('webgpu');
+  for (const k of Object.keys(cpu)) {
+    const e = relError(gpu[k], cpu[k]);
+    assert.ok(e < TOL, `${k}: relative error ${e.toExponential(2)} webgpu vs cpu`);
   }
   await initEngine({ backend: 'wasm', log: () => undefined });
 });
