@@ -13,7 +13,7 @@ import { execa } from 'execa';
 import { readImage, warpAffine, invertAffine, type Affine } from '@facecomb/image';
 import { probe } from '@facecomb/ingest';
 import { pyramidSpread } from '@facecomb/blend';
-import { initEngine, unavailable } from '@facecomb/engine';
+import { switchOrSkip } from '@facecomb/engine';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const footage = join(root, '..', 'shared', 'footage');
@@ -121,9 +121,7 @@ test('a tiny pipeline on real footage gives a video with the plate\'s frames, fp
 });
 
 test('the same pipeline on webgpu: train and swap run there, align says where detection ran, and the swapped faces agree with wasm', { timeout: 15 * 60_000 }, async (t) => {
-  let why: string | null = null;
-  try { await initEngine({ backend: 'webgpu', log: () => {} }); } catch (e) { why = (e as Error).message; }
-  const skip = unavailable('webgpu', why);
+  const skip = await switchOrSkip('webgpu');
   if (skip) { t.skip(skip); return; }
   assert.ok(wasmRun, 'the wasm run did not succeed');
   const { file } = wasmRun;

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readImage, type Image } from '@facecomb/image';
-import { initEngine, forbidSyncReads, unavailable } from '@facecomb/engine';
+import { initEngine, forbidSyncReads, switchOrSkip } from '@facecomb/engine';
 import { footage, ingestClip, tmp } from './helpers.js';
 import { initRuntime, detectFaces, detectLandmarks, largest, descriptorDistance, type Detection, type Runtime, type Point } from '../src/index.js';
 
@@ -76,9 +76,7 @@ describe('face-api on every engine (congress/aoc-a.mp4, one frame)', () => {
 
   test('on webgpu: detection, landmarks and descriptors with no synchronous read, matching cpu', async (t) => {
     assert.ok(onCpu, 'the wasm/cpu test did not run first');
-    let why: string | null = null;
-    try { await initEngine({ backend: 'webgpu', log: () => {} }); } catch (e) { why = (e as Error).message; }
-    const skip = unavailable('webgpu', why);
+    const skip = await switchOrSkip('webgpu');
     if (skip) { t.skip(skip); return; }
     const guard = forbidSyncReads();
     let got: Results;

@@ -13,4 +13,4 @@ export {
 export { registerWasmTrainingKernels, registerCpuTrainingKernels, originalKernel, setWasmFilterGradMethod, getWasmFilterGradMethod, type FilterGradMethod } from './kernels.js';
 export { applyTfjsFixes } from './fixes.js';
 export { registerWebgpuFixes, forbidSyncReads } from './webgpu-fixes.js';
-export { unavailable, webgpuRequired } from './require.js';
+export { unavailable, webgpuRequired, switchOrSkip } from './require.js';

@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { initEngine, unavailable, forbidSyncReads } from '@facecomb/engine';
+import { initEngine, switchOrSkip, forbidSyncReads } from '@facecomb/engine';
 import { tf, CombModel, Adam, resolveConfig, trainStep, reconstructionLoss, maskedMsSsim, maskedSsim, maskedL1, type TrainConfig } from '../src/index.js';
 import { Rng } from '../src/rng.js';
 
@@ -60,9 +60,7 @@ function relError(got: Float32Array, ref: Float32Array, scale = 0): number {
 
 test('webgpu: the comb model\'s loss, gradients and two Adam steps match the cpu backend', async (t) => {
   const cpu = await runOn('cpu');
-  let why: string | null = null;
-  try { await initEngine({ backend: 'webgpu', log: () => undefined }); } catch (e) { why = (e as Error).message; }
-  const skip = unavailable('webgpu', why);
+  const skip = await switchOrSkip('webgpu');
   if (skip) { t.skip(skip); return; }
   await initEngine({ backend: 'webgpu', log: () => undefined });
   const guard = forbidSyncReads(); // nothing on the training path may read synchronously
@@ -124,9 +122,7 @@ async function lossTerms(engine: 'cpu' | 'webgpu'): Promise<Record<string, Float
 
 test('webgpu: SSIM, MS-SSIM and L1 losses and their gradients match the cpu backend at odd sizes', async (t) => {
   const cpu = await lossTerms('cpu');
-  let why: string | null = null;
-  try { await initEngine({ backend: 'webgpu', log: () => undefined }); } catch (e) { why = (e as Error).message; }
-  const skip = unavailable('webgpu', why);
+  const skip = await switchOrSkip('webgpu');
   if (skip) { t.skip(skip); return; }
   const gpu = await lossTerms('webgpu');
   for (const k of Object.keys(cpu)) {
