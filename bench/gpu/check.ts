@@ -5,8 +5,9 @@
  *   3. conv2d GFLOPS on webgpu: forward, backprop input, backprop filter (tfjs's kernel, and the "conv" and
  *      "gemm" formulations our wasm kernel uses, written here with tf ops so they run on any backend);
  *   4. training-step throughput of the autoencoder at a few sizes.
- * Writes $OUT/gpu-engine.json (or bench/results/gpu-engine.json when OUT is unset) and prints tables.
- * Locally (no GPU) it stops after step 1 with the reason webgpu was skipped.
+ * Writes $OUT/gpu-engine.json (or bench/results/gpu-engine.json under the working folder when OUT is unset) and prints tables.
+ * Locally (no GPU) it stops after step 1 with the reason webgpu was skipped, or, on a software adapter
+ * (Mesa lavapipe), saying so (exit code 3; `--software` measures it anyway).
  */
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,7 +15,8 @@ import { tf, initEngine, engineInfo } from '../../packages/engine/src/index.js';
 import { gradients, initValues } from '../../packages/engine/test/autoencoder.js';
 import { relError } from '../../packages/engine/test/helpers.js';
 
-const outDir = process.env.OUT || new URL('../results/', import.meta.url).pathname;
+// bench/results/ of the repository it runs from (a path relative to the bundle would land beside .gpu/)
+const outDir = process.env.OUT || join(process.cwd(), 'bench', 'results');
 const result: Record<string, unknown> = { date: new Date().toISOString(), node: process.version };
 const save = () => {
   mkdirSync(outDir, { recursive: true });
@@ -29,6 +31,12 @@ const chosen = await initEngine({ backend: process.argv[2] === 'auto' ? 'auto' :
 });
 result.engine = engineInfo();
 console.log(`engine: ${chosen.name} — ${chosen.why}`);
+if (chosen.details.software && !process.argv.includes('--software')) {
+  result.error = `adapter ${chosen.details.adapter} is a software rasteriser, not a GPU: pass --software to measure it anyway`;
+  save();
+  console.error(result.error);
+  process.exit(3);
+}
 
 // 2. gradients against cpu
 await initEngine({ backend: 'cpu', log: () => {} });

@@ -49,6 +49,8 @@ export interface AlignRun {
   results: FrameResult[];
   backend: string;
   why: string;
+  /** Which engine ran face detection and landmarks (a log line). */
+  detection: string;
   seconds: number;
   /** Frames per second of the whole per-frame loop (detection, landmarks, crops, writing). */
   fps: number;
@@ -212,5 +214,5 @@ export async function alignFrames(src: FrameSource, out: string, params: AlignPa
     params: { ...params, reference: params.reference ?? null },
   };
   await writeFile(join(out, 'meta.json'), JSON.stringify(meta, null, 2));
-  return { results, backend: rt.backend, why: rt.why, seconds, fps: (hi - start) / Math.max(seconds, 1e-9), timings, detections };
+  return { results, backend: rt.backend, why: rt.why, detection: rt.detection, seconds, fps: (hi - start) / Math.max(seconds, 1e-9), timings, detections };
 }

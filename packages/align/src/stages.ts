@@ -23,6 +23,7 @@ export async function alignStage(env: StageEnv): Promise<void> {
     onFrame: (done, total) => progress({ done, total, unit: 'frames' }, done === total),
   });
   engine(run.backend, run.why);
+  process.stdout.write(`align: ${run.detection}\n`);
   const noFace = run.results.filter((r) => !r.face).length;
   summary({ frames: run.results.length, withFace: run.results.length - noFace, noFace, detections: run.detections, fps: Math.round(run.fps * 100) / 100, size: params.size, faceType: params.faceType });
 }

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { initEngine, type BackendRequest } from '@facecomb/engine';
+import { installAsyncReads } from './async-reads.js';
 
 /**
  * The tfjs runtime and face-api, loaded through `require` so that face-api's node-wasm build and this
@@ -35,6 +36,8 @@ export interface Runtime {
   backend: string;
   /** Why it was chosen (for the run log). */
   why: string;
+  /** Where face detection and landmarks run, for the run log. */
+  detection: string;
 }
 
 let runtime: Promise<Runtime> | undefined;
@@ -61,20 +64,19 @@ export function initRuntime(requested = 'auto'): Promise<Runtime> {
       }
       // @facecomb/engine picks and initialises the engine (local wasm binaries, kernel fixes) on the same
       // @tensorflow/tfjs instance that face-api's node-wasm build requires below.
-      // face-api's detector reads tensors synchronously (dataSync), which the webgpu engine cannot do in Node
-      // (no OffscreenCanvas): here `auto` means wasm, so a machine with a (software) WebGPU adapter still aligns
-      const engine = await initEngine({ backend: (requested === 'auto' ? 'wasm' : requested) as BackendRequest });
+      const engine = await initEngine({ backend: requested as BackendRequest });
       const tf = require('@tensorflow/tfjs') as Tf;
       const faceapi = require('@vladmandic/face-api/dist/face-api.node-wasm.js') as FaceApi;
       const backend = engine.name;
       const skipped = engine.skipped.map((s) => `${s.name}: ${s.why}`).join('; ');
-      const base = requested === 'auto' ? `auto: wasm, since face-api's detector reads tensors synchronously, which webgpu cannot in Node` : engine.why;
-      const why = skipped ? `${base} (skipped ${skipped})` : base;
+      const why = skipped ? `${engine.why} (skipped ${skipped})` : engine.why;
       const dir = modelDir();
       await faceapi.nets.ssdMobilenetv1.loadFromDisk(dir);
       await faceapi.nets.faceLandmark68Net.loadFromDisk(dir);
       await faceapi.nets.faceRecognitionNet.loadFromDisk(dir);
-      return { tf, faceapi, backend, why };
+      installAsyncReads(faceapi);
+      const detection = `face detection, landmarks and descriptors ran on ${backend} (face-api; outputs read asynchronously, so no dataSync on GPU engines)`;
+      return { tf, faceapi, backend, why, detection };
     })();
     runtime.catch(() => { runtime = undefined; });
   }

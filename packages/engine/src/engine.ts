@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { tf } from './tf.js';
 import { registerWasmTrainingKernels, registerCpuTrainingKernels } from './kernels.js';
 import { applyTfjsFixes } from './fixes.js';
+import { registerWebgpuFixes } from './webgpu-fixes.js';
 
 /** Names accepted by `--backend`. */
 export type BackendRequest = 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
@@ -29,7 +30,10 @@ export interface EngineInfo extends EngineChoice {
 }
 
 export interface InitEngineOptions {
-  /** Which engine; 'auto' (default) tries tensorflow, webgpu, wasm, cpu in that order. */
+  /**
+   * Which engine; 'auto' (default) tries tensorflow, webgpu, wasm, cpu in that order, and skips a software
+   * WebGPU adapter (lavapipe, SwiftShader), which is slower than wasm; an explicit 'webgpu' still uses it.
+   */
   backend?: BackendRequest;
   /** Where the choice and skip reasons are written; defaults to stderr lines prefixed "[engine]". */
   log?: (msg: string) => void;
@@ -104,7 +108,7 @@ async function initTensorflow(): Promise<string> {
   return `${details.tensorflow.module} (libtensorflow)`;
 }
 
-async function initWebgpu(): Promise<string> {
+async function initWebgpu(auto: boolean): Promise<string> {
   const g = globalThis as unknown as { navigator?: { gpu?: unknown } } & Record<string, unknown>;
   let gpu = g.navigator?.gpu as { requestAdapter(o?: unknown): Promise<unknown> } | undefined;
   if (!gpu) {
@@ -124,16 +128,25 @@ async function initWebgpu(): Promise<string> {
     }
   }
   const adapter = (await gpu!.requestAdapter({ powerPreference: 'high-performance' })) as
-    | { info?: { vendor?: string; architecture?: string; description?: string } }
+    | { isFallbackAdapter?: boolean; info?: { vendor?: string; architecture?: string; description?: string; isFallbackAdapter?: boolean } }
     | null;
   if (!adapter) {
     throw new Error('no WebGPU adapter: Dawn found no usable GPU (Vulkan on Linux, Metal on macOS, D3D12 on Windows)');
   }
   const info = adapter.info ?? {};
   details.webgpu.adapter = [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'unknown';
+  // Dawn (webgpu 0.6) reports a CPU rasteriser (Mesa lavapipe, SwiftShader) as architecture 'software' and
+  // isFallbackAdapter; it runs our models ~10x slower than wasm, so auto does not take it.
+  const software = info.architecture === 'software' || info.isFallbackAdapter === true || adapter.isFallbackAdapter === true;
+  details.webgpu.software = software;
+  if (software && auto) {
+    const name = (info.description ?? info.architecture ?? 'unknown').split(':')[0];
+    throw new Error(`adapter ${name} is a software rasteriser (slower than wasm); use --backend webgpu to force it`);
+  }
   // The backend checks for navigator.gpu when it is imported, so it is imported only now.
   await import('@tensorflow/tfjs-backend-webgpu');
   await activate('webgpu');
+  added.webgpu = registerWebgpuFixes();
   return `Dawn adapter ${details.webgpu.adapter}`;
 }
 
@@ -171,7 +184,8 @@ async function initCpu(): Promise<string> {
   return 'pure JavaScript';
 }
 
-const INIT: Record<EngineName, () => Promise<string>> = {
+/** Each engine's initialiser; `auto` is true when --backend auto is choosing (webgpu then refuses software adapters). */
+const INIT: Record<EngineName, (auto: boolean) => Promise<string>> = {
   tensorflow: initTensorflow,
   webgpu: initWebgpu,
   wasm: initWasm,
@@ -183,7 +197,7 @@ async function choose(request: BackendRequest, log: (msg: string) => void): Prom
   const skipped: { name: EngineName; why: string }[] = [];
   for (const name of order) {
     try {
-      const what = await INIT[name]();
+      const what = await INIT[name](request === 'auto');
       await smokeTest();
       const why = request === 'auto'
         ? `auto: first engine that initialised (${what})${skipped.length ? `; skipped ${skipped.map((s) => s.name).join(', ')}` : ''}`

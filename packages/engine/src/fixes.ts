@@ -55,7 +55,7 @@ const avgPoolGradConfig: tf.GradConfig = {
 };
 
 /** The forward kernel's source index for output index `o` (tfjs ResizeNearestNeighbor semantics). */
-function nearestSource(o: number, inSize: number, outSize: number, alignCorners: boolean, halfPixelCenters: boolean): number {
+export function nearestSource(o: number, inSize: number, outSize: number, alignCorners: boolean, halfPixelCenters: boolean): number {
   const effIn = alignCorners && outSize > 1 ? inSize - 1 : inSize;
   const effOut = alignCorners && outSize > 1 ? outSize - 1 : outSize;
   const ratio = effIn / effOut;

@@ -12,3 +12,5 @@ export {
 } from './engine.js';
 export { registerWasmTrainingKernels, registerCpuTrainingKernels, originalKernel, setWasmFilterGradMethod, getWasmFilterGradMethod, type FilterGradMethod } from './kernels.js';
 export { applyTfjsFixes } from './fixes.js';
+export { registerWebgpuFixes, forbidSyncReads } from './webgpu-fixes.js';
+export { unavailable, webgpuRequired, switchOrSkip } from './require.js';

@@ -2,7 +2,21 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
-import { tf, initEngine, engineInfo, AUTO_ORDER, wasmBinaryDir } from '../src/index.js';
+import { execFileSync } from 'node:child_process';
+import { tf, initEngine, engineInfo, AUTO_ORDER, wasmBinaryDir, webgpuRequired } from '../src/index.js';
+
+/** `initEngine({ backend: 'auto' })` in a fresh process (auto keeps an engine already chosen in this one). */
+function autoInFreshProcess(env: NodeJS.ProcessEnv = {}): { name: string; skipped: { name: string; why: string }[]; lines: string[] } {
+  const script = `
+    import { initEngine } from ${JSON.stringify(new URL('../src/index.ts', import.meta.url).href)};
+    const lines = [];
+    const r = await initEngine({ backend: 'auto', log: (m) => lines.push(m) });
+    console.log(JSON.stringify({ name: r.name, skipped: r.skipped, lines }));`;
+  const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    env: { ...process.env, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  return JSON.parse(out.trim().split('\n').pop()!);
+}
 
 test('auto picks the first engine that initialises and logs why the others were skipped', async () => {
   const lines: string[] = [];
@@ -46,11 +60,37 @@ test('webgpu either runs on a Dawn adapter or is refused with a clear reason', a
   let err: Error | null = null;
   try { await initEngine({ backend: 'webgpu', log: () => {} }); } catch (e) { err = e as Error; }
   if (err) {
+    assert.ok(!webgpuRequired(), `FACECOMB_REQUIRE_WEBGPU=1 but webgpu did not initialise: ${err.message}`);
     assert.match(err.message, /--backend webgpu could not be initialised: .*(no WebGPU adapter|webgpu)/);
     assert.notEqual(tf.getBackend(), 'webgpu');
   } else {
     assert.equal(tf.getBackend(), 'webgpu');
     assert.ok(String(engineInfo()?.details.adapter).length > 0);
+  }
+});
+
+test('auto never takes a software WebGPU adapter; an explicit --backend webgpu still uses it', async (t) => {
+  let err: Error | null = null;
+  try { await initEngine({ backend: 'webgpu', log: () => {} }); } catch (e) { err = e as Error; }
+  if (err) {
+    assert.ok(!webgpuRequired(), `FACECOMB_REQUIRE_WEBGPU=1 but webgpu did not initialise: ${err.message}`);
+    t.skip(`no WebGPU adapter here: ${err.message}`);
+    return;
+  }
+  const info = engineInfo()!;
+  assert.equal(info.name, 'webgpu');
+  const autoChoice = autoInFreshProcess();
+  const autoLines = autoChoice.lines;
+  if (info.details.software) {
+    assert.notEqual(autoChoice.name, 'webgpu', `auto chose the software adapter ${info.details.adapter}`);
+    const skip = autoChoice.skipped.find((s) => s.name === 'webgpu');
+    assert.ok(skip, `webgpu not among auto's skipped: ${JSON.stringify(autoChoice.skipped)}`);
+    assert.match(skip.why, /^adapter \S+ is a software rasteriser \(slower than wasm\); use --backend webgpu to force it$/);
+    assert.ok(autoLines.includes(`skipped webgpu: ${skip.why}`), autoLines.join(' | '));
+    assert.ok(autoLines.some((l) => l.startsWith(`using ${autoChoice.name}: auto:`)), autoLines.join(' | '));
+  } else {
+    // a hardware adapter: auto takes it unless tensorflow came first
+    assert.ok(['webgpu', 'tensorflow'].includes(autoChoice.name), `auto chose ${autoChoice.name} over the GPU adapter ${info.details.adapter}`);
   }
 });
 
@@ -93,20 +133,11 @@ test('a broken wasm install is skipped with its reason and auto falls back to cp
   const { mkdtempSync, writeFileSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
-  const { execFileSync } = await import('node:child_process');
   const dir = mkdtempSync(join(tmpdir(), 'engine-badwasm-'));
   for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm']) {
     writeFileSync(join(dir, f), 'not a wasm module');
   }
-  const script = `
-    import { initEngine } from ${JSON.stringify(new URL('../src/index.ts', import.meta.url).href)};
-    const lines = [];
-    const r = await initEngine({ backend: 'auto', log: (m) => lines.push(m) });
-    console.log(JSON.stringify({ name: r.name, skipped: r.skipped, lines }));`;
-  const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-    env: { ...process.env, FACECOMB_WASM_DIR: dir }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'],
-  });
-  const r = JSON.parse(out.trim().split('\n').pop()!) as { name: string; skipped: { name: string; why: string }[]; lines: string[] };
+  const r = autoInFreshProcess({ FACECOMB_WASM_DIR: dir });
   const wasm = r.skipped.find((s) => s.name === 'wasm');
   if (r.name === 'webgpu' || r.name === 'tensorflow') return; // a GPU engine initialised before wasm was tried
   assert.equal(r.name, 'cpu');

@@ -22,7 +22,7 @@ for (const engine of ['wasm', 'webgpu', 'tensorflow'] as EngineName[]) {
   test(`${engine}: gradients of a conv autoencoder match the cpu backend`, async (t) => {
     const ref = await cpuReference();
     const why = await tryEngine(engine);
-    if (why) { t.skip(`${engine} does not initialise here: ${why}`); return; }
+    if (why) { t.skip(why); return; }
     const methods: FilterGradMethod[] = engine === 'wasm' ? ['auto', 'conv', 'gemm'] : ['auto'];
     for (const m of methods) {
       setWasmFilterGradMethod(m);
@@ -38,8 +38,8 @@ for (const engine of ['wasm', 'webgpu', 'tensorflow'] as EngineName[]) {
   });
 }
 
-test('wasm: three Adam steps end at the same parameters as on cpu', async (t) => {
-  const why = await tryEngine('wasm');
+for (const engine of ['wasm', 'webgpu'] as EngineName[]) test(`${engine}: three Adam steps end at the same parameters as on cpu`, async (t) => {
+  const why = await tryEngine(engine);
   if (why) { t.skip(why); return; }
   async function train(engine: EngineName): Promise<{ losses: number[]; params: Record<string, Float32Array> }> {
     await initEngine({ backend: engine, log: () => {} });
@@ -62,13 +62,13 @@ test('wasm: three Adam steps end at the same parameters as on cpu', async (t) =>
     return { losses, params };
   }
   const cpu = await train('cpu');
-  const wasm = await train('wasm');
+  const got = await train(engine);
   assert.ok(cpu.losses[2] < cpu.losses[0], `loss did not fall on cpu: ${cpu.losses}`);
   for (let i = 0; i < 3; i++) {
-    assert.ok(Math.abs(wasm.losses[i] - cpu.losses[i]) / cpu.losses[i] < TOL, `loss ${i}: wasm ${wasm.losses[i]} vs cpu ${cpu.losses[i]}`);
+    assert.ok(Math.abs(got.losses[i] - cpu.losses[i]) / cpu.losses[i] < TOL, `loss ${i}: ${engine} ${got.losses[i]} vs cpu ${cpu.losses[i]}`);
   }
   for (const k of Object.keys(PARAMS)) {
-    const e = relError(wasm.params[k], cpu.params[k]);
-    assert.ok(e < TOL, `parameter ${k} after 3 Adam steps: relative error ${e.toExponential(2)}`);
+    const e = relError(got.params[k], cpu.params[k]);
+    assert.ok(e < TOL, `${engine} parameter ${k} after 3 Adam steps: relative error ${e.toExponential(2)}`);
   }
 });

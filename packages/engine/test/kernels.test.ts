@@ -72,7 +72,7 @@ async function kernelGrads(c: Case, xv: Float32Array, wv: Float32Array, dyv: Flo
   return { ...out, leaked };
 }
 
-for (const engine of ['wasm', 'cpu'] as const) {
+for (const engine of ['wasm', 'cpu', 'webgpu'] as const) {
   test(`${engine}: Conv2DBackpropFilter and Conv2DBackpropInput match direct loops (relative error < 1e-5)`, async (t) => {
     const why = await tryEngine(engine);
     if (why) { t.skip(why); return; }

@@ -6,7 +6,7 @@
  */
 import { mkdir, readFile, rename, rm, writeFile, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { configDiff, configHash, essentialConfig, type TrainConfig } from './config.js';
+import { configDiff, configHash, essentialConfig, RUNTIME_FIELDS, type TrainConfig } from './config.js';
 import type { CombModel } from './model.js';
 import type { Adam } from './adam.js';
 import type { RngState } from './rng.js';
@@ -29,6 +29,8 @@ export interface TrainState {
   config: Record<string, unknown>;
   identities: string[];
   engine: string;
+  /** The batch per resolution it was trained with (a run-time choice; absent in older checkpoints). */
+  batch?: Record<string, number>;
   savedAt: string;
 }
 
@@ -125,6 +127,7 @@ export async function saveCheckpoint(
     configHash: configHash(cfg),
     config: essentialConfig(cfg),
     identities: cfg.identities,
+    batch: cfg.batch,
     savedAt,
   };
   await writeFile(join(tmp, 'state.json'), JSON.stringify(full, null, 1));
@@ -182,7 +185,9 @@ export async function readState(dir: string): Promise<TrainState> {
 /** Throws a clear error when the checkpoint was made with another config. */
 export function checkCompatible(dir: string, st: TrainState, cfg: TrainConfig): void {
   const want = essentialConfig(cfg);
-  const d = configDiff(st.config, want);
+  // older checkpoints stored the batch in their config: run-time fields are never compared
+  const had = Object.fromEntries(Object.entries(st.config).filter(([k]) => !RUNTIME_FIELDS.has(k)));
+  const d = configDiff(had, want);
   if (d) {
     throw new Error(
       `checkpoint ${dir} was made with another config: '${d.field}' is ${JSON.stringify(d.a)} there but ${JSON.stringify(d.b)} now; ` +

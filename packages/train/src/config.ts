@@ -71,8 +71,11 @@ export const DEFAULT_BATCH: Record<string, number> = {
 
 export const DEFAULT_AUGMENT: Augment = { rotate: 3, scale: 0.04, shift: 0.03, flip: true, colour: 0.05 };
 
-/** Fields that do not change what training computes; a checkpoint may differ in these. */
-const RUNTIME_FIELDS = new Set(['checkpointEvery', 'previewEvery']);
+/**
+ * Fields that are not part of the model's identity; a checkpoint may differ in these. The batch is the
+ * engine's run-time decision (wasm lowers it to fit its heap), so a run resumes on another engine.
+ */
+export const RUNTIME_FIELDS = new Set(['checkpointEvery', 'previewEvery', 'batch']);
 
 export class ConfigError extends Error {}
 

@@ -124,6 +124,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     resumedFrom = step;
     metricsLines = (await readMetrics(found)).filter((l) => (JSON.parse(l) as MetricsRecord).step <= step);
     log(`resuming from ${found} at step ${step} (resolution ${st.resolution}, alpha ${st.alpha.toFixed(3)})`);
+    const was = st.batch?.[String(st.resolution)], now = cfg.batch[String(st.resolution)];
+    if (was !== undefined && was !== now) log(`batch at ${st.resolution} px: ${was} in the checkpoint (engine ${st.engine}), ${now} now: the batch is a run-time choice, the model is the same`);
   } else {
     model.build(planStep(cfg, 0).resolution);
   }

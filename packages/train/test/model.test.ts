@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -113,17 +113,23 @@ test('checkpoints round-trip weights and optimizer state exactly; another config
   }
 });
 
+/** A small model trained one step on the current engine and checkpointed into `ck`. */
+async function oneStepCheckpoint(ck: string) {
+  const cfg = tiny({ channels: { 4: 4, 8: 4, 16: 4, 32: 4 }, latent: 8 });
+  const a = new CombModel(cfg);
+  a.build(16);
+  const adamA = new Adam(cfg);
+  const b = { step: 0, identity: 0, resolution: 16, alpha: 1, size: 2, x: input(16), m: new Float32Array(512).fill(1) };
+  await trainStep(a, adamA, b);
+  await saveCheckpoint(ck, a, adamA, { step: 1, resolution: 16, alpha: 1, rng: { seed: 1, key: 'k', counter: 1 }, engine: tf.getBackend() }, []);
+  return { cfg, a, adamA, b };
+}
+
 test('on the cpu engine too: a reloaded checkpoint gives the same next-step loss', async () => {
   await initEngine({ backend: 'cpu', log: () => undefined });
   const dir = await mkdtemp(join(tmpdir(), 'facecomb-ckpt-cpu-'));
   try {
-    const cfg = tiny({ channels: { 4: 4, 8: 4, 16: 4, 32: 4 }, latent: 8 });
-    const a = new CombModel(cfg);
-    a.build(16);
-    const adamA = new Adam(cfg);
-    const b = { step: 0, identity: 0, resolution: 16, alpha: 1, size: 2, x: input(16), m: new Float32Array(512).fill(1) };
-    await trainStep(a, adamA, b);
-    await saveCheckpoint(join(dir, 'ck'), a, adamA, { step: 1, resolution: 16, alpha: 1, rng: { seed: 1, key: 'k', counter: 1 }, engine: 'cpu' }, []);
+    const { cfg, a, adamA, b } = await oneStepCheckpoint(join(dir, 'ck'));
     const c = new CombModel(cfg);
     const adamC = new Adam(cfg);
     await loadCheckpoint(join(dir, 'ck'), c, adamC);
@@ -133,6 +139,35 @@ test('on the cpu engine too: a reloaded checkpoint gives the same next-step loss
     for (const m of [a, c]) m.dispose();
     adamA.dispose();
     adamC.dispose();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+    await initEngine({ backend: 'wasm', log: () => undefined });
+  }
+});
+
+test('a checkpoint written on one engine resumes on another with another batch (a run-time choice)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'facecomb-ckpt-batch-'));
+  try {
+    await initEngine({ backend: 'cpu', log: () => undefined });
+    const ck = join(dir, 'ck');
+    const { cfg, a, adamA } = await oneStepCheckpoint(ck);
+    await initEngine({ backend: 'wasm', log: () => undefined });
+    const lowered = { ...cfg, batch: { ...cfg.batch, 16: 1 } };
+    const c = new CombModel(lowered);
+    const st = await loadCheckpoint(ck, c, new Adam(lowered));
+    assert.equal(st.engine, 'cpu');
+    assert.deepEqual(st.batch, cfg.batch);
+    assert.deepEqual(await values(c), await values(a));
+    // a checkpoint from before the batch was a run-time field (batch inside its config) loads too
+    const state = JSON.parse(await readFile(join(ck, 'state.json'), 'utf8')) as { config: Record<string, unknown> };
+    state.config.batch = { 16: 2, 32: 2 };
+    await writeFile(join(ck, 'state.json'), JSON.stringify(state));
+    const d = new CombModel(lowered);
+    await loadCheckpoint(ck, d, null);
+    // still refused: a field of the model's identity
+    await assert.rejects(loadCheckpoint(ck, new CombModel({ ...lowered, leak: 0.1 }), null), /'leak' is 0.2 there but 0.1 now/);
+    for (const m of [a, c, d]) m.dispose();
+    adamA.dispose();
   } finally {
     await rm(dir, { recursive: true, force: true });
     await initEngine({ backend: 'wasm', log: () => undefined });
