@@ -1,3 +1,5 @@
+import type { Image } from './types.js';
+
 /**
  * The colour description of a plate (primaries, transfer, matrix, range, bit depth), as FFmpeg names them.
  * Ingest records it from the source, every stage copies it into its meta.json, and encode tags its outputs
@@ -42,4 +44,24 @@ export function linearToSrgb(v: number): number {
   const a = Math.abs(v);
   const e = a <= 0.0031308 ? a * 12.92 : 1.055 * Math.pow(a, 1 / 2.4) - 0.055;
   return v < 0 ? -e : e;
+}
+
+/** A scene-linear image's display proxy: the sRGB transfer applied, clipped to [0, 1] (RGB; alpha dropped). */
+export function srgbProxy(img: Image): Image {
+  const out = new Float32Array(img.width * img.height * 3);
+  const c = img.channels, d = img.data;
+  for (let i = 0, o = 0; o < out.length; i += c, o += 3) {
+    for (let k = 0; k < 3; k++) {
+      const v = linearToSrgb(d[i + k]);
+      out[o + k] = v < 0 ? 0 : v > 1 ? 1 : v;
+    }
+  }
+  return { width: img.width, height: img.height, channels: 3, data: out };
+}
+
+/** sRGB-encoded values -> linear light, in place (e.g. a swapped face crop before blending into a linear plate). */
+export function linearise(img: Image): Image {
+  const d = img.data;
+  for (let i = 0; i < d.length; i++) d[i] = srgbToLinear(d[i]);
+  return img;
 }

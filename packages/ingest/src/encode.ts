@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  createImage, readExr, readImage, readSamples, resize, srgbToLinear, writeExr, writePng,
+  createImage, linearise, readExr, readImage, readSamples, resize, writeExr, writePng,
   type ColourDescription, type Image, type ImageSamples,
 } from '@facecomb/image';
 import { frameName } from './extract.js';
@@ -108,9 +108,7 @@ async function linearFrame(framesDir: string, linearDir: string | null | undefin
     const img = await readExr(exr);
     return img.channels === 3 ? img : { ...img, channels: 3, data: img.data.filter((_, i) => i % 4 !== 3) };
   }
-  const img = await readImage(join(framesDir, frameName(n)), { channels: 3 });
-  for (let i = 0; i < img.data.length; i++) img.data[i] = srgbToLinear(img.data[i]);
-  return img;
+  return linearise(await readImage(join(framesDir, frameName(n)), { channels: 3 }));
 }
 
 /**

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, extname, join } from 'node:path';
 import {
-  exrDescription, linearToSrgb, readExr, readImage, resize, srgbDescription, writeExr, writePng, writePngSamples,
+  exrDescription, readExr, readImage, resize, srgbDescription, srgbProxy, writeExr, writePng, writePngSamples,
   type ColourDescription, type Image,
 } from '@facecomb/image';
 import { addAudio } from './media/audio.js';
@@ -172,16 +172,6 @@ async function convertWithAv(file: string, out: string, size: [number, number] |
   if (n === 0) throw new Error(`cannot read image ${file}: FFmpeg decodes no picture from it`);
 }
 
-/** An EXR plate's display proxy: the sRGB transfer applied, clipped to [0, 1] (for detection and review). */
-export function exrProxy(img: Image): Image {
-  const out = new Float32Array(img.width * img.height * 3);
-  const c = img.channels, d = img.data;
-  for (let i = 0, o = 0; o < out.length; i += c, o += 3) {
-    for (let k = 0; k < 3; k++) out[o + k] = linearToSrgb(d[i + k]);
-  }
-  return { width: img.width, height: img.height, channels: 3, data: out };
-}
-
 function rgbOnly(img: Image): Image {
   if (img.channels === 3) return img;
   const out = new Float32Array(img.width * img.height * 3);
@@ -245,7 +235,7 @@ export async function convertSequence(opts: SequenceOptions): Promise<SequenceRe
       sizeCheck(f, src);
       const img = rgbOnly(w !== src.width || h !== src.height ? resize(src, w, h) : src);
       await writeExr(join(linearDir!, frameName(f.number).replace(/\.png$/, '.exr')), img, { sampleType: src.sampleType });
-      await writePng(out, exrProxy(img), { bitDepth: 16 });
+      await writePng(out, srgbProxy(img), { bitDepth: 16 });
     } else {
       await convertWithAv(f.file, out, w !== first.width || h !== first.height ? [w, h] : null, depth);
     }
