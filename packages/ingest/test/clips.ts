@@ -38,7 +38,7 @@ export interface ClipSpec {
   /** Per-frame durations in units of `timeBase` (variable frame rate); default 1 each at time base 1/fps. */
   durations?: number[];
   timeBase?: Rational;
-  /** Display-matrix rotation to record (degrees, as av_display_rotation_set: counter-clockwise). */
+  /** Display-matrix rotation to record, as av_display_rotation_set(angle) (the ffmpeg CLI's -display_rotation). */
   rotation?: number;
   colour?: { primaries: string; transfer: string; matrix: string; range: string };
   /** A sine tone muxed beside the video, as long as the video. */
