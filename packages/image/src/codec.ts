@@ -81,12 +81,21 @@ export async function writePng(file: string, img: Image, opts: WriteOptions = {}
  */
 export async function writePngSamples(file: string, samples: Uint8Array | Uint16Array, width: number, height: number, channels: number, compression = 3): Promise<void> {
   await mkdir(dirname(file), { recursive: true });
+  await pngPipe(samples, width, height, channels, compression).toFile(file);
+}
+
+/** The same as writePngSamples, into a buffer. */
+export function encodePngSamples(samples: Uint8Array | Uint16Array, width: number, height: number, channels: number, compression = 3): Promise<Buffer> {
+  return pngPipe(samples, width, height, channels, compression).toBuffer();
+}
+
+function pngPipe(samples: Uint8Array | Uint16Array, width: number, height: number, channels: number, compression: number): sharp.Sharp {
   // sharp infers the sample depth from the typed array (Uint16Array -> 16 bit), so pass it as is
   let pipe = sharp(samples, { raw: { width, height, channels: channels as 1 | 2 | 3 | 4 } });
   // without an explicit colourspace libvips would widen one channel to RGB
   if (samples instanceof Uint16Array) pipe = pipe.toColourspace(channels <= 2 ? 'grey16' : 'rgb16');
   else if (channels <= 2) pipe = pipe.toColourspace('b-w');
-  await pipe.png({ compressionLevel: compression }).toFile(file);
+  return pipe.png({ compressionLevel: compression });
 }
 
 /** Encodes a float image as PNG into a buffer (8-bit). */

@@ -1,3 +1,4 @@
+import { crc32 } from 'node:zlib';
 import type { ColourDescription } from '@facecomb/image';
 
 /** FFmpeg's colour enum values and their names (libavutil/pixfmt.h, the same numbers as ITU-T H.273). */
@@ -28,3 +29,28 @@ export function colourNames(v: { primaries: number; transfer: number; matrix: nu
   return { primaries: lookup(PRIMARIES, v.primaries), transfer: lookup(TRANSFER, v.transfer), matrix: lookup(MATRIX, v.matrix), range: lookup(RANGE, v.range) };
 }
 
+
+function chunk(type: string, data: Buffer): Buffer {
+  const head = Buffer.alloc(8);
+  head.writeUInt32BE(data.length, 0);
+  head.write(type, 4, 'latin1');
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), data])) >>> 0, 0);
+  return Buffer.concat([head, data, crc]);
+}
+
+/**
+ * Tags PNG bytes with a colour description: a cICP chunk (ITU-T H.273 codes: primaries, transfer, matrix 0 for RGB,
+ * full range), read by FFmpeg and current browsers, and an sRGB chunk when the description is sRGB. Inserted after
+ * IHDR; PNG bytes without known primaries and transfer come back unchanged.
+ */
+export function tagPng(png: Buffer, c: ColourDescription | null): Buffer {
+  if (!c) return png;
+  const e = colourEnums(c);
+  if (e.primaries === undefined || e.transfer === undefined) return png;
+  const ihdrEnd = 8 + 8 + png.readUInt32BE(8) + 4;
+  const parts = [png.subarray(0, ihdrEnd), chunk('cICP', Buffer.from([e.primaries, e.transfer, 0, 1]))];
+  if (c.primaries === 'bt709' && c.transfer === 'iec61966-2-1') parts.push(chunk('sRGB', Buffer.from([0])));
+  parts.push(png.subarray(ihdrEnd));
+  return Buffer.concat(parts);
+}
