@@ -248,5 +248,5 @@ export async function runBlend(env: StageEnv): Promise<void> {
     count: frames.length, blended, passthrough: frames.length - blended,
     params: { levels: params.levels, plateLevels: params.plateLevels, contrast: params.contrast, colour: params.colour, feather: params.feather, erode: params.erode },
   }, null, 2) + '\n');
-  summary({ frames: frames.length, blended, passthrough: frames.length - blended, mode: params.mode, seconds: Math.round(seconds * 10) / 10, framesPerSecond: Math.round((frames.length / Math.max(seconds, 1e-3)) * 100) / 100 });
+  summary({ frames: frames.length, blended, passthrough: frames.length - blended, mode: params.mode, light: outLinear ? 'linear' : 'display', seconds: Math.round(seconds * 10) / 10, framesPerSecond: Math.round((frames.length / Math.max(seconds, 1e-3)) * 100) / 100 });
 }
