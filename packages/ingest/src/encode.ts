@@ -64,6 +64,25 @@ export interface EncodeResult {
   audio: boolean;
 }
 
+/** Runs `fn` over `items` with at most `limit` running at once; the first error is thrown after the rest settle. */
+async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++]);
+  });
+  const results = await Promise.allSettled(workers);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
+/** A matte's samples as a float alpha in [0, 1]. */
+function matteImage(m: ImageSamples): Image {
+  const max = m.data instanceof Uint16Array ? 65535 : 255;
+  const data = new Float32Array(m.data.length);
+  for (let i = 0; i < data.length; i++) data[i] = m.data[i] / max;
+  return { width: m.width, height: m.height, channels: 1, data };
+}
+
 /** A frame's RGB samples (at 16 or 8 bits) with the matte (if any) as alpha. */
 async function framesWithMatte(dir: string, n: number, mattesDir: string | null | undefined, sixteen: boolean): Promise<Samples> {
   const rgb = depthOf(await readSamples(join(dir, frameName(n)), { channels: 3 }), sixteen);
@@ -144,25 +163,26 @@ export async function encodeVideo(opts: EncodeOptions): Promise<EncodeResult> {
   opts.onProgress?.(0, count);
   if (format === 'exr') {
     const name = opts.name ?? 'shot';
-    for (let i = 0; i < count; i++) {
-      const n = numbers[i];
+    let done = 0;
+    // a few frames at once: FFmpeg's EXR encoder runs on one thread per frame, in libuv's pool
+    await forEachLimited(numbers, 3, async (n) => {
       const img = await linearFrame(opts.framesDir, opts.linearDir, n);
       const m = opts.mattesDir ? await readMatte(opts.mattesDir, n, img) : null;
-      const alpha = m ? { width: m.width, height: m.height, channels: 1, data: Float32Array.from(m.data, (v) => v / (m.data instanceof Uint16Array ? 65535 : 255)) } : undefined;
-      await writeExr(join(opts.out, `${name}.${String(n).padStart(6, '0')}.exr`), img, { alpha });
-      opts.onProgress?.(i + 1, count);
-    }
+      await writeExr(join(opts.out, `${name}.${String(n).padStart(6, '0')}.exr`), img, { alpha: m ? matteImage(m) : undefined });
+      opts.onProgress?.(++done, count);
+    });
     return result('exr', false);
   }
   if (format === 'png' || format === 'png16' || format === 'tiff16') {
     const name = opts.name ?? 'shot';
     const writer = new StillWriter(format, opts.colour ?? null);
+    let done = 0;
     try {
-      for (let i = 0; i < count; i++) {
-        const n = numbers[i];
+      // PNG (libvips) frames in parallel; TIFF shares one FFmpeg encoder, one frame at a time
+      await forEachLimited(numbers, format === 'tiff16' ? 1 : 3, async (n) => {
         await writer.write(join(opts.out, `${name}.${String(n).padStart(6, '0')}.${EXT[format]}`), await framesWithMatte(opts.framesDir, n, opts.mattesDir, format !== 'png'));
-        opts.onProgress?.(i + 1, count);
-      }
+        opts.onProgress?.(++done, count);
+      });
     } finally {
       writer.close();
     }
