@@ -190,11 +190,17 @@ export async function encodeVideo(opts: EncodeOptions): Promise<EncodeResult> {
   }
   const audio = opts.audio ? { file: opts.audio.file, start: opts.audio.offset ?? 0, duration } : undefined;
   const writer = new VideoWriter(opts.out, { format, fps, crf: opts.crf, colour: opts.colour, audio });
+  const read = (n: number): Promise<Samples> => format === 'prores4444' ? framesWithMatte(opts.framesDir, n, opts.mattesDir, true) : readSamples(join(opts.framesDir, frameName(n)), { channels: 3 }) as Promise<Samples>;
   try {
+    // the next frames are read (libvips, other threads) while this one is encoded
+    const ahead: Promise<Samples>[] = [];
     for (let i = 0; i < count; i++) {
-      const n = numbers[i];
-      const s = format === 'prores4444' ? await framesWithMatte(opts.framesDir, n, opts.mattesDir, true) : ((await readSamples(join(opts.framesDir, frameName(n)), { channels: 3 })) as Samples);
-      await writer.write(s);
+      while (ahead.length < 3 && i + ahead.length < count) {
+        const p = read(numbers[i + ahead.length]);
+        p.catch(() => undefined); // reported when awaited
+        ahead.push(p);
+      }
+      await writer.write(await ahead.shift()!);
       opts.onProgress?.(i + 1, count);
     }
     const r = await writer.finish();

@@ -110,9 +110,11 @@ export async function extractFrames(opts: ExtractOptions): Promise<ExtractResult
     const samples = depth === 16 ? new Uint16Array(pic.data.buffer, pic.data.byteOffset, pic.data.length / 2) : pic.data;
     await writePngSamples(join(opts.outDir, frameName(first + i)), samples, pic.width, pic.height, 3);
     frames.push(first + i);
-    opts.onProgress?.(frames.length, total);
+    opts.onProgress?.(frames.length, Math.max(total, frames.length));
   });
-  if (n !== total) {
+  // the whole clip: every picture the decoder gives (packets that decode to nothing, or a resampled variable
+  // rate, may differ from the count by a frame); a range must come out exactly
+  if (n === 0 || (opts.range && n !== total)) {
     throw new Error(`${opts.src}: asked for frames ${s}-${e} but the decoder gave ${n}; the file may be truncated`);
   }
   frames.sort((a, b) => a - b);
