@@ -132,6 +132,7 @@ test('EXR plate (scene-linear half, values above 1 and below 0) -> blend in line
     // the H.264 of a linear plate is its display proxy, tagged as such
     const v = (await countStreams(join(out, 'sh010.mp4')))[0];
     assert.equal(v.nb_read_frames, '3');
+    assert.equal(v.colour?.transfer, 13, 'the proxy is tagged sRGB (iec61966-2-1), not linear');
   });
 });
 

@@ -65,3 +65,11 @@ export function linearise(img: Image): Image {
   for (let i = 0; i < d.length; i++) d[i] = srgbToLinear(d[i]);
   return img;
 }
+
+/**
+ * The description of what is shown for a plate: a scene-linear plate's display proxy is sRGB-encoded (same
+ * primaries, 16-bit); any other description is itself.
+ */
+export function displayDescription(c: ColourDescription): ColourDescription {
+  return c.linear ? { ...c, transfer: 'iec61966-2-1', matrix: 'gbr', range: 'pc', bitDepth: 16, sampleType: 'uint', linear: false } : c;
+}

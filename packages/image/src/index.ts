@@ -3,5 +3,5 @@ export { readImage, readSamples, writePng, writePngSamples, encodePngSamples, en
 export { resize } from './resize.js';
 export { warpAffine, invertAffine, composeAffine, applyAffine, type WarpOptions } from './affine.js';
 export { readExr, writeExr, encodeExr, decodeExr, halfTable, toHalf, roundToHalf, type ExrImage, type ExrWriteOptions } from './exr.js';
-export { srgbToLinear, linearToSrgb, srgbProxy, linearise, srgbDescription, exrDescription, type ColourDescription } from './colour.js';
+export { srgbToLinear, linearToSrgb, srgbProxy, linearise, srgbDescription, exrDescription, displayDescription, type ColourDescription } from './colour.js';
 export { packedFrame } from './avframe.js';

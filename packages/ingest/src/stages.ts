@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { progress, readUpstream, resolveInput, needInput, summary, type StageEnv, type Upstream } from '@facecomb/stage';
-import type { ColourDescription } from '@facecomb/image';
+import { displayDescription, type ColourDescription } from '@facecomb/image';
 import { encodeCompare, compareSheet, encodeVideo, fpsValue, listFrames, ENCODE_FORMATS, VIDEO_FORMATS, type EncodeFormat, type EncodeResult } from './encode.js';
 import { writePatches } from './patch.js';
 import { ingest, type FramesMeta } from './ingest.js';
@@ -165,6 +165,8 @@ export async function encodeStage(env: StageEnv): Promise<void> {
     : undefined;
   // the colour description travels ingest -> blend -> here; the frames' own first, then the plate's
   const colour = ((frames.meta.colour ?? plateMeta?.colour) as ColourDescription | undefined) ?? null;
+  // the PNG frames of a scene-linear plate are its sRGB display proxy: videos and stills are tagged as that
+  const shown = colour ? displayDescription(colour) : null;
   const mattesDir = existsSync(join(frames.dir, 'mattes')) ? join(frames.dir, 'mattes') : null;
   const linearDir = typeof frames.meta.linear === 'string' ? join(frames.dir, frames.meta.linear) : null;
   const files: string[] = [];
@@ -177,10 +179,10 @@ export async function encodeStage(env: StageEnv): Promise<void> {
     if (format === 'patch') {
       const { align, swap } = await findPatchInputs(env);
       const width = Number(frames.meta.width ?? plateMeta?.width), height = Number(frames.meta.height ?? plateMeta?.height);
-      const written = await writePatches({ alignDir: align.dir, swapDir: swap.dir, frames: listed, out: target, name, plate: { width, height }, colour, onProgress });
+      const written = await writePatches({ alignDir: align.dir, swapDir: swap.dir, frames: listed, out: target, name, plate: { width, height }, colour: shown, onProgress });
       outputs.patch = { codec: 'png', count: written.length, file: rel };
     } else {
-      const r = await encodeVideo({ framesDir, frames: listed, out: target, fps, format, crf, audio, mattesDir, linearDir, colour, name, onProgress });
+      const r = await encodeVideo({ framesDir, frames: listed, out: target, fps, format, crf, audio, mattesDir, linearDir, colour: shown, name, onProgress });
       outputs[format] = { codec: r.codec, count: r.count, file: rel };
       last = r;
     }
@@ -200,7 +202,7 @@ export async function encodeStage(env: StageEnv): Promise<void> {
     } else {
       progress({ done: 0, total: common.length, unit: 'frames', msg: 'compare.mp4' }, true);
       const cAudio = audio ? { file: audio.file, offset: (common[0] - (plateMeta?.first ?? common[0])) / fpsValue(fps) } : undefined;
-      await encodeCompare({ plateDir, swapDir: framesDir, frames: common, fps, out: join(env.out, 'compare.mp4'), crf, audio: cAudio, colour, onProgress: (d, t) => progress({ done: d, total: t, unit: 'frames', msg: 'compare.mp4' }, d === t) });
+      await encodeCompare({ plateDir, swapDir: framesDir, frames: common, fps, out: join(env.out, 'compare.mp4'), crf, audio: cAudio, colour: shown, onProgress: (d, t) => progress({ done: d, total: t, unit: 'frames', msg: 'compare.mp4' }, d === t) });
       await compareSheet({ plateDir, swapDir: framesDir, frames: common, out: join(env.out, 'compare.png') });
       files.push('compare.mp4', 'compare.png');
       comparedFrames = common;

@@ -44,8 +44,10 @@ export async function decodeVideo(src: string, filters: string[], pixFmt: string
   try {
     for await (const f of input.frames(stream)) {
       if (!graph) graph = await Graph.create([{ video: videoSourceArgs(f as Frame, stream.timeBase) }], `[src0]${[...filters, `format=${pixFmt}`].join(',')}`);
-      await graph.push(f);
+      const more = await graph.push(f);
       await take();
+      // a trim that has ended wants no more frames: stop decoding (a range near the start of a long file)
+      if (!more) break;
     }
     if (graph) {
       await graph.push(null);
