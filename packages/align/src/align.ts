@@ -128,7 +128,8 @@ export async function alignFrames(src: FrameSource, out: string, params: AlignPa
     const file = join(src.dir, 'frames', frameName(frame));
     const img: Image = await readImage(file, { channels: 3 });
     const thumb = thumbnail(img);
-    const sceneCut = prevThumb !== null && thumbDiff(thumb, prevThumb) > SCENE_CUT_DIFF;
+    // a new clip of a multi-clip ingest is a cut whatever the pictures look like
+    const sceneCut = prevThumb !== null && (src.clipStarts.has(frame) || thumbDiff(thumb, prevThumb) > SCENE_CUT_DIFF);
     prevThumb = thumb;
     lap('read');
     let det: { box: Box; score: number } | null = null;

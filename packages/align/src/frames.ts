@@ -9,6 +9,8 @@ export interface FrameSource {
   height: number;
   frames: number[];
   meta: Record<string, unknown>;
+  /** First frame of every clip after the first (ingest of several videos): smoothing and tracking restart there. */
+  clipStarts: Set<number>;
 }
 
 export const frameName = (n: number): string => `${String(n).padStart(6, '0')}.png`;
@@ -46,5 +48,7 @@ export async function readFrameSource(dir: string): Promise<FrameSource> {
       throw new Error(`frame ${f} listed in ${join(dir, 'meta.json')} is missing: ${p}`);
     });
   }
-  return { dir, fps, width: Number(meta.width), height: Number(meta.height), frames: frames as number[], meta };
+  const clips = Array.isArray(meta.clips) ? (meta.clips as { first?: unknown }[]) : [];
+  const clipStarts = new Set(clips.slice(1).map((c) => c.first).filter((f): f is number => Number.isInteger(f)));
+  return { dir, fps, width: Number(meta.width), height: Number(meta.height), frames: frames as number[], meta, clipStarts };
 }

@@ -1,7 +1,7 @@
 import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { readImage, writePng, type Affine, type DecodedImage } from '@facecomb/image';
+import { linearise, readExr, readImage, srgbProxy, writeExr, writePng, writePngSamples, type Affine, type ColourDescription, type Image } from '@facecomb/image';
 import { chunkFrames, progress, readUpstream, summary, type StageEnv } from '@facecomb/stage';
 import { blendFace, BLEND_MODES, type BlendMode } from './blend.js';
 import type { ColourMode } from './colour.js';
@@ -107,17 +107,29 @@ async function frameNumbers(dir: string, meta: Record<string, unknown>): Promise
 interface FrameJob {
   n: number;
   plateFile: string;
+  /** The scene-linear plate (EXR), when the plate is linear. */
+  linearFile: string | null;
   /** null: no face, copy the plate. */
-  face: null | { crop: DecodedImage; mask: DecodedImage; matrix: Affine };
-  plate: DecodedImage | null;
+  face: null | { crop: Image; mask: Image; matrix: Affine };
+  plate: (Image & { bitDepth: 8 | 16 }) | null;
+}
+
+/** The folder of the plate's scene-linear frames (ingest of an EXR plate), or null for a display-referred plate. */
+function linearDir(inp: BlendInputs): string | null {
+  const colour = inp.framesMeta.colour as Partial<ColourDescription> | undefined;
+  const rel = inp.framesMeta.linear;
+  return colour?.linear && typeof rel === 'string' ? join(inp.frames, rel) : null;
 }
 
 async function loadFrame(inp: BlendInputs, n: number, cropSize: number | null): Promise<FrameJob> {
   const name = pad(n);
   const plateFile = join(inp.frames, 'frames', `${name}.png`);
   if (!existsSync(plateFile)) fail(`plate frame ${plateFile} is missing (listed in ${join(inp.frames, 'meta.json')})`);
+  const lin = linearDir(inp);
+  const linearFile = lin ? join(lin, `${name}.exr`) : null;
+  if (linearFile && !existsSync(linearFile)) fail(`linear plate frame ${linearFile} is missing (the plate's meta.json says it is scene-linear)`);
   const faceFile = join(inp.swap, 'faces', `${name}.png`);
-  if (!existsSync(faceFile)) return { n, plateFile, face: null, plate: null };
+  if (!existsSync(faceFile)) return { n, plateFile, linearFile, face: null, plate: null };
   const alignFile = join(inp.align, 'faces', `${name}.json`);
   let rec: { face?: { matrix?: unknown } | null };
   try {
@@ -131,10 +143,37 @@ async function loadFrame(inp: BlendInputs, n: number, cropSize: number | null): 
   let maskFile = join(inp.swap, 'masks', `${name}.png`);
   if (!existsSync(maskFile)) maskFile = join(inp.align, 'masks', `${name}.png`);
   if (!existsSync(maskFile)) fail(`no mask for frame ${n}: neither ${join(inp.swap, 'masks', `${name}.png`)} nor ${maskFile} exists`);
-  const [plate, crop, mask] = await Promise.all([readImage(plateFile, { channels: 3 }), readImage(faceFile, { channels: 3 }), readImage(maskFile, { channels: 1 })]);
+  // a linear plate is blended in linear light: the plate's own values, the face (sRGB-encoded) linearised
+  const readPlate = linearFile
+    ? readExr(linearFile).then((e) => ({ ...rgb(e), bitDepth: 16 as const }))
+    : readImage(plateFile, { channels: 3 });
+  const [plate, crop0, mask] = await Promise.all([readPlate, readImage(faceFile, { channels: 3 }), readImage(maskFile, { channels: 1 })]);
+  const crop = linearFile ? linearise(crop0) : crop0;
   if (cropSize !== null && (crop.width !== cropSize || crop.height !== cropSize)) fail(`${faceFile} is ${crop.width}x${crop.height} but the align crop size is ${cropSize}: swap and align outputs do not match`);
   if (mask.width !== crop.width || mask.height !== crop.height) fail(`${maskFile} is ${mask.width}x${mask.height} but the face crop ${faceFile} is ${crop.width}x${crop.height}`);
-  return { n, plateFile, face: { crop, mask, matrix: m as Affine }, plate };
+  return { n, plateFile, linearFile, face: { crop, mask, matrix: m as Affine }, plate };
+}
+
+function rgb(img: Image): Image {
+  if (img.channels === 3) return img;
+  const out = new Float32Array(img.width * img.height * 3);
+  for (let i = 0, o = 0; o < out.length; i += img.channels, o += 3) out.set(img.data.subarray(i, i + 3), o);
+  return { width: img.width, height: img.height, channels: 3, data: out };
+}
+
+/** The plate-sized matte (16-bit) of a blend: the prepared mask in its ROI, 0 elsewhere. */
+function matteOf(width: number, height: number, r: { roi: { x: number; y: number; width: number; height: number } | null; mask: Image | null }): Uint16Array {
+  const out = new Uint16Array(width * height);
+  if (!r.roi || !r.mask) return out;
+  const { x: x0, y: y0, width: rw, height: rh } = r.roi;
+  const md = r.mask.data;
+  for (let y = 0; y < rh; y++) {
+    for (let x = 0; x < rw; x++) {
+      const v = md[y * rw + x] * 65535 + 0.5;
+      out[(y + y0) * width + x + x0] = v <= 0 ? 0 : v >= 65535 ? 65535 : v;
+    }
+  }
+  return out;
 }
 
 /** The `blend` stage: whole plates with the swapped faces blended in. */
@@ -146,7 +185,13 @@ export async function runBlend(env: StageEnv): Promise<void> {
   if (frames.length === 0) fail(`frames stage output ${inp.frames} lists no frames${env.frames ? ` in ${env.frames.first}-${env.frames.last}` : ''}`);
   const cropSize = typeof inp.alignMeta.size === 'number' ? inp.alignMeta.size : null;
   const outDir = join(env.out, 'frames');
+  const mattesDir = join(env.out, 'mattes');
+  const lin = linearDir(inp);
+  const outLinear = lin ? join(env.out, 'linear') : null;
   await mkdir(outDir, { recursive: true });
+  await mkdir(mattesDir, { recursive: true });
+  if (outLinear) await mkdir(outLinear, { recursive: true });
+  const colour = (inp.framesMeta.colour as ColourDescription | undefined) ?? null;
   const pool = new BufferPool();
   const t0 = Date.now();
   let blended = 0;
@@ -161,9 +206,16 @@ export async function runBlend(env: StageEnv): Promise<void> {
       next.catch(() => undefined); // reported when awaited
     }
     const outFile = join(outDir, `${pad(job.n)}.png`);
+    const matteFile = join(mattesDir, `${pad(job.n)}.png`);
     await pendingWrite;
     if (!job.face || !job.plate) {
-      pendingWrite = copyFile(job.plateFile, outFile);
+      const size = width && height ? [width, height] : await readImage(job.plateFile).then((p) => [p.width, p.height]);
+      [width, height] = size;
+      pendingWrite = Promise.all([
+        copyFile(job.plateFile, outFile),
+        job.linearFile ? copyFile(job.linearFile, join(outLinear!, `${pad(job.n)}.exr`)) : null,
+        writePngSamples(matteFile, new Uint16Array(width * height), width, height, 1),
+      ]).then(() => undefined);
     } else {
       const plate = job.plate;
       const r = blendFace(plate, job.face.crop, job.face.mask, job.face.matrix, {
@@ -172,7 +224,14 @@ export async function runBlend(env: StageEnv): Promise<void> {
       });
       if (!width) { width = plate.width; height = plate.height; }
       if (!bitDepth) bitDepth = plate.bitDepth;
-      pendingWrite = writePng(outFile, r.image, { bitDepth: plate.bitDepth });
+      // the matte now: the mask is a view of the pool's buffers, reused by the next frame
+      const matte = matteOf(plate.width, plate.height, r);
+      const image = r.image;
+      pendingWrite = Promise.all([
+        outLinear ? writeExr(join(outLinear, `${pad(job.n)}.exr`), image, { sampleType: colour?.sampleType === 'float' ? 'float' : 'half' }) : null,
+        writePng(outFile, outLinear ? srgbProxy(image) : image, { bitDepth: plate.bitDepth }),
+        writePngSamples(matteFile, matte, plate.width, plate.height, 1),
+      ]).then(() => undefined);
       if (r.roi) blended++;
     }
     progress({ done: i + 1, total: frames.length, unit: 'frames', msg: `${pad(job.n)} ${job.face ? params.mode : 'no face, copied'}` }, true);
@@ -184,9 +243,11 @@ export async function runBlend(env: StageEnv): Promise<void> {
   }
   const seconds = (Date.now() - t0) / 1000;
   await writeFile(join(env.out, 'meta.json'), JSON.stringify({
-    kind: 'blend', mode: params.mode, fps: inp.framesMeta.fps ?? null, width, height, frames, bitDepth,
+    kind: 'blend', mode: params.mode, fps: inp.framesMeta.fps ?? null, fpsRational: inp.framesMeta.fpsRational ?? null, width, height, frames, bitDepth,
+    // the plate's colour description, carried to encode; `light` says which values were blended
+    colour, light: outLinear ? 'linear' : 'display', linear: outLinear ? 'linear' : null, mattes: 'mattes', clips: inp.framesMeta.clips ?? null,
     count: frames.length, blended, passthrough: frames.length - blended,
     params: { levels: params.levels, plateLevels: params.plateLevels, contrast: params.contrast, colour: params.colour, feather: params.feather, erode: params.erode },
   }, null, 2) + '\n');
-  summary({ frames: frames.length, blended, passthrough: frames.length - blended, mode: params.mode, seconds: Math.round(seconds * 10) / 10, framesPerSecond: Math.round((frames.length / Math.max(seconds, 1e-3)) * 100) / 100 });
+  summary({ frames: frames.length, blended, passthrough: frames.length - blended, mode: params.mode, light: outLinear ? 'linear' : 'display', seconds: Math.round(seconds * 10) / 10, framesPerSecond: Math.round((frames.length / Math.max(seconds, 1e-3)) * 100) / 100 });
 }

@@ -13,8 +13,16 @@ export interface DecodedImage extends Image {
   bitDepth: 8 | 16;
 }
 
-/** Decodes PNG/JPEG/TIFF/WebP (anything libvips reads) into a float image in [0, 1]. */
-export async function readImage(file: string, opts: ReadOptions = {}): Promise<DecodedImage> {
+/** Interleaved integer samples of an image file: Uint8Array (8-bit) or Uint16Array (16-bit, native order). */
+export interface ImageSamples {
+  width: number;
+  height: number;
+  channels: number;
+  data: Uint8Array | Uint16Array;
+}
+
+/** Decodes PNG/JPEG/TIFF/WebP into its integer samples (`channels` as in readImage), without the float conversion. */
+export async function readSamples(file: string, opts: ReadOptions = {}): Promise<ImageSamples> {
   let pipe = sharp(file, { failOn: 'error', limitInputPixels: false });
   const meta = await pipe.metadata().catch((e: Error) => {
     throw new Error(`cannot read image ${file}: ${e.message}`);
@@ -27,14 +35,21 @@ export async function readImage(file: string, opts: ReadOptions = {}): Promise<D
   else if ((meta.channels ?? 3) <= 2) pipe = pipe.toColourspace('b-w'); // else libvips hands grey back as sRGB
   const { data, info } = await pipe.raw({ depth: sixteen ? 'ushort' : 'uchar' }).toBuffer({ resolveWithObject: true });
   const n = info.width * info.height * info.channels;
+  const samples = sixteen
+    ? data.byteOffset % 2 === 0 ? new Uint16Array(data.buffer, data.byteOffset, n) : new Uint16Array(n).map((_, i) => data.readUInt16LE(2 * i))
+    : new Uint8Array(data.buffer, data.byteOffset, n);
+  return { width: info.width, height: info.height, channels: info.channels, data: samples };
+}
+
+/** Decodes PNG/JPEG/TIFF/WebP (anything libvips reads) into a float image in [0, 1]. */
+export async function readImage(file: string, opts: ReadOptions = {}): Promise<DecodedImage> {
+  const { width, height, channels, data: src } = await readSamples(file, opts);
+  const n = src.length;
   const out = new Float32Array(n);
-  if (sixteen) {
-    const src = new Uint16Array(data.buffer, data.byteOffset, n);
-    for (let i = 0; i < n; i++) out[i] = src[i] / 65535;
-  } else {
-    for (let i = 0; i < n; i++) out[i] = data[i] / 255;
-  }
-  return { width: info.width, height: info.height, channels: info.channels, data: out, bitDepth: sixteen ? 16 : 8 };
+  const sixteen = src instanceof Uint16Array;
+  const max = sixteen ? 65535 : 255;
+  for (let i = 0; i < n; i++) out[i] = src[i] / max;
+  return { width, height, channels, data: out, bitDepth: sixteen ? 16 : 8 };
 }
 
 /** Quantises a float image to 8- or 16-bit samples (rounding, clamped). */
@@ -55,17 +70,32 @@ export interface WriteOptions {
   compression?: number;
 }
 
-/** Encodes a float image as PNG (8 or 16 bit), creating the folder. Writes to a temp name then renames. */
+/** Encodes a float image as PNG (8 or 16 bit), creating the folder. */
 export async function writePng(file: string, img: Image, opts: WriteOptions = {}): Promise<void> {
-  const bitDepth = opts.bitDepth ?? 8;
-  const q = quantise(img, bitDepth);
+  await writePngSamples(file, quantise(img, opts.bitDepth ?? 8), img.width, img.height, img.channels, opts.compression);
+}
+
+/**
+ * Writes 8-bit (Uint8Array) or 16-bit (Uint16Array, native order) interleaved samples as PNG, creating the
+ * folder. Sample depth follows the array type.
+ */
+export async function writePngSamples(file: string, samples: Uint8Array | Uint16Array, width: number, height: number, channels: number, compression = 3): Promise<void> {
   await mkdir(dirname(file), { recursive: true });
+  await pngPipe(samples, width, height, channels, compression).toFile(file);
+}
+
+/** The same as writePngSamples, into a buffer. */
+export function encodePngSamples(samples: Uint8Array | Uint16Array, width: number, height: number, channels: number, compression = 3): Promise<Buffer> {
+  return pngPipe(samples, width, height, channels, compression).toBuffer();
+}
+
+function pngPipe(samples: Uint8Array | Uint16Array, width: number, height: number, channels: number, compression: number): sharp.Sharp {
   // sharp infers the sample depth from the typed array (Uint16Array -> 16 bit), so pass it as is
-  let pipe = sharp(q, { raw: { width: img.width, height: img.height, channels: img.channels as 1 | 2 | 3 | 4 } });
+  let pipe = sharp(samples, { raw: { width, height, channels: channels as 1 | 2 | 3 | 4 } });
   // without an explicit colourspace libvips would widen one channel to RGB
-  if (bitDepth === 16) pipe = pipe.toColourspace(img.channels <= 2 ? 'grey16' : 'rgb16');
-  else if (img.channels <= 2) pipe = pipe.toColourspace('b-w');
-  await pipe.png({ compressionLevel: opts.compression ?? 3 }).toFile(file);
+  if (samples instanceof Uint16Array) pipe = pipe.toColourspace(channels <= 2 ? 'grey16' : 'rgb16');
+  else if (channels <= 2) pipe = pipe.toColourspace('b-w');
+  return pipe.png({ compressionLevel: compression });
 }
 
 /** Encodes a float image as PNG into a buffer (8-bit). */

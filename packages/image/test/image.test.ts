@@ -89,3 +89,34 @@ test('resize keeps a constant image constant and averages when shrinking', () =>
   const half = resize(chk, 2, 2);
   for (const v of half.data) assert.ok(Math.abs(v - 0.5) < 0.1, `${v}`);
 });
+
+test('EXR: half floats round-trip bit for bit (values above 1, negative, tiny), alpha kept, float samples rounded to the nearest half', async () => {
+  const { readExr, writeExr, toHalf, halfTable } = await import('../src/index.js');
+  const dir = await mkdtemp(join(tmpdir(), 'exr-'));
+  try {
+    const w = 7, h = 5;
+    const img = createImage(w, h, 3);
+    const values = [0, 0.5, 1, 1.5, 40.25, 65504, -0.25, -3, 1e-5, 0.1, 1 / 3];
+    for (let i = 0; i < img.data.length; i++) img.data[i] = values[i % values.length] * (1 + (i % 5) * 0.1);
+    const alpha = createImage(w, h, 1);
+    for (let i = 0; i < w * h; i++) alpha.data[i] = i / (w * h - 1);
+    await writeExr(join(dir, 'a.exr'), img, { alpha });
+    const a = await readExr(join(dir, 'a.exr'));
+    assert.deepEqual([a.width, a.height, a.channels, a.sampleType], [w, h, 4, 'half']);
+    for (let p = 0; p < w * h; p++) {
+      for (let k = 0; k < 3; k++) assert.equal(a.data[4 * p + k], toHalf(img.data[3 * p + k]), `pixel ${p} channel ${k}`);
+      assert.equal(a.data[4 * p + 3], toHalf(alpha.data[p]));
+    }
+    assert.ok(a.data.some((v) => v > 1000) && a.data.some((v) => v < -1), 'range kept');
+    // what was read writes back identically
+    await writeExr(join(dir, 'b.exr'), a);
+    const b = await readExr(join(dir, 'b.exr'));
+    assert.ok(b.data.every((v, i) => Object.is(v, a.data[i])));
+    // nearest half: 0.3 -> 0.300048828125 (truncation, as FFmpeg's encoder alone does, gives 0.2998046875)
+    assert.equal(toHalf(0.3), 0.300048828125);
+    assert.equal(halfTable()[0x3c00], 1);
+    await assert.rejects(readExr(join(dir, 'missing.exr')), /cannot read EXR .*missing\.exr: file not found/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

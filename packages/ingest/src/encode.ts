@@ -1,10 +1,21 @@
-import { copyFile, mkdir, mkdtemp, readdir, rm, stat, symlink } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { createImage, readImage, resize, writePng, type Image } from '@facecomb/image';
+import { existsSync } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  createImage, readExr, srgbToLinear, readImage, readSamples, resize, writeExr, writePng,
+  type ColourDescription, type Image, type ImageSamples,
+} from '@facecomb/image';
 import { frameName } from './extract.js';
-import { availableEncoders, command, run } from './ffmpeg.js';
+import { parseRational, rationalText } from './media/rational.js';
+import { narrow, StillWriter, VideoWriter, widen, type Samples, type StillFormat, type VideoFormat } from './media/writers.js';
 
-export type EncodeFormat = 'mp4' | 'prores' | 'png';
+/** Output formats of `encode`: videos, image sequences, and the compositing patch. */
+export type EncodeFormat = VideoFormat | StillFormat | 'exr' | 'patch';
+export const VIDEO_FORMATS: VideoFormat[] = ['mp4', 'prores', 'prores4444'];
+export const SEQUENCE_FORMATS: Array<StillFormat | 'exr'> = ['exr', 'png16', 'tiff16', 'png'];
+export const ENCODE_FORMATS: EncodeFormat[] = [...VIDEO_FORMATS, ...SEQUENCE_FORMATS, 'patch'];
+
+const EXT: Record<StillFormat | 'exr', string> = { exr: 'exr', png16: 'png', tiff16: 'tif', png: 'png' };
 
 /** Frame numbers of the NNNNNN.png files in a folder, sorted. */
 export async function listFrames(dir: string): Promise<number[]> {
@@ -14,60 +25,9 @@ export async function listFrames(dir: string): Promise<number[]> {
   return names.filter((f) => /^\d{6}\.png$/.test(f)).map((f) => Number(f.slice(0, 6))).sort((a, b) => a - b);
 }
 
-interface SequenceInput {
-  pattern: string;
-  start: number;
-  cleanup: () => Promise<void>;
-}
-
-/** An image2 input for `numbers` of `dir`: the folder itself when they are contiguous, else a folder of links. */
-async function sequenceInput(dir: string, numbers: number[], scratch: string): Promise<SequenceInput> {
-  const contiguous = numbers.every((n, i) => i === 0 || n === numbers[i - 1] + 1);
-  if (contiguous) return { pattern: join(dir, '%06d.png'), start: numbers[0], cleanup: async () => {} };
-  // the links live beside the output (a stage writes only into its output folder) and go when done
-  const tmp = await mkdtemp(join(scratch, '.frames-'));
-  for (let i = 0; i < numbers.length; i++) {
-    const from = join(dir, frameName(numbers[i]));
-    const to = join(tmp, frameName(i + 1));
-    await symlink(from, to).catch(() => copyFile(from, to));
-  }
-  return { pattern: join(tmp, '%06d.png'), start: 1, cleanup: () => rm(tmp, { recursive: true, force: true }) };
-}
-
-function fpsText(fps: number | string): string {
-  if (typeof fps === 'string') return fps;
-  if (!(fps > 0)) throw new Error(`fps must be positive, got ${fps}`);
-  return Number.isInteger(fps) ? String(fps) : `${Math.round(fps * 1000)}/1000`;
-}
-
 export function fpsValue(fps: number | string): number {
-  if (typeof fps === 'number') return fps;
-  const [n, d] = fps.split('/').map(Number);
-  return d ? n / d : n;
-}
-
-export interface VideoCodec {
-  codec: string;
-  args: string[];
-  ext: string;
-}
-
-/** Picks the video encoder: H.264 (libx264) when the ffmpeg has it, else MPEG-4 part 2; ProRes 422 HQ for prores. */
-export async function chooseCodec(format: Exclude<EncodeFormat, 'png'>, crf: number): Promise<VideoCodec> {
-  const enc = await availableEncoders();
-  if (format === 'prores') {
-    const name = enc.has('prores_ks') ? 'prores_ks' : enc.has('prores') ? 'prores' : null;
-    if (!name) throw new Error('format prores: this ffmpeg has no ProRes encoder; use format: mp4 or png');
-    return { codec: name, args: ['-c:v', name, '-profile:v', '3', '-pix_fmt', 'yuv422p10le', '-vendor', 'apl0'], ext: '.mov' };
-  }
-  if (enc.has('libx264')) {
-    return { codec: 'libx264', args: ['-c:v', 'libx264', '-preset', 'medium', '-crf', String(crf), '-pix_fmt', 'yuv420p', '-movflags', '+faststart'], ext: '.mp4' };
-  }
-  if (enc.has('mpeg4')) {
-    const q = Math.max(1, Math.min(31, Math.round(crf / 6)));
-    return { codec: 'mpeg4', args: ['-c:v', 'mpeg4', '-q:v', String(q), '-pix_fmt', 'yuv420p', '-movflags', '+faststart'], ext: '.mp4' };
-  }
-  throw new Error('format mp4: this ffmpeg has neither libx264 nor mpeg4; set FFMPEG_PATH to a full ffmpeg build');
+  const r = parseRational(fps);
+  return r.num / r.den;
 }
 
 export interface EncodeOptions {
@@ -75,15 +35,23 @@ export interface EncodeOptions {
   framesDir: string;
   /** Which frames (default: every NNNNNN.png in the folder). */
   frames?: number[];
-  /** Output file (mp4/mov), or folder for format png. */
+  /** Output file (mp4/mov), or folder for an image sequence. */
   out: string;
-  /** Frame rate, a number or an ffmpeg rational ("30000/1001"). */
+  /** Frame rate, a number or a rational ("30000/1001"). */
   fps: number | string;
-  format?: EncodeFormat;
+  format?: Exclude<EncodeFormat, 'patch'>;
   /** H.264 constant rate factor (default 18). */
   crf?: number;
   /** Audio to mux (trimmed to the video): a file and the second in it where frame `frames[0]` starts. */
   audio?: { file: string; offset?: number };
+  /** Folder of NNNNNN.png mattes (16-bit grey, plate-sized): the alpha of exr/png/tiff/prores4444. */
+  mattesDir?: string | null;
+  /** Folder of NNNNNN.exr scene-linear frames: the pixels of an exr output (else the PNGs, linearised). */
+  linearDir?: string | null;
+  /** Colour description to tag the output with (ingest's meta.colour). */
+  colour?: ColourDescription | null;
+  /** File name stem of image sequence frames (`<name>.NNNNNN.<ext>`, default "shot"). */
+  name?: string;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -96,60 +64,151 @@ export interface EncodeResult {
   audio: boolean;
 }
 
-/** Encodes a PNG sequence to H.264 mp4 / ProRes mov (with audio trimmed to the video), or copies it (png). */
+/** Runs `fn` over `items` with at most `limit` running at once; the first error is thrown after the rest settle. */
+async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++]);
+  });
+  const results = await Promise.allSettled(workers);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
+/** A matte's samples as a float alpha in [0, 1]. */
+function matteImage(m: ImageSamples): Image {
+  const max = m.data instanceof Uint16Array ? 65535 : 255;
+  const data = new Float32Array(m.data.length);
+  for (let i = 0; i < data.length; i++) data[i] = m.data[i] / max;
+  return { width: m.width, height: m.height, channels: 1, data };
+}
+
+/** A frame's RGB samples (at 16 or 8 bits) with the matte (if any) as alpha. */
+async function framesWithMatte(dir: string, n: number, mattesDir: string | null | undefined, sixteen: boolean): Promise<Samples> {
+  const rgb = depthOf(await readSamples(join(dir, frameName(n)), { channels: 3 }), sixteen);
+  const matte = mattesDir ? await readMatte(mattesDir, n, rgb) : null;
+  return matte ? addAlpha(rgb, depthOf(matte, sixteen)) : (rgb as Samples);
+}
+
+/** Samples at 16 bits (8-bit widened by 257) or 8 bits (16-bit rounded). */
+function depthOf(s: ImageSamples, sixteen: boolean): ImageSamples {
+  const is16 = s.data instanceof Uint16Array;
+  if (is16 === sixteen) return s;
+  return { ...s, data: sixteen ? widen(s.data) : narrow(s.data as Uint16Array) };
+}
+
+async function readMatte(dir: string, n: number, size: { width: number; height: number }): Promise<ImageSamples | null> {
+  const file = join(dir, frameName(n));
+  if (!existsSync(file)) return null;
+  const m = await readSamples(file, { channels: 1 });
+  if (m.width !== size.width || m.height !== size.height) throw new Error(`matte ${file} is ${m.width}x${m.height} but its frame is ${size.width}x${size.height}`);
+  return m;
+}
+
+/** RGB + a grey matte of the same depth -> RGBA. */
+function addAlpha(rgb: ImageSamples, matte: ImageSamples): Samples {
+  const n = rgb.width * rgb.height;
+  const out = rgb.data instanceof Uint16Array ? new Uint16Array(n * 4) : new Uint8Array(n * 4);
+  for (let i = 0; i < n; i++) {
+    out[4 * i] = rgb.data[3 * i];
+    out[4 * i + 1] = rgb.data[3 * i + 1];
+    out[4 * i + 2] = rgb.data[3 * i + 2];
+    out[4 * i + 3] = matte.data[i];
+  }
+  return { width: rgb.width, height: rgb.height, channels: 4, data: out };
+}
+
+/** The float RGB of frame n for an EXR: the scene-linear frame when there is one, else the PNG linearised (sRGB). */
+async function linearFrame(framesDir: string, linearDir: string | null | undefined, n: number): Promise<Image> {
+  const exr = linearDir ? join(linearDir, frameName(n).replace(/\.png$/, '.exr')) : null;
+  if (exr && existsSync(exr)) {
+    const img = await readExr(exr);
+    return img.channels === 3 ? img : { ...img, channels: 3, data: img.data.filter((_, i) => i % 4 !== 3) };
+  }
+  // sRGB -> linear through a table of the file's sample values (a pow per sample costs seconds at 1080p)
+  const px = await readSamples(join(framesDir, frameName(n)), { channels: 3 });
+  const lut = linearTable(px.data instanceof Uint16Array ? 65536 : 256);
+  const data = new Float32Array(px.data.length);
+  for (let i = 0; i < data.length; i++) data[i] = lut[px.data[i]];
+  return { width: px.width, height: px.height, channels: 3, data };
+}
+
+const LUTS = new Map<number, Float32Array>();
+function linearTable(size: number): Float32Array {
+  let t = LUTS.get(size);
+  if (!t) {
+    t = new Float32Array(size);
+    for (let v = 0; v < size; v++) t[v] = srgbToLinear(v / (size - 1));
+    LUTS.set(size, t);
+  }
+  return t;
+}
+
+/**
+ * Encodes a PNG sequence to a video (H.264 mp4, ProRes 422 HQ / 4444 mov, with audio trimmed to the video) or
+ * writes it as an image sequence (exr, png16, tiff16, png) into the folder `out`, alpha from `mattesDir`.
+ */
 export async function encodeVideo(opts: EncodeOptions): Promise<EncodeResult> {
   const numbers = opts.frames ?? (await listFrames(opts.framesDir));
   if (numbers.length === 0) throw new Error(`no frames (NNNNNN.png) in ${opts.framesDir}`);
-  const fps = fpsText(opts.fps);
+  const fps = parseRational(opts.fps);
   const count = numbers.length;
-  const duration = count / fpsValue(fps);
+  const duration = (count * fps.den) / fps.num;
   const format = opts.format ?? 'mp4';
-  if (format === 'png') {
-    await mkdir(opts.out, { recursive: true });
-    for (let i = 0; i < count; i++) {
-      await copyFile(join(opts.framesDir, frameName(numbers[i])), join(opts.out, frameName(numbers[i])));
-      opts.onProgress?.(i + 1, count);
-    }
-    return { file: opts.out, codec: 'png', count, fps: fpsValue(fps), duration, audio: false };
-  }
   for (const n of [numbers[0], numbers[count - 1]]) {
     const f = join(opts.framesDir, frameName(n));
     if (!(await stat(f).catch(() => null))) throw new Error(`frame ${n} missing: ${f}`);
   }
-  const codec = await chooseCodec(format, opts.crf ?? 18);
-  await mkdir(dirname(opts.out), { recursive: true });
-  const seq = await sequenceInput(opts.framesDir, numbers, dirname(opts.out));
+  const result = (codec: string, audio: boolean): EncodeResult => ({ file: opts.out, codec, count, fps: fps.num / fps.den, duration, audio });
+  opts.onProgress?.(0, count);
+  if (format === 'exr') {
+    const name = opts.name ?? 'shot';
+    let done = 0;
+    // a few frames at once: FFmpeg's EXR encoder runs on one thread per frame, in libuv's pool
+    await forEachLimited(numbers, 3, async (n) => {
+      const img = await linearFrame(opts.framesDir, opts.linearDir, n);
+      const m = opts.mattesDir ? await readMatte(opts.mattesDir, n, img) : null;
+      await writeExr(join(opts.out, `${name}.${String(n).padStart(6, '0')}.exr`), img, { alpha: m ? matteImage(m) : undefined });
+      opts.onProgress?.(++done, count);
+    });
+    return result('exr', false);
+  }
+  if (format === 'png' || format === 'png16' || format === 'tiff16') {
+    const name = opts.name ?? 'shot';
+    const writer = new StillWriter(format, opts.colour ?? null);
+    let done = 0;
+    try {
+      // PNG (libvips) frames in parallel; TIFF shares one FFmpeg encoder, one frame at a time
+      await forEachLimited(numbers, format === 'tiff16' ? 1 : 3, async (n) => {
+        await writer.write(join(opts.out, `${name}.${String(n).padStart(6, '0')}.${EXT[format]}`), await framesWithMatte(opts.framesDir, n, opts.mattesDir, format !== 'png'));
+        opts.onProgress?.(++done, count);
+      });
+    } finally {
+      writer.close();
+    }
+    return result(format === 'tiff16' ? 'tiff' : 'png', false);
+  }
+  const audio = opts.audio ? { file: opts.audio.file, start: opts.audio.offset ?? 0, duration } : undefined;
+  const writer = new VideoWriter(opts.out, { format, fps, crf: opts.crf, colour: opts.colour, audio });
+  const read = (n: number): Promise<Samples> => format === 'prores4444' ? framesWithMatte(opts.framesDir, n, opts.mattesDir, true) : readSamples(join(opts.framesDir, frameName(n)), { channels: 3 }) as Promise<Samples>;
   try {
-    const cmd = command(seq.pattern).inputOptions(sequenceOptions(seq.start, fps));
-    const args = ['-map', '0:v:0', ...codec.args, '-vf', 'pad=ceil(iw/2)*2:ceil(ih/2)*2', '-r', fps, '-t', duration.toFixed(6)];
-    addAudio(cmd, args, opts.audio, count, 1);
-    cmd.output(opts.out).outputOptions(args);
-    opts.onProgress?.(0, count);
-    await run(cmd, { what: `cannot encode ${opts.framesDir} to ${opts.out}`, onFrames: (n) => opts.onProgress?.(Math.min(n, count), count) });
-  } finally {
-    await seq.cleanup();
+    // the next frames are read (libvips, other threads) while this one is encoded
+    const ahead: Promise<Samples>[] = [];
+    for (let i = 0; i < count; i++) {
+      while (ahead.length < 3 && i + ahead.length < count) {
+        const p = read(numbers[i + ahead.length]);
+        p.catch(() => undefined); // reported when awaited
+        ahead.push(p);
+      }
+      await writer.write(await ahead.shift()!);
+      opts.onProgress?.(i + 1, count);
+    }
+    const r = await writer.finish();
+    return result(r.codec, !!audio);
+  } catch (e) {
+    await writer.abort();
+    throw new Error(`cannot encode ${opts.framesDir} to ${opts.out}: ${(e as Error).message}`);
   }
-  opts.onProgress?.(count, count);
-  return { file: opts.out, codec: codec.codec, count, fps: fpsValue(fps), duration, audio: !!opts.audio };
-}
-
-/** ffmpeg input options of a numbered PNG sequence. */
-function sequenceOptions(start: number, fps: string): string[] {
-  return ['-framerate', fps, '-start_number', String(start), '-thread_queue_size', '512', '-f', 'image2'];
-}
-
-/**
- * Adds the plate's audio as input `index`, or, without audio, stops at exactly `count` frames.
- * (-frames:v would stop the muxer before the buffered audio is written: with audio, -t alone cuts both.)
- */
-function addAudio(cmd: ReturnType<typeof command>, args: string[], audio: { file: string; offset?: number } | undefined, count: number, index: number): void {
-  if (!audio) {
-    args.push('-frames:v', String(count));
-    return;
-  }
-  cmd.input(audio.file);
-  if (audio.offset && audio.offset > 0) cmd.inputOptions(['-ss', audio.offset.toFixed(6)]);
-  args.push('-map', `${index}:a:0`, '-c:a', 'aac', '-b:a', '192k');
 }
 
 export interface CompareOptions {
@@ -161,35 +220,45 @@ export interface CompareOptions {
   out: string;
   crf?: number;
   audio?: { file: string; offset?: number };
+  colour?: ColourDescription | null;
   onProgress?: (done: number, total: number) => void;
+}
+
+function to8(img: Image): Uint8Array {
+  const out = new Uint8Array(img.data.length);
+  for (let i = 0; i < out.length; i++) {
+    const v = img.data[i] * 255 + 0.5;
+    out[i] = v <= 0 ? 0 : v >= 255 ? 255 : v;
+  }
+  return out;
 }
 
 /** compare.mp4: the plate (left) and the swap (right) side by side, at the swap's height. */
 export async function encodeCompare(opts: CompareOptions): Promise<EncodeResult> {
-  const fps = fpsText(opts.fps);
+  const fps = parseRational(opts.fps);
   const count = opts.frames.length;
-  const duration = count / fpsValue(fps);
-  const codec = await chooseCodec('mp4', opts.crf ?? 18);
-  await mkdir(dirname(opts.out), { recursive: true });
-  const a = await sequenceInput(opts.plateDir, opts.frames, dirname(opts.out));
-  const b = await sequenceInput(opts.swapDir, opts.frames, dirname(opts.out));
+  const duration = (count * fps.den) / fps.num;
+  const audio = opts.audio ? { file: opts.audio.file, start: opts.audio.offset ?? 0, duration } : undefined;
+  const writer = new VideoWriter(opts.out, { format: 'mp4', fps, crf: opts.crf, colour: opts.colour, audio });
   try {
-    const cmd = command(a.pattern).inputOptions(sequenceOptions(a.start, fps));
-    cmd.input(b.pattern).inputOptions(sequenceOptions(b.start, fps));
-    const plate = await readImage(join(opts.plateDir, frameName(opts.frames[0])));
-    const swap = await readImage(join(opts.swapDir, frameName(opts.frames[0])));
-    const h = swap.height;
-    const pw = Math.max(1, Math.round((plate.width * h) / plate.height));
-    const graph = `[0:v]scale=${pw}:${h},setsar=1,format=rgb24[p];[1:v]setsar=1,format=rgb24[s];[p][s]hstack=inputs=2,pad=ceil(iw/2)*2:ceil(ih/2)*2[v]`;
-    const args = ['-filter_complex', graph, '-map', '[v]', ...codec.args, '-r', fps, '-t', duration.toFixed(6)];
-    addAudio(cmd, args, opts.audio, count, 2);
-    cmd.output(opts.out).outputOptions(args);
-    await run(cmd, { what: `cannot encode the comparison ${opts.out}`, onFrames: (n) => opts.onProgress?.(Math.min(n, count), count) });
-  } finally {
-    await a.cleanup();
-    await b.cleanup();
+    for (let i = 0; i < count; i++) {
+      const n = opts.frames[i];
+      const plate = await readImage(join(opts.plateDir, frameName(n)), { channels: 3 });
+      const swap = await readImage(join(opts.swapDir, frameName(n)), { channels: 3 });
+      const h = swap.height;
+      const pw = Math.max(1, Math.round((plate.width * h) / plate.height));
+      const side = createImage(pw + swap.width, h, 3);
+      paste(side, plate.width === pw && plate.height === h ? plate : resize(plate, pw, h), 0, 0);
+      paste(side, swap, pw, 0);
+      await writer.write({ width: side.width, height: h, channels: 3, data: to8(side) });
+      opts.onProgress?.(i + 1, count);
+    }
+    const r = await writer.finish();
+    return { file: opts.out, codec: r.codec, count, fps: fps.num / fps.den, duration, audio: !!audio };
+  } catch (e) {
+    await writer.abort();
+    throw new Error(`cannot encode the comparison ${opts.out}: ${(e as Error).message}`);
   }
-  return { file: opts.out, codec: codec.codec, count, fps: fpsValue(fps), duration, audio: !!opts.audio };
 }
 
 function paste(dst: Image, src: Image, x0: number, y0: number): void {
@@ -228,3 +297,5 @@ export async function compareSheet(opts: { plateDir: string; swapDir: string; fr
   await writePng(opts.out, sheet!, { bitDepth: 8, compression: 6 });
   return picks;
 }
+
+export { rationalText };

@@ -1,8 +1,13 @@
-import { mkdir, readdir } from 'node:fs/promises';
-import { extname, join } from 'node:path';
-import { readImage, resize, writePng } from '@facecomb/image';
-import { command, run } from './ffmpeg.js';
-import { assertFile, probe, type ProbeResult } from './probe.js';
+import { mkdir } from 'node:fs/promises';
+import { dirname, extname, join } from 'node:path';
+import {
+  exrDescription, readExr, readImage, resize, srgbDescription, srgbProxy, writeExr, writePng, writePngSamples,
+  type ColourDescription, type Image,
+} from '@facecomb/image';
+import { addAudio } from './media/audio.js';
+import { decodeVideo, rotationFilters } from './media/decode.js';
+import { MediaOutput } from './media/output.js';
+import { assertFile, probe, type ProbeResult, type VideoStreamInfo } from './probe.js';
 import { SHARP_EXTENSIONS, type SequenceFrame } from './sequence.js';
 
 /** A frame range [start, end], inclusive, in source frame numbers. */
@@ -46,6 +51,8 @@ export interface ExtractOptions {
   range?: FrameRange;
   scale?: ScaleLimit;
   bitDepth?: BitDepthParam;
+  /** Number the first written frame this (default: its source frame number); frames after it count on. */
+  numberFrom?: number;
   /** Frames written so far, of total. */
   onProgress?: (done: number, total: number) => void;
   /** Probe result when the caller has one already. */
@@ -53,6 +60,7 @@ export interface ExtractOptions {
 }
 
 export interface ExtractResult {
+  /** Frame numbers written (file names). */
   frames: number[];
   width: number;
   height: number;
@@ -67,50 +75,50 @@ function chooseDepth(param: BitDepthParam | undefined, sourceBits: number): 8 | 
   return sourceBits > 8 ? 16 : 8;
 }
 
+/** Frames a video gives: its packets, or for a variable-rate stream the frames at its constant rate. */
+export function outputFrameCount(v: VideoStreamInfo): number | null {
+  if (v.vfr && v.duration) return Math.max(1, Math.round(v.duration * v.fps));
+  return v.frames;
+}
+
 /**
  * Decodes frames `range` (1-based, inclusive) of a video into outDir/NNNNNN.png, numbered by source frame.
- * Frames are counted as decoded (trim by frame index), so the numbering is exact whatever the timestamps.
+ * Frames are counted as decoded (trimmed by index), so the numbering is exact whatever the timestamps. The
+ * picture is turned upright by the stream's rotation, and a variable-rate stream is first resampled to its
+ * constant rate (frames repeated or dropped by time, as the ffmpeg CLI's cfr mode), so the frames play in sync.
  */
 export async function extractFrames(opts: ExtractOptions): Promise<ExtractResult> {
   const info = opts.info ?? (await probe(opts.src));
   const v = info.video;
   if (!v) throw new Error(`${opts.src} has no video stream`);
-  if (!v.fps) throw new Error(`${opts.src}: ffprobe reports no frame rate for the video stream`);
-  // without a range and without an exact frame count in the container (mkv, avi), decode to the end
-  const open = !opts.range && !v.framesExact;
-  const [s, e] = open ? [1, Math.max(1, v.frames ?? 1)] : checkRange(opts.range, 1, v.framesExact ? v.frames : null, opts.src);
+  const available = outputFrameCount(v);
+  const [s, e] = checkRange(opts.range, 1, available, opts.src);
   const [w, h] = fitSize(v.width, v.height, opts.scale);
   const depth = chooseDepth(opts.bitDepth, v.bitDepth);
   const total = e - s + 1;
   await mkdir(opts.outDir, { recursive: true });
-  const filters = open ? [] : [`trim=start_frame=${s - 1}:end_frame=${e}`, 'setpts=PTS-STARTPTS'];
-  if (w !== v.width || h !== v.height) {
-    // limits as expressions of the decoded size: correct also when ffmpeg auto-rotates a phone video
-    const [mw, mh] = typeof opts.scale === 'number' ? [opts.scale, opts.scale] : opts.scale!;
-    filters.push(`scale=w='min(iw,${mw})':h='min(ih,${mh})':force_original_aspect_ratio=decrease:flags=lanczos`);
-  }
-  const cmd = command(opts.src)
-    .output(join(opts.outDir, '%06d.png'))
-    .outputOptions(['-map', '0:v:0', ...(filters.length ? ['-vf', filters.join(',')] : []), '-vsync', '0', '-start_number', String(s), '-pix_fmt', depth === 16 ? 'rgb48be' : 'rgb24', '-compression_level', '3', '-an', '-sn', '-dn', '-f', 'image2']);
+  const filters = rotationFilters(v.rotation);
+  if (v.vfr) filters.push(`fps=${v.fpsRational}`);
+  if (s !== 1 || e !== available) filters.push(`trim=start_frame=${s - 1}:end_frame=${e}`);
+  if (w !== v.width || h !== v.height) filters.push(`scale=${w}:${h}:flags=lanczos`);
+  const first = opts.numberFrom ?? s;
+  const frames: number[] = [];
   opts.onProgress?.(0, total);
-  await run(cmd, { what: `cannot decode video ${opts.src}`, onFrames: (n) => opts.onProgress?.(Math.min(n, total), total) });
-  const written = (await readdir(opts.outDir)).filter((f) => /^\d{6}\.png$/.test(f)).map((f) => Number(f.slice(0, 6))).sort((a, b) => a - b);
-  if (open && written.length > 0 && written[0] === 1 && written[written.length - 1] === written.length) {
-    opts.onProgress?.(written.length, written.length);
-    return { frames: written, ...(await decodedSize(opts.outDir, written[0], w, h)), bitDepth: depth, fps: v.fps, fpsRational: v.fpsRational, info };
+  let size: [number, number] = [w, h];
+  const n = await decodeVideo(opts.src, filters, depth === 16 ? 'rgb48le' : 'rgb24', async (i, pic) => {
+    size = [pic.width, pic.height];
+    const samples = depth === 16 ? new Uint16Array(pic.data.buffer, pic.data.byteOffset, pic.data.length / 2) : pic.data;
+    await writePngSamples(join(opts.outDir, frameName(first + i)), samples, pic.width, pic.height, 3);
+    frames.push(first + i);
+    opts.onProgress?.(frames.length, Math.max(total, frames.length));
+  });
+  // the whole clip: every picture the decoder gives (packets that decode to nothing, or a resampled variable
+  // rate, may differ from the count by a frame); a range must come out exactly
+  if (n === 0 || (opts.range && n !== total)) {
+    throw new Error(`${opts.src}: asked for frames ${s}-${e} but the decoder gave ${n}; the file may be truncated`);
   }
-  if (written.length !== total || written[0] !== s || written[written.length - 1] !== e) {
-    const have = written.length ? `${written.length} frames (${written[0]}-${written[written.length - 1]})` : 'no frames';
-    throw new Error(`${opts.src}: asked for frames ${s}-${e} but ffmpeg decoded ${have}; the range may run past the end of the video`);
-  }
-  opts.onProgress?.(total, total);
-  return { frames: written, ...(await decodedSize(opts.outDir, written[0], w, h)), bitDepth: depth, fps: v.fps, fpsRational: v.fpsRational, info };
-}
-
-/** The size of a written frame (rotation metadata or scaling may differ from the stream's coded size). */
-async function decodedSize(dir: string, n: number, w: number, h: number): Promise<{ width: number; height: number }> {
-  const img = await readImage(join(dir, frameName(n))).catch(() => null);
-  return img ? { width: img.width, height: img.height } : { width: w, height: h };
+  frames.sort((a, b) => a - b);
+  return { frames, width: size[0], height: size[1], bitDepth: depth, fps: v.fps, fpsRational: v.fpsRational, info };
 }
 
 export interface AudioOptions {
@@ -120,22 +128,27 @@ export interface AudioOptions {
   start: number;
   /** Length in seconds. */
   duration: number;
-  /** Copy the stream instead of encoding AAC (only when it is AAC and no trimming is needed). */
-  copy?: boolean;
 }
 
-/** Writes the audio of [start, start + duration) seconds of `src` to an .m4a file (copied, or AAC). */
+/** Writes the audio of [start, start + duration) seconds of `src` to an .m4a file (AAC 192 kb/s, cut to the sample). */
 export async function extractAudio(opts: AudioOptions): Promise<void> {
-  const cmd = command(opts.src);
-  if (opts.start > 0) cmd.inputOptions(['-ss', opts.start.toFixed(6)]);
-  cmd.output(opts.out).outputOptions(['-map', '0:a:0', '-vn', '-sn', '-dn', '-t', opts.duration.toFixed(6)]);
-  cmd.outputOptions(opts.copy ? ['-c:a', 'copy'] : ['-c:a', 'aac', '-b:a', '192k']);
-  await run(cmd, { what: `cannot read the audio of ${opts.src}` });
+  const out = MediaOutput.create(opts.out, 'ipod');
+  try {
+    const write = await addAudio(out, opts.src, { start: opts.start, duration: opts.duration });
+    await out.start();
+    await write();
+    await out.finish();
+  } catch (e) {
+    await out.close().catch(() => undefined);
+    throw new Error(`cannot read the audio of ${opts.src}: ${(e as Error).message}`);
+  }
 }
 
 export interface SequenceOptions {
   frames: SequenceFrame[];
   outDir: string;
+  /** Folder for the scene-linear copies of an EXR sequence (NNNNNN.exr); default: beside outDir, `linear/`. */
+  linearDir?: string;
   scale?: ScaleLimit;
   bitDepth?: BitDepthParam;
   onProgress?: (done: number, total: number) => void;
@@ -146,61 +159,90 @@ export interface SequenceResult {
   width: number;
   height: number;
   bitDepth: 8 | 16;
+  colour: ColourDescription;
+  /** Folder of the scene-linear EXR frames (EXR sources only), else null. */
+  linear: string | null;
 }
 
-const EXR_HINT = 'convert the EXR sequence to 16-bit PNG or TIFF first (e.g. `oiiotool shot.%04d.exr --colorconvert linear sRGB -d uint16 -o shot.%04d.png`)';
-
-/** Converts one image that sharp cannot read (EXR, DPX, BMP, TGA) to PNG with ffmpeg. */
-async function convertWithFfmpeg(file: string, out: string, size: [number, number] | null, depth: 8 | 16): Promise<void> {
-  const isExr = extname(file).toLowerCase() === '.exr';
-  const cmd = command(file);
-  // EXR holds linear light: apply the sRGB transfer so the PNG looks like the plate on a monitor
-  if (isExr) cmd.inputOptions(['-apply_trc', 'iec61966_2_1']);
-  const opts = ['-frames:v', '1', '-pix_fmt', depth === 16 ? 'rgb48be' : 'rgb24', '-compression_level', '3', '-f', 'image2'];
-  if (size) opts.push('-vf', `scale=${size[0]}:${size[1]}:flags=lanczos`);
-  cmd.output(out).outputOptions(opts);
-  try {
-    await run(cmd, { what: `cannot read image ${file}` });
-  } catch (e) {
-    throw isExr ? new Error(`${(e as Error).message}; ${EXR_HINT}`) : e;
-  }
+/** Decodes one image that sharp cannot read (DPX, BMP, TGA) with FFmpeg into a PNG. */
+async function convertWithAv(file: string, out: string, size: [number, number] | null, depth: 8 | 16): Promise<void> {
+  const filters = size ? [`scale=${size[0]}:${size[1]}:flags=lanczos`] : [];
+  const n = await decodeVideo(file, filters, depth === 16 ? 'rgb48le' : 'rgb24', async (_, pic) => {
+    const samples = depth === 16 ? new Uint16Array(pic.data.buffer, pic.data.byteOffset, pic.data.length / 2) : pic.data;
+    await writePngSamples(out, samples, pic.width, pic.height, 3);
+  });
+  if (n === 0) throw new Error(`cannot read image ${file}: FFmpeg decodes no picture from it`);
 }
 
-async function sizeOf(file: string): Promise<{ width: number; height: number; bits: number }> {
-  if (SHARP_EXTENSIONS.has(extname(file).toLowerCase())) {
+function rgbOnly(img: Image): Image {
+  if (img.channels === 3) return img;
+  const out = new Float32Array(img.width * img.height * 3);
+  for (let i = 0, o = 0; o < out.length; i += img.channels, o += 3) out.set(img.data.subarray(i, i + 3), o);
+  return { width: img.width, height: img.height, channels: 3, data: out };
+}
+
+type Kind = 'sharp' | 'exr' | 'av';
+function kindOf(file: string): Kind {
+  const ext = extname(file).toLowerCase();
+  return ext === '.exr' ? 'exr' : SHARP_EXTENSIONS.has(ext) ? 'sharp' : 'av';
+}
+
+async function firstFrame(file: string): Promise<{ width: number; height: number; bits: number; colour: ColourDescription }> {
+  const kind = kindOf(file);
+  if (kind === 'sharp') {
     const img = await readImage(file, { channels: 3 });
-    return { width: img.width, height: img.height, bits: img.bitDepth };
+    return { width: img.width, height: img.height, bits: img.bitDepth, colour: srgbDescription(img.bitDepth) };
+  }
+  if (kind === 'exr') {
+    const img = await readExr(file);
+    return { width: img.width, height: img.height, bits: 16, colour: exrDescription(img.sampleType) };
   }
   const info = await probe(file);
-  if (!info.video) throw new Error(`cannot read image ${file}: ffprobe finds no picture in it`);
-  return { width: info.video.width, height: info.video.height, bits: info.video.bitDepth };
+  if (!info.video) throw new Error(`cannot read image ${file}: FFmpeg finds no picture in it`);
+  return { width: info.video.width, height: info.video.height, bits: info.video.bitDepth, colour: info.video.colour };
 }
 
-/** Converts an image sequence into outDir/NNNNNN.png (RGB, 8 or 16 bit), keeping the frame numbers. */
+/**
+ * Converts an image sequence into outDir/NNNNNN.png (RGB, 8 or 16 bit), keeping the frame numbers. An EXR
+ * sequence also keeps its scene-linear pixels, exactly, as `linear/NNNNNN.exr` (half or float, as the source;
+ * alpha dropped); its PNG is the display proxy (sRGB transfer, clipped).
+ */
 export async function convertSequence(opts: SequenceOptions): Promise<SequenceResult> {
   const { frames } = opts;
   if (frames.length === 0) throw new Error('image sequence: no frames selected');
   for (const f of frames) await assertFile(f.file, 'image sequence frame');
   await mkdir(opts.outDir, { recursive: true });
-  const first = await sizeOf(frames[0].file);
-  const depth = chooseDepth(opts.bitDepth, first.bits);
+  const first = await firstFrame(frames[0].file);
+  const exr = kindOf(frames[0].file) === 'exr';
+  const depth = exr ? 16 : chooseDepth(opts.bitDepth, first.bits);
   const [w, h] = fitSize(first.width, first.height, opts.scale);
+  const linearDir = exr ? (opts.linearDir ?? join(dirname(opts.outDir), 'linear')) : null;
   const total = frames.length;
+  const sizeCheck = (f: SequenceFrame, img: { width: number; height: number }) => {
+    if (img.width !== first.width || img.height !== first.height) {
+      throw new Error(`image sequence: ${f.file} is ${img.width}x${img.height}, but the first frame ${frames[0].file} is ${first.width}x${first.height}`);
+    }
+  };
   opts.onProgress?.(0, total);
   for (let i = 0; i < total; i++) {
     const f = frames[i];
     const out = join(opts.outDir, frameName(f.number));
-    if (SHARP_EXTENSIONS.has(extname(f.file).toLowerCase())) {
+    const kind = kindOf(f.file);
+    if (kind === 'sharp') {
       const img = await readImage(f.file, { channels: 3 });
-      if (img.width !== first.width || img.height !== first.height) {
-        throw new Error(`image sequence: ${f.file} is ${img.width}x${img.height}, but the first frame ${frames[0].file} is ${first.width}x${first.height}`);
-      }
-      const sized = w !== img.width || h !== img.height ? resize(img, w, h) : img;
-      await writePng(out, sized, { bitDepth: depth });
+      sizeCheck(f, img);
+      await writePng(out, w !== img.width || h !== img.height ? resize(img, w, h) : img, { bitDepth: depth });
+    } else if (kind === 'exr') {
+      const src = await readExr(f.file);
+      sizeCheck(f, src);
+      const img = rgbOnly(w !== src.width || h !== src.height ? resize(src, w, h) : src);
+      await writeExr(join(linearDir!, frameName(f.number).replace(/\.png$/, '.exr')), img, { sampleType: src.sampleType });
+      await writePng(out, srgbProxy(img), { bitDepth: 16 });
     } else {
-      await convertWithFfmpeg(f.file, out, w !== first.width || h !== first.height ? [w, h] : null, depth);
+      await convertWithAv(f.file, out, w !== first.width || h !== first.height ? [w, h] : null, depth);
     }
     opts.onProgress?.(i + 1, total);
   }
-  return { frames: frames.map((f) => f.number), width: w, height: h, bitDepth: depth };
+  const colour = { ...first.colour, bitDepth: exr ? first.colour.bitDepth : depth };
+  return { frames: frames.map((f) => f.number), width: w, height: h, bitDepth: depth, colour, linear: linearDir };
 }

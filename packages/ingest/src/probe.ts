@@ -1,21 +1,32 @@
 import { stat } from 'node:fs/promises';
-import type Ffmpeg from 'fluent-ffmpeg';
-import { command, ffmpegSays } from './ffmpeg.js';
+import type { ColourDescription } from '@facecomb/image';
+import { avGetCodecName, avGetPixFmtName } from 'node-av/lib';
+import { colourNames } from './media/colour.js';
+import { MediaInput } from './media/input.js';
+import { rational, type Rational } from './media/rational.js';
 
 export interface VideoStreamInfo {
   codec: string;
+  /** Displayed size: the coded size turned by `rotation`. */
   width: number;
   height: number;
   /** Frames per second as a number (e.g. 29.97002997). */
   fps: number;
-  /** The same as a rational string for ffmpeg (e.g. "30000/1001"). */
+  /** The same as a rational string (e.g. "30000/1001"): the stream's frame duration, from its timestamps. */
   fpsRational: string;
   pixFmt: string;
-  /** Bits per sample of the decoded pixels (8, 10, 12, 16, 32 for float). */
+  /** Bits per sample of the decoded pixels (8, 10, 12, 16; 16 for half float, 32 for float). */
   bitDepth: number;
-  /** Frame count from the container when it says (nb_frames), else estimated from duration x fps. */
+  /** Frame count: packets counted in the file (exact), or the container's count for still images. */
   frames: number | null;
   framesExact: boolean;
+  /** Clockwise rotation (0, 90, 180, 270) of the display matrix, which ingest applies (phones). */
+  rotation: number;
+  /** Variable frame rate: frame durations differ (ingest resamples to the constant rate `fpsRational`). */
+  vfr: boolean;
+  /** Seconds from the first frame's start to the last frame's end, from the timestamps. */
+  duration: number | null;
+  colour: ColourDescription;
 }
 
 export interface AudioStreamInfo {
@@ -40,19 +51,9 @@ export async function assertFile(file: string, what = 'input file'): Promise<voi
   if (!s.isFile()) throw new Error(`${what} is not a file: ${file}`);
 }
 
-function parseRational(r: string | undefined): { value: number; text: string } | null {
-  if (!r) return null;
-  const m = /^(\d+)(?:\/(\d+))?$/.exec(r.trim());
-  if (!m) return null;
-  const num = Number(m[1]);
-  const den = m[2] === undefined ? 1 : Number(m[2]);
-  if (!num || !den) return null;
-  return { value: num / den, text: den === 1 ? String(num) : `${num}/${den}` };
-}
-
-/** Bits per sample of an ffmpeg pixel format name. */
+/** Bits per sample of an FFmpeg pixel format name. */
 export function pixFmtBitDepth(pixFmt: string): number {
-  if (/f32|gbrapf|grayf/.test(pixFmt)) return 32;
+  if (/f32/.test(pixFmt)) return 32;
   if (/f16/.test(pixFmt)) return 16;
   if (/(rgb|bgr)(48|64)|rgba64|bgra64|ya16|gray16|16(le|be)$/.test(pixFmt)) return 16;
   const m = /p(9|10|12|14)(le|be)$|gray(9|10|12|14)|^x?(v|y)?(210|410)/.exec(pixFmt);
@@ -60,44 +61,82 @@ export function pixFmtBitDepth(pixFmt: string): number {
   return 8;
 }
 
-/** Reads a media file's streams with ffprobe. Errors name the file and what ffprobe said. */
+/**
+ * Frame timing from the packets' timestamps: the most common frame duration gives the rate (so a file of
+ * clips recorded at 30000/1001 with gaps between them keeps 30000/1001, where frames / duration would not),
+ * and a stream is variable-rate when more than 5% of its frames last otherwise.
+ */
+export function frameTiming(pts: bigint[], timeBase: Rational, fallback: Rational | null): { rate: Rational | null; vfr: boolean; duration: number | null } {
+  const ts = [...pts].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const deltas: number[] = [];
+  for (let i = 1; i < ts.length; i++) deltas.push(Number(ts[i] - ts[i - 1]));
+  if (deltas.length === 0) return { rate: fallback, vfr: false, duration: fallback && ts.length ? ts.length / (fallback.num / fallback.den) : null };
+  const counts = new Map<number, number>();
+  for (const d of deltas) if (d > 0) counts.set(d, (counts.get(d) ?? 0) + 1);
+  let mode = 0, best = -1;
+  for (const [d, n] of counts) if (n > best) { mode = d; best = n; }
+  if (mode <= 0) return { rate: fallback, vfr: false, duration: null };
+  // durations within half a tick of the mode count as the same (timestamps are rounded to the time base)
+  const regular = deltas.filter((d) => Math.abs(d - mode) <= Math.max(1, mode * 0.01)).length;
+  const vfr = regular < 0.95 * deltas.length;
+  let rate = rational(timeBase.den, timeBase.num * mode);
+  // keep the container's rate when it agrees within the timestamp rounding (e.g. 1/12800 cannot hold 1001/30000 exactly)
+  if (fallback && Math.abs(fallback.num / fallback.den - rate.num / rate.den) < 0.002 * (rate.num / rate.den)) rate = fallback;
+  const tb = timeBase.num / timeBase.den;
+  const duration = (Number(ts[ts.length - 1] - ts[0]) + mode) * tb;
+  return { rate, vfr, duration };
+}
+
+/** Reads a media file's streams and the video's frame timing (every packet is read, none decoded). */
 export async function probe(file: string): Promise<ProbeResult> {
   await assertFile(file);
-  const data = await new Promise<Ffmpeg.FfprobeData>((resolve, reject) => {
-    command(file).ffprobe((err: Error | null, d: Ffmpeg.FfprobeData) => {
-      if (err) {
-        const msg = String(err.message ?? err).replace(/^ffprobe exited with code \d+\s*/, '');
-        reject(new Error(`cannot read ${file} (corrupt, truncated or not a media file): ffprobe says: ${ffmpegSays(msg, msg.trim())}`));
-      } else resolve(d);
-    });
-  });
-  const fmt = data.format ?? {};
-  const duration = Number(fmt.duration);
-  const v = data.streams.find((s) => s.codec_type === 'video' && !(s.disposition && s.disposition.attached_pic));
-  const a = data.streams.find((s) => s.codec_type === 'audio');
-  let video: VideoStreamInfo | null = null;
-  if (v) {
-    const rate = parseRational(v.avg_frame_rate) ?? parseRational(v.r_frame_rate);
-    const nb = Number(v.nb_frames);
-    const vdur = Number(v.duration);
-    const dur = Number.isFinite(vdur) && vdur > 0 ? vdur : Number.isFinite(duration) ? duration : NaN;
-    const exact = Number.isFinite(nb) && nb > 0;
-    const frames = exact ? nb : rate && Number.isFinite(dur) ? Math.round(dur * rate.value) : null;
-    const pixFmt = String(v.pix_fmt ?? 'unknown');
-    video = {
-      codec: String(v.codec_name ?? 'unknown'),
-      width: Number(v.width),
-      height: Number(v.height),
-      fps: rate?.value ?? 0,
-      fpsRational: rate?.text ?? '0',
-      pixFmt,
-      bitDepth: pixFmtBitDepth(pixFmt),
-      frames,
-      framesExact: exact,
-    };
+  const input = await MediaInput.open(file, 'cannot read');
+  try {
+    const v = input.video();
+    const a = input.audio();
+    let video: VideoStreamInfo | null = null;
+    if (v) {
+      const p = v.codecpar;
+      const pts: bigint[] = [];
+      let packets = 0;
+      for await (const pkt of input.packets(v.index)) {
+        packets++;
+        const t = pkt.pts !== AV_NOPTS ? pkt.pts : pkt.dts;
+        if (t !== AV_NOPTS) pts.push(t);
+      }
+      const declared = [v.rFrameRate, v.avgFrameRate].find((r) => r.num > 0 && r.den > 0) ?? null;
+      const timing = frameTiming(pts.length === packets ? pts : [], v.timeBase, declared ? rational(declared.num, declared.den) : null);
+      const rate = timing.rate ?? rational(25, 1);
+      const pixFmt = avGetPixFmtName(p.format as never) ?? 'unknown';
+      const bitDepth = p.bitsPerRawSample > 8 ? p.bitsPerRawSample : pixFmtBitDepth(pixFmt);
+      const rotation = input.rotation(v);
+      const turned = rotation === 90 || rotation === 270;
+      const names = colourNames({ primaries: p.colorPrimaries, transfer: p.colorTrc, matrix: p.colorSpace, range: p.colorRange });
+      const float = /f(16|32)/.test(pixFmt);
+      video = {
+        codec: avGetCodecName(p.codecId) ?? 'unknown',
+        width: turned ? p.height : p.width,
+        height: turned ? p.width : p.height,
+        fps: rate.num / rate.den,
+        fpsRational: rate.den === 1 ? String(rate.num) : `${rate.num}/${rate.den}`,
+        pixFmt,
+        bitDepth,
+        frames: packets,
+        framesExact: true,
+        rotation,
+        vfr: timing.vfr,
+        duration: timing.duration,
+        colour: { ...names, bitDepth, sampleType: float ? (bitDepth === 16 ? 'half' : 'float') : 'uint', linear: names.transfer === 'linear' },
+      };
+    }
+    const audio: AudioStreamInfo | null = a
+      ? { codec: avGetCodecName(a.codecpar.codecId) ?? 'unknown', sampleRate: a.codecpar.sampleRate, channels: a.codecpar.channels }
+      : null;
+    const d = Number(input.ctx.duration);
+    return { file, format: input.ctx.iformat?.name ?? 'unknown', duration: d > 0 ? d / 1e6 : null, video, audio };
+  } finally {
+    await input.close();
   }
-  const audio: AudioStreamInfo | null = a
-    ? { codec: String(a.codec_name ?? 'unknown'), sampleRate: Number(a.sample_rate), channels: Number(a.channels) }
-    : null;
-  return { file, format: String(fmt.format_name ?? 'unknown'), duration: Number.isFinite(duration) ? duration : null, video, audio };
 }
+
+const AV_NOPTS = -0x8000000000000000n;

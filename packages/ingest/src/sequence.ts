@@ -22,7 +22,8 @@ function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-function globToRegex(glob: string): RegExp {
+/** A file-name glob (*, ?, [abc], [!abc]) as an anchored regular expression. */
+export function globToRegex(glob: string): RegExp {
   let re = '';
   for (let i = 0; i < glob.length; i++) {
     const ch = glob[i];

@@ -1,7 +1,10 @@
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { progress, readUpstream, resolveInput, needInput, summary, type StageEnv, type Upstream } from '@facecomb/stage';
-import { encodeCompare, compareSheet, encodeVideo, fpsValue, listFrames, type EncodeFormat } from './encode.js';
+import { displayDescription, type ColourDescription } from '@facecomb/image';
+import { encodeCompare, compareSheet, encodeVideo, fpsValue, listFrames, ENCODE_FORMATS, VIDEO_FORMATS, type EncodeFormat, type EncodeResult } from './encode.js';
+import { writePatches } from './patch.js';
 import { ingest, type FramesMeta } from './ingest.js';
 import { synthesize } from './synth.js';
 import type { BitDepthParam, FrameRange, ScaleLimit } from './extract.js';
@@ -38,14 +41,18 @@ function reporter(unit: string): (done: number, total: number) => void {
 /** Stage `ingest`: params src, range, fps, scale, bitDepth. */
 export async function ingestStage(env: StageEnv): Promise<void> {
   const p = env.params;
-  const src = str(p, 'src');
-  if (!src) throw new Error("param 'src' is required: a video file or an image sequence (shot.%04d.png or a glob)");
+  const raw = p.src;
+  if (raw === undefined || raw === null) throw new Error("param 'src' is required: a video file, a list or glob of video files, or an image sequence (shot.%04d.png or a glob)");
+  if (Array.isArray(raw) ? !raw.every((x) => typeof x === 'string' && x) : typeof raw !== 'string' || !raw) {
+    throw new Error(`param 'src' must be a file name, a glob or a list of video file names, got ${JSON.stringify(raw)}`);
+  }
+  const src = Array.isArray(raw) ? (raw as string[]).map((f) => resolveInput(env, f)) : resolveInput(env, raw as string);
   const scaleRaw = p.scale;
   const scale: ScaleLimit | undefined = typeof scaleRaw === 'number' ? scaleRaw : pair(p, 'scale');
   const bd = p.bitDepth ?? 'auto';
   if (bd !== 8 && bd !== 16 && bd !== 'auto') throw new Error(`param 'bitDepth' must be 8, 16 or "auto", got ${JSON.stringify(bd)}`);
   const meta = await ingest({
-    src: resolveInput(env, src),
+    src,
     out: env.out,
     range: pair(p, 'range') as FrameRange | undefined,
     fps: num(p, 'fps'),
@@ -117,11 +124,30 @@ export async function findEncodeInputs(env: Pick<StageEnv, 'inputs' | 'stage' | 
   return { frames, plate };
 }
 
-/** Stage `encode`: params frames, plate, format, name, crf, compare. */
+/** The `format` param: one name or a list of names, each known, none twice. */
+function formats(p: Params): EncodeFormat[] {
+  const raw = p.format ?? 'mp4';
+  const list = Array.isArray(raw) ? raw : [raw];
+  if (list.length === 0) throw new Error(`param 'format' is an empty list; give one or more of ${ENCODE_FORMATS.join(', ')}`);
+  for (const f of list) {
+    if (typeof f !== 'string' || !ENCODE_FORMATS.includes(f as EncodeFormat)) throw new Error(`param 'format': ${JSON.stringify(f)} is not a format; use one or a list of ${ENCODE_FORMATS.join(', ')}`);
+  }
+  if (new Set(list).size !== list.length) throw new Error(`param 'format' lists a format twice: ${JSON.stringify(list)}`);
+  return list as EncodeFormat[];
+}
+
+/** Where a format's output goes, relative to the stage folder. */
+function outputName(format: EncodeFormat, name: string): string {
+  if (format === 'mp4') return `${name}.mp4`;
+  if (format === 'prores') return `${name}.mov`;
+  if (format === 'prores4444') return `${name}_4444.mov`;
+  return `${format}/`;
+}
+
+/** Stage `encode`: params frames, plate, format (one or a list), name, crf, compare. */
 export async function encodeStage(env: StageEnv): Promise<void> {
   const p = env.params;
-  const format = (str(p, 'format', 'mp4') as EncodeFormat);
-  if (!['mp4', 'prores', 'png'].includes(format)) throw new Error(`param 'format' must be mp4, prores or png, got ${JSON.stringify(format)}`);
+  const fmts = formats(p);
   const name = str(p, 'name', 'shot')!;
   if (/[\\/]/.test(name)) throw new Error(`param 'name' is a file name without folders, got ${JSON.stringify(name)}`);
   const crf = num(p, 'crf', 18)!;
@@ -137,9 +163,34 @@ export async function encodeStage(env: StageEnv): Promise<void> {
   const audio = plate && plateMeta?.audio
     ? { file: join(plate.dir, plateMeta.audio), offset: (listed[0] - (plateMeta.first ?? listed[0])) / fpsValue(fps) }
     : undefined;
-  const file = join(env.out, format === 'png' ? name : `${name}${format === 'prores' ? '.mov' : '.mp4'}`);
-  const r = await encodeVideo({ framesDir, frames: listed, out: file, fps, format, crf, audio, onProgress: reporter('frames') });
-  const files = [format === 'png' ? `${name}/` : file.slice(env.out.length + 1)];
+  // the colour description travels ingest -> blend -> here; the frames' own first, then the plate's
+  const colour = ((frames.meta.colour ?? plateMeta?.colour) as ColourDescription | undefined) ?? null;
+  // the PNG frames of a scene-linear plate are its sRGB display proxy: videos and stills are tagged as that
+  const shown = colour ? displayDescription(colour) : null;
+  const mattesDir = existsSync(join(frames.dir, 'mattes')) ? join(frames.dir, 'mattes') : null;
+  const linearDir = typeof frames.meta.linear === 'string' ? join(frames.dir, frames.meta.linear) : null;
+  const files: string[] = [];
+  const outputs: Record<string, { codec: string; count: number; file: string }> = {};
+  let last: EncodeResult | null = null;
+  for (const format of fmts) {
+    const rel = outputName(format, name);
+    const target = join(env.out, rel);
+    const onProgress = (d: number, t: number) => progress({ done: d, total: t, unit: 'frames', msg: format }, d === t);
+    if (format === 'patch') {
+      const { align, swap } = await findPatchInputs(env);
+      const width = Number(frames.meta.width ?? plateMeta?.width), height = Number(frames.meta.height ?? plateMeta?.height);
+      const written = await writePatches({ alignDir: align.dir, swapDir: swap.dir, frames: listed, out: target, name, plate: { width, height }, colour: shown, onProgress });
+      outputs.patch = { codec: 'png', count: written.length, file: rel };
+    } else {
+      const r = await encodeVideo({ framesDir, frames: listed, out: target, fps, format, crf, audio, mattesDir, linearDir, colour: shown, name, onProgress });
+      outputs[format] = { codec: r.codec, count: r.count, file: rel };
+      last = r;
+    }
+    files.push(rel);
+  }
+  const count = listed.length;
+  const duration = count / fpsValue(fps);
+  const withAudio = !!audio && fmts.some((f) => VIDEO_FORMATS.includes(f as never));
 
   let comparedFrames: number[] = [];
   if (compare && plate && plate !== frames) {
@@ -151,17 +202,31 @@ export async function encodeStage(env: StageEnv): Promise<void> {
     } else {
       progress({ done: 0, total: common.length, unit: 'frames', msg: 'compare.mp4' }, true);
       const cAudio = audio ? { file: audio.file, offset: (common[0] - (plateMeta?.first ?? common[0])) / fpsValue(fps) } : undefined;
-      await encodeCompare({ plateDir, swapDir: framesDir, frames: common, fps, out: join(env.out, 'compare.mp4'), crf, audio: cAudio, onProgress: (d, t) => progress({ done: d, total: t, unit: 'frames', msg: 'compare.mp4' }, d === t) });
+      await encodeCompare({ plateDir, swapDir: framesDir, frames: common, fps, out: join(env.out, 'compare.mp4'), crf, audio: cAudio, colour: shown, onProgress: (d, t) => progress({ done: d, total: t, unit: 'frames', msg: 'compare.mp4' }, d === t) });
       await compareSheet({ plateDir, swapDir: framesDir, frames: common, out: join(env.out, 'compare.png') });
       files.push('compare.mp4', 'compare.png');
       comparedFrames = common;
     }
   }
   const meta = {
-    kind: 'encode', format, codec: r.codec, fps: r.fps, fpsRational: String(fps), count: r.count, duration: r.duration, files,
-    audio: r.audio, frames: { stage: frames.name, kind: frames.meta.kind ?? null, first: listed[0], last: listed[listed.length - 1] },
+    kind: 'encode', format: fmts.length === 1 ? fmts[0] : fmts, codec: last?.codec ?? outputs[fmts[0]].codec, outputs,
+    fps: fpsValue(fps), fpsRational: String(fps), count, duration, files,
+    audio: withAudio, colour, alpha: mattesDir ? 'mattes' : null,
+    frames: { stage: frames.name, kind: frames.meta.kind ?? null, first: listed[0], last: listed[listed.length - 1] },
     plate: plate ? plate.name : null, compared: comparedFrames.length,
   };
   await writeFile(join(env.out, 'meta.json'), `${JSON.stringify(meta, null, 2)}\n`);
-  summary({ files, codec: r.codec, count: r.count, fps: r.fps, duration: r.duration, audio: r.audio });
+  summary({ files, formats: fmts, count, fps: fpsValue(fps), duration, audio: withAudio });
+}
+
+/** The align and swap stages a `patch` output needs (by kind among the needs). */
+async function findPatchInputs(env: Pick<StageEnv, 'inputs' | 'stage'>): Promise<{ align: Upstream; swap: Upstream }> {
+  const all = await readUpstream(env.inputs);
+  const one = (kind: string): Upstream => {
+    const found = all.filter((u) => u.meta.kind === kind);
+    if (found.length === 0) throw new Error(`stage '${env.stage}': format patch needs the ${kind} stage among its needs (it reads the swapped faces, mattes and matrices); add it to 'needs'`);
+    if (found.length > 1) throw new Error(`stage '${env.stage}': format patch found several ${kind} stages (${found.map((u) => u.name).join(', ')}); keep one in 'needs'`);
+    return found[0];
+  };
+  return { align: one('align'), swap: one('swap') };
 }

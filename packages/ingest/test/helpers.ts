@@ -4,7 +4,6 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findFfmpeg, findFfprobe } from '../src/index.js';
 
 export const pkgDir = fileURLToPath(new URL('..', import.meta.url));
 export const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
@@ -71,27 +70,7 @@ export function exec(bin: string, args: string[]): Promise<string> {
   });
 }
 
-export function ffmpeg(args: string[]): Promise<string> {
-  return exec(findFfmpeg().path, ['-hide_banner', '-loglevel', 'error', '-y', ...args]);
-}
-
-export interface CountedStream {
-  codec_type: string;
-  codec_name: string;
-  nb_read_frames?: string;
-  r_frame_rate?: string;
-  duration?: string;
-  width?: number;
-  height?: number;
-  pix_fmt?: string;
-  profile?: string;
-}
-
-/** ffprobe with decoded frame counting: the streams of a media file. */
-export async function countStreams(file: string): Promise<CountedStream[]> {
-  const out = await exec(findFfprobe().path, ['-v', 'error', '-count_frames', '-show_streams', '-of', 'json', file]);
-  return (JSON.parse(out) as { streams: CountedStream[] }).streams;
-}
+export { countStreams, makeClip, pictureNumber, testPicture, type ClipSpec, type CountedStream } from './clips.js';
 
 /** The progress lines a stage printed. */
 export function progressLines(stdout: string): Array<{ done: number; total?: number; unit?: string }> {
