@@ -134,6 +134,7 @@ async function initWebgpu(): Promise<string> {
   // The backend checks for navigator.gpu when it is imported, so it is imported only now.
   await import('@tensorflow/tfjs-backend-webgpu');
   await activate('webgpu');
+  added.webgpu = (await import('./webgpu/index.js')).registerWebgpuKernels();
   return `Dawn adapter ${details.webgpu.adapter}`;
 }
 

@@ -12,3 +12,5 @@ export {
 } from './engine.js';
 export { registerWasmTrainingKernels, registerCpuTrainingKernels, originalKernel, setWasmFilterGradMethod, getWasmFilterGradMethod, type FilterGradMethod } from './kernels.js';
 export { applyTfjsFixes } from './fixes.js';
+export { registerWebgpuKernels, useWebgpuKernels, webgpuOriginalKernel } from './webgpu/index.js';
+export { setSplitKTarget } from './webgpu/gemm.js';
