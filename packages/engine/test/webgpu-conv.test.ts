@@ -17,6 +17,8 @@ const CASES: Case[] = [
   { x: [3, 11, 13, 7], k: 3, co: 9, s: 2, pad: 'same', act: 'leakyrelu' },
   { x: [2, 10, 9, 3], k: 4, co: 5, s: 2, pad: 'valid', act: 'relu' },
   { x: [1, 6, 5, 13], k: 1, co: 3, s: 1, pad: 'valid', act: 'sigmoid' },
+  { x: [2, 8, 7, 12], k: 4, co: 8, s: 1, pad: 'same', act: 'relu' }, // channels divisible by 4: vec4 loads
+  { x: [1, 9, 11, 4], k: 3, co: 4, s: 2, pad: 'valid' },
   { x: [2, 64, 64, 2], k: 3, co: 67, s: 1, pad: 'same', act: 'elu' }, // 8x4 outputs per thread, partial column tile
 ];
 

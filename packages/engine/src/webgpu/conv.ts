@@ -85,6 +85,11 @@ function gkey(g: Geometry): string {
   return [g.B, g.H, g.W, g.Ci, g.OH, g.OW, g.Co, g.KH, g.KW, g.sh, g.sw, g.dh, g.dw, g.pt, g.pl].join('_');
 }
 
+/** WGSL of four neighbouring values of a flat f32 array as a vec4. */
+function vec4(name: string, index: string): string {
+  return `vec4<f32>(${name}[${index}], ${name}[${index} + 1], ${name}[${index} + 2], ${name}[${index} + 3])`;
+}
+
 export function forwardSpec(g: Geometry): GemmSpec {
   return {
     key: `convfwd_${gkey(g)}`,
@@ -96,6 +101,11 @@ export function forwardSpec(g: Geometry): GemmSpec {
       return x[((b * ${g.H} + ih) * ${g.W} + iw) * ${g.Ci} + ci];`,
     loadB: `return wt[k * ${g.Co} + n];`,
     aAlongK: true,
+    loadA4: g.Ci % 4 ? undefined : `let b = m / ${g.OH * g.OW}; let r = m % ${g.OH * g.OW}; let oh = r / ${g.OW}; let ow = r % ${g.OW};
+      let kh = k / ${g.KW * g.Ci}; let r2 = k % ${g.KW * g.Ci}; let kw = r2 / ${g.Ci}; let ci = r2 % ${g.Ci};
+      let ih = oh * ${g.sh} + kh * ${g.dh} - ${g.pt}; let iw = ow * ${g.sw} + kw * ${g.dw} - ${g.pl};
+      if (ih < 0 || ih >= ${g.H} || iw < 0 || iw >= ${g.W}) { return vec4<f32>(0.0); }
+      return ${vec4('x', `((b * ${g.H} + ih) * ${g.W} + iw) * ${g.Ci} + ci`)};`,
     bAlongK: false,
   };
 }
@@ -111,6 +121,13 @@ export function inputGradSpec(g: Geometry): GemmSpec {
       let oh = th / ${g.sh}; let ow = tw / ${g.sw};
       if (oh >= ${g.OH} || ow >= ${g.OW}) { return 0.0; }
       return dy[((b * ${g.OH} + oh) * ${g.OW} + ow) * ${g.Co} + co];`,
+    loadA4: g.Co % 4 ? undefined : `let b = m / ${g.H * g.W}; let r = m % ${g.H * g.W}; let h = r / ${g.W}; let w = r % ${g.W};
+      let kh = k / ${g.KW * g.Co}; let r2 = k % ${g.KW * g.Co}; let kw = r2 / ${g.Co}; let co = r2 % ${g.Co};
+      let th = h + ${g.pt} - kh; let tw = w + ${g.pl} - kw;
+      if (th < 0 || tw < 0 || th % ${g.sh} != 0 || tw % ${g.sw} != 0) { return vec4<f32>(0.0); }
+      let oh = th / ${g.sh}; let ow = tw / ${g.sw};
+      if (oh >= ${g.OH} || ow >= ${g.OW}) { return vec4<f32>(0.0); }
+      return ${vec4('dy', `((b * ${g.OH} + oh) * ${g.OW} + ow) * ${g.Co} + co`)};`,
     loadB: `let t = k / ${g.Co}; let co = k % ${g.Co};
       return wt[(t * ${g.Ci} + n) * ${g.Co} + co];`,
     aAlongK: true,
@@ -129,6 +146,11 @@ export function filterGradSpec(g: Geometry): GemmSpec {
       return x[((b * ${g.H} + ih) * ${g.W} + iw) * ${g.Ci} + ci];`,
     loadB: `return dy[k * ${g.Co} + n];`,
     aAlongK: false,
+    loadA4: g.Ci % 4 ? undefined : `let kh = m / ${g.KW * g.Ci}; let r = m % ${g.KW * g.Ci}; let kw = r / ${g.Ci}; let ci = r % ${g.Ci};
+      let b = k / ${g.OH * g.OW}; let r2 = k % ${g.OH * g.OW}; let oh = r2 / ${g.OW}; let ow = r2 % ${g.OW};
+      let ih = oh * ${g.sh} + kh - ${g.pt}; let iw = ow * ${g.sw} + kw - ${g.pl};
+      if (ih < 0 || ih >= ${g.H} || iw < 0 || iw >= ${g.W}) { return vec4<f32>(0.0); }
+      return ${vec4('x', `((b * ${g.H} + ih) * ${g.W} + iw) * ${g.Ci} + ci`)};`,
     bAlongK: false,
   };
 }

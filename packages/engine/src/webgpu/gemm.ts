@@ -32,6 +32,12 @@ export interface GemmSpec {
   loadB: string;
   /** Whether consecutive k are adjacent in memory for A (then threads load along k, coalesced). */
   aAlongK: boolean;
+  /**
+   * Optional WGSL of `fn loadA4(m: i32, k: i32) -> vec4<f32>`: four neighbours along A's contiguous dimension
+   * (k..k+3 when aAlongK, else m..m+3) with one index decode; only when that dimension's size and every group of
+   * four stay within one pixel (channel counts divisible by 4).
+   */
+  loadA4?: string;
   /** Same for B (otherwise consecutive n are adjacent). */
   bAlongK: boolean;
 }
@@ -109,6 +115,29 @@ export function gemmSource(s: GemmSpec, t: GemmTiling, epi: Epilogue | null): st
   const tilesN = Math.ceil(s.N / BN);
   const final = t.S === 1 && epi !== null;
   const aIdx = s.aAlongK ? 'let kk = e % BK; let mm = e / BK;' : 'let kk = e / BM; let mm = e % BM;';
+  const aLoad = !s.loadA4
+    ? `for (var e = tid; e < BK * BM; e += NT) {
+      ${aIdx}
+      let k = kbase + kk; let m = m0 + mm;
+      var v = 0.0;
+      if (k < K && m < M) { v = loadA(m, k); }
+      As[kk * BM + mm] = v;
+    }`
+    : s.aAlongK
+      ? `for (var e = tid; e < BK * BM / 4; e += NT) {
+      let kk = (e % (BK / 4)) * 4; let mm = e / (BK / 4);
+      let k = kbase + kk; let m = m0 + mm;
+      var v = vec4<f32>(0.0);
+      if (k < K && m < M) { v = loadA4(m, k); }
+      for (var c = 0; c < 4; c++) { As[(kk + c) * BM + mm] = v[c]; }
+    }`
+      : `for (var e = tid; e < BK * BM / 4; e += NT) {
+      let mm = (e % (BM / 4)) * 4; let kk = e / (BM / 4);
+      let k = kbase + kk; let m = m0 + mm;
+      var v = vec4<f32>(0.0);
+      if (k < K && m < M) { v = loadA4(m, k); }
+      for (var c = 0; c < 4; c++) { As[kk * BM + mm + c] = v[c]; }
+    }`;
   // B is stored as vec4 along n; when n is contiguous each thread loads one vec4 of 4 neighbours.
   const bLoad = s.bAlongK
     ? `for (var e = tid; e < BK * BN; e += NT) {
@@ -140,6 +169,7 @@ var<workgroup> As: array<f32, ${BK * BM}>;
 var<workgroup> Bs: array<vec4<f32>, ${BK * BN4}>;
 fn loadA(m: i32, k: i32) -> f32 { ${s.loadA} }
 fn loadB(k: i32, n: i32) -> f32 { ${s.loadB} }
+${s.loadA4 ? `fn loadA4(m: i32, k: i32) -> vec4<f32> { ${s.loadA4} }` : ''}
 ${final ? epilogueSource(epi!) : ''}
 fn store(m: i32, n4: i32, kz: i32, v: vec4<f32>) {
   if (m < M) {
@@ -161,13 +191,7 @@ fn main() {
   ${rows.map((i) => `var acc${i} = vec4<f32>(0.0);`).join(' ')}
   for (var kt = 0; kt < KC; kt += BK) {
     let kbase = kz * KC + kt;
-    for (var e = tid; e < BK * BM; e += NT) {
-      ${aIdx}
-      let k = kbase + kk; let m = m0 + mm;
-      var v = 0.0;
-      if (k < K && m < M) { v = loadA(m, k); }
-      As[kk * BM + mm] = v;
-    }
+${aLoad}
     ${bLoad}
     workgroupBarrier();
     for (var kk = 0; kk < BK; kk++) {
