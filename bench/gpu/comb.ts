@@ -1,20 +1,34 @@
 /**
- * Training-step profile and speed of the comb model (packages/train) on the webgpu engine, with
- * tfjs-backend-webgpu's own conv kernels ("tfjs") and ours ("ours") in the same run:
+ * Training-step profile and speed of the comb model (packages/train) on the webgpu engine, before ("tfjs":
+ * tfjs-backend-webgpu's own conv kernels, Adam from tf ops, trainStep reading the loss every step) and after
+ * ("ours": our WGSL conv kernels, fused Adam, the lean step reading the losses once per measured run) in the same run:
  *   per-kernel GPU time of one step (timestamp queries, Dawn's timestamp quantization disabled), dispatches,
  *   submits (command buffers), GPU->CPU reads and bytes of buffers acquired / newly created per step, wall time
  *   per step, img/s, and the time outside kernels (wall - sum of kernel times).
  *
  *   node --import tsx bench/gpu/comb.ts [--sizes 64] [--batch 4] [--scale 0.125] [--steps 3] [--kernels ours,tfjs]
- *                                       [--no-profile] [--backend webgpu]
+ *                                       [--no-profile] [--backend webgpu] [--reference torch.txt]
+ * --reference: the output of ../shared/bench/comb_reference.py from the same machine; adds img/s ratios to PyTorch.
  * --scale multiplies the reference channels (512 at 4..32 px, 256 at 64, ... 16 at 1024): lavapipe needs a
  * small model (0.125: a step at 64 px in seconds), a GPU runs 1. Prints tables, writes bench/results/comb-<backend>.json
  * (or $OUT/comb-<backend>.json when OUT is set, as on the GPU machine).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { tf, initEngine, useWebgpuKernels, type BackendRequest } from '@facecomb/engine';
-import { CombModel, Adam, resolveConfig, trainStep, DEFAULT_CHANNELS, type Batch } from '@facecomb/train';
+import { tf, initEngine, useWebgpuKernels, webgpuAdamDispatches, type BackendRequest } from '@facecomb/engine';
+import { readFileSync } from 'node:fs';
+// From the sources, not the package index: that pulls in the image codec (sharp, native), which cannot be
+// bundled for the GPU machine.
+import { CombModel } from '../../packages/train/src/model.js';
+import { Adam } from '../../packages/train/src/adam.js';
+import { resolveConfig, DEFAULT_CHANNELS } from '../../packages/train/src/config.js';
+import { leanTrainStep, readLosses } from '../../packages/train/src/lean.js';
+import type { Batch } from '../../packages/train/src/data.js';
+
+/** trainStep of trainer.ts: the lean step, then the loss read back at once. */
+async function trainStep(model: CombModel, adam: Adam, b: Batch): Promise<number> {
+  return (await readLosses([leanTrainStep(model, adam, b)]))[0];
+}
 
 const argv = process.argv.slice(2);
 const opt = (name: string, def: string) => {
@@ -44,6 +58,8 @@ const isWebgpu = engine.name === 'webgpu';
 
 /** Counters wrapped around the webgpu backend's entry points. */
 const count = { dispatches: 0, submits: 0, reads: 0, acquiredBytes: 0 };
+/** Dispatches so far: tfjs programs (counted below) plus our fused Adam's, which bypass runWebGPUProgram. */
+const dispatches = () => count.dispatches + webgpuAdamDispatches();
 interface WebgpuInternals {
   runWebGPUProgram: (...a: unknown[]) => unknown;
   submitQueue: () => void;
@@ -83,16 +99,19 @@ for (const r of sizes) {
     const model = new CombModel(cfg);
     model.build(r);
     const adam = new Adam({ lr: cfg.lr, beta1: cfg.beta1, beta2: cfg.beta2, epsilon: cfg.epsilon });
+    const lean = isWebgpu && v === 'ours';
     for (let i = 0; i < 2; i++) await trainStep(model, adam, batchOf(r, batch, i % 3, i + 1)); // compile + warm
-    const c0 = { ...count }, a0 = allocated();
+    const data = Array.from({ length: steps }, (_, i) => batchOf(r, batch, i % 3, i + 10));
+    const c0 = { ...count }, a0 = allocated(), d0 = dispatches();
     const t0 = performance.now();
-    const losses: number[] = [];
-    for (let i = 0; i < steps; i++) losses.push(await trainStep(model, adam, batchOf(r, batch, i % 3, i + 10)));
+    let losses: number[] = [];
+    if (lean) losses = await readLosses(data.map((b) => leanTrainStep(model, adam, b)));
+    else for (const b of data) losses.push(await trainStep(model, adam, b));
     const wallMs = (performance.now() - t0) / steps;
     const per = (k: keyof typeof count) => (count[k] - c0[k]) / steps;
     const row: Record<string, unknown> = {
-      resolution: r, batch, scale, kernels: isWebgpu ? v : engine.name, msPerStep: wallMs, imgPerSec: (batch * 1000) / wallMs,
-      dispatchesPerStep: per('dispatches'), submitsPerStep: per('submits'), readsPerStep: per('reads'),
+      resolution: r, batch, scale, kernels: isWebgpu ? v : engine.name, step: lean ? 'lean' : 'trainStep', msPerStep: wallMs, imgPerSec: (batch * 1000) / wallMs,
+      dispatchesPerStep: (dispatches() - d0) / steps, submitsPerStep: per('submits'), readsPerStep: per('reads'),
       acquiredMBPerStep: per('acquiredBytes') / 2 ** 20, newBuffersMBPerStep: (allocated() - a0) / steps / 2 ** 20, losses,
     };
     if (profile) {
@@ -137,7 +156,25 @@ for (const x of results.filter((y) => y.kernels === 'ours')) {
   const b = results.find((y) => y.kernels === 'tfjs' && y.resolution === x.resolution) ?? base;
   if (b) console.log(`\n${x.resolution} px: ours ${((b.msPerStep as number) / (x.msPerStep as number)).toFixed(2)}x the step speed of tfjs's kernels`);
 }
+const refArg = opt('reference', '');
+const torch: { res: number; batch: number; kind: string; imgPerSec: number }[] = [];
+if (refArg) {
+  // lines like "torch fp32/tf32 R256 B8: 29.7 ms/step 269.4 img/s ..."
+  for (const m of readFileSync(refArg, 'utf8').matchAll(/torch (\S+) R(\d+) B(\d+): [\d.]+ ms\/step ([\d.]+) img\/s/g)) {
+    torch.push({ kind: m[1], res: Number(m[2]), batch: Number(m[3]), imgPerSec: Number(m[4]) });
+  }
+  console.log(`\nimg/s against PyTorch (${refArg}), same machine:`);
+  console.log('px | B | PyTorch fp32 | PyTorch bf16 | ours | ratio ours/fp32 | tfjs | ratio tfjs/fp32');
+  for (const r of sizes) {
+    const fp32 = torch.find((x) => x.res === r && x.kind !== 'bf16');
+    const bf16 = torch.find((x) => x.res === r && x.kind === 'bf16');
+    const o = results.find((x) => x.resolution === r && x.kernels === 'ours');
+    const tj = results.find((x) => x.resolution === r && x.kernels === 'tfjs');
+    const ratio = (x?: Record<string, unknown>) => (x && fp32 ? ((x.imgPerSec as number) / fp32.imgPerSec).toFixed(3) : '-');
+    console.log([r, o?.batch ?? fp32?.batch, f(fp32?.imgPerSec), f(bf16?.imgPerSec), f(o?.imgPerSec, 2), ratio(o), f(tj?.imgPerSec, 2), ratio(tj)].join(' | '));
+  }
+}
 const dir = process.env.OUT ? `${process.env.OUT}/` : fileURLToPath(new URL('../results/', import.meta.url));
 mkdirSync(dir, { recursive: true });
-writeFileSync(`${dir}comb-${engine.name}.json`, JSON.stringify({ date: new Date().toISOString(), adapter: engine.details.adapter, results }, null, 2));
+writeFileSync(`${dir}comb-${engine.name}.json`, JSON.stringify({ date: new Date().toISOString(), adapter: engine.details.adapter, results, torch }, null, 2));
 console.log(`wrote ${dir}comb-${engine.name}.json`);

@@ -14,4 +14,4 @@ export { registerWasmTrainingKernels, registerCpuTrainingKernels, originalKernel
 export { applyTfjsFixes } from './fixes.js';
 export { registerWebgpuKernels, useWebgpuKernels, webgpuOriginalKernel } from './webgpu/index.js';
 export { setSplitKTarget } from './webgpu/gemm.js';
-export { webgpuAdamStep, type AdamHyper } from './webgpu/adam.js';
+export { webgpuAdamStep, webgpuAdamDispatches, type AdamHyper } from './webgpu/adam.js';

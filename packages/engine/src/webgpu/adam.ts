@@ -44,6 +44,18 @@ interface Internals {
 }
 
 const pipelines = new WeakMap<GPUDevice, GPUComputePipeline>();
+let enabled = true;
+let dispatched = 0;
+
+/** Dispatches recorded by webgpuAdamStep so far (they bypass tfjs's runWebGPUProgram; for profiles). */
+export function webgpuAdamDispatches(): number {
+  return dispatched;
+}
+
+/** Turns the fused Adam off (callers fall back to tf ops), for before/after benchmarks; see useWebgpuKernels. */
+export function setWebgpuAdam(on: boolean): void {
+  enabled = on;
+}
 
 export interface AdamHyper { lr: number; beta1: number; beta2: number; epsilon: number }
 
@@ -53,7 +65,7 @@ export interface AdamHyper { lr: number; beta1: number; beta2: number; epsilon: 
  * its tf-ops Adam.
  */
 export function webgpuAdamStep(w: tf.Variable, m: tf.Variable, v: tf.Variable, g: tf.Tensor, t: number, h: AdamHyper): boolean {
-  if (tf.getBackend() !== 'webgpu') return false;
+  if (!enabled || tf.getBackend() !== 'webgpu') return false;
   if ([w, m, v, g].some((x) => x.dtype !== 'float32' || x.size !== w.size)) return false;
   const be = tf.backend() as unknown as Internals;
   let pipeline = pipelines.get(be.device);
@@ -82,6 +94,7 @@ export function webgpuAdamStep(w: tf.Variable, m: tf.Variable, v: tf.Variable, g
   be.computePassEncoder.setBindGroup(0, bindGroup);
   be.computePassEncoder.dispatchWorkgroups(x, Math.ceil(groups / x), 1);
   be.dispatchCountInPass++;
+  dispatched++;
   if (be.dispatchCountInPass >= tf.env().getNumber('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE')) {
     be.endComputePassEncoder();
     be.submitQueue();

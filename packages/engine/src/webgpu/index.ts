@@ -3,6 +3,7 @@
  * ours do not cover, and reachable through `webgpuOriginalKernel` for reference checks and benchmarks).
  */
 import { tf } from '../tf.js';
+import { setWebgpuAdam } from './adam.js';
 import { conv2d, conv2dBackpropFilter, conv2dBackpropInput, fusedConv2d, type WebgpuBackend } from './conv.js';
 
 type Args = { inputs: Record<string, tf.TensorInfo>; attrs?: Record<string, unknown>; backend: WebgpuBackend };
@@ -23,9 +24,10 @@ export function webgpuOriginalKernel(kernelName: string): tf.KernelFunc | undefi
   return originals.get(kernelName);
 }
 
-/** Switches between our kernels (default) and tfjs's own, at run time (for before/after benchmarks). */
+/** Switches between our kernels and fused Adam (default) and tfjs's own, at run time (for before/after benchmarks). */
 export function useWebgpuKernels(on: boolean): void {
   enabled = on;
+  setWebgpuAdam(on);
 }
 
 /**
