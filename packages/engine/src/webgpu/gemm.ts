@@ -33,9 +33,8 @@ export interface GemmSpec {
   /** Whether consecutive k are adjacent in memory for A (then threads load along k, coalesced). */
   aAlongK: boolean;
   /**
-   * Optional WGSL of `fn loadA4(m: i32, k: i32) -> vec4<f32>`: four neighbours along A's contiguous dimension
-   * (k..k+3 when aAlongK, else m..m+3) with one index decode; only when that dimension's size and every group of
-   * four stay within one pixel (channel counts divisible by 4).
+   * Optional (with aAlongK only) WGSL of `fn loadA4(m: i32, k: i32) -> vec4<f32>`: A[m, k..k+3] with one index
+   * decode; only when K and every group of four stay within one pixel (channel counts divisible by 4).
    */
   loadA4?: string;
   /** Same for B (otherwise consecutive n are adjacent). */
@@ -109,6 +108,7 @@ export function epilogueKey(e: Epilogue | null): string {
  * With t.S > 1 it writes partial sums ([S, M*N]); otherwise C with `epi` applied (null: raw C).
  */
 export function gemmSource(s: GemmSpec, t: GemmTiling, epi: Epilogue | null): string {
+  if (s.loadA4 && !s.aAlongK) throw new Error(`${s.key}: loadA4 needs A contiguous along k`);
   const { BM, BN, BK, TM, TX, TY, KC, DX } = t;
   const NT = TX * TY;
   const BN4 = BN / 4;
@@ -123,20 +123,12 @@ export function gemmSource(s: GemmSpec, t: GemmTiling, epi: Epilogue | null): st
       if (k < K && m < M) { v = loadA(m, k); }
       As[kk * BM + mm] = v;
     }`
-    : s.aAlongK
-      ? `for (var e = tid; e < BK * BM / 4; e += NT) {
+    : `for (var e = tid; e < BK * BM / 4; e += NT) {
       let kk = (e % (BK / 4)) * 4; let mm = e / (BK / 4);
       let k = kbase + kk; let m = m0 + mm;
       var v = vec4<f32>(0.0);
       if (k < K && m < M) { v = loadA4(m, k); }
       for (var c = 0; c < 4; c++) { As[(kk + c) * BM + mm] = v[c]; }
-    }`
-      : `for (var e = tid; e < BK * BM / 4; e += NT) {
-      let mm = (e % (BM / 4)) * 4; let kk = e / (BM / 4);
-      let k = kbase + kk; let m = m0 + mm;
-      var v = vec4<f32>(0.0);
-      if (k < K && m < M) { v = loadA4(m, k); }
-      for (var c = 0; c < 4; c++) { As[kk * BM + mm + c] = v[c]; }
     }`;
   // B is stored as vec4 along n; when n is contiguous each thread loads one vec4 of 4 neighbours.
   const bLoad = s.bAlongK
