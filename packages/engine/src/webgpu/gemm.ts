@@ -52,7 +52,7 @@ export interface GemmTiling {
 
 /** Workgroups a GEMM should spread over before split-K stops paying (a few per SM of a large GPU). */
 let targetWorkgroups = 256;
-let threads = Number(process.env.FACECOMB_GEMM_THREADS ?? 256);
+const THREADS = 256;
 
 /** For benchmarks: how many workgroups split-K aims at (1 turns split-K off). */
 export function setSplitKTarget(n: number): void {
@@ -67,8 +67,9 @@ function pow2Floor(n: number): number {
 export function chooseTiling(M: number, N: number, K: number, splitK: boolean): GemmTiling {
   const BN = Math.min(64, 4 * Math.ceil(N / 4));
   const TX = BN / 4;
-  const TY = Math.min(64, pow2Floor(threads / TX));
   const TM = M >= 8192 && BN >= 64 ? 8 : 4; // 8x4 outputs per thread for large layers (128x64 tiles)
+  // no taller tile than M needs (a 1x1 filter gradient has M = Ci rows: a 256-row tile was 90% idle)
+  const TY = Math.min(64, pow2Floor(THREADS / TX), 2 ** Math.ceil(Math.log2(Math.max(1, Math.ceil(M / TM)))));
   const BM = TY * TM;
   const BK = Math.min(16, pow2Floor(4096 / (BM + BN)));
   const tiles = Math.ceil(M / BM) * Math.ceil(N / BN);
