@@ -17,6 +17,8 @@ cp node_modules/webgpu/index.js node_modules/webgpu/package.json "$out/node_modu
 cp node_modules/webgpu/dist/linux-x64/dawn.node "$out/node_modules/webgpu/dist/linux-x64/"
 # The wasm engine's binaries (used when FACECOMB_WASM_DIR points here).
 cp node_modules/@tensorflow/tfjs-backend-wasm/dist/*.wasm "$out/wasm/"
+# PyTorch's reference model, run beside ours by bench/gpu/run.sh.
+[ -f ../shared/bench/comb_reference.py ] && cp ../shared/bench/comb_reference.py "$out/"
 # Node itself, once (about 24 MB).
 [ -f "$out/node.xz" ] || xz -T2 -6 -c "$(command -v node)" > "$out/node.xz"
 du -sh "$out" | awk '{print "bundle folder: " $2 " " $1}'

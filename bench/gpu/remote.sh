@@ -8,8 +8,8 @@ ldconfig
 export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
 export __EGL_VENDOR_LIBRARY_FILENAMES=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
 export FACECOMB_WASM_DIR="$PWD/.gpu/wasm/"
-mkdir -p /tmp/n && xz -dc .gpu/node.xz > /tmp/n/node && chmod +x /tmp/n/node
+[ -x /tmp/n/node ] || { mkdir -p /tmp/n && xz -dc .gpu/node.xz > /tmp/n/node && chmod +x /tmp/n/node; }
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
 bundle="${1:-.gpu/check.mjs}"
 shift || true
-exec /tmp/n/node "$bundle" "$@"
+/tmp/n/node "$bundle" "$@"

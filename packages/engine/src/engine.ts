@@ -146,7 +146,8 @@ async function initWebgpu(auto: boolean): Promise<string> {
   // The backend checks for navigator.gpu when it is imported, so it is imported only now.
   await import('@tensorflow/tfjs-backend-webgpu');
   await activate('webgpu');
-  added.webgpu = registerWebgpuFixes();
+  // our WGSL kernels (convs, Adam) and the fixes of tfjs-webgpu's wrong gradients
+  added.webgpu = [...(await import('./webgpu/index.js')).registerWebgpuKernels(), ...registerWebgpuFixes()];
   return `Dawn adapter ${details.webgpu.adapter}`;
 }
 

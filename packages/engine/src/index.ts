@@ -14,3 +14,6 @@ export { registerWasmTrainingKernels, registerCpuTrainingKernels, originalKernel
 export { applyTfjsFixes } from './fixes.js';
 export { registerWebgpuFixes, forbidSyncReads } from './webgpu-fixes.js';
 export { unavailable, webgpuRequired, switchOrSkip } from './require.js';
+export { registerWebgpuKernels, useWebgpuKernels, webgpuOriginalKernel } from './webgpu/index.js';
+export { setSplitKTarget } from './webgpu/gemm.js';
+export { webgpuAdamStep, webgpuAdamDispatches, type AdamHyper } from './webgpu/adam.js';

@@ -180,7 +180,7 @@ test('live: a run in progress, then cached; a failed stage with its log; an edit
   const slow = seen[1].stages[0];
   assert.equal(slow.progress.total, 8);
   assert.equal(slow.progress.unit, 'steps');
-  assert.match(slow.dir, /^tmp\/[0-9a-f]{64}\.\d+\.\w+\/out$/);
+  assert.match(slow.dir, /^tmp\/[0-9a-f]{64}\.[^/]+\.\d+\.\w+\/out$/);
   const liveLog = await get(url, '/api/log?pipeline=live&stage=slow');
   assert.equal(liveLog.status, 200);
   assert.match(liveLog.text, /::progress/);

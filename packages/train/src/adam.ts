@@ -4,6 +4,7 @@
  * steps that update it (decoders are trained in turn; a new level's variables start at step 0).
  */
 import { tf, type Tensor, type Variable } from './tf.js';
+import { webgpuAdamStep } from '@facecomb/engine';
 
 export interface AdamSettings {
   lr: number;
@@ -50,6 +51,7 @@ export class Adam {
       if (!w) throw new Error(`optimizer: gradient for unknown variable ${name}`);
       const sl = this.slot(name, w);
       sl.t++;
+      if (webgpuAdamStep(w, sl.m, sl.v, g, sl.t, this.s)) continue; // webgpu: one fused dispatch, in place
       const bc1 = 1 - beta1 ** sl.t;
       const bc2 = 1 - beta2 ** sl.t;
       tf.tidy(() => {

@@ -10,6 +10,7 @@ export { maskedSsim, maskedMsSsim, maskedL1, reconstructionLoss, usesMsSsim, msS
 export { phases, planStep, totalSteps, type Phase, type StepPlan } from './schedule.js';
 export { readDataset, loadSample, augment, BatchLoader, previewSamples, type IdentitySet, type DatasetItem, type Batch, type Sample } from './data.js';
 export { saveCheckpoint, loadCheckpoint, findCheckpoint, readState, readCard, readMetrics, checkCompatible, type TrainState, type ModelCard } from './checkpoint.js';
+export { leanTrainStep, readLosses } from './lean.js';
 export { train, trainStep, Interrupted, type TrainOptions, type TrainResult, type MetricsRecord } from './trainer.js';
 export { swapFaces, type SwapOptions, type SwapResult } from './swap.js';
 export { infer, writePreviews } from './preview.js';

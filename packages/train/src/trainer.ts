@@ -1,11 +1,10 @@
 /** The training loop: progressive schedule, one identity per step, checkpoints, metrics, previews, Ctrl-C. */
 import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { tf, type Tensor, type Tensor4D } from './tf.js';
 import type { TrainConfig } from './config.js';
-import { CombModel, type BatchStat } from './model.js';
+import { CombModel } from './model.js';
+import { leanTrainStep } from './lean.js';
 import { Adam } from './adam.js';
-import { reconstructionLoss } from './loss.js';
 import { BatchLoader, previewSamples, type Batch, type IdentitySet, type Sample } from './data.js';
 import { planStep, totalSteps } from './schedule.js';
 import { findCheckpoint, loadCheckpoint, readMetrics, saveCheckpoint } from './checkpoint.js';
@@ -75,25 +74,9 @@ function fmtTime(s: number): string {
   return h ? `${h}h${String(m).padStart(2, '0')}m` : m ? `${m}m${String(sec).padStart(2, '0')}s` : `${sec}s`;
 }
 
-/** One optimisation step on a batch; returns the loss. */
+/** One optimisation step on a batch; returns the loss (read back at every step; see lean.ts for the lean form). */
 export async function trainStep(model: CombModel, adam: Adam, b: Batch): Promise<number> {
-  const r = b.resolution;
-  const vars = model.trainableAt(r, b.alpha, b.identity);
-  const stats: BatchStat[] = [];
-  const { value, grads } = tf.tidy(() => {
-    const x = tf.tensor4d(b.x, [b.size, r, r, 3]);
-    const m = tf.tensor4d(b.m, [b.size, r, r, 1]);
-    return tf.variableGrads(() => {
-      const z = model.encode(x, b.alpha, { training: true, stats });
-      const y = model.decode(z, b.identity, r, b.alpha, { training: true, stats });
-      return reconstructionLoss(y, x as Tensor4D, m as Tensor4D, model.cfg.loss);
-    }, vars);
-  });
-  const named: Record<string, Tensor> = {};
-  for (const [k, g] of Object.entries(grads)) named[model.nameOf(k)] = g;
-  adam.apply(model.params, named);
-  for (const g of Object.values(grads)) g.dispose();
-  model.updateRunningStats(stats);
+  const value = leanTrainStep(model, adam, b);
   const loss = (await value.data())[0];
   value.dispose();
   if (!Number.isFinite(loss)) throw new Error(`loss is ${loss} at step ${b.step + 1} (identity ${model.cfg.identities[b.identity]}); lower 'lr'`);

@@ -1,0 +1,198 @@
+/**
+ * conv2d forward, input gradient and filter gradient (NHWC, float32) on the webgpu backend as implicit GEMMs
+ * of gemm.ts (no im2col buffer; the loaders index the tensors directly):
+ *   forward  C[B*OH*OW, Co]     = A[m=(b,oh,ow), k=(kh,kw,ci)] = x[b, oh*sh+kh*dh-pt, ow*sw+kw*dw-pl, ci]
+ *                                  x B[k, n=co] = W[kh,kw,ci,co]            (+ bias, activation fused)
+ *   dx       C[B*H*W, Ci]       = A[m=(b,h,w), k=(kh,kw,co)] = dy[b, (h+pt-kh)/sh, (w+pl-kw)/sw, co] (when whole)
+ *                                  x B[k, n=ci] = W[kh,kw,ci,co]
+ *   dW       C[KH*KW*Ci, Co]    = A[m=(kh,kw,ci), k=(b,oh,ow)] = x[b, oh*sh+kh-pt, ow*sw+kw-pl, ci]
+ *                                  x B[k, n=co] = dy[b,oh,ow,co]            (split-K over b*oh*ow)
+ * Anything else (NCHW, other dtypes, prelu) goes to tfjs's own kernel.
+ */
+import { tf } from '../tf.js';
+import { chooseTiling, epilogueKey, gemmSource, reduceSource, type Activation, type Epilogue, type GemmSpec } from './gemm.js';
+
+type TensorInfo = tf.TensorInfo;
+type Attrs = Record<string, unknown>;
+
+/** The parts of tfjs-backend-webgpu's WebGPUBackend used here. */
+export interface WebgpuBackend {
+  runWebGPUProgram(program: object, inputs: TensorInfo[], dtype: string, uniforms?: unknown[]): TensorInfo;
+  disposeData(dataId: object): boolean;
+}
+
+/** A program object as tfjs-backend-webgpu expects it (its WebGPUProgram interface). */
+function program(key: string, variableNames: string[], outputShape: number[], dispatch: [number, number, number],
+  workgroupSize: [number, number, number], code: string, flat = false): object {
+  return {
+    variableNames,
+    outputShape,
+    shaderKey: `facecomb_${key}`,
+    dispatchLayout: flat ? { x: outputShape.map((_, i) => i) } : { x: [0], y: [1], z: [2] },
+    dispatch,
+    workgroupSize,
+    size: false,
+    getUserCode: () => code,
+  };
+}
+
+/** Runs a GEMM (split-K plus reduction when the tiling asks for it); the result has `outShape`. */
+export function runGemm(backend: WebgpuBackend, spec: GemmSpec, inputs: { names: string[]; infos: TensorInfo[] },
+  outShape: number[], epi: Epilogue, splitK: boolean): TensorInfo {
+  const t = chooseTiling(spec.M, spec.N, spec.K, splitK);
+  const key = `${spec.key}_${t.BM}x${t.BN}x${t.BK}_${t.TM}_s${t.S}`;
+  const dispatch: [number, number, number] = [t.DX, Math.ceil(t.tiles / t.DX), t.S];
+  const wg: [number, number, number] = [t.TX * t.TY, 1, 1];
+  const biasInput = epi.bias ? 1 : 0;
+  const gemmNames = inputs.names.slice(0, inputs.names.length - biasInput);
+  const gemmInfos = inputs.infos.slice(0, inputs.infos.length - biasInput);
+  if (t.S === 1) {
+    const p = program(`${key}_${epilogueKey(epi)}`, inputs.names, outShape, dispatch, wg, gemmSource(spec, t, epi));
+    return backend.runWebGPUProgram(p, inputs.infos, 'float32');
+  }
+  const p = program(`${key}_partial`, gemmNames, [t.S, spec.M * spec.N], dispatch, wg, gemmSource(spec, t, null));
+  const partial = backend.runWebGPUProgram(p, gemmInfos, 'float32');
+  try {
+    const n = spec.M * spec.N;
+    const r = program(`reduce_${n}_${spec.N}_${t.S}_${epilogueKey(epi)}`, ['partial', ...(epi.bias ? ['bias'] : [])], outShape,
+      [Math.ceil(n / 256), 1, 1], [256, 1, 1], reduceSource(spec.M, spec.N, t.S, epi), true);
+    return backend.runWebGPUProgram(r, [partial, ...inputs.infos.slice(inputs.infos.length - biasInput)], 'float32');
+  } finally {
+    backend.disposeData(partial.dataId);
+  }
+}
+
+interface Geometry {
+  B: number; H: number; W: number; Ci: number; OH: number; OW: number; Co: number;
+  KH: number; KW: number; sh: number; sw: number; dh: number; dw: number; pt: number; pl: number;
+}
+
+function geometry(xShape: number[], filterShape: number[], attrs: Attrs, depthwise = false): Geometry {
+  const { strides, pad, dilations, dimRoundingMode } = attrs as {
+    strides: number | [number, number]; pad: 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
+    dilations?: number | [number, number]; dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  };
+  const c = tf.backend_util.computeConv2DInfo(xShape as [number, number, number, number],
+    filterShape as [number, number, number, number], strides, dilations ?? 1, pad, dimRoundingMode, depthwise, 'channelsLast');
+  return {
+    B: c.batchSize, H: c.inHeight, W: c.inWidth, Ci: c.inChannels, OH: c.outHeight, OW: c.outWidth, Co: c.outChannels,
+    KH: c.filterHeight, KW: c.filterWidth, sh: c.strideHeight, sw: c.strideWidth, dh: c.dilationHeight, dw: c.dilationWidth,
+    pt: c.padInfo.top, pl: c.padInfo.left,
+  };
+}
+
+function gkey(g: Geometry): string {
+  return [g.B, g.H, g.W, g.Ci, g.OH, g.OW, g.Co, g.KH, g.KW, g.sh, g.sw, g.dh, g.dw, g.pt, g.pl].join('_');
+}
+
+/** WGSL of four neighbouring values of a flat f32 array as a vec4. */
+function vec4(name: string, index: string): string {
+  return `vec4<f32>(${name}[${index}], ${name}[${index} + 1], ${name}[${index} + 2], ${name}[${index} + 3])`;
+}
+
+export function forwardSpec(g: Geometry): GemmSpec {
+  return {
+    key: `convfwd_${gkey(g)}`,
+    M: g.B * g.OH * g.OW, N: g.Co, K: g.KH * g.KW * g.Ci,
+    loadA: `let b = m / ${g.OH * g.OW}; let r = m % ${g.OH * g.OW}; let oh = r / ${g.OW}; let ow = r % ${g.OW};
+      let kh = k / ${g.KW * g.Ci}; let r2 = k % ${g.KW * g.Ci}; let kw = r2 / ${g.Ci}; let ci = r2 % ${g.Ci};
+      let ih = oh * ${g.sh} + kh * ${g.dh} - ${g.pt}; let iw = ow * ${g.sw} + kw * ${g.dw} - ${g.pl};
+      if (ih < 0 || ih >= ${g.H} || iw < 0 || iw >= ${g.W}) { return 0.0; }
+      return x[((b * ${g.H} + ih) * ${g.W} + iw) * ${g.Ci} + ci];`,
+    loadB: `return wt[k * ${g.Co} + n];`,
+    aAlongK: true,
+    loadA4: g.Ci % 4 ? undefined : `let b = m / ${g.OH * g.OW}; let r = m % ${g.OH * g.OW}; let oh = r / ${g.OW}; let ow = r % ${g.OW};
+      let kh = k / ${g.KW * g.Ci}; let r2 = k % ${g.KW * g.Ci}; let kw = r2 / ${g.Ci}; let ci = r2 % ${g.Ci};
+      let ih = oh * ${g.sh} + kh * ${g.dh} - ${g.pt}; let iw = ow * ${g.sw} + kw * ${g.dw} - ${g.pl};
+      if (ih < 0 || ih >= ${g.H} || iw < 0 || iw >= ${g.W}) { return vec4<f32>(0.0); }
+      return ${vec4('x', `((b * ${g.H} + ih) * ${g.W} + iw) * ${g.Ci} + ci`)};`,
+    bAlongK: false,
+  };
+}
+
+export function inputGradSpec(g: Geometry): GemmSpec {
+  return {
+    key: `convdx_${gkey(g)}`,
+    M: g.B * g.H * g.W, N: g.Ci, K: g.KH * g.KW * g.Co,
+    loadA: `let b = m / ${g.H * g.W}; let r = m % ${g.H * g.W}; let h = r / ${g.W}; let w = r % ${g.W};
+      let kh = k / ${g.KW * g.Co}; let r2 = k % ${g.KW * g.Co}; let kw = r2 / ${g.Co}; let co = r2 % ${g.Co};
+      let th = h + ${g.pt} - kh; let tw = w + ${g.pl} - kw;
+      if (th < 0 || tw < 0 || th % ${g.sh} != 0 || tw % ${g.sw} != 0) { return 0.0; }
+      let oh = th / ${g.sh}; let ow = tw / ${g.sw};
+      if (oh >= ${g.OH} || ow >= ${g.OW}) { return 0.0; }
+      return dy[((b * ${g.OH} + oh) * ${g.OW} + ow) * ${g.Co} + co];`,
+    loadA4: g.Co % 4 ? undefined : `let b = m / ${g.H * g.W}; let r = m % ${g.H * g.W}; let h = r / ${g.W}; let w = r % ${g.W};
+      let kh = k / ${g.KW * g.Co}; let r2 = k % ${g.KW * g.Co}; let kw = r2 / ${g.Co}; let co = r2 % ${g.Co};
+      let th = h + ${g.pt} - kh; let tw = w + ${g.pl} - kw;
+      if (th < 0 || tw < 0 || th % ${g.sh} != 0 || tw % ${g.sw} != 0) { return vec4<f32>(0.0); }
+      let oh = th / ${g.sh}; let ow = tw / ${g.sw};
+      if (oh >= ${g.OH} || ow >= ${g.OW}) { return vec4<f32>(0.0); }
+      return ${vec4('dy', `((b * ${g.OH} + oh) * ${g.OW} + ow) * ${g.Co} + co`)};`,
+    loadB: `let t = k / ${g.Co}; let co = k % ${g.Co};
+      return wt[(t * ${g.Ci} + n) * ${g.Co} + co];`,
+    aAlongK: true,
+    bAlongK: true,
+  };
+}
+
+export function filterGradSpec(g: Geometry): GemmSpec {
+  return {
+    key: `convdw_${gkey(g)}`,
+    M: g.KH * g.KW * g.Ci, N: g.Co, K: g.B * g.OH * g.OW,
+    loadA: `let kh = m / ${g.KW * g.Ci}; let r = m % ${g.KW * g.Ci}; let kw = r / ${g.Ci}; let ci = r % ${g.Ci};
+      let b = k / ${g.OH * g.OW}; let r2 = k % ${g.OH * g.OW}; let oh = r2 / ${g.OW}; let ow = r2 % ${g.OW};
+      let ih = oh * ${g.sh} + kh - ${g.pt}; let iw = ow * ${g.sw} + kw - ${g.pl};
+      if (ih < 0 || ih >= ${g.H} || iw < 0 || iw >= ${g.W}) { return 0.0; }
+      return x[((b * ${g.H} + ih) * ${g.W} + iw) * ${g.Ci} + ci];`,
+    loadB: `return dy[k * ${g.Co} + n];`,
+    aAlongK: false, // no vec4 loads here: measured slower on lavapipe for the filter gradient
+    bAlongK: false,
+  };
+}
+
+const LINEAR: Epilogue = { bias: false, activation: 'linear', leakyreluAlpha: 0 };
+const ACTIVATIONS: readonly string[] = ['linear', 'relu', 'relu6', 'leakyrelu', 'elu', 'sigmoid'];
+
+function ours(...infos: (TensorInfo | undefined | null)[]): boolean {
+  return infos.every((t) => !t || t.dtype === 'float32');
+}
+
+type KernelArgs = { inputs: Record<string, TensorInfo>; attrs?: Attrs; backend: WebgpuBackend };
+type Fallback = (args: KernelArgs) => TensorInfo;
+
+export function conv2d(args: KernelArgs, fallback: Fallback): TensorInfo {
+  const { x, filter } = args.inputs;
+  const attrs = args.attrs ?? {};
+  if (attrs.dataFormat === 'NCHW' || !ours(x, filter)) return fallback(args);
+  const g = geometry(x.shape, filter.shape, attrs);
+  return runGemm(args.backend, forwardSpec(g), { names: ['x', 'wt'], infos: [x, filter] }, [g.B, g.OH, g.OW, g.Co], LINEAR, true);
+}
+
+export function fusedConv2d(args: KernelArgs, fallback: Fallback): TensorInfo {
+  const { x, filter, bias, preluActivationWeights } = args.inputs;
+  const attrs = args.attrs ?? {};
+  const activation = (attrs.activation as string | undefined) ?? 'linear';
+  const g = attrs.dataFormat === 'NCHW' ? null : geometry(x.shape, filter.shape, attrs);
+  const biasOk = !bias || (g !== null && tf.util.sizeFromShape(bias.shape) === g.Co);
+  if (!g || preluActivationWeights || !ACTIVATIONS.includes(activation) || !biasOk || !ours(x, filter, bias)) return fallback(args);
+  const epi: Epilogue = { bias: !!bias, activation: activation as Activation, leakyreluAlpha: (attrs.leakyreluAlpha as number | undefined) ?? 0.2 };
+  const names = ['x', 'wt', ...(bias ? ['bias'] : [])];
+  const infos = [x, filter, ...(bias ? [bias] : [])];
+  return runGemm(args.backend, forwardSpec(g), { names, infos }, [g.B, g.OH, g.OW, g.Co], epi, true);
+}
+
+export function conv2dBackpropInput(args: KernelArgs, fallback: Fallback): TensorInfo {
+  const { dy, filter } = args.inputs;
+  const attrs = args.attrs ?? {};
+  if (attrs.dataFormat === 'NCHW' || !ours(dy, filter)) return fallback(args);
+  const g = geometry(attrs.inputShape as number[], filter.shape, attrs);
+  return runGemm(args.backend, inputGradSpec(g), { names: ['dy', 'wt'], infos: [dy, filter] }, [g.B, g.H, g.W, g.Ci], LINEAR, true);
+}
+
+export function conv2dBackpropFilter(args: KernelArgs, fallback: Fallback): TensorInfo {
+  const { x, dy } = args.inputs;
+  const attrs = args.attrs ?? {};
+  if (attrs.dataFormat === 'NCHW' || !ours(x, dy)) return fallback(args);
+  const g = geometry(x.shape, attrs.filterShape as number[], attrs);
+  return runGemm(args.backend, filterGradSpec(g), { names: ['x', 'dy'], infos: [x, dy] }, [g.KH, g.KW, g.Ci, g.Co], LINEAR, true);
+}

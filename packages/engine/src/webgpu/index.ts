@@ -1,0 +1,50 @@
+/**
+ * Our WGSL kernels for tfjs's webgpu backend, registered over tfjs's own (kept as fallbacks for the cases
+ * ours do not cover, and reachable through `webgpuOriginalKernel` for reference checks and benchmarks).
+ */
+import { tf } from '../tf.js';
+import { setWebgpuAdam } from './adam.js';
+import { conv2d, conv2dBackpropFilter, conv2dBackpropInput, fusedConv2d, type WebgpuBackend } from './conv.js';
+
+type Args = { inputs: Record<string, tf.TensorInfo>; attrs?: Record<string, unknown>; backend: WebgpuBackend };
+type OurKernel = (args: Args, fallback: (args: Args) => tf.TensorInfo) => tf.TensorInfo;
+
+const KERNELS: Record<string, OurKernel> = {
+  Conv2D: conv2d,
+  FusedConv2D: fusedConv2d,
+  Conv2DBackpropInput: conv2dBackpropInput,
+  Conv2DBackpropFilter: conv2dBackpropFilter,
+};
+
+const originals = new Map<string, tf.KernelFunc>();
+let enabled = true;
+
+/** tfjs-backend-webgpu's own kernel that ours replaced (for reference checks and benchmarks). */
+export function webgpuOriginalKernel(kernelName: string): tf.KernelFunc | undefined {
+  return originals.get(kernelName);
+}
+
+/** Switches between our kernels and fused Adam (default) and tfjs's own, at run time (for before/after benchmarks). */
+export function useWebgpuKernels(on: boolean): void {
+  enabled = on;
+  setWebgpuAdam(on);
+}
+
+/**
+ * Registers our kernels on the webgpu backend (idempotent; call after the backend is registered).
+ * Returns the kernel names now served by this package.
+ */
+export function registerWebgpuKernels(): string[] {
+  for (const [name, ours] of Object.entries(KERNELS)) {
+    const own = tf.getKernel(name, 'webgpu') as (tf.KernelConfig & { facecomb?: boolean }) | undefined;
+    if (!own) throw new Error(`tfjs-backend-webgpu has no ${name} kernel to replace (is the backend imported?)`);
+    if (own.facecomb) continue;
+    const original = own.kernelFunc;
+    originals.set(name, original);
+    tf.unregisterKernel(name, 'webgpu');
+    const fallback = (args: Args) => original(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+    const kernelFunc = (args: Args) => (enabled ? ours(args, fallback) : fallback(args));
+    tf.registerKernel({ kernelName: name, backendName: 'webgpu', kernelFunc, facecomb: true } as unknown as tf.KernelConfig);
+  }
+  return Object.keys(KERNELS);
+}

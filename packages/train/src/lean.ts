@@ -1,0 +1,44 @@
+/**
+ * A lean training step for GPU engines: the forward pass, gradients and Adam update are recorded on the
+ * engine and nothing is read back, so the CPU never waits for the GPU inside a step; the loss stays a tensor
+ * and a batch of them is read with one GPU->CPU transfer every N steps (`readLosses`). Same arithmetic as
+ * trainStep (trainer.ts), which reads the loss at every step.
+ */
+import { tf, type Scalar, type Tensor, type Tensor4D } from './tf.js';
+import type { CombModel, BatchStat } from './model.js';
+import type { Adam } from './adam.js';
+import { reconstructionLoss } from './loss.js';
+import type { Batch } from './data.js';
+
+/** One optimisation step; returns the loss as a scalar tensor (the caller disposes it, e.g. via readLosses). */
+export function leanTrainStep(model: CombModel, adam: Adam, b: Batch): Scalar {
+  const r = b.resolution;
+  const vars = model.trainableAt(r, b.alpha, b.identity);
+  const stats: BatchStat[] = [];
+  const { value, grads } = tf.tidy(() => {
+    const x = tf.tensor4d(b.x, [b.size, r, r, 3]);
+    const m = tf.tensor4d(b.m, [b.size, r, r, 1]);
+    return tf.variableGrads(() => {
+      const z = model.encode(x, b.alpha, { training: true, stats });
+      const y = model.decode(z, b.identity, r, b.alpha, { training: true, stats });
+      return reconstructionLoss(y, x as Tensor4D, m as Tensor4D, model.cfg.loss);
+    }, vars);
+  });
+  const named: Record<string, Tensor> = {};
+  for (const [k, g] of Object.entries(grads)) named[model.nameOf(k)] = g;
+  adam.apply(model.params, named);
+  for (const g of Object.values(grads)) g.dispose();
+  model.updateRunningStats(stats);
+  return value;
+}
+
+/** Reads scalar losses with one transfer and disposes them; throws on a non-finite loss, naming its index. */
+export async function readLosses(losses: Scalar[]): Promise<number[]> {
+  if (!losses.length) return [];
+  const all = tf.stack(losses);
+  const values = [...(await all.data())];
+  tf.dispose([all, ...losses]);
+  const bad = values.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0) throw new Error(`loss is ${values[bad]} at step ${bad + 1} of the last ${values.length}; lower 'lr'`);
+  return values;
+}
