@@ -8,6 +8,7 @@ import { composeAffine, readImage, resize, warpAffine, type Affine, type Image }
 import type { Augment, TrainConfig } from './config.js';
 import { Rng, hash32 } from './rng.js';
 import { planStep } from './schedule.js';
+import type { GradBatch } from './gradients.js';
 
 export interface DatasetItem {
   crop: string;
@@ -58,16 +59,9 @@ export interface Sample {
   m: Float32Array;
 }
 
-export interface Batch {
+/** A training batch: the step it belongs to and what a gradient pass needs. */
+export interface Batch extends GradBatch {
   step: number;
-  identity: number;
-  resolution: number;
-  alpha: number;
-  size: number;
-  /** [B, R, R, 3]. */
-  x: Float32Array;
-  /** [B, R, R, 1]. */
-  m: Float32Array;
 }
 
 /** Decodes a crop and its mask, resized to r x r with @facecomb/image. */

@@ -1,16 +1,17 @@
 /** The training loop: progressive schedule, one identity per step, checkpoints, metrics, previews, Ctrl-C. */
 import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { tf, type Tensor, type Tensor4D } from './tf.js';
 import type { TrainConfig } from './config.js';
 import { CombModel, type BatchStat } from './model.js';
 import { Adam } from './adam.js';
-import { reconstructionLoss } from './loss.js';
+import { gradients } from './gradients.js';
+import { GradientPool, resolveWorkers } from './parallel.js';
 import { BatchLoader, previewSamples, type Batch, type IdentitySet, type Sample } from './data.js';
 import { planStep, totalSteps } from './schedule.js';
 import { findCheckpoint, loadCheckpoint, readMetrics, saveCheckpoint } from './checkpoint.js';
 import { writePreviews } from './preview.js';
 import { hash32 } from './rng.js';
+import { Eta } from './eta.js';
 import type { BatchPlan } from './memory.js';
 
 export interface MetricsRecord {
@@ -42,6 +43,8 @@ export interface TrainOptions {
   stopAfter?: number;
   /** Train only up to this many steps in total (default: the whole schedule). */
   maxSteps?: number;
+  /** Data-parallel workers on CPU engines (default: the core count); results equal one worker's up to float rounding. */
+  workers?: number;
   /** Install SIGINT/SIGTERM handlers (stage use). */
   signals?: boolean;
   previewCount?: number;
@@ -75,23 +78,11 @@ function fmtTime(s: number): string {
   return h ? `${h}h${String(m).padStart(2, '0')}m` : m ? `${m}m${String(sec).padStart(2, '0')}s` : `${sec}s`;
 }
 
-/** One optimisation step on a batch; returns the loss. */
-export async function trainStep(model: CombModel, adam: Adam, b: Batch): Promise<number> {
-  const r = b.resolution;
-  const vars = model.trainableAt(r, b.alpha, b.identity);
+/** One optimisation step on a batch; returns the loss. With a pool, the batch is split over its workers when it can be. */
+export async function trainStep(model: CombModel, adam: Adam, b: Batch, pool?: GradientPool): Promise<number> {
   const stats: BatchStat[] = [];
-  const { value, grads } = tf.tidy(() => {
-    const x = tf.tensor4d(b.x, [b.size, r, r, 3]);
-    const m = tf.tensor4d(b.m, [b.size, r, r, 1]);
-    return tf.variableGrads(() => {
-      const z = model.encode(x, b.alpha, { training: true, stats });
-      const y = model.decode(z, b.identity, r, b.alpha, { training: true, stats });
-      return reconstructionLoss(y, x as Tensor4D, m as Tensor4D, model.cfg.loss);
-    }, vars);
-  });
-  const named: Record<string, Tensor> = {};
-  for (const [k, g] of Object.entries(grads)) named[model.nameOf(k)] = g;
-  adam.apply(model.params, named);
+  const { value, grads } = pool?.splits(model, b) ? await pool.gradients(model, b) : gradients(model, b, stats);
+  adam.apply(model.params, grads);
   for (const g of Object.values(grads)) g.dispose();
   model.updateRunningStats(stats);
   const loss = (await value.data())[0];
@@ -131,6 +122,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   await writeFile(metricsFile, metricsLines.length ? metricsLines.join('\n') + '\n' : '');
 
   const total = Math.min(opts.maxSteps ?? Infinity, totalSteps(cfg));
+  const par = resolveWorkers(opts.workers, opts.engine.name, cfg);
+  log(`train: ${par.why}`);
+  const pool = par.workers > 1 && step < total ? new GradientPool(par.workers, cfg, opts.engine.name) : undefined;
   const loader = new BatchLoader(opts.sets, cfg);
   const losses: Record<string, number | null> = Object.fromEntries(names.map((n) => [n, null]));
   for (const l of metricsLines) {
@@ -141,7 +135,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   let built = planStep(cfg, Math.max(0, step - 1)).resolution;
   let previewRes = 0;
   let previews: Sample[][] = [];
-  let emaMs = 0;
+  const eta = new Eta(cfg);
   const memoryNote = (r: number) => {
     const n = opts.batchPlan?.levels.find((l) => l.resolution === r)?.note;
     if (n) log(n);
@@ -195,10 +189,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       const t0 = performance.now();
       const wait0 = loader.waitMs;
       const batch = await loader.next(step);
-      const loss = await trainStep(model, adam, batch);
+      const loss = await trainStep(model, adam, batch, pool);
       const ms = performance.now() - t0;
       step++;
-      emaMs = emaMs ? 0.9 * emaMs + 0.1 * ms : ms;
+      eta.observe(batch.resolution, ms);
       const name = names[batch.identity];
       losses[name] = loss;
       const rec: MetricsRecord = {
@@ -218,11 +212,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       metricsLines.push(line);
       await appendFile(metricsFile, line + '\n');
       opts.onStep?.(rec);
-      const eta = ((total - step) * emaMs) / 1000;
       opts.onProgress?.(
         step,
         total,
-        `step ${step}/${total} ${batch.resolution}px alpha ${batch.alpha.toFixed(2)} loss ${loss.toFixed(4)} (${name}) ${rec.imgPerSec.toFixed(1)} img/s ETA ${fmtTime(eta)}`,
+        `step ${step}/${total} ${batch.resolution}px alpha ${batch.alpha.toFixed(2)} loss ${loss.toFixed(4)} (${name}) ${rec.imgPerSec.toFixed(1)} img/s ETA ${fmtTime(eta.remainingSeconds(step, total))}`,
       );
       if (step % cfg.checkpointEvery === 0 && step < total) await checkpoint(ckptDir);
       if (step % cfg.previewEvery === 0) await preview(batch.resolution, batch.alpha);
@@ -241,6 +234,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       process.off('SIGINT', hInt);
       process.off('SIGTERM', hTerm);
     }
+    await pool?.close();
     model.dispose();
     adam.dispose();
   }
