@@ -57,6 +57,8 @@ export interface Sample {
   x: Float32Array;
   /** [R, R] mask in [0, 1]. */
   m: Float32Array;
+  /** What the sample is, for previews: "held-out 12" or "train 3" (split and frame). */
+  label?: string;
 }
 
 /** A training batch: the step it belongs to and what a gradient pass needs. */
@@ -195,7 +197,7 @@ export async function previewSamples(sets: IdentitySet[], r: number, count: numb
       const pool = [...set.heldout, ...set.train];
       const stride = Math.max(1, Math.floor(pool.length / count));
       const items = Array.from({ length: Math.min(count, pool.length) }, (_, k) => pool[k * stride]);
-      return Promise.all(items.map((it) => loadSample(set, it, r)));
+      return Promise.all(items.map(async (it) => ({ ...(await loadSample(set, it, r)), label: `${it.split === 'heldout' ? 'held-out' : 'train'} ${it.frame}` })));
     }),
   );
 }

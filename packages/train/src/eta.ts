@@ -1,11 +1,13 @@
 /**
  * The time left of a training run, level by level: a level already trained at uses its own measured time
  * per step; a level not reached yet is estimated from the nearest measured level below it, scaled by the
- * pixels of a batch (batch x resolution^2). Projecting the current level's speed onto every remaining step
- * instead is off by about 2x through the early, cheap levels.
+ * work of a batch (batch x the forward pass's multiply-accumulates: the pixels of each level times its
+ * channels). Projecting the current level's speed onto every remaining step instead is off by about 2x
+ * through the early, cheap levels.
  */
 import type { TrainConfig } from './config.js';
 import { phases } from './schedule.js';
+import { forwardMacs } from './flops.js';
 
 export class Eta {
   /** resolution -> moving average of ms per step. */
@@ -26,8 +28,8 @@ export class Eta {
     const known = [...this.ms.keys()].sort((a, b) => a - b);
     if (!known.length) return NaN;
     const from = [...known].reverse().find((k) => k < r) ?? known[0];
-    const px = (res: number) => (this.cfg.batch[String(res)] ?? 1) * res * res;
-    return this.ms.get(from)! * (px(r) / px(from));
+    const work = (res: number) => (this.cfg.batch[String(res)] ?? 1) * forwardMacs(res, this.cfg.channels, this.cfg.latent);
+    return this.ms.get(from)! * (work(r) / work(from));
   }
 
   /** Seconds left from step `done` (steps done) to `total`. */

@@ -68,7 +68,7 @@ export function maskedL1(a: Tensor4D, b: Tensor4D, mask: Tensor4D, den?: number)
 
 /** Whether MS-SSIM replaces SSIM at resolution r. */
 export function usesMsSsim(w: LossWeights, r: number): boolean {
-  return w.msssim && r >= 128;
+  return w.msssim === true ? r >= 128 : typeof w.msssim === 'number' ? r >= w.msssim : false;
 }
 
 /**
