@@ -5,7 +5,7 @@ export { alignStage, datasetStage } from './stages.js';
 export { readFrameSource, frameName, type FrameSource } from './frames.js';
 export { initRuntime, modelDir, type Runtime } from './tf.js';
 export { detectFaces, referenceDescriptor, selectFace, descriptorDistance, largest, type Detection, type Selection } from './detect.js';
-export { detectLandmarks, landmarksInWindows, type LandmarkResult, type Box } from './landmarks.js';
+export { detectLandmarks, landmarksInWindows, windowMatrix, REFINE_WINDOW, NET_SIZE, type LandmarkResult, type Box } from './landmarks.js';
 export { LandmarkStabiliser, OneEuro, meanShift, DEFAULT_SMOOTHING, type SmoothingParams } from './stabilise.js';
 export { landmarkJitter, trackDistance } from './jitter.js';
 export { hullMask, maskPolygon, convexHull, DEFAULT_MASK, type MaskParams } from './mask.js';

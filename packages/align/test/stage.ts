@@ -12,10 +12,15 @@ export interface StageRun {
 
 /** Runs a stage of this package the way the runner does: `node cli <kind>` with the FACECOMB_* environment. */
 export function runStage(kind: string, out: string, params: Record<string, unknown>, inputs: Record<string, string>, pipelineDir = process.cwd()): Promise<StageRun> {
+  return runCli(cli, kind, out, params, inputs, pipelineDir);
+}
+
+/** The same for the stage entry (src/cli.ts) of any package. */
+export function runCli(cliFile: string, kind: string, out: string, params: Record<string, unknown>, inputs: Record<string, string>, pipelineDir = process.cwd()): Promise<StageRun> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['--import', 'tsx', cli, kind],
+      ['--import', 'tsx', cliFile, kind],
       {
         env: {
           ...process.env,

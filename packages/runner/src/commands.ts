@@ -85,7 +85,7 @@ export async function runCommand(file: string, o: RunCommandOptions = {}): Promi
   if (count('skipped')) parts.push(`${count('skipped')} skipped`);
   if (count('interrupted')) parts.push(`${count('interrupted')} interrupted`);
   write(o, `${p.name}: ${parts.join(', ')} in ${formatElapsed(Date.now() - t0)}${res.interrupted ? ' (interrupted; finished stages are cached, the next run resumes)' : ''}`);
-  if (res.ok && !res.interrupted) for (const line of resultLines(p, cache, res.outcomes)) write(o, line);
+  if (res.ok && !res.interrupted) for (const line of [...resultLines(p, cache, res.outcomes), ...summaryLines(p, cache, res.outcomes)]) write(o, line);
   return res.interrupted ? 130 : res.ok ? 0 : 1;
 }
 
@@ -100,6 +100,20 @@ function resultLines(p: Pipeline, cache: Cache, outcomes: Map<string, { state: s
     if (!existsSync(dir)) continue;
     const files = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isFile() && e.name !== 'meta.json').map((e) => e.name);
     lines.push(`results of ${name}: ${dir}${files.length ? `\n  ${files.map((f) => join(dir, f)).join('\n  ')}` : ''}`);
+  }
+  return lines;
+}
+
+/** The summaries of the stages whose kind asks for it (`"show": "summary"` in stages.json), one figure a line. */
+function summaryLines(p: Pipeline, cache: Cache, outcomes: Map<string, { state: string; key?: string }>): string[] {
+  const lines: string[] = [];
+  for (const name of p.order) {
+    const key = outcomes.get(name)?.key;
+    const summary = key && p.stages.get(name)!.kind.showSummary ? cache.manifest(key)?.summary : null;
+    if (!summary) continue;
+    const w = Math.max(...Object.keys(summary).map((k) => k.length));
+    lines.push(`summary of ${name}:`);
+    for (const [k, v] of Object.entries(summary)) lines.push(`  ${k.padEnd(w)}  ${typeof v === 'string' ? v : JSON.stringify(v)}`);
   }
   return lines;
 }

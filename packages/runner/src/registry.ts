@@ -4,7 +4,7 @@ import { delimiter, dirname, join, resolve } from 'node:path';
 import { makeAjv, type ValidateFunction } from './ajv.js';
 
 /** The packages whose `stages.json` registers stage kinds (docs/STAGES.md). */
-export const STAGE_PACKAGES = ['@facecomb/ingest', '@facecomb/align', '@facecomb/train', '@facecomb/blend'];
+export const STAGE_PACKAGES = ['@facecomb/ingest', '@facecomb/align', '@facecomb/train', '@facecomb/blend', '@facecomb/score'];
 
 /** A stage kind: what `uses:` names. */
 export interface KindSpec {
@@ -24,6 +24,8 @@ export interface KindSpec {
   validate: ValidateFunction;
   /** `runner gc` keeps unreferenced entries of this kind unless --all (expensive models: train). */
   keep: boolean;
+  /** `runner run` prints this kind's summary at the end (stages.json `"show": "summary"`: figures a user reads every run). */
+  showSummary: boolean;
 }
 
 export interface Registry {
@@ -89,6 +91,7 @@ function loadStagesJson(pkg: string, pkgDir: string, ajv: ReturnType<typeof make
       schema,
       validate,
       keep: spec.keep === true || kind === 'train',
+      showSummary: spec.show === 'summary',
     });
   }
 }
@@ -111,6 +114,7 @@ export function loadRegistry(env: NodeJS.ProcessEnv = process.env): Registry {
     schema: SHELL_SCHEMA,
     validate: ajv.compile(SHELL_SCHEMA),
     keep: false,
+    showSummary: false,
   });
   const require = createRequire(import.meta.url);
   const missing: string[] = [];

@@ -27,6 +27,10 @@ test('a registered stage kind: env contract, resources, summary and engine in th
   const r = cli(['run', 'p.yaml', '--backend', 'wasm'], { cwd: dir, env });
   assert.equal(r.code, 0, r.stdout + r.stderr);
   const [words, shout] = statusJson(dir, 'p.yaml', env);
+  // a kind with "show": "summary" has its summary printed after the run, cached or not
+  assert.match(r.stdout, /summary of words:\n {2}bytes {5}16\n {2}attempts {2}1\n/);
+  assert.doesNotMatch(r.stdout, /summary of shout/);
+  assert.match(cli(['run', 'p.yaml'], { cwd: dir, env }).stdout, /2 cached[^]*summary of words:\n {2}bytes {5}16/);
   const m = manifest(dir, words.key);
   assert.equal(m.kind, 'concat');
   assert.equal(m.version, '1');

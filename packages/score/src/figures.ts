@@ -1,0 +1,26 @@
+/** The figures of the score summary: what each measures, and which way is better. */
+export const FIGURES = {
+  identityRetrieval: { group: 'identity', better: 'higher', what: 'share of swapped faces whose nearest trained identity is the source' },
+  distSource: { group: 'identity', better: 'lower', what: 'mean descriptor distance of the swapped face to the source identity' },
+  distTarget: { group: 'identity', better: 'higher', what: 'mean descriptor distance of the swapped face to the target (plate) identity' },
+  landmarkError: { group: 'performance', better: 'lower', what: 'mean 68-landmark distance swap vs plate, in inter-ocular distances' },
+  expressionL1: { group: 'performance', better: 'lower', what: 'mean L1 distance of the 7-class expression probabilities swap vs plate (0-2)' },
+  changeRatio: { group: 'stability', better: 'near 1', what: 'in-mask frame-to-frame change of the swap / of the plate' },
+  jitter: { group: 'stability', better: 'lower', what: 'landmark jitter of the swapped faces (inter-ocular distances per frame)' },
+  jitterPlate: { group: 'stability', better: 'lower', what: 'landmark jitter of the plate faces, measured the same way' },
+  jitterRatio: { group: 'stability', better: 'near 1', what: 'jitter / jitterPlate' },
+  seam: { group: 'seams', better: 'lower', what: 'mean luminance gradient (8-bit levels/px) of the blend across the mask border' },
+  seamPlate: { group: 'seams', better: 'lower', what: 'the same on the plate at the same place' },
+  seamRatio: { group: 'seams', better: 'near 1', what: 'seam / seamPlate' },
+  detailMouth: { group: 'detail', better: 'near 1', what: 'high-frequency energy in the mouth, swap / plate' },
+  detailEyes: { group: 'detail', better: 'near 1', what: 'high-frequency energy around the eyes and lower forehead, swap / plate' },
+  ssim: { group: 'reconstruction', better: 'higher', what: 'SSIM of the swapped face vs the plate inside the mask' },
+  psnr: { group: 'reconstruction', better: 'higher', what: 'PSNR (dB) of the swapped face vs the plate inside the mask' },
+  detectability: { group: 'detectability', better: 'higher', what: "share of swapped faces face-api's detector finds" },
+  detectabilityPlate: { group: 'detectability', better: 'higher', what: 'the same on the plate crops' },
+} as const;
+
+export type FigureName = keyof typeof FIGURES;
+
+/** The summary: every figure (null where not measured: no blend, no reconstruction, too few frames). */
+export type Figures = Record<FigureName, number | null>;

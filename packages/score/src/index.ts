@@ -1,0 +1,12 @@
+export { scoreStage } from './stage.js';
+export { scoreSwap, type ScoreResult, type FrameScore, type ScoreOptions } from './score.js';
+export { findInputs, type ScoreInputs, type Identity } from './inputs.js';
+export { parseScoreParams, type ScoreParams, type Threshold } from './params.js';
+export { FIGURES, type FigureName, type Figures } from './figures.js';
+export { checkThresholds, type Breach } from './gate.js';
+export { FaceReader, cropWindow, descriptorWindow, EXPRESSIONS, type FaceReading } from './faces.js';
+export { identityMean, meanDescriptor, nearest, evenly, type IdentityMean } from './identity.js';
+export { maskedSsim, maskedPsnr, maskedMeanAbsDiff, gradient, edgeBand, highFrequency, regionMean, boxFilter, luma } from './metrics.js';
+export { mouthRegion, eyesRegion, rasterise } from './regions.js';
+export { scoreTable } from './table.js';
+export { plotScore } from './plot.js';

@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createImage, writePng } from '@facecomb/image';
+import { footage, ingestClip, tmp, writeMeta } from '../../align/test/helpers.js';
+import { runCli, runStage, type StageRun } from '../../align/test/stage.js';
+
+export { footage, tmp };
+
+// align's `auto` engine may pick a software WebGPU adapter, on which face-api's detector cannot read its results
+process.env.FACECOMB_BACKEND ??= 'wasm';
+
+const cli = (pkg: string) => fileURLToPath(new URL(`../../${pkg}/src/cli.ts`, import.meta.url));
+
+/** Runs the score stage the way the runner does. */
+export function runScore(out: string, params: Record<string, unknown>, inputs: Record<string, string>): Promise<StageRun> {
+  return runCli(cli('score'), 'score', out, params, inputs);
+}
+
+const pad = (n: number) => `${String(n).padStart(6, '0')}.png`;
+
+export interface Fixture {
+  root: string;
+  /** The plate: frames of aoc-a (person B), its last frame a grey card with no face. */
+  plate: string;
+  plateAlign: string;
+  /** Identity sets of A (obama) and B (aoc). */
+  setA: string;
+  setB: string;
+  /** Swap outputs made without training: A's aligned crops as B's swapped faces, and B's own crops. */
+  swapAB: string;
+  copyB: string;
+  /** The real blend stage's output of each into the plate. */
+  blendAB: string;
+  blendCopy: string;
+}
+
+async function aligned(root: string, name: string, video: string, start: number, count: number, width: number): Promise<{ frames: string; align: string }> {
+  const c = await ingestClip(video, join(root, `frames-${name}`), start, count, width);
+  const align = join(root, `align-${name}`);
+  const r = await runStage('align', align, { size: 64, samples: 1, refine: false, contact: false }, { frames: c.dir });
+  assert.equal(r.code, 0, r.stderr);
+  return { frames: c.dir, align };
+}
+
+/** A swap artifact (docs/ARTIFACTS.md) whose faces are the given crops, one per plate frame with a face. */
+async function fakeSwap(dir: string, source: string, plateAlign: string, frames: number[], crops: string[]): Promise<void> {
+  await mkdir(join(dir, 'faces'), { recursive: true });
+  await mkdir(join(dir, 'masks'), { recursive: true });
+  for (let i = 0; i < frames.length; i++) {
+    await copyFile(crops[i], join(dir, 'faces', pad(frames[i])));
+    await copyFile(join(plateAlign, 'masks', pad(frames[i])), join(dir, 'masks', pad(frames[i])));
+  }
+  await writeFile(join(dir, 'meta.json'), JSON.stringify({ kind: 'swap', source, size: 64, frames, noFace: [] }));
+}
+
+/**
+ * Real footage, small: 4 frames of A for A's identity set and 4 others for A's faces; 4 frames of B for B's
+ * set, and a plate of 4 other frames of B plus one frame with no face; align, dataset and blend are the
+ * real stages.
+ */
+export async function buildFixture(): Promise<Fixture> {
+  const root = await tmp('score');
+  const obama = footage('obama-train', 'silent_1.01.mp4'), aoc = footage('congress', 'aoc-a.mp4');
+  const a1 = await aligned(root, 'a-set', obama, 1, 4, 480);
+  const a2 = await aligned(root, 'a-faces', obama, 14, 4, 480);
+  const b1 = await aligned(root, 'b-set', aoc, 120, 4, 256);
+  // the plate: 4 frames of B, then a grey card
+  const c = await ingestClip(aoc, join(root, 'frames-plate'), 1, 4, 256);
+  await writePng(join(c.dir, 'frames', pad(5)), createImage(256, 256, 3, 0.4));
+  await writeMeta(c.dir, { source: 'test', fps: 25, width: 256, height: 256, frames: [...c.frames, 5] });
+  const plateAlign = join(root, 'align-plate');
+  const ra = await runStage('align', plateAlign, { size: 64, samples: 1, refine: false, contact: false }, { frames: c.dir });
+  assert.equal(ra.code, 0, ra.stderr);
+  const sets: Record<string, string> = {};
+  for (const [name, al] of [['A', a1.align], ['B', b1.align]]) {
+    sets[name] = join(root, `set-${name}`);
+    const r = await runStage('dataset', sets[name], { name }, { clip: al });
+    assert.equal(r.code, 0, r.stderr);
+  }
+  const faces = [1, 2, 3, 4];
+  const swapAB = join(root, 'swap-ab'), copyB = join(root, 'copy-b');
+  await fakeSwap(swapAB, 'A', plateAlign, faces, [14, 15, 16, 17].map((f) => join(a2.align, 'crops', pad(f))));
+  await fakeSwap(copyB, 'A', plateAlign, faces, faces.map((f) => join(plateAlign, 'crops', pad(f))));
+  const blends: string[] = [];
+  for (const swap of [swapAB, copyB]) {
+    const out = `${swap}-blend`;
+    const r = await runCli(cli('blend'), 'blend', out, {}, { plate: c.dir, align: plateAlign, swap });
+    assert.equal(r.code, 0, r.stderr);
+    blends.push(out);
+  }
+  return { root, plate: c.dir, plateAlign, setA: sets.A, setB: sets.B, swapAB, copyB, blendAB: blends[0], blendCopy: blends[1] };
+}
