@@ -8,7 +8,7 @@
  * gap between them. Everything runs through the runner in one generated pipeline, so the ingest, align and
  * dataset stages are shared by all variants and cached across runs.
  *
- *   nice -n 10 node --import tsx bench/quality/ablation.ts                 (32 px, 300 steps per variant)
+ *   nice -n 10 node --import tsx bench/quality/ablation.ts                 (32 px, 240 steps per variant)
  *   node --import tsx bench/quality/ablation.ts --steps 120 --variants none,decoder --cache /tmp/ablation
  *
  * Prints a table and writes bench/results/ablation.json. Needs a built workspace (npx tsc -b).
@@ -21,7 +21,7 @@ import { parseArgs } from 'node:util';
 
 const { values } = parseArgs({
   options: {
-    steps: { type: 'string', default: '300' },
+    steps: { type: 'string', default: '240' },
     res: { type: 'string', default: '32' },
     variants: { type: 'string' },
     cache: { type: 'string', default: join(process.env.TMPDIR ?? '/tmp', 'facecomb-ablation') },
@@ -49,9 +49,9 @@ for (const n of names) if (!VARIANTS[n]) throw new Error(`--variants: unknown va
 
 // people: [identity, clip, training frames, held-out frames]; 10 frames between the two parts
 const PEOPLE: [string, string, [number, number], [number, number]][] = [
-  ['aoc', 'congress/aoc-a.mp4', [1, 120], [131, 170]],
-  ['katie', 'congress/katiehill.mp4', [1, 120], [131, 170]],
-  ['speaker1', 'congress/speaker-1.mp4', [1, 100], [111, 125]],
+  ['aoc', 'congress/aoc-a.mp4', [1, 80], [91, 110]],
+  ['katie', 'congress/katiehill.mp4', [1, 80], [91, 110]],
+  ['speaker1', 'congress/speaker-1.mp4', [1, 80], [91, 110]],
 ];
 const face = 2 * res;
 const fade = Math.round(steps / 6);
