@@ -109,10 +109,10 @@ const rows = names.map((v) => {
     landmarkError: s.landmarkError, expressionL1: s.expressionL1, detailMouth: s.detailMouth, detailEyes: s.detailEyes, detectability: s.detectability,
   };
 });
-console.log(`\n| variant | train loss | held-out SSIM | held-out PSNR | identity retrieval | dist to source | dist to target | landmark error | expression L1 | detail mouth | detail eyes | detected |`);
+console.log(`\n| variant | train loss (its own loss) | held-out SSIM | held-out PSNR | identity retrieval | dist to source | dist to target | landmark error | expression L1 | detail mouth | detail eyes | detected |`);
 console.log(`| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |`);
 for (const r of rows) {
-  console.log(`| ${r.variant} | ${f(r.trainLoss, 4)} | ${f(r.heldoutSsim)} | ${f(r.heldoutPsnr, 2)} | ${f(r.identityRetrieval, 2)} | ${f(r.distSource)} | ${f(r.distTarget)} | ${f(r.landmarkError)} | ${f(r.expressionL1)} | ${f(r.detailMouth, 2)} | ${f(r.detailEyes, 2)} | ${f(r.detectability, 2)} |`);
+  console.log(`| ${r.variant} | ${f(r.trainLoss, 4)} | ${f(r.heldoutSsim)} | ${f(r.heldoutPsnr, 2)} | ${f(r.identityRetrieval, 2)} | ${f(r.distSource)} | ${f(r.distTarget)} | ${f(r.landmarkError)} | ${f(r.expressionL1)} | ${f(r.detailMouth, 4)} | ${f(r.detailEyes, 4)} | ${f(r.detectability, 2)} |`);
 }
 const outDir = join(root, 'bench', 'results');
 mkdirSync(outDir, { recursive: true });
