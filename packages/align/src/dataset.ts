@@ -9,6 +9,8 @@ export interface DatasetParams {
   name: string;
   /** Fraction of clips held out (default 0.1 with >= 2 clips, else 0). */
   heldout?: number;
+  /** Fraction of the frames of every training clip held out as its contiguous tail (default 0). */
+  heldoutFrames?: number;
   /** Faces scoring below this are rejected (default 0). */
   minScore: number;
   /** At most this many crops per clip, evenly spaced (default: all). */
@@ -32,11 +34,11 @@ export interface DatasetCounts {
 export interface DatasetResult {
   items: DatasetItem[];
   counts: DatasetCounts;
-  clips: { clip: string; split: 'train' | 'heldout'; usable: number; used: number; rejected: number; frames: number }[];
+  clips: { clip: string; split: 'train' | 'heldout'; usable: number; used: number; heldoutFrames: number; rejected: number; frames: number }[];
 }
 
 export function parseDatasetParams(raw: Record<string, unknown>): DatasetParams {
-  const known = ['name', 'heldout', 'minScore', 'maxPerClip'];
+  const known = ['name', 'heldout', 'heldoutFrames', 'minScore', 'maxPerClip'];
   for (const k of Object.keys(raw)) if (!known.includes(k)) throw new Error(`dataset: unknown param '${k}' (known: ${known.join(', ')})`);
   if (typeof raw.name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(raw.name)) {
     throw new Error(`dataset: param 'name' (the identity) is required: letters, digits, '_', '-', '.' (got ${JSON.stringify(raw.name)})`);
@@ -45,6 +47,10 @@ export function parseDatasetParams(raw: Record<string, unknown>): DatasetParams 
   if (raw.heldout !== undefined) {
     if (typeof raw.heldout !== 'number' || raw.heldout < 0 || raw.heldout >= 1) throw new Error(`dataset: param 'heldout' must be a fraction of clips in [0, 1)`);
     p.heldout = raw.heldout;
+  }
+  if (raw.heldoutFrames !== undefined) {
+    if (typeof raw.heldoutFrames !== 'number' || raw.heldoutFrames < 0 || raw.heldoutFrames >= 1) throw new Error(`dataset: param 'heldoutFrames' must be a fraction of each clip's frames in [0, 1) (got ${JSON.stringify(raw.heldoutFrames)})`);
+    p.heldoutFrames = raw.heldoutFrames;
   }
   if (raw.minScore !== undefined) {
     if (typeof raw.minScore !== 'number' || raw.minScore < 0 || raw.minScore > 1) throw new Error(`dataset: param 'minScore' must be in [0, 1]`);
@@ -68,6 +74,16 @@ export function heldoutClips(clips: string[], fraction: number): Set<string> {
   return new Set(order.slice(0, k));
 }
 
+/**
+ * How many of a clip's n frames its held-out tail takes: round(fraction * n), at least one when
+ * fraction > 0 and n >= 2, never all. A tail (not a random sample) so held-out frames are not the
+ * neighbours of training frames, except at the one boundary.
+ */
+export function heldoutTail(n: number, fraction: number): number {
+  if (n < 2 || fraction <= 0) return 0;
+  return Math.min(n - 1, Math.max(1, Math.round(fraction * n)));
+}
+
 const safe = (s: string) => s.replace(/[^A-Za-z0-9_.-]/g, '_');
 
 /**
@@ -87,6 +103,9 @@ export async function buildDataset(clips: Record<string, string>, out: string, p
   if (sizes.size > 1) throw new Error(`dataset: the clips have different crop sizes (${names.map((c) => `${c}: ${metas[c].size}`).join(', ')}); give every align stage the same 'size'`);
   const types = new Set(names.map((c) => metas[c].faceType));
   if (types.size > 1) throw new Error(`dataset: the clips have different face types (${names.map((c) => `${c}: ${metas[c].faceType}`).join(', ')}); give every align stage the same 'faceType'`);
+  if (names.length === 1 && params.heldout) {
+    throw new Error(`dataset '${params.name}': 'heldout' (${params.heldout}) holds out whole clips, and there is only one (${names[0]}); use 'heldoutFrames' to hold out the tail of each clip's frames`);
+  }
   const fraction = params.heldout ?? (names.length >= 2 ? 0.1 : 0);
   const held = heldoutClips(names, fraction);
   await mkdir(join(out, 'crops'), { recursive: true });
@@ -111,19 +130,21 @@ export async function buildDataset(clips: Record<string, string>, out: string, p
       used = [...new Set(used)];
     }
     const split = held.has(c) ? 'heldout' : 'train';
-    for (const f of used) {
+    const tail = split === 'train' ? heldoutTail(used.length, params.heldoutFrames ?? 0) : 0;
+    for (const [k, f] of used.entries()) {
       const name = `${safe(c)}_${frameName(f)}`;
+      const s = k >= used.length - tail ? 'heldout' : split;
       await copyFile(join(dir, 'crops', frameName(f)), join(out, 'crops', name));
       await copyFile(join(dir, 'masks', frameName(f)), join(out, 'masks', name));
-      items.push({ crop: `crops/${name}`, mask: `masks/${name}`, clip: c, frame: f, split });
+      items.push({ crop: `crops/${name}`, mask: `masks/${name}`, clip: c, frame: f, split: s });
+      counts[s]++;
     }
-    counts[split] += used.length;
     counts.rejected += rejected;
-    perClip.push({ clip: c, split, usable: usable.length, used: used.length, rejected, frames: frames.length });
+    perClip.push({ clip: c, split, usable: usable.length, used: used.length, heldoutFrames: tail, rejected, frames: frames.length });
   }
   if (items.length === 0) throw new Error(`dataset '${params.name}': no usable crops in any clip (${counts.rejected} frames rejected: no face or score < minScore ${params.minScore})`);
   await writeFile(join(out, 'items.json'), JSON.stringify(items, null, 1));
-  const meta = { kind: 'dataset', name: params.name, size: [...sizes][0], faceType: [...types][0], counts, clips: perClip, heldoutFraction: fraction };
+  const meta = { kind: 'dataset', name: params.name, size: [...sizes][0], faceType: [...types][0], counts, clips: perClip, heldoutFraction: fraction, heldoutFrames: params.heldoutFrames ?? 0 };
   await writeFile(join(out, 'meta.json'), JSON.stringify(meta, null, 2));
   return { items, counts, clips: perClip };
 }

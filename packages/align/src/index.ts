@@ -1,6 +1,6 @@
 export { alignFrames, type AlignRun, type AlignOptions, type FaceRecord, type FrameResult } from './align.js';
 export { parseAlignParams, ALIGN_DEFAULTS, type AlignParams } from './params.js';
-export { buildDataset, parseDatasetParams, heldoutClips, type DatasetParams, type DatasetItem, type DatasetCounts, type DatasetResult } from './dataset.js';
+export { buildDataset, parseDatasetParams, heldoutClips, heldoutTail, type DatasetParams, type DatasetItem, type DatasetCounts, type DatasetResult } from './dataset.js';
 export { alignStage, datasetStage } from './stages.js';
 export { readFrameSource, frameName, type FrameSource } from './frames.js';
 export { initRuntime, modelDir, type Runtime } from './tf.js';

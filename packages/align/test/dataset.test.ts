@@ -72,6 +72,23 @@ describe('dataset: clips of one person into one identity set', () => {
     assert.match(strict.stderr, /no usable crops/);
   });
 
+  test('one clip: heldoutFrames holds out its contiguous tail; heldout (whole clips) is refused', async () => {
+    const one = { 'aoc-60': aligned['aoc-60'] };
+    const out = join(root, 'set-tail');
+    const r = await runStage('dataset', out, { name: 'aoc', heldoutFrames: 0.25 }, one);
+    assert.equal(r.code, 0, r.stderr);
+    const items = JSON.parse(await readFile(join(out, 'items.json'), 'utf8')) as DatasetItem[];
+    const frames = items.map((it) => it.frame);
+    assert.deepEqual(frames, [...frames].sort((a, b) => a - b));
+    assert.deepEqual(items.map((it) => it.split), ['train', 'train', 'train', 'heldout']);
+    const meta = JSON.parse(await readFile(join(out, 'meta.json'), 'utf8'));
+    assert.deepEqual(meta.counts, { train: 3, heldout: 1, rejected: 1 });
+    assert.equal(meta.clips[0].heldoutFrames, 1);
+    const bad = await runStage('dataset', join(root, 'set-tail2'), { name: 'aoc', heldout: 0.2 }, one);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /'heldout' \(0\.2\) holds out whole clips, and there is only one \(aoc-60\); use 'heldoutFrames'/);
+  });
+
   test('inputs that are not align stages, or a missing name, are refused clearly', async () => {
     const frames = join(root, 'frames-aoc-01');
     const r = await runStage('dataset', join(root, 'bad'), { name: 'aoc' }, { frames });

@@ -5,3 +5,4 @@ export { warpAffine, invertAffine, composeAffine, applyAffine, type WarpOptions 
 export { readExr, writeExr, encodeExr, decodeExr, halfTable, toHalf, roundToHalf, type ExrImage, type ExrWriteOptions } from './exr.js';
 export { srgbToLinear, linearToSrgb, srgbProxy, linearise, srgbDescription, exrDescription, displayDescription, type ColourDescription } from './colour.js';
 export { packedFrame } from './avframe.js';
+export { drawText, textWidth, GLYPH_WIDTH, GLYPH_HEIGHT } from './text.js';

@@ -120,3 +120,20 @@ test('EXR: half floats round-trip bit for bit (values above 1, negative, tiny), 
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('drawText: the built-in font draws labels, upper-casing, clipped at the edges', async () => {
+  const { drawText, textWidth } = await import('../src/index.js');
+  const img = createImage(40, 12, 3, 0);
+  drawText(img, 'Hi', 1, 2, [1, 0.5, 0]);
+  const on = (x: number, y: number) => img.data[(y * 40 + x) * 3] === 1;
+  // 'H': both verticals of the first row and the full bar of the fourth row; 'I' starts at x = 1 + 6
+  assert.ok(on(1, 2) && on(5, 2) && !on(3, 2));
+  assert.ok([1, 2, 3, 4, 5].every((x) => on(x, 5)));
+  assert.ok(on(8, 2) && on(9, 2) && on(10, 2) && !on(7, 3) && on(9, 4));
+  assert.equal(img.data[(2 * 40 + 1) * 3 + 1], 0.5);
+  assert.equal(textWidth('Hi'), 11);
+  assert.equal(textWidth('Hi', 2), 22);
+  // off the image: nothing thrown, nothing wrapped
+  drawText(img, 'WWWWWWWW', 30, 8, [1, 1, 1]);
+  assert.ok(!on(0, 9));
+});

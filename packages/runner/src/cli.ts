@@ -10,7 +10,7 @@ import { serveCommand } from './serve.js';
 const HELP = `runner: runs a facecomb pipeline (one YAML file per shot) with a content-addressed cache
 
 usage:
-  runner run FILE [--jobs N] [--force STAGE]... [--dry-run] [--backend B] [--gpus N] [--resource NAME=N]...
+  runner run FILE [--jobs N] [--force STAGE]... [--dry-run] [--backend B] [--workers N] [--gpus N] [--resource NAME=N]...
   runner status FILE [--json]      each stage: cached (with its key) or stale (with the reason)
   runner dag FILE                  the stage graph as a mermaid diagram
   runner show FILE STAGE [--json]  a stage's manifest and artifact paths
@@ -34,6 +34,8 @@ run:
   --force STAGE       rerun STAGE even if cached (repeatable; 'all' for every stage)
   -n, --dry-run       print what would run and why, run nothing
   --backend B         tensor engine for stages: auto|tensorflow|webgpu|wasm|cpu (FACECOMB_BACKEND)
+  --workers N         data-parallel training workers on CPU engines (FACECOMB_WORKERS; default: the core
+                      count); not part of any cache key: results equal one worker's up to float rounding
   --gpus N            GPU slots (default 1: one gpu stage at a time)
   --resource NAME=N   slots of another resource named in stages' resources
 
@@ -77,6 +79,7 @@ async function main(argv: string[]): Promise<number> {
       force: { type: 'string', multiple: true },
       'dry-run': { type: 'boolean', short: 'n' },
       backend: { type: 'string' },
+      workers: { type: 'string' },
       gpus: { type: 'string' },
       resource: { type: 'string', multiple: true },
       all: { type: 'boolean' },
@@ -106,7 +109,10 @@ async function main(argv: string[]): Promise<number> {
         if (!m) throw new UsageError(`--resource ${r}: expected NAME=N, e.g. --resource cpu=4`);
         slots[m[1]] = Number(m[2]);
       }
-      return runCommand(file(), { ...common, jobs: values.jobs === undefined ? availableParallelism() : int('--jobs', values.jobs), force: values.force, dryRun: values['dry-run'], backend: values.backend, slots, farm: values.farm, stop: pipeClosed.signal });
+      const workers = int('--workers', values.workers);
+      if (workers === 0) throw new UsageError(`--workers must be 1 or more`);
+      const env = workers === undefined ? undefined : { ...process.env, FACECOMB_WORKERS: String(workers) };
+      return runCommand(file(), { ...common, jobs: values.jobs === undefined ? availableParallelism() : int('--jobs', values.jobs), force: values.force, dryRun: values['dry-run'], backend: values.backend, slots, env, farm: values.farm, stop: pipeClosed.signal });
     }
     case 'worker': {
       if (!values.farm) throw new UsageError('runner worker: --farm redis://HOST:PORT is required');

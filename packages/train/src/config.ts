@@ -9,8 +9,8 @@ export interface LossWeights {
   ssim: number;
   /** Weight of the masked L1 difference. */
   l1: number;
-  /** Use MS-SSIM instead of SSIM from 128 px up. */
-  msssim: boolean;
+  /** Use MS-SSIM instead of SSIM: true = from 128 px up, a number = from that resolution up, false = never. */
+  msssim: boolean | number;
   /** SSIM window (box filter) size in pixels. */
   window: number;
 }
@@ -151,7 +151,7 @@ export function resolveConfig(params: Record<string, unknown>, identities: strin
   const lossCfg: LossWeights = {
     ssim: num(loss, 'ssim', 1, (n) => n >= 0, 'a number >= 0'),
     l1: num(loss, 'l1', 1, (n) => n >= 0, 'a number >= 0'),
-    msssim: loss.msssim === undefined ? true : Boolean(loss.msssim),
+    msssim: loss.msssim === undefined ? true : typeof loss.msssim === 'number' ? num(loss, 'msssim', 128, (n) => isPow2(n) && n >= 16 && n <= 1024, 'true, false or the resolution (a power of 2 from 16) from which MS-SSIM replaces SSIM') : Boolean(loss.msssim),
     window: num(loss, 'window', 7, (n) => Number.isInteger(n) && n >= 3 && n % 2 === 1, 'an odd integer >= 3'),
   };
   if (lossCfg.ssim === 0 && lossCfg.l1 === 0) throw new ConfigError(`train param 'loss': ssim and l1 weights are both 0`);

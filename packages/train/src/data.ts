@@ -8,6 +8,7 @@ import { composeAffine, readImage, resize, warpAffine, type Affine, type Image }
 import type { Augment, TrainConfig } from './config.js';
 import { Rng, hash32 } from './rng.js';
 import { planStep } from './schedule.js';
+import type { GradBatch } from './gradients.js';
 
 export interface DatasetItem {
   crop: string;
@@ -56,18 +57,13 @@ export interface Sample {
   x: Float32Array;
   /** [R, R] mask in [0, 1]. */
   m: Float32Array;
+  /** What the sample is, for previews: "held-out 12" or "train 3" (split and frame). */
+  label?: string;
 }
 
-export interface Batch {
+/** A training batch: the step it belongs to and what a gradient pass needs. */
+export interface Batch extends GradBatch {
   step: number;
-  identity: number;
-  resolution: number;
-  alpha: number;
-  size: number;
-  /** [B, R, R, 3]. */
-  x: Float32Array;
-  /** [B, R, R, 1]. */
-  m: Float32Array;
 }
 
 /** Decodes a crop and its mask, resized to r x r with @facecomb/image. */
@@ -201,7 +197,7 @@ export async function previewSamples(sets: IdentitySet[], r: number, count: numb
       const pool = [...set.heldout, ...set.train];
       const stride = Math.max(1, Math.floor(pool.length / count));
       const items = Array.from({ length: Math.min(count, pool.length) }, (_, k) => pool[k * stride]);
-      return Promise.all(items.map((it) => loadSample(set, it, r)));
+      return Promise.all(items.map(async (it) => ({ ...(await loadSample(set, it, r)), label: `${it.split === 'heldout' ? 'held-out' : 'train'} ${it.frame}` })));
     }),
   );
 }

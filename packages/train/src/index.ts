@@ -20,3 +20,7 @@ export {
 } from './memory.js';
 export { Rng, hash32, type RngState } from './rng.js';
 export { trainStage, swapStage } from './stages.js';
+export { forwardMacs } from './flops.js';
+export { Eta } from './eta.js';
+export { GradientPool, resolveWorkers, PARALLEL_ENGINES } from './parallel.js';
+

@@ -4,29 +4,17 @@
  * and a batch of them is read with one GPU->CPU transfer every N steps (`readLosses`). Same arithmetic as
  * trainStep (trainer.ts), which reads the loss at every step.
  */
-import { tf, type Scalar, type Tensor, type Tensor4D } from './tf.js';
+import { tf, type Scalar } from './tf.js';
 import type { CombModel, BatchStat } from './model.js';
 import type { Adam } from './adam.js';
-import { reconstructionLoss } from './loss.js';
+import { gradients } from './gradients.js';
 import type { Batch } from './data.js';
 
 /** One optimisation step; returns the loss as a scalar tensor (the caller disposes it, e.g. via readLosses). */
 export function leanTrainStep(model: CombModel, adam: Adam, b: Batch): Scalar {
-  const r = b.resolution;
-  const vars = model.trainableAt(r, b.alpha, b.identity);
   const stats: BatchStat[] = [];
-  const { value, grads } = tf.tidy(() => {
-    const x = tf.tensor4d(b.x, [b.size, r, r, 3]);
-    const m = tf.tensor4d(b.m, [b.size, r, r, 1]);
-    return tf.variableGrads(() => {
-      const z = model.encode(x, b.alpha, { training: true, stats });
-      const y = model.decode(z, b.identity, r, b.alpha, { training: true, stats });
-      return reconstructionLoss(y, x as Tensor4D, m as Tensor4D, model.cfg.loss);
-    }, vars);
-  });
-  const named: Record<string, Tensor> = {};
-  for (const [k, g] of Object.entries(grads)) named[model.nameOf(k)] = g;
-  adam.apply(model.params, named);
+  const { value, grads } = gradients(model, b, stats);
+  adam.apply(model.params, grads);
   for (const g of Object.values(grads)) g.dispose();
   model.updateRunningStats(stats);
   return value;

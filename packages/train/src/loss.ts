@@ -10,10 +10,10 @@ const C2 = 0.03 ** 2;
 const EPS = 1e-6;
 const MS_WEIGHTS = [0.0448, 0.2856, 0.3001, 0.2363, 0.1333];
 
-/** sum(map * w) / (sum(w) * channels): map [B,h,w,C], w [B,h,w,1]. */
-function maskedMean(map: Tensor4D, w: Tensor4D): Scalar {
+/** sum(map * w) / (sum(w) * channels): map [B,h,w,C], w [B,h,w,1]. `den` replaces sum(w) (a whole batch's, for a shard of it). */
+function maskedMean(map: Tensor4D, w: Tensor4D, den?: number): Scalar {
   const c = map.shape[3];
-  return tf.div(tf.sum(tf.mul(map, w)), tf.add(tf.mul(tf.sum(w), c), EPS)) as Scalar;
+  return tf.div(tf.sum(tf.mul(map, w)), den === undefined ? tf.add(tf.mul(tf.sum(w), c), EPS) : den * c + EPS) as Scalar;
 }
 
 function ssimParts(a: Tensor4D, b: Tensor4D, win: number): { l: Tensor4D; cs: Tensor4D } {
@@ -29,9 +29,9 @@ function ssimParts(a: Tensor4D, b: Tensor4D, win: number): { l: Tensor4D; cs: Te
 }
 
 /** Masked SSIM of a and b ([B,R,R,3] in [0,1]) with a box window; mask [B,R,R,1] in [0,1]. */
-export function maskedSsim(a: Tensor4D, b: Tensor4D, mask: Tensor4D, win = 7): Scalar {
+export function maskedSsim(a: Tensor4D, b: Tensor4D, mask: Tensor4D, win = 7, den?: number): Scalar {
   const { l, cs } = ssimParts(a, b, win);
-  return maskedMean(tf.mul(l, cs) as Tensor4D, tf.avgPool(mask, win, 1, 'valid'));
+  return maskedMean(tf.mul(l, cs) as Tensor4D, tf.avgPool(mask, win, 1, 'valid'), den);
 }
 
 /** Number of MS-SSIM scales that fit at size r with a window of `win` (at most 5). */
@@ -62,22 +62,53 @@ export function maskedMsSsim(a: Tensor4D, b: Tensor4D, mask: Tensor4D, win = 7):
 }
 
 /** Masked mean absolute difference. */
-export function maskedL1(a: Tensor4D, b: Tensor4D, mask: Tensor4D): Scalar {
-  return maskedMean(tf.abs(tf.sub(a, b)) as Tensor4D, mask);
+export function maskedL1(a: Tensor4D, b: Tensor4D, mask: Tensor4D, den?: number): Scalar {
+  return maskedMean(tf.abs(tf.sub(a, b)) as Tensor4D, mask, den);
 }
 
 /** Whether MS-SSIM replaces SSIM at resolution r. */
 export function usesMsSsim(w: LossWeights, r: number): boolean {
-  return w.msssim && r >= 128;
+  return w.msssim === true ? r >= 128 : typeof w.msssim === 'number' ? r >= w.msssim : false;
 }
 
-/** The training loss of a reconstruction y of target x under mask. */
-export function reconstructionLoss(y: Tensor4D, x: Tensor4D, mask: Tensor4D, w: LossWeights): Scalar {
+/**
+ * The mask sums of a whole batch, for splitting its loss over shards: with them, the shards' losses
+ * (reconstructionLoss with `norm`) add up to the batch's loss, and so do their gradients.
+ */
+export interface LossNorm {
+  /** sum of the mask over the whole batch. */
+  l1: number;
+  /** sum of the SSIM window weights (the mask box-filtered, valid) over the whole batch. */
+  ssim: number;
+  /** This shard's share of the batch (its size / the batch size). */
+  share: number;
+}
+
+/** Whether a batch's loss at resolution r is a sum over its samples (so shards can share it): not MS-SSIM (a product of scales). */
+export function lossSplits(w: LossWeights, r: number): boolean {
+  return !(w.ssim > 0 && usesMsSsim(w, r));
+}
+
+/** The LossNorm of a whole batch's mask [B,R,R,1] (share 1). */
+export function lossNorm(mask: Tensor4D, w: LossWeights): LossNorm {
+  return tf.tidy(() => ({
+    l1: tf.sum(mask).dataSync()[0],
+    ssim: tf.sum(tf.avgPool(mask, w.window, 1, 'valid')).dataSync()[0],
+    share: 1,
+  }));
+}
+
+/**
+ * The training loss of a reconstruction y of target x under mask. With `norm` (a shard of a batch, see
+ * LossNorm; SSIM only, not MS-SSIM), the shard's part of the whole batch's loss.
+ */
+export function reconstructionLoss(y: Tensor4D, x: Tensor4D, mask: Tensor4D, w: LossWeights, norm?: LossNorm): Scalar {
+  if (norm && !lossSplits(w, x.shape[1])) throw new Error('MS-SSIM is not a sum over samples: it cannot be split over shards');
   let loss: Tensor = tf.scalar(0);
-  if (w.l1 > 0) loss = tf.add(loss, tf.mul(maskedL1(y, x, mask), w.l1));
+  if (w.l1 > 0) loss = tf.add(loss, tf.mul(maskedL1(y, x, mask, norm?.l1), w.l1));
   if (w.ssim > 0) {
-    const s = usesMsSsim(w, x.shape[1]) ? maskedMsSsim(y, x, mask, w.window) : maskedSsim(y, x, mask, w.window);
-    loss = tf.add(loss, tf.mul(tf.sub(1, s), w.ssim / 2));
+    const s = usesMsSsim(w, x.shape[1]) ? maskedMsSsim(y, x, mask, w.window) : maskedSsim(y, x, mask, w.window, norm?.ssim);
+    loss = tf.add(loss, tf.mul(tf.sub(norm?.share ?? 1, s), w.ssim / 2));
   }
   return loss as Scalar;
 }

@@ -1,6 +1,9 @@
-/** Preview sheets: per identity, rows of samples: input | reconstruction | swap into each other identity. */
+/**
+ * Preview sheets: per identity, rows of samples: input | its own decoder (reconstruction) | each other
+ * decoder (swaps), with the columns named in a header and each row named (held-out or train, and the frame).
+ */
 import { join } from 'node:path';
-import { writePng, type Image } from '@facecomb/image';
+import { drawText, textWidth, GLYPH_HEIGHT, writePng, type Image } from '@facecomb/image';
 import { tf, type Tensor4D } from './tf.js';
 import type { CombModel } from './model.js';
 import type { Sample } from './data.js';
@@ -29,11 +32,34 @@ function blit(dst: Image, src: Float32Array, r: number, scale: number, ox: numbe
   }
 }
 
+const BACKGROUND = 0.12;
+const INK = [1, 1, 1];
+/** Header strip height: one line of text and a margin. */
+export const PREVIEW_HEADER = GLYPH_HEIGHT + 6;
+
+/** A label cut to fit `width` pixels. */
+function fit(text: string, width: number): string {
+  let t = text;
+  while (t.length > 1 && textWidth(t) > width - 2) t = t.slice(0, -1);
+  return t;
+}
+
+/** The column names of identity i's sheet: input, its own decoder, then the other decoders. */
+export function previewColumns(names: string[], i: number): string[] {
+  return ['input', `${names[i]} (own)`, ...names.filter((_, j) => j !== i)];
+}
+
+/** The width of the row-label margin for these rows. */
+export function previewMargin(rows: Sample[]): number {
+  return Math.max(...rows.map((s) => textWidth(s.label ?? ''))) + 6;
+}
+
 /** Writes previews/<step>_<identity>.png for every identity; returns the files written. */
 export async function writePreviews(dir: string, step: number, model: CombModel, samples: Sample[][], r: number, alpha: number): Promise<string[]> {
   const names = model.cfg.identities;
   const scale = Math.max(1, Math.floor(64 / r));
   const t = r * scale;
+  const top = PREVIEW_HEADER;
   const files: string[] = [];
   for (let i = 0; i < names.length; i++) {
     const rows = samples[i];
@@ -44,10 +70,15 @@ export async function writePreviews(dir: string, step: number, model: CombModel,
     const order = [i, ...names.map((_, j) => j).filter((j) => j !== i)];
     const outs = await infer(model, x, n, r, alpha, order);
     const cols = 1 + order.length;
-    const sheet: Image = { width: cols * t, height: n * t, channels: 3, data: new Float32Array(cols * t * n * t * 3) };
+    const left = previewMargin(rows);
+    const width = left + cols * t;
+    const height = top + n * t;
+    const sheet: Image = { width, height, channels: 3, data: new Float32Array(width * height * 3).fill(BACKGROUND) };
+    previewColumns(names, i).forEach((label, c) => drawText(sheet, fit(label, t), left + c * t + 1, 3, INK));
     for (let k = 0; k < n; k++) {
-      blit(sheet, rows[k].x, r, scale, 0, k * t);
-      order.forEach((_, c) => blit(sheet, outs[c].subarray(k * r * r * 3, (k + 1) * r * r * 3), r, scale, (c + 1) * t, k * t));
+      drawText(sheet, rows[k].label ?? '', 3, top + k * t + Math.floor((t - GLYPH_HEIGHT) / 2), INK);
+      blit(sheet, rows[k].x, r, scale, left, top + k * t);
+      order.forEach((_, c) => blit(sheet, outs[c].subarray(k * r * r * 3, (k + 1) * r * r * 3), r, scale, left + (c + 1) * t, top + k * t));
     }
     const file = join(dir, `${String(step).padStart(6, '0')}_${names[i].replace(/[^A-Za-z0-9._-]/g, '_')}.png`);
     await writePng(file, sheet);

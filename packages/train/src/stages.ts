@@ -17,6 +17,18 @@ async function startEngine(env: StageEnv): Promise<{ name: string; why: string }
   return e;
 }
 
+/**
+ * FACECOMB_WORKERS: data-parallel workers on CPU engines (default: the core count). Not a stage param on
+ * purpose: the result equals one worker's up to float rounding, so it must not change the cache key.
+ */
+function workersFromEnv(): number | undefined {
+  const v = process.env.FACECOMB_WORKERS;
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`FACECOMB_WORKERS='${v}': must be an integer >= 1 (data-parallel training workers)`);
+  return n;
+}
+
 export async function trainStage(env: StageEnv): Promise<void> {
   const inputs = await readUpstream(env.inputs);
   const datasets = inputs.filter((i) => i.kind === 'dataset');
@@ -38,6 +50,7 @@ export async function trainStage(env: StageEnv): Promise<void> {
   log(`train: identities [${cfg.identities.join(', ')}] (${ordered.map((s) => s.train.length).join('/')} crops), ${cfg.startResolution} -> ${cfg.resolution} px`);
   const res = await train({
     config: cfg,
+    workers: workersFromEnv(),
     sets: ordered,
     out: env.out,
     checkpointDir: env.resume ? join(env.resume, 'checkpoint') : undefined,

@@ -5,11 +5,14 @@ import type { TrainConfig } from './config.js';
 import { CombModel } from './model.js';
 import { leanTrainStep } from './lean.js';
 import { Adam } from './adam.js';
+import { GradientPool, resolveWorkers } from './parallel.js';
 import { BatchLoader, previewSamples, type Batch, type IdentitySet, type Sample } from './data.js';
 import { planStep, totalSteps } from './schedule.js';
 import { findCheckpoint, loadCheckpoint, readMetrics, saveCheckpoint } from './checkpoint.js';
 import { writePreviews } from './preview.js';
 import { hash32 } from './rng.js';
+import { Eta } from './eta.js';
+import type { Scalar } from './tf.js';
 import type { BatchPlan } from './memory.js';
 
 export interface MetricsRecord {
@@ -41,6 +44,8 @@ export interface TrainOptions {
   stopAfter?: number;
   /** Train only up to this many steps in total (default: the whole schedule). */
   maxSteps?: number;
+  /** Data-parallel workers on CPU engines (default: the core count); results equal one worker's up to float rounding. */
+  workers?: number;
   /** Install SIGINT/SIGTERM handlers (stage use). */
   signals?: boolean;
   previewCount?: number;
@@ -74,9 +79,20 @@ function fmtTime(s: number): string {
   return h ? `${h}h${String(m).padStart(2, '0')}m` : m ? `${m}m${String(sec).padStart(2, '0')}s` : `${sec}s`;
 }
 
-/** One optimisation step on a batch; returns the loss (read back at every step; see lean.ts for the lean form). */
-export async function trainStep(model: CombModel, adam: Adam, b: Batch): Promise<number> {
-  const value = leanTrainStep(model, adam, b);
+/**
+ * One optimisation step on a batch; returns the loss, read back at every step (lean.ts has the form that reads
+ * every N steps). With a pool, the batch is split over its workers when it can be.
+ */
+export async function trainStep(model: CombModel, adam: Adam, b: Batch, pool?: GradientPool): Promise<number> {
+  let value: Scalar;
+  if (pool?.splits(model, b)) {
+    const shared = await pool.gradients(model, b);
+    adam.apply(model.params, shared.grads);
+    for (const g of Object.values(shared.grads)) g.dispose();
+    value = shared.value;
+  } else {
+    value = leanTrainStep(model, adam, b);
+  }
   const loss = (await value.data())[0];
   value.dispose();
   if (!Number.isFinite(loss)) throw new Error(`loss is ${loss} at step ${b.step + 1} (identity ${model.cfg.identities[b.identity]}); lower 'lr'`);
@@ -116,6 +132,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   await writeFile(metricsFile, metricsLines.length ? metricsLines.join('\n') + '\n' : '');
 
   const total = Math.min(opts.maxSteps ?? Infinity, totalSteps(cfg));
+  const par = resolveWorkers(opts.workers, opts.engine.name, cfg);
+  log(`train: ${par.why}`);
+  const pool = par.workers > 1 && step < total ? new GradientPool(par.workers, cfg, opts.engine.name) : undefined;
   const loader = new BatchLoader(opts.sets, cfg);
   const losses: Record<string, number | null> = Object.fromEntries(names.map((n) => [n, null]));
   for (const l of metricsLines) {
@@ -126,7 +145,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   let built = planStep(cfg, Math.max(0, step - 1)).resolution;
   let previewRes = 0;
   let previews: Sample[][] = [];
-  let emaMs = 0;
+  const eta = new Eta(cfg);
   const memoryNote = (r: number) => {
     const n = opts.batchPlan?.levels.find((l) => l.resolution === r)?.note;
     if (n) log(n);
@@ -180,10 +199,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       const t0 = performance.now();
       const wait0 = loader.waitMs;
       const batch = await loader.next(step);
-      const loss = await trainStep(model, adam, batch);
+      const loss = await trainStep(model, adam, batch, pool);
       const ms = performance.now() - t0;
       step++;
-      emaMs = emaMs ? 0.9 * emaMs + 0.1 * ms : ms;
+      eta.observe(batch.resolution, ms);
       const name = names[batch.identity];
       losses[name] = loss;
       const rec: MetricsRecord = {
@@ -203,11 +222,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       metricsLines.push(line);
       await appendFile(metricsFile, line + '\n');
       opts.onStep?.(rec);
-      const eta = ((total - step) * emaMs) / 1000;
       opts.onProgress?.(
         step,
         total,
-        `step ${step}/${total} ${batch.resolution}px alpha ${batch.alpha.toFixed(2)} loss ${loss.toFixed(4)} (${name}) ${rec.imgPerSec.toFixed(1)} img/s ETA ${fmtTime(eta)}`,
+        `step ${step}/${total} ${batch.resolution}px alpha ${batch.alpha.toFixed(2)} loss ${loss.toFixed(4)} (${name}) ${rec.imgPerSec.toFixed(1)} img/s ETA ${fmtTime(eta.remainingSeconds(step, total))}`,
       );
       if (step % cfg.checkpointEvery === 0 && step < total) await checkpoint(ckptDir);
       if (step % cfg.previewEvery === 0) await preview(batch.resolution, batch.alpha);
@@ -226,6 +244,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       process.off('SIGINT', hInt);
       process.off('SIGTERM', hTerm);
     }
+    await pool?.close();
     model.dispose();
     adam.dispose();
   }

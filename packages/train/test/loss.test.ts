@@ -69,3 +69,14 @@ test('the training loss is L1 + (1 - SSIM)/2 with configurable weights, and has 
   assert.ok(gv.every(Number.isFinite));
   assert.ok(gv.some((v) => v !== 0));
 });
+
+test('msssim: true applies from 128 px, a number from that resolution, false never', async () => {
+  const { usesMsSsim } = await import('../src/loss.js');
+  const w = { ssim: 1, l1: 1, window: 7 };
+  assert.equal(usesMsSsim({ ...w, msssim: true }, 64), false);
+  assert.equal(usesMsSsim({ ...w, msssim: true }, 128), true);
+  assert.equal(usesMsSsim({ ...w, msssim: 32 }, 32), true);
+  assert.equal(usesMsSsim({ ...w, msssim: 32 }, 16), false);
+  assert.equal(usesMsSsim({ ...w, msssim: false }, 1024), false);
+  assert.throws(() => resolveConfig({ loss: { msssim: 24 } }, ['a', 'b']), /'msssim' = 24: must be true, false or the resolution/);
+});

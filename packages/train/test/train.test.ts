@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { readImage } from '@facecomb/image';
 import { initEngine, readDataset, resolveConfig, train, swapFaces, Interrupted, readCard, type IdentitySet, type MetricsRecord, type TrainConfig } from '../src/index.js';
 import { alignFixture, datasetFixture, type Fixture } from './fixtures.js';
+import { PREVIEW_HEADER, previewColumns } from '../src/preview.js';
 
 const BACKEND = process.env.FACECOMB_TEST_BACKEND ?? 'wasm';
 const NAMES = ['aoc', 'katie', 'speaker1'];
@@ -68,8 +69,19 @@ test('metrics.jsonl, previews and the model folder with its card are written', a
   const previews = (await readdir(join(runA.out, 'previews'))).sort();
   for (const step of ['000030', '000060']) for (const n of NAMES) assert.ok(previews.includes(`${step}_${n}.png`), `missing preview ${step}_${n}.png in [${previews}]`);
   const p = await readImage(join(runA.out, 'previews', `000060_katie.png`));
-  // input | reconstruction | swap into each of the 2 other identities, 64 px tiles
-  assert.equal(p.width, 4 * 64);
+  // a row-label margin, then input | reconstruction | swap into each of the 2 other identities, 64 px tiles,
+  // under a header naming the columns
+  const left = p.width - 4 * 64;
+  assert.ok(left > 20 && left < 80, `row-label margin ${left} px`);
+  assert.equal((p.height - PREVIEW_HEADER) % 64, 0);
+  assert.deepEqual(previewColumns(NAMES, 1), ['input', 'katie (own)', 'aoc', 'speaker1']);
+  const ink = (x0: number, y0: number, w: number, h: number) => {
+    let n = 0;
+    for (let y = y0; y < y0 + h; y++) for (let x = x0; x < x0 + w; x++) if (p.data[(y * p.width + x) * 3] > 0.9) n++;
+    return n;
+  };
+  for (let c = 0; c < 4; c++) assert.ok(ink(left + c * 64, 0, 64, PREVIEW_HEADER) > 10, `column ${c} has a label`);
+  assert.ok(ink(0, PREVIEW_HEADER, left, 64) > 10, 'the first row has a label');
   for (const f of ['weights.bin', 'weights.json', 'optimizer.bin', 'optimizer.json', 'state.json', 'card.json']) assert.ok(existsSync(join(runA.out, 'model', f)), f);
   const card = await readCard(join(runA.out, 'model'));
   assert.deepEqual(card.identities, NAMES);
