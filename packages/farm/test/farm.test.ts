@@ -83,7 +83,9 @@ test('three workers, two pipelines with chunks: each key once, gpu jobs on the g
 
   writeFileSync(join(dir, 'hold'), '');
   const run = (f: string) => {
-    const r = cliSpawn(['run', f, '--farm', redis.url, '--cache', shared], { cwd: dir });
+    // progress lines of a running stage every 200 ms (5 s by default): the chunk count must show even when the
+    // killed chunk is picked up again within a few seconds
+    const r = cliSpawn(['run', f, '--farm', redis.url, '--cache', shared], { cwd: dir, env: { FACECOMB_PROGRESS_INTERVAL: '200' } });
     started.push(r);
     return r;
   };
