@@ -29,7 +29,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 
 interface Internals {
   device: GPUDevice;
-  tensorMap: { get(id: object): { resource: GPUBuffer | null } };
+  tensorMap: { get(id: object): { resource: GPUBuffer | null; values: unknown } };
   uploadToGPU(id: object): void;
   ensureCommandEncoderReady(): void;
   commandEncoder: GPUCommandEncoder;
@@ -75,6 +75,9 @@ export function webgpuAdamStep(w: tf.Variable, m: tf.Variable, v: tf.Variable, g
   }
   const ids = [w, m, v, g].map((x) => x.dataId);
   for (const id of ids) be.uploadToGPU(id);
+  // a read (data()) caches the values on the CPU and later reads return that copy: w, m and v are written in
+  // place on the GPU, so their copies go stale (a checkpoint after the first would save old weights)
+  for (const id of ids.slice(0, 3)) be.tensorMap.get(id).values = null;
   const params = new ArrayBuffer(32);
   new Float32Array(params, 0, 6).set([h.lr, h.beta1, h.beta2, h.epsilon, 1 - h.beta1 ** t, Math.sqrt(1 - h.beta2 ** t)]);
   new Uint32Array(params, 24, 2).set([w.size, 0]);
