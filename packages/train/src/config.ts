@@ -57,6 +57,8 @@ export interface TrainConfig {
   seed: number;
   checkpointEvery: number;
   previewEvery: number;
+  /** GPU engines (webgpu, tensorflow): steps between reads of the losses, one transfer per run; CPU engines read every step. */
+  lossEvery: number;
 }
 
 /** Channels of the reference comb model (../shared/bench/comb_reference.py). */
@@ -73,9 +75,10 @@ export const DEFAULT_AUGMENT: Augment = { rotate: 3, scale: 0.04, shift: 0.03, f
 
 /**
  * Fields that are not part of the model's identity; a checkpoint may differ in these. The batch is the
- * engine's run-time decision (wasm lowers it to fit its heap), so a run resumes on another engine.
+ * engine's run-time decision (wasm lowers it to fit its heap), so a run resumes on another engine; how often
+ * the losses are read back (lossEvery) does not change the arithmetic.
  */
-export const RUNTIME_FIELDS = new Set(['checkpointEvery', 'previewEvery', 'batch']);
+export const RUNTIME_FIELDS = new Set(['checkpointEvery', 'previewEvery', 'batch', 'lossEvery']);
 
 export class ConfigError extends Error {}
 
@@ -196,6 +199,7 @@ export function resolveConfig(params: Record<string, unknown>, identities: strin
     seed: num(params, 'seed', 1, (n) => Number.isInteger(n) && n >= 0, 'an integer >= 0'),
     checkpointEvery: num(params, 'checkpointEvery', 1000, (n) => Number.isInteger(n) && n >= 1, 'an integer >= 1'),
     previewEvery: num(params, 'previewEvery', 1000, (n) => Number.isInteger(n) && n >= 1, 'an integer >= 1'),
+    lossEvery: num(params, 'lossEvery', 10, (n) => Number.isInteger(n) && n >= 1, 'an integer >= 1'),
   };
 }
 

@@ -20,13 +20,16 @@ export function leanTrainStep(model: CombModel, adam: Adam, b: Batch): Scalar {
   return value;
 }
 
-/** Reads scalar losses with one transfer and disposes them; throws on a non-finite loss, naming its index. */
-export async function readLosses(losses: Scalar[]): Promise<number[]> {
+/**
+ * Reads scalar losses with one transfer and disposes them; throws on a non-finite loss, naming its step
+ * (`where(i)` says which step losses[i] is; by default its place in the run).
+ */
+export async function readLosses(losses: Scalar[], where = (i: number) => `step ${i + 1} of the last ${losses.length}`): Promise<number[]> {
   if (!losses.length) return [];
   const all = tf.stack(losses);
   const values = [...(await all.data())];
   tf.dispose([all, ...losses]);
   const bad = values.findIndex((v) => !Number.isFinite(v));
-  if (bad >= 0) throw new Error(`loss is ${values[bad]} at step ${bad + 1} of the last ${values.length}; lower 'lr'`);
+  if (bad >= 0) throw new Error(`loss is ${values[bad]} at ${where(bad)}; lower 'lr'`);
   return values;
 }

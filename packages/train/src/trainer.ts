@@ -3,7 +3,7 @@ import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TrainConfig } from './config.js';
 import { CombModel } from './model.js';
-import { leanTrainStep } from './lean.js';
+import { leanTrainStep, readLosses } from './lean.js';
 import { Adam } from './adam.js';
 import { GradientPool, resolveWorkers } from './parallel.js';
 import { BatchLoader, previewSamples, type Batch, type IdentitySet, type Sample } from './data.js';
@@ -12,7 +12,7 @@ import { findCheckpoint, loadCheckpoint, readMetrics, saveCheckpoint } from './c
 import { writePreviews } from './preview.js';
 import { hash32 } from './rng.js';
 import { Eta } from './eta.js';
-import type { Scalar } from './tf.js';
+import { tf, type Scalar } from './tf.js';
 import type { BatchPlan } from './memory.js';
 
 export interface MetricsRecord {
@@ -65,6 +65,17 @@ export interface TrainResult {
   modelDir: string;
 }
 
+/** Engines that run a step on their own device: the loop reads their losses every `lossEvery` steps (lean.ts). */
+export const GPU_ENGINES = ['webgpu', 'tensorflow'];
+
+/** A step recorded on the GPU whose loss is not read yet. */
+interface PendingStep {
+  batch: Batch;
+  loss: Scalar;
+  /** Data wait of this step (ms). */
+  waitMs: number;
+}
+
 export class Interrupted extends Error {
   constructor(readonly step: number, readonly checkpoint: string) {
     super(`training interrupted at step ${step}; checkpoint saved in ${checkpoint}; run the stage again to resume`);
@@ -80,8 +91,8 @@ function fmtTime(s: number): string {
 }
 
 /**
- * One optimisation step on a batch; returns the loss, read back at every step (lean.ts has the form that reads
- * every N steps). With a pool, the batch is split over its workers when it can be.
+ * One optimisation step on a batch; returns the loss, read back at every step (CPU engines; on GPU engines train()
+ * runs lean.ts's step and reads the losses every `lossEvery` steps). With a pool, the batch is split over its workers when it can be.
  */
 export async function trainStep(model: CombModel, adam: Adam, b: Batch, pool?: GradientPool): Promise<number> {
   let value: Scalar;
@@ -187,53 +198,82 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     await writePreviews(previewDir, step, model, previews, r, alpha);
   };
 
+  /** Writes one step's record (the step counter already counts it when called from flush). */
+  const record = async (batch: Batch, loss: number, ms: number, waitMs: number) => {
+    const at = batch.step + 1;
+    eta.observe(batch.resolution, ms);
+    const name = names[batch.identity];
+    losses[name] = loss;
+    const rec: MetricsRecord = {
+      step: at,
+      resolution: batch.resolution,
+      level: Math.log2(batch.resolution),
+      alpha: batch.alpha,
+      identity: name,
+      loss,
+      losses: { ...losses },
+      imgPerSec: (batch.size * 1000) / ms,
+      msPerStep: ms,
+      dataWait: waitMs / ms,
+    };
+    records.push(rec);
+    const line = JSON.stringify(rec);
+    metricsLines.push(line);
+    await appendFile(metricsFile, line + '\n');
+    opts.onStep?.(rec);
+    opts.onProgress?.(
+      at,
+      total,
+      `step ${at}/${total} ${batch.resolution}px alpha ${batch.alpha.toFixed(2)} loss ${loss.toFixed(4)} (${name}) ${rec.imgPerSec.toFixed(1)} img/s ETA ${fmtTime(eta.remainingSeconds(at, total))}`,
+    );
+  };
+  // GPU engines: steps are recorded without a read; their losses are read in one transfer by flush(), and the
+  // run's wall time (steps + read) is shared evenly among its steps for the speed figures and the ETA
+  const lean = GPU_ENGINES.includes(opts.engine.name) && !pool;
+  const pending: PendingStep[] = [];
+  let t0 = performance.now();
+  const flush = async () => {
+    if (!pending.length) return;
+    const run = pending.splice(0);
+    const values = await readLosses(run.map((p) => p.loss), (i) => `step ${run[i].batch.step + 1} (identity ${names[run[i].batch.identity]})`);
+    const ms = (performance.now() - t0) / run.length;
+    for (let i = 0; i < run.length; i++) await record(run[i].batch, values[i], ms, run[i].waitMs);
+  };
+
   try {
     while (step < total) {
       const plan = planStep(cfg, step);
       if (plan.resolution !== built) {
+        await flush();
         model.build(plan.resolution);
         log(`level ${Math.log2(plan.resolution)}: growing to ${plan.resolution} px (fade-in over ${cfg.stepsPerFade} steps); trained weights kept`);
         memoryNote(plan.resolution);
         built = plan.resolution;
       }
-      const t0 = performance.now();
+      // a lean run's time starts at its first step (checkpoints and previews between runs are not counted)
+      if (!lean || !pending.length) t0 = performance.now();
       const wait0 = loader.waitMs;
       const batch = await loader.next(step);
-      const loss = await trainStep(model, adam, batch, pool);
-      const ms = performance.now() - t0;
+      if (lean) {
+        pending.push({ batch, loss: leanTrainStep(model, adam, batch), waitMs: loader.waitMs - wait0 });
+      } else {
+        const loss = await trainStep(model, adam, batch, pool);
+        await record(batch, loss, performance.now() - t0, loader.waitMs - wait0);
+      }
       step++;
-      eta.observe(batch.resolution, ms);
-      const name = names[batch.identity];
-      losses[name] = loss;
-      const rec: MetricsRecord = {
-        step,
-        resolution: batch.resolution,
-        level: Math.log2(batch.resolution),
-        alpha: batch.alpha,
-        identity: name,
-        loss,
-        losses: { ...losses },
-        imgPerSec: (batch.size * 1000) / ms,
-        msPerStep: ms,
-        dataWait: (loader.waitMs - wait0) / ms,
-      };
-      records.push(rec);
-      const line = JSON.stringify(rec);
-      metricsLines.push(line);
-      await appendFile(metricsFile, line + '\n');
-      opts.onStep?.(rec);
-      opts.onProgress?.(
-        step,
-        total,
-        `step ${step}/${total} ${batch.resolution}px alpha ${batch.alpha.toFixed(2)} loss ${loss.toFixed(4)} (${name}) ${rec.imgPerSec.toFixed(1)} img/s ETA ${fmtTime(eta.remainingSeconds(step, total))}`,
-      );
-      if (step % cfg.checkpointEvery === 0 && step < total) await checkpoint(ckptDir);
-      if (step % cfg.previewEvery === 0) await preview(batch.resolution, batch.alpha);
-      if (stopSignal || (opts.stopAfter !== undefined && step >= opts.stopAfter && step < total)) {
+      const stop = stopSignal !== null || (opts.stopAfter !== undefined && step >= opts.stopAfter && step < total);
+      const ckpt = step % cfg.checkpointEvery === 0 && step < total;
+      const prev = step % cfg.previewEvery === 0;
+      // the losses are read before anything that saves or shows them, so the records stay one per step
+      if (pending.length >= cfg.lossEvery || stop || ckpt || prev || step >= total) await flush();
+      if (ckpt) await checkpoint(ckptDir);
+      if (prev) await preview(batch.resolution, batch.alpha);
+      if (stop) {
         await checkpoint(ckptDir);
         throw new Interrupted(step, ckptDir);
       }
     }
+    await flush();
     const last = planStep(cfg, Math.max(0, step - 1));
     if (step % cfg.previewEvery !== 0) await preview(last.resolution, step === 0 ? 0 : last.alpha);
     await checkpoint(modelDir);
@@ -245,6 +285,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       process.off('SIGTERM', hTerm);
     }
     await pool?.close();
+    tf.dispose(pending.map((p) => p.loss));
     model.dispose();
     adam.dispose();
   }
