@@ -11,7 +11,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { switchOrSkip } from '@facecomb/engine';
-import { tf, readDataset, resolveConfig, train, Interrupted, type IdentitySet, type MetricsRecord } from '../src/index.js';
+import { tf, readDataset, resolveConfig, configHash, train, Interrupted, type IdentitySet, type MetricsRecord } from '../src/index.js';
 import { datasetFixture } from './fixtures.js';
 
 const NAMES = ['aoc', 'katie', 'speaker1'];
@@ -46,6 +46,12 @@ function countReads(): { reads: number; restore: () => void } {
   };
   return c;
 }
+
+test('lossEvery is a run-time field: not part of the model identity; a bad value names the param', () => {
+  assert.equal(configHash(resolveConfig({ ...params, lossEvery: 1 }, NAMES)), configHash(resolveConfig(params, NAMES)));
+  assert.equal(resolveConfig(params, NAMES).lossEvery, 10);
+  assert.throws(() => resolveConfig({ ...params, lossEvery: 0 }, NAMES), /train param 'lossEvery' = 0: must be an integer >= 1/);
+});
 
 test('webgpu train(): losses read every 10 steps equal the per-step reads, with fewer transfers, and resume exactly', async (t) => {
   const skip = await switchOrSkip('webgpu');
