@@ -16,4 +16,5 @@ export { registerWebgpuFixes, forbidSyncReads } from './webgpu-fixes.js';
 export { unavailable, webgpuRequired, switchOrSkip } from './require.js';
 export { registerWebgpuKernels, useWebgpuKernels, webgpuOriginalKernel } from './webgpu/index.js';
 export { setSplitKTarget } from './webgpu/gemm.js';
+export { webgpuReconstructionLoss, setWebgpuLoss, type FusedLossSpec } from './webgpu/ssim-loss.js';
 export { webgpuAdamStep, webgpuAdamDispatches, type AdamHyper } from './webgpu/adam.js';

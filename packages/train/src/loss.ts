@@ -4,6 +4,7 @@
  */
 import { tf, type Scalar, type Tensor, type Tensor4D } from './tf.js';
 import type { LossWeights } from './config.js';
+import { webgpuReconstructionLoss } from '@facecomb/engine';
 
 const C1 = 0.01 ** 2;
 const C2 = 0.03 ** 2;
@@ -104,6 +105,11 @@ export function lossNorm(mask: Tensor4D, w: LossWeights): LossNorm {
  */
 export function reconstructionLoss(y: Tensor4D, x: Tensor4D, mask: Tensor4D, w: LossWeights, norm?: LossNorm): Scalar {
   if (norm && !lossSplits(w, x.shape[1])) throw new Error('MS-SSIM is not a sum over samples: it cannot be split over shards');
+  // webgpu: the fused SSIM + L1 kernels (4 dispatches for loss and gradient); null elsewhere or for MS-SSIM
+  if (!(w.ssim > 0 && usesMsSsim(w, x.shape[1]))) {
+    const fused = webgpuReconstructionLoss(y, x, mask, { l1: w.l1, ssim: w.ssim, window: w.window, norm });
+    if (fused) return fused;
+  }
   let loss: Tensor = tf.scalar(0);
   if (w.l1 > 0) loss = tf.add(loss, tf.mul(maskedL1(y, x, mask, norm?.l1), w.l1));
   if (w.ssim > 0) {

@@ -4,6 +4,7 @@
  */
 import { tf } from '../tf.js';
 import { setWebgpuAdam } from './adam.js';
+import { setWebgpuLoss } from './ssim-loss.js';
 import { conv2d, conv2dBackpropFilter, conv2dBackpropInput, fusedConv2d, type WebgpuBackend } from './conv.js';
 
 type Args = { inputs: Record<string, tf.TensorInfo>; attrs?: Record<string, unknown>; backend: WebgpuBackend };
@@ -24,10 +25,11 @@ export function webgpuOriginalKernel(kernelName: string): tf.KernelFunc | undefi
   return originals.get(kernelName);
 }
 
-/** Switches between our kernels and fused Adam (default) and tfjs's own, at run time (for before/after benchmarks). */
+/** Switches between our kernels, fused Adam and the fused loss (default) and tfjs's own, at run time (for before/after benchmarks). */
 export function useWebgpuKernels(on: boolean): void {
   enabled = on;
   setWebgpuAdam(on);
+  setWebgpuLoss(on);
 }
 
 /**
