@@ -1,31 +1,17 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BIN as RUNNER, cli, type CliResult } from '../../runner/test/helpers.js';
 
-export const RUNNER = fileURLToPath(new URL('../../runner/bin/runner.js', import.meta.url));
+export { RUNNER };
+export { project } from '../../runner/test/helpers.js';
 export const REPO = fileURLToPath(new URL('../../..', import.meta.url));
 
-const made: string[] = [];
-process.on('exit', () => {
-  if (!process.env.FACECOMB_KEEP_TEST_DIRS) for (const d of made) rmSync(d, { recursive: true, force: true });
-});
-
-/** A project folder (package.json at its root) with the given files. */
-export function project(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'facecomb-review-'));
-  made.push(dir);
-  writeFileSync(join(dir, 'package.json'), '{"name": "shot", "private": true}\n');
-  for (const [p, text] of Object.entries(files)) writeFileSync(join(dir, p), text);
-  return dir;
-}
-
-/** Runs the real runner CLI to the end. */
-export function runner(args: string[], cwd: string): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [RUNNER, ...args], { cwd, env: { ...process.env, FACECOMB_CACHE: '' }, encoding: 'utf8', timeout: 5 * 60_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+/** Runs the real runner CLI to the end (a real pipeline with training: up to 5 minutes). */
+export function runner(args: string[], cwd: string): CliResult {
+  return cli(args, { cwd, timeoutMs: 5 * 60_000 });
 }
 
 /** Starts `runner serve ... --port 0` and resolves with the page's address once it listens. */

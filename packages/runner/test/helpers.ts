@@ -14,8 +14,8 @@ export interface CliResult {
 }
 
 /** Runs the built CLI (`node bin/runner.js ...`). */
-export function cli(args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv }): CliResult {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: opts.cwd, env: { ...process.env, FACECOMB_CACHE: '', ...opts.env }, encoding: 'utf8', timeout: 60_000 });
+export function cli(args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): CliResult {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: opts.cwd, env: { ...process.env, FACECOMB_CACHE: '', ...opts.env }, encoding: 'utf8', timeout: opts.timeoutMs ?? 60_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
