@@ -18,8 +18,7 @@ const STATES = { queued: ['waiting', 'prioritized', 'delayed'], running: ['activ
 /** Reads the workers' heartbeat records and the jobs of every queue, per pipeline. */
 export async function readFarmStatus(url: string): Promise<FarmStatus> {
   await checkRedis(url);
-  const connection = redisOptions(url);
-  const redis = new Redis(connection);
+  const redis = new Redis(redisOptions(url));
   redis.on('error', () => {});
   const res: FarmStatus = { url: safeUrl(url), workers: [], pipelines: {}, failed: [], running: [] };
   try {
@@ -34,9 +33,12 @@ export async function readFarmStatus(url: string): Promise<FarmStatus> {
     } while (cursor !== '0');
     res.workers.sort((a, b) => a.id.localeCompare(b.id));
     for (const qn of QUEUES) {
-      const q = new Queue<FarmJobData>(qn, { connection, prefix: PREFIX });
+      // The queues share this one client: closing a queue then leaves the connection alone, so no command of a
+      // queue's start-up can fail with "Connection is closed" after its listeners are gone (that crashed status).
+      const q = new Queue<FarmJobData>(qn, { connection: redis, prefix: PREFIX });
       q.on('error', () => {});
       try {
+        await q.waitUntilReady();
         for (const [bucket, states] of Object.entries(STATES) as [keyof typeof STATES, readonly string[]][]) {
           const jobs = await q.getJobs([...states] as never, 0, -1, true);
           for (const j of jobs) {
