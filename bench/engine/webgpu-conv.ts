@@ -109,7 +109,7 @@ for (const sh of LAYERS) {
     row[`${which}Fwd`] = flop / 1e6 / (await timeIt(() => [tf.conv2d(x, w, sh.s, 'same')], 1500)).gpu;
     row[`${which}Dx`] = flop / 1e6 / (await timeIt(() => [tf.conv2dTranspose(dy, w, x.shape, sh.s, 'same')], 1500)).gpu;
     row[`${which}Dw`] = flop / 1e6 / (await timeIt(() => [tf.engine().runKernel('Conv2DBackpropFilter', { x, dy },
-      { strides: sh.s, pad: 'same', dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: w.shape }) as tf.Tensor], 1500)).gpu;
+      { strides: sh.s, pad: 'same', dataFormat: 'NHWC', filterShape: w.shape }) as tf.Tensor], 1500)).gpu;
   }
   useWebgpuKernels(true);
   layers.push(row);

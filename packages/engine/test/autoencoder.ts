@@ -40,7 +40,7 @@ export function loss(p: Record<string, tf.Tensor>, x: tf.Tensor4D, target: tf.Te
   h = tf.leakyRelu(tf.conv2d(h, p.w2 as tf.Tensor4D, 2, 'same'), 0.2);                       // 8x8x16
   const pooled = tf.add(tf.avgPool(h, 2, 1, 'same'), tf.maxPool(h, 2, 1, 'same')) as tf.Tensor4D;
   const { mean, variance } = tf.moments(pooled, [0, 1, 2]);
-  h = tf.batchNorm(pooled, mean, variance, p.beta as tf.Tensor1D, p.gamma as tf.Tensor1D, 1e-3);
+  h = tf.batchNorm(pooled, mean, variance, p.beta as tf.Tensor1D, p.gamma as tf.Tensor1D, 1e-3) as tf.Tensor4D;
   h = tf.conv2d(h, p.w3 as tf.Tensor4D, 1, 'valid');
   const down = tf.avgPool(h, 2, 2, 'same');                                                  // 4x4x16
   const up = tf.image.resizeNearestNeighbor(down, [8, 8]);

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { cli, manifest, project, statusJson } from './helpers.js';
 
-const overlap = (a: { startMs: number; endMs: number }, b: { startMs: number; endMs: number }) => a.startMs < b.endMs && b.startMs < a.endMs;
+type Span = { startMs: number; endMs: number; artifacts: string };
+const overlap = (a: Span, b: Span) => a.startMs < b.endMs && b.startMs < a.endMs;
 
 test('--jobs 2 runs independent stages at once; gpu stages never overlap', () => {
   const dir = project({
@@ -25,7 +26,7 @@ stages:
   const r = cli(['run', 'p.yaml', '--jobs', '2'], { cwd: dir });
   assert.equal(r.code, 0, r.stderr + r.stdout);
   const st = statusJson(dir, 'p.yaml');
-  const m = Object.fromEntries(st.map((s) => [s.stage, manifest(dir, s.key)]));
+  const m: Record<string, Span> = Object.fromEntries(st.map((s) => [s.stage, manifest(dir, s.key) as Span]));
   assert.ok(overlap(m['cpu-a'], m['cpu-b']), 'the two cpu stages ran at the same time');
   for (const [a, b] of [
     ['gpu-a', 'gpu-b'],
