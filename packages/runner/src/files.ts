@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readFileSync, readdirSync, statSync, type Stats } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, readdirSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 
 const GLOB_CHARS = /[*?[{]|#|%0?\d*d/;
@@ -61,28 +61,37 @@ export function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${re}$`);
 }
 
-function walk(dir: string, out: string[], includeDot: boolean): void {
+/**
+ * Collects the files under `dir`, following symbolic links; a link back to a folder already being walked (a
+ * loop such as `dir/up -> ..`) is skipped, so a tree with a cycle is walked once instead of forever.
+ */
+function walk(dir: string, out: string[], includeDot: boolean, open: Set<string> = new Set()): void {
   let entries;
+  let real;
   try {
+    real = realpathSync(dir);
     entries = readdirSync(dir, { withFileTypes: true });
   } catch {
     return;
   }
+  if (open.has(real)) return;
+  open.add(real);
   for (const e of entries) {
     if (!includeDot && e.name.startsWith('.')) continue;
     const p = join(dir, e.name);
-    if (e.isDirectory()) walk(p, out, includeDot);
+    if (e.isDirectory()) walk(p, out, includeDot, open);
     else if (e.isFile()) out.push(p);
     else if (e.isSymbolicLink()) {
       try {
         const st = statSync(p);
-        if (st.isDirectory()) walk(p, out, includeDot);
+        if (st.isDirectory()) walk(p, out, includeDot, open);
         else if (st.isFile()) out.push(p);
       } catch {
         /* dangling link */
       }
     }
   }
+  open.delete(real);
 }
 
 /**

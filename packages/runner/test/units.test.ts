@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { Cache, HOST_TAG, canonicalJson, closest, expandInput, globToRegExp, stageKey } from '../src/index.js';
+import { Cache, HOST_TAG, canonicalJson, closest, expandInput, hashTree, globToRegExp, stageKey } from '../src/index.js';
 
 test('globs: *, ?, **, [..] and {a,b}', () => {
   assert.ok(globToRegExp('plates/*.exr').test('plates/shot.0001.exr'));
@@ -81,5 +81,21 @@ test('two machines commit one key: the second rename loses and counts as a hit; 
     assert.deepEqual(readdirSync(join(root, 'tmp')), [`${key}.other-host.1.abcdef`]);
   } finally {
     rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('a folder with a symlink loop is hashed once, linked files and sibling folders still count', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fc-loop-'));
+  try {
+    mkdirSync(join(dir, 'a', 'b'), { recursive: true });
+    writeFileSync(join(dir, 'a', 'b', 'x.txt'), 'x');
+    writeFileSync(join(dir, 'top.txt'), 'top');
+    symlinkSync('..', join(dir, 'a', 'b', 'up'));           // a/b/up -> a: a loop
+    symlinkSync(join(dir, 'a'), join(dir, 'alias'));         // alias -> a: not a loop, walked like a copy
+    symlinkSync('../top.txt', join(dir, 'a', 'top-link.txt'));
+    const files = (await hashTree(dir)).map((f) => f.path);
+    assert.deepEqual(files, ['a/b/x.txt', 'a/top-link.txt', 'alias/b/x.txt', 'alias/top-link.txt', 'top.txt']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
