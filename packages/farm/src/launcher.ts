@@ -57,7 +57,9 @@ export class FarmLauncher implements Launcher {
   static async open(url: string, cache: Cache, opts: { backend?: string; pollMs?: number } = {}): Promise<FarmLauncher> {
     await checkRedis(url);
     const l = new FarmLauncher(url, cache, opts);
-    await Promise.all(l.events.map((e) => e.waitUntilReady()));
+    // queues too: closing one whose start-up commands are still pending (a run with every stage cached ends at
+    // once) made ioredis reject a command with no listener ('Connection is closed')
+    await Promise.all([...l.events.map((e) => e.waitUntilReady()), ...[...l.queues.values()].map((q) => q.waitUntilReady())]);
     return l;
   }
 
