@@ -1,0 +1,70 @@
+/**
+ * Dynamic loss scaling on the GPU (src/webgpu/loss-scale.ts with the fused Adam): a good step equals Adam on
+ * the unscaled gradient, a step with an inf or NaN anywhere in its gradients is skipped (weights and moments
+ * unchanged, scale halved), and the scale doubles after growthInterval good steps, with nothing read back
+ * between steps.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { tf, LossScaler, webgpuAdamStep } from '../src/index.js';
+import { randomValues, relError } from './helpers.js';
+import { webgpuOrSkip } from './webgpu-helpers.js';
+
+const H = { lr: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 };
+
+test('webgpu loss scaling: unscaled Adam on good steps, skip on a non-finite gradient, growth after N good steps', async (t) => {
+  if (!(await webgpuOrSkip(t))) return;
+  const n = [1037, 29];
+  const fresh = (seed: number) => n.map((k, i) => tf.variable(tf.tensor1d(randomValues(k, seed + i)), false));
+  const zeros = () => n.map((k) => tf.variable(tf.zeros([k]), false));
+  const [w, m, v] = [fresh(1), zeros(), zeros()];
+  const [w2, m2, v2] = [fresh(1), zeros(), zeros()]; // reference: plain Adam on the unscaled gradient
+  const scaler = new LossScaler({ initial: 8, growthInterval: 3 });
+  let step = 0;
+  const all = async (xs: tf.Variable[]) => Promise.all(xs.map((x) => x.data() as Promise<Float32Array>));
+
+  for (const expected of [
+    { poison: undefined, scale: 8, goodSteps: 1, skipped: 0 },
+    { poison: Infinity, scale: 4, goodSteps: 0, skipped: 1 },
+    { poison: NaN, scale: 2, goodSteps: 0, skipped: 2 },
+    { poison: undefined, scale: 2, goodSteps: 1, skipped: 2 },
+    { poison: undefined, scale: 2, goodSteps: 2, skipped: 2 },
+    { poison: undefined, scale: 4, goodSteps: 0, skipped: 2 }, // third good step in a row: doubled
+  ]) {
+    const { scale } = await scaler.read(); // the loss would be multiplied by it: here the gradients are
+    const before = await all([...w, ...m, ...v]);
+    step++;
+    const gs = n.map((k, i) => tf.tensor1d(randomValues(k, 100 * step + i, 0.1)));
+    // `poison` goes into the second variable's gradient only: the whole step is skipped all the same
+    const scaled = gs.map((g, i) => {
+      const x = tf.mul(g, scale);
+      if (expected.poison === undefined || i !== 1) return x;
+      const vals = x.dataSync().slice();
+      vals[7] = expected.poison;
+      x.dispose();
+      return tf.tensor1d(vals);
+    });
+    for (const g of scaled) scaler.check(g);
+    for (let i = 0; i < n.length; i++) assert.ok(webgpuAdamStep(w[i], m[i], v[i], scaled[i], step, H, scaler));
+    scaler.update();
+    if (expected.poison === undefined) {
+      for (let i = 0; i < n.length; i++) webgpuAdamStep(w2[i], m2[i], v2[i], gs[i], step, H);
+    }
+    tf.dispose([...gs, ...scaled]);
+    const st = await scaler.read();
+    assert.deepEqual({ ...st, poison: expected.poison }, expected, `step ${step}`);
+    const after = await all([...w, ...m, ...v]);
+    if (expected.poison !== undefined) {
+      after.forEach((a, j) => assert.deepEqual(a, before[j], `step ${step} skipped: tensor ${j} changed`));
+    } else {
+      const ref = await all([...w2, ...m2, ...v2]);
+      after.forEach((a, j) => {
+        const e = relError(a, ref[j]);
+        assert.ok(e < 1e-6, `step ${step}: tensor ${j} differs from unscaled Adam by ${e}`);
+      });
+      assert.ok(after.some((a, j) => relError(a, before[j]) > 1e-4), `step ${step}: nothing was updated`);
+    }
+  }
+  tf.dispose([...w, ...m, ...v, ...w2, ...m2, ...v2]);
+  scaler.dispose();
+});
