@@ -4,7 +4,7 @@
  * steps that update it (decoders are trained in turn; a new level's variables start at step 0).
  */
 import { tf, type Tensor, type Variable } from './tf.js';
-import { webgpuAdamStep } from '@facecomb/engine';
+import { webgpuAdamStep, type LossScaler } from '@facecomb/engine';
 
 export interface AdamSettings {
   lr: number;
@@ -43,15 +43,20 @@ export class Adam {
     this.slots.set(name, tf.tidy(() => ({ m: tf.variable(tf.tensor(m, shape), false), v: tf.variable(tf.tensor(v, shape), false), t })));
   }
 
-  /** Applies one update; `grads` maps variable name -> gradient, `vars` name -> variable. */
-  apply(vars: Map<string, Variable>, grads: Record<string, Tensor>): void {
+  /**
+   * Applies one update; `grads` maps variable name -> gradient, `vars` name -> variable. With `scaler` (f16 on
+   * webgpu) the gradients are scaled by its scale and a flagged step is skipped on the GPU; the step count
+   * advances all the same (the CPU does not know of a skip without a read).
+   */
+  apply(vars: Map<string, Variable>, grads: Record<string, Tensor>, scaler?: LossScaler): void {
     const { lr, beta1, beta2, epsilon } = this.s;
     for (const [name, g] of Object.entries(grads)) {
       const w = vars.get(name);
       if (!w) throw new Error(`optimizer: gradient for unknown variable ${name}`);
       const sl = this.slot(name, w);
       sl.t++;
-      if (webgpuAdamStep(w, sl.m, sl.v, g, sl.t, this.s)) continue; // webgpu: one fused dispatch, in place
+      if (webgpuAdamStep(w, sl.m, sl.v, g, sl.t, this.s, scaler)) continue; // webgpu: one fused dispatch, in place
+      if (scaler) throw new Error('optimizer: loss scaling needs the fused webgpu Adam (f16 runs on webgpu only)');
       const bc1 = 1 - beta1 ** sl.t;
       const bc2 = 1 - beta2 ** sl.t;
       tf.tidy(() => {

@@ -59,7 +59,7 @@ export interface LossScaleState {
 }
 
 export class LossScaler {
-  /** The current scale, [1] float32 (multiply the loss by it before taking the gradient). */
+  /** The current scale, a float32 scalar (multiply the loss by it before taking the gradient). */
   readonly scale: tf.Variable;
   /** [non-finite flag of this step, good steps in a row, skipped steps] int32. */
   readonly state: tf.Variable;
@@ -76,7 +76,7 @@ export class LossScaler {
     }
     new Int32Array(this.params, 0, 1)[0] = this.growthInterval;
     new Float32Array(this.params, 4, 2).set([min, max]);
-    this.scale = tf.variable(tf.tensor1d([initial]), false);
+    this.scale = tf.variable(tf.scalar(initial), false);
     this.state = tf.variable(tf.tensor1d([0, 0, 0], 'int32'), false);
   }
 
