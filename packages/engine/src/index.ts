@@ -20,4 +20,5 @@ export type { Precision } from './webgpu/gemm.js';
 export { setSplitKTarget } from './webgpu/gemm.js';
 export { webgpuReconstructionLoss, setWebgpuLoss, type FusedLossSpec } from './webgpu/ssim-loss.js';
 export { webgpuAdamStep, webgpuAdamDispatches, type AdamHyper } from './webgpu/adam.js';
+export { webgpuOwnDispatches } from './webgpu/dispatch.js';
 export { LossScaler, type LossScaleOptions, type LossScaleState } from './webgpu/loss-scale.js';

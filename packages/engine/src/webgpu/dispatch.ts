@@ -22,6 +22,12 @@ interface Internals {
 }
 
 const pipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
+let count = 0;
+
+/** Dispatches recorded by dispatchInPlace so far (fused Adam, loss scaling: they bypass runWebGPUProgram; for profiles). */
+export function webgpuOwnDispatches(): number {
+  return count;
+}
 
 /**
  * One dispatch of `code` (entry point `main`, workgroup size 256, global id.y * 256 * groups.x + id.x numbering
@@ -59,6 +65,7 @@ export function dispatchInPlace(key: string, code: string, tensors: tf.Tensor[],
   be.computePassEncoder.setBindGroup(0, bindGroup);
   be.computePassEncoder.dispatchWorkgroups(x, Math.ceil(groups / x), 1);
   be.dispatchCountInPass++;
+  count++;
   if (be.dispatchCountInPass >= tf.env().getNumber('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE')) {
     be.endComputePassEncoder();
     be.submitQueue();
