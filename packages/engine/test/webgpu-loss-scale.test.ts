@@ -14,9 +14,10 @@ const H = { lr: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 };
 
 test('webgpu loss scaling: unscaled Adam on good steps, skip on a non-finite gradient, growth after N good steps', async (t) => {
   if (!(await webgpuOrSkip(t))) return;
+  const tensors = tf.memory().numTensors;
   const n = [1037, 29];
-  const fresh = (seed: number) => n.map((k, i) => tf.variable(tf.tensor1d(randomValues(k, seed + i)), false));
-  const zeros = () => n.map((k) => tf.variable(tf.zeros([k]), false));
+  const fresh = (seed: number) => tf.tidy(() => n.map((k, i) => tf.variable(tf.tensor1d(randomValues(k, seed + i)), false)));
+  const zeros = () => tf.tidy(() => n.map((k) => tf.variable(tf.zeros([k]), false)));
   const [w, m, v] = [fresh(1), zeros(), zeros()];
   const [w2, m2, v2] = [fresh(1), zeros(), zeros()]; // reference: plain Adam on the unscaled gradient
   const scaler = new LossScaler({ initial: 8, growthInterval: 3 });
@@ -67,4 +68,5 @@ test('webgpu loss scaling: unscaled Adam on good steps, skip on a non-finite gra
   }
   tf.dispose([...w, ...m, ...v, ...w2, ...m2, ...v2]);
   scaler.dispose();
+  assert.equal(tf.memory().numTensors, tensors, 'tensors leaked');
 });

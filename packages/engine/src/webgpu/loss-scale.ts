@@ -76,8 +76,7 @@ export class LossScaler {
     }
     new Int32Array(this.params, 0, 1)[0] = this.growthInterval;
     new Float32Array(this.params, 4, 2).set([min, max]);
-    this.scale = tf.variable(tf.scalar(initial), false);
-    this.state = tf.variable(tf.tensor1d([0, 0, 0], 'int32'), false);
+    [this.scale, this.state] = tf.tidy(() => [tf.variable(tf.scalar(initial), false), tf.variable(tf.tensor1d([0, 0, 0], 'int32'), false)]);
   }
 
   /** Raises this step's flag if g (float32) holds an inf or NaN. One dispatch; nothing is read back. */
