@@ -11,8 +11,8 @@
  * pipeline; integer divisions by constants compile to multiplies), so loop bounds are uniform.
  *
  * Precision 'f16' (needs the device feature shader-f16): the tensors stay f32 in memory (tfjs has no float16
- * dtype); the loaders' values are converted to f16 when staged in workgroup memory (half the bytes: twice the
- * BK fits), multiplied as vec4<f16>, summed in f16 over one BK slice (<= 16 terms) and that slice's sum added
+ * dtype); the loaders' values are converted to f16 when staged in workgroup memory (half the bytes: BK 16 where
+ * f32 fits only 8), multiplied as vec4<f16>, summed in f16 over one BK slice (<= 16 terms) and that slice's sum added
  * into f32 accumulators. A value beyond f16's range becomes +-inf (not an indeterminate value), so an overflow
  * always shows as a non-finite result (what loss scaling checks for).
  */
