@@ -195,7 +195,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       engine: opts.engine.name,
     };
   };
-  const checkpoint = async (dir: string) => saveCheckpoint(dir, model, adam, state(), metricsLines);
+  const checkpoint = async (dir: string) => {
+    await adam.settleSkips(); // f16: steps skipped on the GPU do not count in the saved step numbers
+    return saveCheckpoint(dir, model, adam, state(), metricsLines);
+  };
   const preview = async (r: number, alpha: number) => {
     if (r !== previewRes) {
       previews = await previewSamples(opts.sets, r, opts.previewCount ?? 4);
