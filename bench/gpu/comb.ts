@@ -1,12 +1,14 @@
 /**
  * Training-step profile and speed of the comb model (packages/train) on the webgpu engine, before ("tfjs":
  * tfjs-backend-webgpu's own conv kernels, Adam from tf ops, trainStep reading the loss every step) and after
- * ("ours": our WGSL conv kernels, fused Adam, the lean step reading the losses once per measured run) in the same run:
+ * ("ours": our WGSL conv kernels, fused Adam, the lean step reading the losses once per measured run) and "f16" (ours
+ * with the conv kernels in f16 and dynamic loss scaling, as the train param precision f16; only where the adapter
+ * offers shader-f16, on NVIDIA with FACECOMB_DAWN_FEATURES=allow_unsafe_apis,vulkan_enable_f16_on_nvidia) in the same run:
  *   per-kernel GPU time of one step (timestamp queries, Dawn's timestamp quantization disabled), dispatches,
  *   submits (command buffers), GPU->CPU reads and bytes of buffers acquired / newly created per step, wall time
  *   per step, img/s, and the time outside kernels (wall - sum of kernel times).
  *
- *   node --import tsx bench/gpu/comb.ts [--sizes 64] [--batch 4] [--scale 0.125] [--steps 3] [--kernels ours,tfjs]
+ *   node --import tsx bench/gpu/comb.ts [--sizes 64] [--batch 4] [--scale 0.125] [--steps 3] [--kernels ours,f16,tfjs]
  *                                       [--no-profile] [--backend webgpu] [--reference torch.txt]
  * --reference: the output of ../shared/bench/comb_reference.py from the same machine; adds img/s ratios to PyTorch.
  * --scale multiplies the reference channels (512 at 4..32 px, 256 at 64, ... 16 at 1024): lavapipe needs a
@@ -15,7 +17,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { tf, initEngine, useWebgpuKernels, webgpuAdamDispatches, type BackendRequest } from '@facecomb/engine';
+import { tf, initEngine, useWebgpuKernels, webgpuOwnDispatches, setWebgpuPrecision, webgpuHasF16, LossScaler, type BackendRequest } from '@facecomb/engine';
 import { readFileSync } from 'node:fs';
 // From the sources, not the package index: that pulls in the image codec (sharp, native), which cannot be
 // bundled for the GPU machine.
@@ -26,8 +28,8 @@ import { leanTrainStep, readLosses } from '../../packages/train/src/lean.js';
 import type { Batch } from '../../packages/train/src/data.js';
 
 /** trainStep of trainer.ts: the lean step, then the loss read back at once. */
-async function trainStep(model: CombModel, adam: Adam, b: Batch): Promise<number> {
-  return (await readLosses([leanTrainStep(model, adam, b)]))[0];
+async function trainStep(model: CombModel, adam: Adam, b: Batch, scaler?: LossScaler): Promise<number> {
+  return (await readLosses([leanTrainStep(model, adam, b, scaler)]))[0];
 }
 
 const argv = process.argv.slice(2);
@@ -39,7 +41,7 @@ const sizes = opt('sizes', '64').split(',').map(Number);
 const scale = Number(opt('scale', '0.125'));
 const steps = Number(opt('steps', '3'));
 const backendName = opt('backend', 'webgpu') as BackendRequest;
-const variants = opt('kernels', 'tfjs,ours').split(',') as ('tfjs' | 'ours')[];
+let variants = opt('kernels', 'tfjs,ours,f16').split(',') as ('tfjs' | 'ours' | 'f16')[];
 const profile = !argv.includes('--no-profile');
 const batchArg = opt('batch', '');
 
@@ -55,11 +57,15 @@ if (backendName === 'webgpu' && !(globalThis as { navigator?: { gpu?: unknown } 
 }
 const engine = await initEngine({ backend: backendName, log: (m) => console.log(`[engine] ${m}`) });
 const isWebgpu = engine.name === 'webgpu';
+if (variants.includes('f16') && !webgpuHasF16()) {
+  console.log(`[bench] no f16 row: ${isWebgpu ? 'the adapter does not offer shader-f16 (NVIDIA: FACECOMB_DAWN_FEATURES=allow_unsafe_apis,vulkan_enable_f16_on_nvidia)' : `the ${engine.name} engine`}`);
+  variants = variants.filter((v) => v !== 'f16');
+}
 
 /** Counters wrapped around the webgpu backend's entry points. */
 const count = { dispatches: 0, submits: 0, reads: 0, acquiredBytes: 0 };
-/** Dispatches so far: tfjs programs (counted below) plus our fused Adam's, which bypass runWebGPUProgram. */
-const dispatches = () => count.dispatches + webgpuAdamDispatches();
+/** Dispatches so far: tfjs programs (counted below) plus our own (fused Adam, loss scaling), which bypass runWebGPUProgram. */
+const dispatches = () => count.dispatches + webgpuOwnDispatches();
 interface WebgpuInternals {
   runWebGPUProgram: (...a: unknown[]) => unknown;
   submitQueue: () => void;
@@ -95,18 +101,20 @@ for (const r of sizes) {
     loss: { ssim: 1, l1: 1, msssim: false, window: 7 }, augment: false,
   }, ['a', 'b', 'c']);
   for (const v of variants) {
-    if (isWebgpu) useWebgpuKernels(v === 'ours');
+    if (isWebgpu) useWebgpuKernels(v !== 'tfjs');
+    if (isWebgpu) setWebgpuPrecision(v === 'f16' ? 'f16' : 'f32');
+    const scaler = v === 'f16' ? new LossScaler() : undefined;
     const model = new CombModel(cfg);
     model.build(r);
     const adam = new Adam({ lr: cfg.lr, beta1: cfg.beta1, beta2: cfg.beta2, epsilon: cfg.epsilon });
-    const lean = isWebgpu && v === 'ours';
-    for (let i = 0; i < 2; i++) await trainStep(model, adam, batchOf(r, batch, i % 3, i + 1)); // compile + warm
+    const lean = isWebgpu && v !== 'tfjs';
+    for (let i = 0; i < 2; i++) await trainStep(model, adam, batchOf(r, batch, i % 3, i + 1), scaler); // compile + warm
     const data = Array.from({ length: steps }, (_, i) => batchOf(r, batch, i % 3, i + 10));
     const c0 = { ...count }, a0 = allocated(), d0 = dispatches();
     const t0 = performance.now();
     let losses: number[] = [];
-    if (lean) losses = await readLosses(data.map((b) => leanTrainStep(model, adam, b)));
-    else for (const b of data) losses.push(await trainStep(model, adam, b));
+    if (lean) losses = await readLosses(data.map((b) => leanTrainStep(model, adam, b, scaler)));
+    else for (const b of data) losses.push(await trainStep(model, adam, b, scaler));
     const wallMs = (performance.now() - t0) / steps;
     const per = (k: keyof typeof count) => (count[k] - c0[k]) / steps;
     const row: Record<string, unknown> = {
@@ -115,7 +123,7 @@ for (const r of sizes) {
       acquiredMBPerStep: per('acquiredBytes') / 2 ** 20, newBuffersMBPerStep: (allocated() - a0) / steps / 2 ** 20, losses,
     };
     if (profile) {
-      const info = await tf.profile(async () => { await trainStep(model, adam, batchOf(r, batch, 0, 99)); });
+      const info = await tf.profile(async () => { await trainStep(model, adam, batchOf(r, batch, 0, 99), scaler); });
       const byKernel = new Map<string, { n: number; ms: number }>();
       let kernelMs = 0;
       for (const k of info.kernels) {
@@ -130,12 +138,17 @@ for (const r of sizes) {
       row.outsideKernelsMs = wallMs - kernelMs;
       row.kernels_ = [...byKernel.entries()].sort((a, b) => b[1].ms - a[1].ms).map(([name, e]) => ({ name, calls: e.n, ms: e.ms }));
     }
+    if (scaler) row.lossScale = await scaler.read();
     results.push(row);
     model.dispose();
     adam.dispose();
+    scaler?.dispose();
   }
 }
-if (isWebgpu) useWebgpuKernels(true);
+if (isWebgpu) {
+  useWebgpuKernels(true);
+  setWebgpuPrecision('f32');
+}
 
 const f = (x: unknown, d = 1) => (typeof x === 'number' ? x.toFixed(d) : String(x ?? '-'));
 console.log(`\ncomb model training step on ${engine.name} (${String(engine.details.adapter ?? engine.why)}), channels x${scale}`);
@@ -155,6 +168,8 @@ const base = results.find((x) => x.kernels === 'tfjs');
 for (const x of results.filter((y) => y.kernels === 'ours')) {
   const b = results.find((y) => y.kernels === 'tfjs' && y.resolution === x.resolution) ?? base;
   if (b) console.log(`\n${x.resolution} px: ours ${((b.msPerStep as number) / (x.msPerStep as number)).toFixed(2)}x the step speed of tfjs's kernels`);
+  const h = results.find((y) => y.kernels === 'f16' && y.resolution === x.resolution);
+  if (h) console.log(`${x.resolution} px: f16 ${((x.msPerStep as number) / (h.msPerStep as number)).toFixed(2)}x the step speed of ours (f32)`);
 }
 const refArg = opt('reference', '');
 const torch: { res: number; batch: number; kind: string; imgPerSec: number }[] = [];
@@ -164,14 +179,15 @@ if (refArg) {
     torch.push({ kind: m[1], res: Number(m[2]), batch: Number(m[3]), imgPerSec: Number(m[4]) });
   }
   console.log(`\nimg/s against PyTorch (${refArg}), same machine:`);
-  console.log('px | B | PyTorch fp32 | PyTorch bf16 | ours | ratio ours/fp32 | tfjs | ratio tfjs/fp32');
+  console.log('px | B | PyTorch fp32 | PyTorch bf16 | ours | ratio ours/fp32 | f16 | ratio f16/fp32 | tfjs | ratio tfjs/fp32');
   for (const r of sizes) {
     const fp32 = torch.find((x) => x.res === r && x.kind !== 'bf16');
     const bf16 = torch.find((x) => x.res === r && x.kind === 'bf16');
     const o = results.find((x) => x.resolution === r && x.kernels === 'ours');
     const tj = results.find((x) => x.resolution === r && x.kernels === 'tfjs');
+    const h = results.find((x) => x.resolution === r && x.kernels === 'f16');
     const ratio = (x?: Record<string, unknown>) => (x && fp32 ? ((x.imgPerSec as number) / fp32.imgPerSec).toFixed(3) : '-');
-    console.log([r, o?.batch ?? fp32?.batch, f(fp32?.imgPerSec), f(bf16?.imgPerSec), f(o?.imgPerSec, 2), ratio(o), f(tj?.imgPerSec, 2), ratio(tj)].join(' | '));
+    console.log([r, o?.batch ?? fp32?.batch, f(fp32?.imgPerSec), f(bf16?.imgPerSec), f(o?.imgPerSec, 2), ratio(o), f(h?.imgPerSec, 2), ratio(h), f(tj?.imgPerSec, 2), ratio(tj)].join(' | '));
   }
 }
 const dir = process.env.OUT ? `${process.env.OUT}/` : fileURLToPath(new URL('../results/', import.meta.url));

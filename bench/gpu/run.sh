@@ -3,10 +3,12 @@
 #   bash bench/gpu/prepare.sh && bash bench/gpu/bundle.sh bench/gpu/comb.ts
 # then on the GPU machine, from the repository root, with .gpu and .gl carried:
 #   OUT=$OUT bash bench/gpu/run.sh            (about 5 minutes on an H100/H200)
-# Runs PyTorch's comb_reference.py and our comb benchmark (our kernels and tfjs's, same run) at 128/256/512/1024 px
+# Runs PyTorch's comb_reference.py and our comb benchmark (ours, ours in f16, tfjs's kernels; same run) at 128/256/512/1024 px
 # and prints img/s with the ratio to PyTorch fp32; then a per-kernel profile of one step at 64/256 px.
 # Everything lands in $OUT (torch.txt, comb-webgpu.json, profile/comb-webgpu.json, log.txt).
 set -uo pipefail
+# f16 on NVIDIA needs this Dawn toggle (else the adapter offers no shader-f16 and the f16 row is left out)
+export FACECOMB_DAWN_FEATURES="${FACECOMB_DAWN_FEATURES:-allow_unsafe_apis,vulkan_enable_f16_on_nvidia}"
 OUT="${OUT:-/tmp/facecomb-gpu}"
 mkdir -p "$OUT/profile"
 ref=""
@@ -21,7 +23,7 @@ done
     echo "comb_reference.py not found (.gpu/, ../shared/bench/, shared/bench/): no PyTorch figures"
     : > "$OUT/torch.txt"
   fi
-  OUT="$OUT" timeout 300 bash bench/gpu/remote.sh .gpu/comb.mjs --sizes 128,256,512,1024 --scale 1 --steps 3 \
-    --kernels ours,tfjs --no-profile --reference "$OUT/torch.txt"
-  OUT="$OUT/profile" timeout 150 bash bench/gpu/remote.sh .gpu/comb.mjs --sizes 64,256 --scale 1 --steps 2 --kernels ours,tfjs
+  OUT="$OUT" timeout 400 bash bench/gpu/remote.sh .gpu/comb.mjs --sizes 128,256,512,1024 --scale 1 --steps 3 \
+    --kernels ours,f16,tfjs --no-profile --reference "$OUT/torch.txt"
+  OUT="$OUT/profile" timeout 150 bash bench/gpu/remote.sh .gpu/comb.mjs --sizes 64,256 --scale 1 --steps 2 --kernels ours,f16,tfjs
 } 2>&1 | grep -v 'artificially reduced' | tee "$OUT/log.txt"

@@ -144,10 +144,13 @@ async function initWebgpu(auto: boolean): Promise<string> {
     throw new Error(`adapter ${name} is a software rasteriser (slower than wasm); use --backend webgpu to force it`);
   }
   // The backend checks for navigator.gpu when it is imported, so it is imported only now.
-  await import('@tensorflow/tfjs-backend-webgpu');
+  const backend = await import('@tensorflow/tfjs-backend-webgpu');
+  // our device factory: requests shader-f16 where the adapter offers it (f16 training), never otherwise
+  (await import('./webgpu/device.js')).registerWebgpuFactory(backend.WebGPUBackend as never);
   await activate('webgpu');
   // our WGSL kernels (convs, Adam) and the fixes of tfjs-webgpu's wrong gradients
   added.webgpu = [...(await import('./webgpu/index.js')).registerWebgpuKernels(), ...registerWebgpuFixes()];
+  details.webgpu.shaderF16 = (await import('./webgpu/device.js')).webgpuHasF16();
   return `Dawn adapter ${details.webgpu.adapter}`;
 }
 

@@ -14,7 +14,11 @@ export { registerWasmTrainingKernels, registerCpuTrainingKernels, originalKernel
 export { applyTfjsFixes } from './fixes.js';
 export { registerWebgpuFixes, forbidSyncReads } from './webgpu-fixes.js';
 export { unavailable, webgpuRequired, switchOrSkip } from './require.js';
-export { registerWebgpuKernels, useWebgpuKernels, webgpuOriginalKernel } from './webgpu/index.js';
+export { registerWebgpuKernels, useWebgpuKernels, webgpuOriginalKernel, setWebgpuPrecision } from './webgpu/index.js';
+export { webgpuHasF16 } from './webgpu/device.js';
+export type { Precision } from './webgpu/gemm.js';
 export { setSplitKTarget } from './webgpu/gemm.js';
 export { webgpuReconstructionLoss, setWebgpuLoss, type FusedLossSpec } from './webgpu/ssim-loss.js';
-export { webgpuAdamStep, webgpuAdamDispatches, type AdamHyper } from './webgpu/adam.js';
+export { webgpuAdamStep, webgpuAdamDispatches, type AdamHyper, type ScaledStep } from './webgpu/adam.js';
+export { webgpuOwnDispatches } from './webgpu/dispatch.js';
+export { LossScaler, type LossScaleOptions, type LossScaleState } from './webgpu/loss-scale.js';

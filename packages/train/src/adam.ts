@@ -4,7 +4,7 @@
  * steps that update it (decoders are trained in turn; a new level's variables start at step 0).
  */
 import { tf, type Tensor, type Variable } from './tf.js';
-import { webgpuAdamStep } from '@facecomb/engine';
+import { webgpuAdamStep, type LossScaler } from '@facecomb/engine';
 
 export interface AdamSettings {
   lr: number;
@@ -17,6 +17,11 @@ export interface AdamSlot {
   m: Variable;
   v: Variable;
   t: number;
+  /**
+   * Loss-scaled (f16) runs: steps skipped on the GPU since the last settleSkips (int32 [1]); the step count
+   * proper is t minus these (the GPU's Adam uses that, the CPU learns it at settleSkips).
+   */
+  skips?: Variable;
 }
 
 export class Adam {
@@ -39,19 +44,27 @@ export class Adam {
     if (old) {
       old.m.dispose();
       old.v.dispose();
+      old.skips?.dispose();
     }
     this.slots.set(name, tf.tidy(() => ({ m: tf.variable(tf.tensor(m, shape), false), v: tf.variable(tf.tensor(v, shape), false), t })));
   }
 
-  /** Applies one update; `grads` maps variable name -> gradient, `vars` name -> variable. */
-  apply(vars: Map<string, Variable>, grads: Record<string, Tensor>): void {
+  /**
+   * Applies one update; `grads` maps variable name -> gradient, `vars` name -> variable. With `scaler` (f16 on
+   * webgpu) the gradients are scaled by its scale and a flagged step is skipped on the GPU, where it is also
+   * counted in the slot's `skips` so that it does not count as a step (settleSkips brings t up to date).
+   */
+  apply(vars: Map<string, Variable>, grads: Record<string, Tensor>, scaler?: LossScaler): void {
     const { lr, beta1, beta2, epsilon } = this.s;
     for (const [name, g] of Object.entries(grads)) {
       const w = vars.get(name);
       if (!w) throw new Error(`optimizer: gradient for unknown variable ${name}`);
       const sl = this.slot(name, w);
       sl.t++;
-      if (webgpuAdamStep(w, sl.m, sl.v, g, sl.t, this.s)) continue; // webgpu: one fused dispatch, in place
+      if (scaler && !sl.skips) sl.skips = tf.tidy(() => tf.variable(tf.zeros([1], 'int32'), false));
+      const scaled = scaler && sl.skips ? { scaler, skips: sl.skips } : undefined;
+      if (webgpuAdamStep(w, sl.m, sl.v, g, sl.t, this.s, scaled)) continue; // webgpu: one fused dispatch, in place
+      if (scaler) throw new Error('optimizer: loss scaling needs the fused webgpu Adam (f16 runs on webgpu only)');
       const bc1 = 1 - beta1 ** sl.t;
       const bc2 = 1 - beta2 ** sl.t;
       tf.tidy(() => {
@@ -65,10 +78,30 @@ export class Adam {
     }
   }
 
+  /**
+   * Subtracts the steps skipped on the GPU from each slot's t (one read for all slots; none when no slot was
+   * loss-scaled), so that t is the number of updates made, e.g. before a checkpoint. Returns how many were skipped.
+   */
+  async settleSkips(): Promise<number> {
+    const scaled = [...this.slots.values()].filter((sl) => sl.skips);
+    if (!scaled.length) return 0;
+    const all = tf.concat(scaled.map((sl) => sl.skips!));
+    const n = await all.data();
+    all.dispose();
+    let total = 0;
+    scaled.forEach((sl, i) => {
+      sl.t -= n[i];
+      total += n[i];
+      tf.tidy(() => sl.skips!.assign(tf.zeros([1], 'int32')));
+    });
+    return total;
+  }
+
   dispose(): void {
     for (const sl of this.slots.values()) {
       sl.m.dispose();
       sl.v.dispose();
+      sl.skips?.dispose();
     }
     this.slots.clear();
   }

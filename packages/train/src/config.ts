@@ -59,6 +59,11 @@ export interface TrainConfig {
   previewEvery: number;
   /** GPU engines (webgpu, tensorflow): steps between reads of the losses, one transfer per run; CPU engines read every step. */
   lossEvery: number;
+  /**
+   * Conv arithmetic: 'f16' (webgpu with shader-f16: f16 operands, f32 accumulation, f32 master weights and
+   * dynamic loss scaling) or 'f32'; elsewhere 'f16' falls back to f32 with a logged line.
+   */
+  precision: 'f32' | 'f16';
 }
 
 /** Channels of the reference comb model (../shared/bench/comb_reference.py). */
@@ -76,9 +81,11 @@ export const DEFAULT_AUGMENT: Augment = { rotate: 3, scale: 0.04, shift: 0.03, f
 /**
  * Fields that are not part of the model's identity; a checkpoint may differ in these. The batch is the
  * engine's run-time decision (wasm lowers it to fit its heap), so a run resumes on another engine; how often
- * the losses are read back (lossEvery) does not change the arithmetic.
+ * the losses are read back (lossEvery) does not change the arithmetic. The precision changes the numbers within
+ * noise, as the engine does (which is no part of the model either): the weights are f32 in both, so a run
+ * resumes across precisions.
  */
-export const RUNTIME_FIELDS = new Set(['checkpointEvery', 'previewEvery', 'batch', 'lossEvery']);
+export const RUNTIME_FIELDS = new Set(['checkpointEvery', 'previewEvery', 'batch', 'lossEvery', 'precision']);
 
 export class ConfigError extends Error {}
 
@@ -97,6 +104,12 @@ function num(params: Record<string, unknown>, key: string, dflt: number, check: 
   if (typeof v !== 'number' || !Number.isFinite(v) || !check(v)) {
     throw new ConfigError(`train param '${key}' = ${JSON.stringify(v)}: must be ${what}`);
   }
+  return v;
+}
+
+function precisionParam(v: unknown): 'f32' | 'f16' {
+  if (v === undefined) return 'f32';
+  if (v !== 'f32' && v !== 'f16') throw new ConfigError(`train param 'precision' = ${JSON.stringify(v)}: must be "f32" or "f16" (f16: webgpu with shader-f16 only, f32 elsewhere)`);
   return v;
 }
 
@@ -200,6 +213,7 @@ export function resolveConfig(params: Record<string, unknown>, identities: strin
     checkpointEvery: num(params, 'checkpointEvery', 1000, (n) => Number.isInteger(n) && n >= 1, 'an integer >= 1'),
     previewEvery: num(params, 'previewEvery', 1000, (n) => Number.isInteger(n) && n >= 1, 'an integer >= 1'),
     lossEvery: num(params, 'lossEvery', 10, (n) => Number.isInteger(n) && n >= 1, 'an integer >= 1'),
+    precision: precisionParam(params.precision),
   };
 }
 

@@ -21,8 +21,11 @@ export interface Gradients {
   grads: Record<string, Tensor>;
 }
 
-/** Loss and gradients of the variables this batch trains; `norm` makes it a shard's part of a whole batch's loss. */
-export function gradients(model: CombModel, b: GradBatch, stats: BatchStat[], norm?: LossNorm): Gradients {
+/**
+ * Loss and gradients of the variables this batch trains; `norm` makes it a shard's part of a whole batch's loss.
+ * With `scale` (a scalar tensor: loss scaling for f16) the gradients are those of loss * scale; the value stays the loss.
+ */
+export function gradients(model: CombModel, b: GradBatch, stats: BatchStat[], norm?: LossNorm, scale?: Tensor): Gradients {
   const r = b.resolution;
   const vars = model.trainableAt(r, b.alpha, b.identity);
   const { value, grads } = tf.tidy(() => {
@@ -31,12 +34,19 @@ export function gradients(model: CombModel, b: GradBatch, stats: BatchStat[], no
     return tf.variableGrads(() => {
       const z = model.encode(x, b.alpha, { training: true, stats });
       const y = model.decode(z, b.identity, r, b.alpha, { training: true, stats });
-      return reconstructionLoss(y, x as Tensor4D, m as Tensor4D, model.cfg.loss, norm);
+      const loss = reconstructionLoss(y, x as Tensor4D, m as Tensor4D, model.cfg.loss, norm);
+      return scale ? scaledGradient(loss, scale) : loss;
     }, vars);
   });
   const named: Record<string, Tensor> = {};
   for (const [k, g] of Object.entries(grads)) named[model.nameOf(k)] = g;
   return { value, grads: named };
+}
+
+/** The loss unchanged, with its gradient multiplied by `scale` (one multiply, no extra pass over the loss). */
+function scaledGradient(loss: Scalar, scale: Tensor): Scalar {
+  const f = (l: Tensor) => ({ value: l.clone(), gradFunc: (dy: Tensor) => tf.mul(dy, scale) });
+  return tf.customGrad(f as unknown as Parameters<typeof tf.customGrad>[0])(loss) as Scalar;
 }
 
 /** Samples [from, to) of a batch. */

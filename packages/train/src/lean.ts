@@ -5,16 +5,23 @@
  * trainStep (trainer.ts), which reads the loss at every step.
  */
 import { tf, type Scalar } from './tf.js';
+import type { LossScaler } from '@facecomb/engine';
 import type { CombModel, BatchStat } from './model.js';
 import type { Adam } from './adam.js';
 import { gradients } from './gradients.js';
 import type { Batch } from './data.js';
 
-/** One optimisation step; returns the loss as a scalar tensor (the caller disposes it, e.g. via readLosses). */
-export function leanTrainStep(model: CombModel, adam: Adam, b: Batch): Scalar {
+/**
+ * One optimisation step; returns the loss as a scalar tensor (the caller disposes it, e.g. via readLosses).
+ * With a loss scaler (f16): the gradients of loss * scale are checked for inf/NaN, Adam unscales them and
+ * skips the step if one was found, and the scale is updated, all on the GPU.
+ */
+export function leanTrainStep(model: CombModel, adam: Adam, b: Batch, scaler?: LossScaler): Scalar {
   const stats: BatchStat[] = [];
-  const { value, grads } = gradients(model, b, stats);
-  adam.apply(model.params, grads);
+  const { value, grads } = gradients(model, b, stats, undefined, scaler?.scale);
+  if (scaler) for (const g of Object.values(grads)) scaler.check(g);
+  adam.apply(model.params, grads, scaler);
+  scaler?.update();
   for (const g of Object.values(grads)) g.dispose();
   model.updateRunningStats(stats);
   return value;

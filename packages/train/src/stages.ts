@@ -64,7 +64,7 @@ export async function trainStage(env: StageEnv): Promise<void> {
   await writeFile(
     join(env.out, 'meta.json'),
     JSON.stringify(
-      { kind: 'train', identities: cfg.identities, resolution: res.resolution, targetResolution: cfg.resolution, level: Math.log2(res.resolution), alpha: res.alpha, step: res.step, engine: eng.name },
+      { kind: 'train', identities: cfg.identities, resolution: res.resolution, targetResolution: cfg.resolution, level: Math.log2(res.resolution), alpha: res.alpha, step: res.step, engine: eng.name, precision: res.precision },
       null,
       1,
     ),

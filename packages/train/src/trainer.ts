@@ -14,6 +14,8 @@ import { hash32 } from './rng.js';
 import { Eta } from './eta.js';
 import { tf, type Scalar } from './tf.js';
 import type { BatchPlan } from './memory.js';
+import { startPrecision } from './precision.js';
+import type { LossScaleOptions } from '@facecomb/engine';
 
 export interface MetricsRecord {
   step: number;
@@ -52,6 +54,8 @@ export interface TrainOptions {
   /** Per-level batch decisions (planBatches); their notes are logged when training starts and at each new level. */
   batchPlan?: BatchPlan;
   log?: (line: string) => void;
+  /** Loss scaling of an f16 run (default: from 2^15, doubling after 1000 good steps); for tests. */
+  lossScale?: LossScaleOptions;
   onStep?: (m: MetricsRecord) => void;
   onProgress?: (done: number, total: number, msg: string) => void;
 }
@@ -63,6 +67,8 @@ export interface TrainResult {
   resumedFrom: number | null;
   metrics: MetricsRecord[];
   modelDir: string;
+  /** The precision used (config.precision, or f32 where f16 is not available). */
+  precision: 'f32' | 'f16';
 }
 
 /** Engines that run a step on their own device: the loop reads their losses every `lossEvery` steps (lean.ts). */
@@ -189,7 +195,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       engine: opts.engine.name,
     };
   };
-  const checkpoint = async (dir: string) => saveCheckpoint(dir, model, adam, state(), metricsLines);
+  const checkpoint = async (dir: string) => {
+    await adam.settleSkips(); // f16: steps skipped on the GPU do not count in the saved step numbers
+    return saveCheckpoint(dir, model, adam, state(), metricsLines);
+  };
   const preview = async (r: number, alpha: number) => {
     if (r !== previewRes) {
       previews = await previewSamples(opts.sets, r, opts.previewCount ?? 4);
@@ -240,6 +249,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     for (let i = 0; i < run.length; i++) await record(run[i].batch, values[i], ms, run[i].waitMs);
   };
 
+  const prec = startPrecision(cfg.precision, opts.engine.name, log, opts.lossScale);
   try {
     while (step < total) {
       const plan = planStep(cfg, step);
@@ -255,7 +265,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       const wait0 = loader.waitMs;
       const batch = await loader.next(step);
       if (lean) {
-        pending.push({ batch, loss: leanTrainStep(model, adam, batch), waitMs: loader.waitMs - wait0 });
+        pending.push({ batch, loss: leanTrainStep(model, adam, batch, prec.scaler), waitMs: loader.waitMs - wait0 });
       } else {
         const loss = await trainStep(model, adam, batch, pool);
         await record(batch, loss, performance.now() - t0, loader.waitMs - wait0);
@@ -278,7 +288,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     if (step % cfg.previewEvery !== 0) await preview(last.resolution, step === 0 ? 0 : last.alpha);
     await checkpoint(modelDir);
     const st = state();
-    return { step, resolution: st.resolution, alpha: st.alpha, resumedFrom, metrics: records, modelDir };
+    return { step, resolution: st.resolution, alpha: st.alpha, resumedFrom, metrics: records, modelDir, precision: prec.precision };
   } finally {
     if (opts.signals) {
       process.off('SIGINT', hInt);
@@ -286,6 +296,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     }
     await pool?.close();
     tf.dispose(pending.map((p) => p.loss));
+    await prec.end(log);
     model.dispose();
     adam.dispose();
   }

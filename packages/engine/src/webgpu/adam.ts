@@ -1,49 +1,50 @@
 /**
  * Fused Adam on the webgpu backend: one dispatch per variable updates w, m and v in place (torch.optim.Adam:
  * bias-corrected, eps outside the square root), where tf ops take about a dozen dispatches and three new
- * buffers. The dispatch is recorded into tfjs's open compute pass, in order with the ops that produced the
- * gradient, so no synchronisation is needed; the buffers are marked as owned by the command queue so that
- * tfjs defers their release until the submit, as for its own programs.
+ * buffers. With a loss scaler (loss-scale.ts, f16 training) the gradient is divided by the scale on the GPU
+ * and the update is skipped when the scaler's check flagged a non-finite gradient in this step; a skipped step
+ * does not count for the bias correction (as torch's GradScaler skips optimizer.step): the variable's `skips`
+ * counter (on the GPU) is subtracted from the step number the CPU passes.
  */
 import { tf } from '../tf.js';
+import { dispatchInPlace, FLAT_INDEX, MAIN } from './dispatch.js';
+import type { LossScaler } from './loss-scale.js';
 
-const WGSL = /* wgsl */ `
-struct Params { lr: f32, beta1: f32, beta2: f32, eps: f32, bc1: f32, sqrtBc2: f32, n: u32, pad: u32 };
+function wgsl(scaled: boolean): string {
+  return /* wgsl */ `
+struct Params { lr: f32, beta1: f32, beta2: f32, eps: f32, bc1: f32, sqrtBc2: f32, n: u32, t: u32 };
 @group(0) @binding(0) var<storage, read_write> w: array<f32>;
 @group(0) @binding(1) var<storage, read_write> m: array<f32>;
 @group(0) @binding(2) var<storage, read_write> v: array<f32>;
-@group(0) @binding(3) var<storage, read> g: array<f32>;
-@group(0) @binding(4) var<uniform> p: Params;
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
-  let i = gid.y * nw.x * 256u + gid.x;
+${scaled ? `@group(0) @binding(3) var<storage, read_write> skips: array<i32>;
+@group(0) @binding(4) var<storage, read> g: array<f32>;
+@group(0) @binding(5) var<storage, read> scale: array<f32>;
+@group(0) @binding(6) var<storage, read> state: array<i32>;` : '@group(0) @binding(3) var<storage, read> g: array<f32>;'}
+@group(0) @binding(${scaled ? 7 : 4}) var<uniform> p: Params;
+${MAIN} {
+  ${FLAT_INDEX}
   if (i >= p.n) { return; }
-  let gi = g[i];
+  ${scaled ? `// a non-finite gradient somewhere in this step: skip it (no thread reads skips in such a step)
+  if (state[0] != 0) {
+    if (i == 0u) { skips[0] += 1; }
+    return;
+  }
+  let gi = g[i] / scale[0];
+  let t = f32(i32(p.t) - skips[0]);
+  let bc1 = 1.0 - pow(p.beta1, t);
+  let sqrtBc2 = sqrt(1.0 - pow(p.beta2, t));` : `let gi = g[i];
+  let bc1 = p.bc1;
+  let sqrtBc2 = p.sqrtBc2;`}
   let mi = p.beta1 * m[i] + (1.0 - p.beta1) * gi;
   let vi = p.beta2 * v[i] + (1.0 - p.beta2) * gi * gi;
   m[i] = mi;
   v[i] = vi;
-  w[i] = w[i] - (p.lr / p.bc1) * (mi / (sqrt(vi) / p.sqrtBc2 + p.eps));
+  w[i] = w[i] - (p.lr / bc1) * (mi / (sqrt(vi) / sqrtBc2 + p.eps));
 }
 `;
-
-interface Internals {
-  device: GPUDevice;
-  tensorMap: { get(id: object): { resource: GPUBuffer | null; values: unknown } };
-  uploadToGPU(id: object): void;
-  ensureCommandEncoderReady(): void;
-  commandEncoder: GPUCommandEncoder;
-  computePassEncoder: GPUComputePassEncoder | null;
-  dispatchCountInPass: number;
-  commandQueueOwnedIds: WeakSet<object>;
-  uniformPendingDisposal: GPUBuffer[];
-  bufferManager: { acquireBuffer(size: number, usage: number): GPUBuffer };
-  endComputePassEncoder(): void;
-  submitQueue(): void;
-  activeTimers?: unknown;
 }
+const CODE = { plain: wgsl(false), scaled: wgsl(true) };
 
-const pipelines = new WeakMap<GPUDevice, GPUComputePipeline>();
 let enabled = true;
 let dispatched = 0;
 
@@ -59,48 +60,24 @@ export function setWebgpuAdam(on: boolean): void {
 
 export interface AdamHyper { lr: number; beta1: number; beta2: number; epsilon: number }
 
+/** Loss scaling for webgpuAdamStep: the scaler, and the variable's count of skipped steps (int32 [1], starts at 0). */
+export interface ScaledStep { scaler: LossScaler; skips: tf.Variable }
+
 /**
- * w, m, v (variables) <- one Adam step with gradient g at step t (1-based). Returns false (nothing done)
- * when the active backend is not webgpu or a tensor is not float32 of the same size: the caller then runs
- * its tf-ops Adam.
+ * w, m, v (variables) <- one Adam step with gradient g at step t (1-based); with `scaled`, g is the gradient
+ * times the scaler's scale, the step is skipped on the GPU when the scaler flagged it (then skips += 1), and the
+ * bias correction uses t - skips. Returns false
+ * (nothing done) when the active backend is not webgpu or a tensor is not float32 of the same size: the
+ * caller then runs its tf-ops Adam.
  */
-export function webgpuAdamStep(w: tf.Variable, m: tf.Variable, v: tf.Variable, g: tf.Tensor, t: number, h: AdamHyper): boolean {
+export function webgpuAdamStep(w: tf.Variable, m: tf.Variable, v: tf.Variable, g: tf.Tensor, t: number, h: AdamHyper, scaled?: ScaledStep): boolean {
   if (!enabled || tf.getBackend() !== 'webgpu') return false;
   if ([w, m, v, g].some((x) => x.dtype !== 'float32' || x.size !== w.size)) return false;
-  const be = tf.backend() as unknown as Internals;
-  let pipeline = pipelines.get(be.device);
-  if (!pipeline) {
-    pipeline = be.device.createComputePipeline({ layout: 'auto', compute: { module: be.device.createShaderModule({ code: WGSL }), entryPoint: 'main' } });
-    pipelines.set(be.device, pipeline);
-  }
-  const ids = [w, m, v, g].map((x) => x.dataId);
-  for (const id of ids) be.uploadToGPU(id);
-  // a read (data()) caches the values on the CPU and later reads return that copy: w, m and v are written in
-  // place on the GPU, so their copies go stale (a checkpoint after the first would save old weights)
-  for (const id of ids.slice(0, 3)) be.tensorMap.get(id).values = null;
   const params = new ArrayBuffer(32);
   new Float32Array(params, 0, 6).set([h.lr, h.beta1, h.beta2, h.epsilon, 1 - h.beta1 ** t, Math.sqrt(1 - h.beta2 ** t)]);
-  new Uint32Array(params, 24, 2).set([w.size, 0]);
-  const uniform = be.bufferManager.acquireBuffer(32, GPUBufferUsage.COPY_DST | GPUBufferUsage.UNIFORM);
-  be.device.queue.writeBuffer(uniform, 0, params);
-  be.uniformPendingDisposal.push(uniform);
-  const bindGroup = be.device.createBindGroup({
-    layout: pipeline.getBindGroupLayout(0),
-    entries: [...ids.map((id, i) => ({ binding: i, resource: { buffer: be.tensorMap.get(id).resource! } })), { binding: 4, resource: { buffer: uniform } }],
-  });
-  for (const id of ids) be.commandQueueOwnedIds.add(id);
-  be.ensureCommandEncoderReady();
-  if (!be.computePassEncoder) be.computePassEncoder = be.commandEncoder.beginComputePass({});
-  const groups = Math.ceil(w.size / 256);
-  const x = Math.min(groups, 65535);
-  be.computePassEncoder.setPipeline(pipeline);
-  be.computePassEncoder.setBindGroup(0, bindGroup);
-  be.computePassEncoder.dispatchWorkgroups(x, Math.ceil(groups / x), 1);
-  be.dispatchCountInPass++;
+  new Uint32Array(params, 24, 2).set([w.size, t]);
+  if (scaled) dispatchInPlace('adam_scaled', CODE.scaled, [w, m, v, scaled.skips, g, scaled.scaler.scale, scaled.scaler.state], 4, params, w.size);
+  else dispatchInPlace('adam', CODE.plain, [w, m, v, g], 3, params, w.size);
   dispatched++;
-  if (be.dispatchCountInPass >= tf.env().getNumber('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE')) {
-    be.endComputePassEncoder();
-    be.submitQueue();
-  }
   return true;
 }

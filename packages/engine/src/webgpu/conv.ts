@@ -10,7 +10,7 @@
  * Anything else (NCHW, other dtypes, prelu) goes to tfjs's own kernel.
  */
 import { tf } from '../tf.js';
-import { chooseTiling, epilogueKey, gemmSource, reduceSource, type Activation, type Epilogue, type GemmSpec } from './gemm.js';
+import { chooseTiling, epilogueKey, gemmSource, reduceSource, type Activation, type Epilogue, type GemmSpec, type Precision } from './gemm.js';
 
 type TensorInfo = tf.TensorInfo;
 type Attrs = Record<string, unknown>;
@@ -36,11 +36,18 @@ function program(key: string, variableNames: string[], outputShape: number[], di
   };
 }
 
+let precision: Precision = 'f32';
+
+/** Operand precision of the conv GEMMs from now on ('f16' needs a device with shader-f16: see setWebgpuPrecision). */
+export function setConvPrecision(p: Precision): void {
+  precision = p;
+}
+
 /** Runs a GEMM (split-K plus reduction when the tiling asks for it); the result has `outShape`. */
 export function runGemm(backend: WebgpuBackend, spec: GemmSpec, inputs: { names: string[]; infos: TensorInfo[] },
   outShape: number[], epi: Epilogue, splitK: boolean): TensorInfo {
-  const t = chooseTiling(spec.M, spec.N, spec.K, splitK);
-  const key = `${spec.key}_${t.BM}x${t.BN}x${t.BK}_${t.TM}_s${t.S}`;
+  const t = chooseTiling(spec.M, spec.N, spec.K, splitK, precision);
+  const key = `${spec.key}_${t.BM}x${t.BN}x${t.BK}_${t.TM}_s${t.S}${t.precision === 'f16' ? '_h' : ''}`;
   const dispatch: [number, number, number] = [t.DX, Math.ceil(t.tiles / t.DX), t.S];
   const wg: [number, number, number] = [t.TX * t.TY, 1, 1];
   const biasInput = epi.bias ? 1 : 0;

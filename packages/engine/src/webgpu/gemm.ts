@@ -9,7 +9,15 @@
  * partial tile into a [S, M*N] buffer; a second, elementwise pass (`reduceSource`) adds the S slices and
  * applies the epilogue. All geometry is baked into the shader as constants (each layer shape gets its own
  * pipeline; integer divisions by constants compile to multiplies), so loop bounds are uniform.
+ *
+ * Precision 'f16' (needs the device feature shader-f16): the tensors stay f32 in memory (tfjs has no float16
+ * dtype); the loaders' values are converted to f16 when staged in workgroup memory (half the bytes: BK 16 where
+ * f32 fits only 8), multiplied as vec4<f16>, summed in f16 over one BK slice (<= 16 terms) and that slice's sum added
+ * into f32 accumulators. A value beyond f16's range becomes +-inf (not an indeterminate value), so an overflow
+ * always shows as a non-finite result (what loss scaling checks for).
  */
+
+export type Precision = 'f32' | 'f16';
 
 export type Activation = 'linear' | 'relu' | 'relu6' | 'leakyrelu' | 'elu' | 'sigmoid';
 
@@ -48,6 +56,8 @@ export interface GemmTiling {
   tiles: number;
   /** Workgroups along x (the flat tile index is y * DX + x, to stay under the 65535 limit per dimension). */
   DX: number;
+  /** Operand type of the inner product (staged tiles and multiplies); accumulation and outputs stay f32. */
+  precision: Precision;
 }
 
 /** Workgroups a GEMM should spread over before split-K stops paying (a few per SM of a large GPU). */
@@ -64,21 +74,22 @@ function pow2Floor(n: number): number {
 }
 
 /** Tile shape for a problem size: 4-wide vec4 columns, TM rows per thread, about 256 threads. */
-export function chooseTiling(M: number, N: number, K: number, splitK: boolean): GemmTiling {
+export function chooseTiling(M: number, N: number, K: number, splitK: boolean, precision: Precision = 'f32'): GemmTiling {
   const BN = Math.min(64, 4 * Math.ceil(N / 4));
   const TX = BN / 4;
   const TM = M >= 8192 && BN >= 64 ? 8 : 4; // 8x4 outputs per thread for large layers (128x64 tiles)
   // no taller tile than M needs (a 1x1 filter gradient has M = Ci rows: a 256-row tile was 90% idle)
   const TY = Math.min(64, pow2Floor(THREADS / TX), 2 ** Math.ceil(Math.log2(Math.max(1, Math.ceil(M / TM)))));
   const BM = TY * TM;
-  const BK = Math.min(16, pow2Floor(4096 / (BM + BN)));
+  // 16 KB of staged tiles: 4096 f32 or 8192 f16 values (BK stays <= 16: the f16 partial sums stay short)
+  const BK = Math.min(16, pow2Floor((precision === 'f16' ? 8192 : 4096) / (BM + BN)));
   const tiles = Math.ceil(M / BM) * Math.ceil(N / BN);
   let S = 1;
   if (splitK && tiles < targetWorkgroups) S = Math.max(1, Math.min(Math.ceil(targetWorkgroups / tiles), Math.floor(K / (8 * BK))));
   const KC = Math.ceil(Math.ceil(K / S) / BK) * BK;
   S = Math.ceil(K / KC);
   const DX = Math.min(tiles, 32768);
-  return { BM, BN, BK, TM, TX, TY, S, KC, tiles, DX };
+  return { BM, BN, BK, TM, TX, TY, S, KC, tiles, DX, precision };
 }
 
 function f(x: number): string {
@@ -115,6 +126,9 @@ export function gemmSource(s: GemmSpec, t: GemmTiling, epi: Epilogue | null): st
   const BN4 = BN / 4;
   const tilesN = Math.ceil(s.N / BN);
   const final = t.S === 1 && epi !== null;
+  const h = t.precision === 'f16';
+  const T = h ? 'f16' : 'f32';
+  const cvt = h ? 'h' : ''; // staging conversion (f16: h() / h4() below)
   const aIdx = s.aAlongK ? 'let kk = e % BK; let mm = e / BK;' : 'let kk = e / BM; let mm = e % BM;';
   const aLoad = !s.loadA4
     ? `for (var e = tid; e < BK * BM; e += NT) {
@@ -122,14 +136,14 @@ export function gemmSource(s: GemmSpec, t: GemmTiling, epi: Epilogue | null): st
       let k = kbase + kk; let m = m0 + mm;
       var v = 0.0;
       if (k < K && m < M) { v = loadA(m, k); }
-      As[kk * BM + mm] = v;
+      As[kk * BM + mm] = ${cvt}(v);
     }`
     : `for (var e = tid; e < BK * BM / 4; e += NT) {
       let kk = (e % (BK / 4)) * 4; let mm = e / (BK / 4);
       let k = kbase + kk; let m = m0 + mm;
       var v = vec4<f32>(0.0);
       if (k < K && m < M) { v = loadA4(m, k); }
-      for (var c = 0; c < 4; c++) { As[(kk + c) * BM + mm] = v[c]; }
+      for (var c = 0; c < 4; c++) { As[(kk + c) * BM + mm] = ${cvt}(v[c]); }
     }`;
   // B is stored as vec4 along n; when n is contiguous each thread loads one vec4 of 4 neighbours.
   const bLoad = s.bAlongK
@@ -138,7 +152,7 @@ export function gemmSource(s: GemmSpec, t: GemmTiling, epi: Epilogue | null): st
         let k = kbase + kk; let n = n0 + nn;
         var v = 0.0;
         if (k < K && n < N) { v = loadB(k, n); }
-        Bs[kk * BN4 + nn / 4][nn % 4] = v;
+        Bs[kk * BN4 + nn / 4][nn % 4] = ${cvt}(v);
       }`
     : `for (var e = tid; e < BK * BN4; e += NT) {
         let kk = e / BN4; let n4 = e % BN4;
@@ -147,19 +161,41 @@ export function gemmSource(s: GemmSpec, t: GemmTiling, epi: Epilogue | null): st
         if (k < K) {
           for (var c = 0; c < 4; c++) { if (n + c < N) { v[c] = loadB(k, n + c); } }
         }
-        Bs[e] = v;
+        Bs[e] = ${h ? 'h4' : ''}(v);
       }`;
   const store = final
     ? 'result[m * N + n] = epilogue(v[c], n);'
     : 'result[kz * M * N + m * N + n] = v[c];';
   // Accumulators and the inner product are unrolled by hand: registers, not an indexed array.
   const rows = Array.from({ length: TM }, (_, i) => i);
-  return `
+  // f16: each BK slice is summed in f16 registers (hN), then added into the f32 accumulators (accN)
+  const inner = h
+    ? `${rows.map((i) => `var h${i} = vec4<f16>(0.0);`).join(' ')}
+    for (var kk = 0; kk < BK; kk++) {
+      let b = Bs[kk * BN4 + tx];
+      let ab = kk * BM + ty * TM;
+      ${rows.map((i) => `h${i} = fma(vec4<f16>(As[ab + ${i}]), b, h${i});`).join('\n      ')}
+    }
+    ${rows.map((i) => `acc${i} += vec4<f32>(h${i});`).join(' ')}`
+    : `for (var kk = 0; kk < BK; kk++) {
+      let b = Bs[kk * BN4 + tx];
+      let ab = kk * BM + ty * TM;
+      ${rows.map((i) => `acc${i} = fma(vec4<f32>(As[ab + ${i}]), b, acc${i});`).join('\n      ')}
+    }`;
+  return `${h ? `enable f16;
+// f32 -> f16 with +-inf beyond f16's range (a plain conversion of an out-of-range value is indeterminate);
+// the infinity's bits are read from a variable: a constant infinity is a shader-creation error
+var<private> HALF_INF: u32 = 0x7c007c00u;
+fn h(v: f32) -> f16 {
+  if (abs(v) > 65504.0) { return bitcast<vec2<f16>>(HALF_INF).x * f16(sign(v)); }
+  return f16(v);
+}
+fn h4(v: vec4<f32>) -> vec4<f16> { return vec4<f16>(h(v.x), h(v.y), h(v.z), h(v.w)); }` : ''}
 const M = ${s.M}; const N = ${s.N}; const K = ${s.K};
 const BM = ${BM}; const BN = ${BN}; const BN4 = ${BN4}; const BK = ${BK}; const TM = ${TM};
 const TX = ${TX}; const NT = ${NT}; const KC = ${KC}; const TILES_N = ${tilesN}; const DX = ${DX};
-var<workgroup> As: array<f32, ${BK * BM}>;
-var<workgroup> Bs: array<vec4<f32>, ${BK * BN4}>;
+var<workgroup> As: array<${T}, ${BK * BM}>;
+var<workgroup> Bs: array<vec4<${T}>, ${BK * BN4}>;
 fn loadA(m: i32, k: i32) -> f32 { ${s.loadA} }
 fn loadB(k: i32, n: i32) -> f32 { ${s.loadB} }
 ${s.loadA4 ? `fn loadA4(m: i32, k: i32) -> vec4<f32> { ${s.loadA4} }` : ''}
@@ -187,11 +223,7 @@ fn main() {
 ${aLoad}
     ${bLoad}
     workgroupBarrier();
-    for (var kk = 0; kk < BK; kk++) {
-      let b = Bs[kk * BN4 + tx];
-      let ab = kk * BM + ty * TM;
-      ${rows.map((i) => `acc${i} = fma(vec4<f32>(As[ab + ${i}]), b, acc${i});`).join('\n      ')}
-    }
+    ${inner}
     workgroupBarrier();
   }
   ${rows.map((i) => `store(m0 + ty * TM + ${i}, n0 + tx * 4, kz, acc${i});`).join('\n  ')}

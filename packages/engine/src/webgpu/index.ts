@@ -5,7 +5,9 @@
 import { tf } from '../tf.js';
 import { setWebgpuAdam } from './adam.js';
 import { setWebgpuLoss } from './ssim-loss.js';
-import { conv2d, conv2dBackpropFilter, conv2dBackpropInput, fusedConv2d, type WebgpuBackend } from './conv.js';
+import { conv2d, conv2dBackpropFilter, conv2dBackpropInput, fusedConv2d, setConvPrecision, type WebgpuBackend } from './conv.js';
+import { webgpuHasF16 } from './device.js';
+import type { Precision } from './gemm.js';
 
 type Args = { inputs: Record<string, tf.TensorInfo>; attrs?: Record<string, unknown>; backend: WebgpuBackend };
 type OurKernel = (args: Args, fallback: (args: Args) => tf.TensorInfo) => tf.TensorInfo;
@@ -30,6 +32,17 @@ export function useWebgpuKernels(on: boolean): void {
   enabled = on;
   setWebgpuAdam(on);
   setWebgpuLoss(on);
+}
+
+/**
+ * Operand precision of our conv kernels (forward, input and filter gradient): 'f16' needs the webgpu engine on a
+ * device with shader-f16 and throws otherwise (the caller decides whether to fall back); 'f32' is the default.
+ */
+export function setWebgpuPrecision(p: Precision): void {
+  if (p === 'f16' && !webgpuHasF16()) {
+    throw new Error(tf.getBackend() === 'webgpu' ? 'this WebGPU adapter does not offer shader-f16' : `f16 needs the webgpu engine (active: ${tf.getBackend()})`);
+  }
+  setConvPrecision(p);
 }
 
 /**
