@@ -18,3 +18,4 @@ export { registerWebgpuKernels, useWebgpuKernels, webgpuOriginalKernel } from '.
 export { setSplitKTarget } from './webgpu/gemm.js';
 export { webgpuReconstructionLoss, setWebgpuLoss, type FusedLossSpec } from './webgpu/ssim-loss.js';
 export { webgpuAdamStep, webgpuAdamDispatches, type AdamHyper } from './webgpu/adam.js';
+export { conv2dLeakyRelu, setConvActFusion, convActFusion, type ConvActFusion, type ConvLeakyOptions } from './conv-act.js';

@@ -10,7 +10,7 @@
  * Anything else (NCHW, other dtypes, prelu) goes to tfjs's own kernel.
  */
 import { tf } from '../tf.js';
-import { chooseTiling, epilogueKey, gemmSource, reduceSource, type Activation, type Epilogue, type GemmSpec } from './gemm.js';
+import { chooseTiling, epilogueKey, f, gemmSource, reduceSource, type Activation, type Epilogue, type GemmSpec } from './gemm.js';
 
 type TensorInfo = tf.TensorInfo;
 type Attrs = Record<string, unknown>;
@@ -85,10 +85,24 @@ function gkey(g: Geometry): string {
   return [g.B, g.H, g.W, g.Ci, g.OH, g.OW, g.Co, g.KH, g.KW, g.sh, g.sw, g.dh, g.dw, g.pt, g.pl].join('_');
 }
 
-/** WGSL of four neighbouring values of a flat f32 array as a vec4. */
-function vec4(name: string, index: string): string {
-  return `vec4<f32>(${name}[${index}], ${name}[${index} + 1], ${name}[${index} + 2], ${name}[${index} + 3])`;
+/** WGSL of four neighbouring values of a flat f32 array (or of a reader function `name(i)`) as a vec4. */
+function vec4(name: string, index: string, call = false): string {
+  const at = (o: string) => (call ? `${name}(${index}${o})` : `${name}[${index}${o}]`);
+  return `vec4<f32>(${at('')}, ${at(' + 1')}, ${at(' + 2')}, ${at(' + 3')})`;
 }
+
+/**
+ * WGSL of `fn dyAt(i: i32) -> f32`, how the gradient kernels read the output gradient dy: as stored, or
+ * (`leak` given: the prologue of a conv fused with bias + LeakyReLU) multiplied on load by the activation's
+ * derivative, taken from the saved output `yv`: 1 where y > 0, else leak (the same as at the pre-activation
+ * for leak >= 0, since y = leak * z <= 0 exactly where z <= 0).
+ */
+function dyReader(leak?: number): string {
+  return leak === undefined ? 'fn dyAt(i: i32) -> f32 { return dy[i]; }'
+    : `fn dyAt(i: i32) -> f32 { let d = dy[i]; return select(d * ${f(leak)}, d, yv[i] > 0.0); }`;
+}
+
+const leakKey = (leak?: number) => (leak === undefined ? '' : `_leak${leak}`);
 
 export function forwardSpec(g: Geometry): GemmSpec {
   return {
@@ -110,9 +124,10 @@ export function forwardSpec(g: Geometry): GemmSpec {
   };
 }
 
-export function inputGradSpec(g: Geometry): GemmSpec {
+export function inputGradSpec(g: Geometry, leak?: number): GemmSpec {
   return {
-    key: `convdx_${gkey(g)}`,
+    key: `convdx_${gkey(g)}${leakKey(leak)}`,
+    prelude: dyReader(leak),
     M: g.B * g.H * g.W, N: g.Ci, K: g.KH * g.KW * g.Co,
     loadA: `let b = m / ${g.H * g.W}; let r = m % ${g.H * g.W}; let h = r / ${g.W}; let w = r % ${g.W};
       let kh = k / ${g.KW * g.Co}; let r2 = k % ${g.KW * g.Co}; let kw = r2 / ${g.Co}; let co = r2 % ${g.Co};
@@ -120,14 +135,14 @@ export function inputGradSpec(g: Geometry): GemmSpec {
       if (th < 0 || tw < 0 || th % ${g.sh} != 0 || tw % ${g.sw} != 0) { return 0.0; }
       let oh = th / ${g.sh}; let ow = tw / ${g.sw};
       if (oh >= ${g.OH} || ow >= ${g.OW}) { return 0.0; }
-      return dy[((b * ${g.OH} + oh) * ${g.OW} + ow) * ${g.Co} + co];`,
+      return dyAt(((b * ${g.OH} + oh) * ${g.OW} + ow) * ${g.Co} + co);`,
     loadA4: g.Co % 4 ? undefined : `let b = m / ${g.H * g.W}; let r = m % ${g.H * g.W}; let h = r / ${g.W}; let w = r % ${g.W};
       let kh = k / ${g.KW * g.Co}; let r2 = k % ${g.KW * g.Co}; let kw = r2 / ${g.Co}; let co = r2 % ${g.Co};
       let th = h + ${g.pt} - kh; let tw = w + ${g.pl} - kw;
       if (th < 0 || tw < 0 || th % ${g.sh} != 0 || tw % ${g.sw} != 0) { return vec4<f32>(0.0); }
       let oh = th / ${g.sh}; let ow = tw / ${g.sw};
       if (oh >= ${g.OH} || ow >= ${g.OW}) { return vec4<f32>(0.0); }
-      return ${vec4('dy', `((b * ${g.OH} + oh) * ${g.OW} + ow) * ${g.Co} + co`)};`,
+      return ${vec4('dyAt', `((b * ${g.OH} + oh) * ${g.OW} + ow) * ${g.Co} + co`, true)};`,
     loadB: `let t = k / ${g.Co}; let co = k % ${g.Co};
       return wt[(t * ${g.Ci} + n) * ${g.Co} + co];`,
     aAlongK: true,
@@ -135,16 +150,17 @@ export function inputGradSpec(g: Geometry): GemmSpec {
   };
 }
 
-export function filterGradSpec(g: Geometry): GemmSpec {
+export function filterGradSpec(g: Geometry, leak?: number): GemmSpec {
   return {
-    key: `convdw_${gkey(g)}`,
+    key: `convdw_${gkey(g)}${leakKey(leak)}`,
+    prelude: dyReader(leak),
     M: g.KH * g.KW * g.Ci, N: g.Co, K: g.B * g.OH * g.OW,
     loadA: `let kh = m / ${g.KW * g.Ci}; let r = m % ${g.KW * g.Ci}; let kw = r / ${g.Ci}; let ci = r % ${g.Ci};
       let b = k / ${g.OH * g.OW}; let r2 = k % ${g.OH * g.OW}; let oh = r2 / ${g.OW}; let ow = r2 % ${g.OW};
       let ih = oh * ${g.sh} + kh - ${g.pt}; let iw = ow * ${g.sw} + kw - ${g.pl};
       if (ih < 0 || ih >= ${g.H} || iw < 0 || iw >= ${g.W}) { return 0.0; }
       return x[((b * ${g.H} + ih) * ${g.W} + iw) * ${g.Ci} + ci];`,
-    loadB: `return dy[k * ${g.Co} + n];`,
+    loadB: `return dyAt(k * ${g.Co} + n);`,
     aAlongK: false, // no vec4 loads here: measured slower on lavapipe for the filter gradient
     bAlongK: false,
   };
@@ -195,4 +211,36 @@ export function conv2dBackpropFilter(args: KernelArgs, fallback: Fallback): Tens
   if (attrs.dataFormat === 'NCHW' || !ours(x, dy)) return fallback(args);
   const g = geometry(x.shape, attrs.filterShape as number[], attrs);
   return runGemm(args.backend, filterGradSpec(g), { names: ['x', 'dy'], infos: [x, dy] }, [g.KH, g.KW, g.Ci, g.Co], LINEAR, true);
+}
+
+/** db[n] = sum over (b, oh, ow) of dyAt: a one-row GEMM against ones (split-K over the batch and pixels). */
+export function biasGradSpec(g: Geometry, leak?: number): GemmSpec {
+  return {
+    key: `convdb_${g.B * g.OH * g.OW}_${g.Co}${leakKey(leak)}`,
+    M: 1, N: g.Co, K: g.B * g.OH * g.OW,
+    prelude: dyReader(leak),
+    loadA: 'return 1.0;',
+    loadB: `return dyAt(k * ${g.Co} + n);`,
+    aAlongK: false,
+    bAlongK: false,
+  };
+}
+
+/**
+ * The gradients of y = LeakyReLU(conv2d(x, filter) + bias, leak) (NHWC f32, dilation 1) from dy and the saved
+ * output y, with the activation's derivative applied as each kernel loads dy (no dy' tensor, no elementwise
+ * pass): [dx (null unless wantDx), dW, db]. Null when the shapes or dtypes are not ours (the caller composes tf ops).
+ */
+export function leakyConvGrads(backend: WebgpuBackend, t: { x: TensorInfo; filter: TensorInfo; y: TensorInfo; dy: TensorInfo },
+  attrs: Attrs, leak: number, wantDx: boolean): [TensorInfo | null, TensorInfo, TensorInfo] | null {
+  const { x, filter, y, dy } = t;
+  if (!(leak >= 0) || !ours(x, filter, y, dy) || attrs.dataFormat === 'NCHW') return null;
+  const g = geometry(x.shape, filter.shape, attrs);
+  if (g.dh !== 1 || g.dw !== 1) return null;
+  const dx = wantDx
+    ? runGemm(backend, inputGradSpec(g, leak), { names: ['dy', 'yv', 'wt'], infos: [dy, y, filter] }, [g.B, g.H, g.W, g.Ci], LINEAR, true)
+    : null;
+  const dw = runGemm(backend, filterGradSpec(g, leak), { names: ['x', 'dy', 'yv'], infos: [x, dy, y] }, [g.KH, g.KW, g.Ci, g.Co], LINEAR, true);
+  const db = runGemm(backend, biasGradSpec(g, leak), { names: ['dy', 'yv'], infos: [dy, y] }, [g.Co], LINEAR, true);
+  return [dx, dw, db];
 }

@@ -25,6 +25,11 @@ export function webgpuOriginalKernel(kernelName: string): tf.KernelFunc | undefi
   return originals.get(kernelName);
 }
 
+/** Whether our kernels (rather than tfjs's own) serve the webgpu backend now. */
+export function webgpuKernelsOn(): boolean {
+  return enabled;
+}
+
 /** Switches between our kernels, fused Adam and the fused loss (default) and tfjs's own, at run time (for before/after benchmarks). */
 export function useWebgpuKernels(on: boolean): void {
   enabled = on;
