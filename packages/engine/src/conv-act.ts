@@ -5,21 +5,28 @@
  * Here the forward is one FusedConv2D kernel (bias and activation in its epilogue) and the backward uses the
  * saved output y: dy' = dy * (y > 0 ? 1 : alpha), valid for alpha >= 0 (then y > 0 exactly where the
  * pre-activation is > 0; a negative alpha flips the sign and is refused), dx = conv2dBackpropInput(dy'),
- * dW = conv2dBackpropFilter(x, dy'), db = sum(dy'). With our webgpu kernels the dy' multiply is fused into the
- * load of dy in all three gradient kernels (no dy' tensor); elsewhere dy' is formed with the same tf ops as
+ * dW = conv2dBackpropFilter(x, dy'), db = sum(dy'). Off webgpu dy' is formed with the same tf ops as
  * tf.leakyRelu's gradient, so cpu/wasm give the numbers of conv + bias then tf.leakyRelu, bit for bit.
+ *
+ * Modes (setConvActFusion), for the webgpu backend with our kernels (elsewhere every mode but 'off' is 'forward'):
+ *   off       the caller composes conv + bias, then tf.leakyRelu
+ *   forward   this op; dy' from tf ops (Greater, Multiply, Select), then the conv gradient kernels and tf.sum
+ *   grad      dy' in one elementwise pass of ours, then the conv gradient kernels and tf.sum
+ *   prologue  (default) no dy' at all: the derivative is applied as the input, filter and bias gradient
+ *             kernels load dy (fewest dispatches and bytes; every tile that reads a dy value also reads its y:
+ *             the GEMMs took the same time as on dy' on lavapipe, bench/engine/webgpu-conv-act.ts; to be
+ *             measured on a GPU, where 'grad' is the fallback if the extra loads cost more than the pass)
  */
 import { tf } from './tf.js';
-import { leakyConvGrads, type WebgpuBackend } from './webgpu/conv.js';
-import { webgpuKernelsOn } from './webgpu/index.js';
+import { LEAKY_CONV_GRAD_KERNELS, webgpuKernelsOn } from './webgpu/index.js';
 
-/** off: callers compose conv + leakyRelu; forward: this op, backward from tf ops; full: backward fused on webgpu too. */
-export type ConvActFusion = 'off' | 'forward' | 'full';
-let mode: ConvActFusion = 'full';
+export type ConvActFusion = 'off' | 'forward' | 'grad' | 'prologue';
+const MODES: readonly ConvActFusion[] = ['off', 'forward', 'grad', 'prologue'];
+let mode: ConvActFusion = 'prologue';
 
-/** For before/after benchmarks and checks (default 'full'). */
+/** For before/after benchmarks and checks (default 'prologue'). */
 export function setConvActFusion(m: ConvActFusion): void {
-  if (!['off', 'forward', 'full'].includes(m)) throw new Error(`conv + LeakyReLU fusion '${m}': use off, forward or full`);
+  if (!MODES.includes(m)) throw new Error(`conv + LeakyReLU fusion '${m}': use ${MODES.join(', ')}`);
   mode = m;
 }
 
@@ -53,25 +60,32 @@ export function conv2dLeakyRelu(x: T4, filter: T4, bias: tf.Tensor1D, o: ConvLea
     save([xi, wi, y]);
     const gradFunc = (dy: T4, saved: tf.Tensor[]) => {
       const [xs, ws, ys] = saved as T4[];
-      const [dx, dw, db] = (mode === 'full' ? fusedGrads(xs, ws, ys, dy) : null) ?? composedGrads(xs, ws, ys, dy);
+      const ours = tf.getBackend() === 'webgpu' && webgpuKernelsOn() && [xs, ws, ys, dy].every((t) => t.dtype === 'float32');
+      const [dx, dw, db] = ours && mode === 'prologue' ? prologueGrads(xs, ws, ys, dy) : convGrads(xs, ws, activationGrad(ys, dy, ours && mode === 'grad'));
       return wantDx ? [dx!, dw, db] : [dw, db];
     };
     return { value: y, gradFunc };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
 
-  /** dx, dW, db from our webgpu kernels with dy' fused into their loads; null off webgpu or when not covered. */
-  function fusedGrads(xs: T4, ws: T4, ys: T4, dy: T4): Grads | null {
-    if (tf.getBackend() !== 'webgpu' || !webgpuKernelsOn()) return null;
-    const be = tf.backend() as unknown as WebgpuBackend;
-    const r = leakyConvGrads(be, { x: xs, filter: ws, y: ys, dy }, attrs, o.alpha, wantDx);
-    if (!r) return null;
-    const make = (info: tf.TensorInfo) => tf.engine().makeTensorFromTensorInfo(info);
-    return [r[0] && make(r[0]), make(r[1]), make(r[2])];
+  const run = (name: string, inputs: tf.NamedTensorMap, extra: Record<string, unknown> = {}) =>
+    tf.engine().runKernel(name, inputs, { ...attrs, ...extra } as unknown as tf.NamedAttrMap) as tf.Tensor;
+
+  /** dx, dW, db from our webgpu kernels with the derivative fused into their loads of dy. */
+  function prologueGrads(xs: T4, ws: T4, ys: T4, dy: T4): Grads {
+    return [
+      wantDx ? run(LEAKY_CONV_GRAD_KERNELS.input, { dy, y: ys, filter: ws }, { inputShape: xs.shape }) : null,
+      run(LEAKY_CONV_GRAD_KERNELS.filter, { x: xs, dy, y: ys }, { filterShape: ws.shape }),
+      run(LEAKY_CONV_GRAD_KERNELS.bias, { dy, y: ys }),
+    ];
   }
 
-  /** The same kernels tf.leakyRelu's and tf.fused.conv2d's gradients run (bit-identical to the unfused model). */
-  function composedGrads(xs: T4, ws: T4, ys: T4, dy: T4): Grads {
-    const d = tf.where(tf.greater(ys, 0), dy, tf.mul(dy, o.alpha));
+  /** dy': one pass of ours, or the tf ops of tf.leakyRelu's gradient (at the output: the same mask for alpha >= 0). */
+  function activationGrad(ys: T4, dy: T4, ours: boolean): tf.Tensor {
+    return ours ? run(LEAKY_CONV_GRAD_KERNELS.activation, { dy, y: ys }) : tf.where(tf.greater(ys, 0), dy, tf.mul(dy, o.alpha));
+  }
+
+  /** The kernels tf.fused.conv2d's gradient runs on dy' (bit-identical to the unfused model). */
+  function convGrads(xs: T4, ws: T4, d: tf.Tensor): Grads {
     const common = { strides, pad: o.pad, dataFormat: 'NHWC' } as const;
     const dx = wantDx
       ? tf.engine().runKernel('Conv2DBackpropInput', { dy: d, filter: ws }, { ...common, inputShape: xs.shape } as unknown as tf.NamedAttrMap) as tf.Tensor

@@ -19,3 +19,4 @@ export { setSplitKTarget } from './webgpu/gemm.js';
 export { webgpuReconstructionLoss, setWebgpuLoss, type FusedLossSpec } from './webgpu/ssim-loss.js';
 export { webgpuAdamStep, webgpuAdamDispatches, type AdamHyper } from './webgpu/adam.js';
 export { conv2dLeakyRelu, setConvActFusion, convActFusion, type ConvActFusion, type ConvLeakyOptions } from './conv-act.js';
+export { webgpuBlend } from './webgpu/blend.js';

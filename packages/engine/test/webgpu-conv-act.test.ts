@@ -1,13 +1,15 @@
 /**
- * conv2dLeakyRelu (src/conv-act.ts): one FusedConv2D forward and its own gradient, with the LeakyReLU
- * derivative fused into the loads of our webgpu gradient kernels (dx, dW and the bias gradient), against tfjs's
- * composed conv2d + bias + leakyRelu on the cpu backend: odd sizes, strides 1 and 2, same/valid, 1x1/3x3/4x4,
- * about half the pre-activations negative (the alpha branch), with and without split-K, x as data (no dx).
- * Relative error < 1e-4 for the output and every gradient. The unfused path on cpu is checked bit for bit.
+ * conv2dLeakyRelu (src/conv-act.ts): one FusedConv2D forward and its own gradient on webgpu, the LeakyReLU
+ * derivative as one pass of ours ('grad') or fused into the loads of the dx, dW and bias gradient kernels
+ * ('prologue'), against tfjs's composed conv2d + bias + leakyRelu on the cpu backend: odd sizes, strides 1
+ * and 2, same/valid, 1x1/3x3/4x4, about half the pre-activations negative (the alpha branch), alpha 0, with
+ * and without split-K, x as data (no dx). Relative error < 1e-4 for the output and every gradient. On cpu the
+ * op is checked bit for bit against the composed ops. Also the fade-in blend (webgpuBlend: one dispatch, alpha
+ * as a uniform) against tf ops on cpu.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tf, initEngine, setSplitKTarget, conv2dLeakyRelu, setConvActFusion } from '../src/index.js';
+import { tf, initEngine, setSplitKTarget, conv2dLeakyRelu, setConvActFusion, webgpuBlend } from '../src/index.js';
 import { randomValues, relError } from './helpers.js';
 import { compiledShaders, webgpuOrSkip } from './webgpu-helpers.js';
 
@@ -54,31 +56,70 @@ test('conv2dLeakyRelu: fused forward and gradients on webgpu match tf ops on the
   for (const c of CASES) {
     refs.push(await run(c, false));
     // cpu: the op's composed gradient is the unfused model's, bit for bit
-    setConvActFusion('full');
     assert.deepEqual(await run(c, true), refs.at(-1), `${JSON.stringify(c)}: fused op on cpu differs from tf ops`);
   }
   if (!(await webgpuOrSkip(t))) return;
   try {
-    for (const [split, cases] of [[256, CASES.length], [1, 1]]) {
-      setSplitKTarget(split);
-      for (let i = 0; i < cases; i++) {
-        const before = tf.memory().numTensors;
-        const got = await run(CASES[i], true);
-        assert.equal(tf.memory().numTensors, before, 'tensors leaked');
-        const names = ['output', ...(CASES[i].data ? [] : ['input gradient']), 'filter gradient', 'bias gradient'];
-        assert.equal(got.length, names.length);
-        for (let j = 0; j < got.length; j++) {
-          const e = relError(got[j], refs[i][j]);
-          assert.ok(e < TOL, `${JSON.stringify(CASES[i])} split-K target ${split}: ${names[j]} relative error ${e.toExponential(2)}`);
+    // 'grad': dy' in one pass of ours, then the conv gradient kernels; 'prologue': dy' fused into their loads
+    for (const mode of ['grad', 'prologue'] as const) {
+      setConvActFusion(mode);
+      for (const [split, cases] of [[256, CASES.length], [1, 1]]) {
+        setSplitKTarget(split);
+        for (let i = 0; i < cases; i++) {
+          const before = tf.memory().numTensors;
+          const got = await run(CASES[i], true);
+          assert.equal(tf.memory().numTensors, before, 'tensors leaked');
+          const names = ['output', ...(CASES[i].data ? [] : ['input gradient']), 'filter gradient', 'bias gradient'];
+          assert.equal(got.length, names.length);
+          for (let j = 0; j < got.length; j++) {
+            const e = relError(got[j], refs[i][j]);
+            assert.ok(e < TOL, `${JSON.stringify(CASES[i])} ${mode}, split-K target ${split}: ${names[j]} relative error ${e.toExponential(2)}`);
+          }
         }
       }
     }
   } finally {
     setSplitKTarget(256);
+    setConvActFusion('prologue');
   }
   const ours = compiledShaders().filter((k) => k.startsWith('facecomb_'));
-  for (const kind of ['convdx', 'convdw', 'convdb']) {
+  for (const kind of ['leakygrad', 'convdx', 'convdw', 'convdb']) {
     assert.ok(ours.some((k) => k.includes(kind) && k.includes('_leak')), `no fused ${kind} shader was compiled: ${ours.slice(0, 5).join(', ')}`);
   }
+  await initEngine({ backend: 'wasm', log: () => {} });
+});
+
+/** alpha * a + (1 - alpha) * b and its gradients for a random upstream gradient, at two alphas. */
+async function blend(fused: boolean): Promise<Float32Array[]> {
+  const shape = [3, 7, 5, 3];
+  const a = tf.tensor(randomValues(105 * 3, 21), shape), b = tf.tensor(randomValues(105 * 3, 22), shape);
+  const r = tf.tensor(randomValues(105 * 3, 23), shape);
+  const out: Float32Array[] = [];
+  for (const alpha of [0.3, 0.85]) {
+    const f = (x: tf.Tensor, y: tf.Tensor) => (fused ? webgpuBlend(x, y, alpha)! : tf.add(tf.mul(x, alpha), tf.mul(y, 1 - alpha)));
+    const y = f(a, b);
+    const grads = tf.grads((x: tf.Tensor, z: tf.Tensor) => tf.sum(tf.mul(f(x, z), r)))([a, b]);
+    for (const t of [y, ...grads]) out.push((await t.data()) as Float32Array);
+    tf.dispose([y, ...grads]);
+  }
+  tf.dispose([a, b, r]);
+  return out;
+}
+
+test('webgpuBlend: the fade-in blend in one dispatch on webgpu matches tf ops on the cpu backend', async (t) => {
+  await initEngine({ backend: 'cpu', log: () => {} });
+  const a = tf.zeros([2]);
+  assert.equal(webgpuBlend(a, a, 0.5), null, 'off webgpu the caller composes tf ops');
+  a.dispose();
+  const ref = await blend(false);
+  if (!(await webgpuOrSkip(t))) return;
+  const before = tf.memory().numTensors;
+  const got = await blend(true);
+  assert.equal(tf.memory().numTensors, before, 'tensors leaked');
+  for (let i = 0; i < ref.length; i++) {
+    const e = relError(got[i], ref[i]);
+    assert.ok(e < TOL, `blend output/gradient ${i}: relative error ${e.toExponential(2)}`);
+  }
+  assert.equal(compiledShaders().filter((k) => k.startsWith('facecomb_blend_')).length, 1, 'one shader for both alphas');
   await initEngine({ backend: 'wasm', log: () => {} });
 });

@@ -10,7 +10,7 @@
  * While a new level fades in, encoder features are alpha*new + (1-alpha)*fromRGB_{R/2}(avgpool(x)) and
  * the output is alpha*toRGB_R(new) + (1-alpha)*upsample(toRGB_{R/2}(old)).
  */
-import { conv2dLeakyRelu } from '@facecomb/engine';
+import { conv2dLeakyRelu, webgpuBlend } from '@facecomb/engine';
 import { tf, type Tensor, type Tensor1D, type Tensor2D, type Tensor4D, type Variable } from './tf.js';
 import { ch, type TrainConfig } from './config.js';
 import { hash32, Rng } from './rng.js';
@@ -191,6 +191,11 @@ export class CombModel {
     return this.convAct(h, `dec${i}.${r}.conv2`, this.bnDecoder(), opts);
   }
 
+  /** The fade-in blend alpha * a + (1 - alpha) * b: one dispatch on webgpu (webgpuBlend), three tf ops elsewhere. */
+  private blend(a: Tensor4D, b: Tensor4D, alpha: number): Tensor4D {
+    return webgpuBlend(a, b, alpha) ?? (tf.add(tf.mul(a, alpha), tf.mul(b, 1 - alpha)) as Tensor4D);
+  }
+
   private fading(r: number, alpha: number): boolean {
     return alpha < 1 && r > this.cfg.startResolution;
   }
@@ -202,7 +207,7 @@ export class CombModel {
     if (r > 4) h = this.encBlock(h, r, opts);
     if (this.fading(r, alpha)) {
       const old = this.convAct(tf.avgPool(x, 2, 2, 'valid'), `enc.fromRGB.${r / 2}`, false, opts, 'same', true);
-      h = tf.add(tf.mul(h, alpha), tf.mul(old, 1 - alpha));
+      h = this.blend(h, old, alpha);
     }
     for (let s = r / 2; s >= 8; s /= 2) h = this.encBlock(h, s, opts);
     h = this.convAct(h, 'enc.final.conv', false, opts);
@@ -224,7 +229,7 @@ export class CombModel {
     }
     if (r > 4) x = this.decBlock(x, i, r, opts);
     let y = tf.sigmoid(this.conv(x, `dec${i}.toRGB.${r}`));
-    if (old) y = tf.add(tf.mul(y, alpha), tf.mul(old, 1 - alpha)) as Tensor4D;
+    if (old) y = this.blend(y, old, alpha);
     return y;
   }
 

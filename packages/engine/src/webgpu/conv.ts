@@ -22,7 +22,7 @@ export interface WebgpuBackend {
 }
 
 /** A program object as tfjs-backend-webgpu expects it (its WebGPUProgram interface). */
-function program(key: string, variableNames: string[], outputShape: number[], dispatch: [number, number, number],
+export function program(key: string, variableNames: string[], outputShape: number[], dispatch: [number, number, number],
   workgroupSize: [number, number, number], code: string, flat = false): object {
   return {
     variableNames,
@@ -213,34 +213,64 @@ export function conv2dBackpropFilter(args: KernelArgs, fallback: Fallback): Tens
   return runGemm(args.backend, filterGradSpec(g), { names: ['x', 'dy'], infos: [x, dy] }, [g.KH, g.KW, g.Ci, g.Co], LINEAR, true);
 }
 
-/** db[n] = sum over (b, oh, ow) of dyAt: a one-row GEMM against ones (split-K over the batch and pixels). */
-export function biasGradSpec(g: Geometry, leak?: number): GemmSpec {
+/** db[n] = sum over the rows (b, oh, ow) of dyAt: a one-row GEMM against ones (split-K over the rows). */
+export function biasGradSpec(rows: number, Co: number, leak?: number): GemmSpec {
   return {
-    key: `convdb_${g.B * g.OH * g.OW}_${g.Co}${leakKey(leak)}`,
-    M: 1, N: g.Co, K: g.B * g.OH * g.OW,
+    key: `convdb_${rows}_${Co}${leakKey(leak)}`,
+    M: 1, N: Co, K: rows,
     prelude: dyReader(leak),
     loadA: 'return 1.0;',
-    loadB: `return dyAt(k * ${g.Co} + n);`,
+    loadB: `return dyAt(k * ${Co} + n);`,
     aAlongK: false,
     bAlongK: false,
   };
 }
 
-/**
- * The gradients of y = LeakyReLU(conv2d(x, filter) + bias, leak) (NHWC f32, dilation 1) from dy and the saved
- * output y, with the activation's derivative applied as each kernel loads dy (no dy' tensor, no elementwise
- * pass): [dx (null unless wantDx), dW, db]. Null when the shapes or dtypes are not ours (the caller composes tf ops).
+/*
+ * The gradients of y = LeakyReLU(conv2d(x, filter) + bias, alpha) (NHWC f32, dilation 1) from dy and the saved
+ * output y ('yv'), the activation's derivative applied as each kernel loads dy (no dy' tensor, no elementwise
+ * pass). Kernels of their own (registered on webgpu only, so tf.profile names them); conv-act.ts calls them
+ * after checking they cover the inputs, and the attrs are those of Conv2DBackpropInput/Filter plus leakyreluAlpha.
  */
-export function leakyConvGrads(backend: WebgpuBackend, t: { x: TensorInfo; filter: TensorInfo; y: TensorInfo; dy: TensorInfo },
-  attrs: Attrs, leak: number, wantDx: boolean): [TensorInfo | null, TensorInfo, TensorInfo] | null {
-  const { x, filter, y, dy } = t;
-  if (!(leak >= 0) || !ours(x, filter, y, dy) || attrs.dataFormat === 'NCHW') return null;
-  const g = geometry(x.shape, filter.shape, attrs);
-  if (g.dh !== 1 || g.dw !== 1) return null;
-  const dx = wantDx
-    ? runGemm(backend, inputGradSpec(g, leak), { names: ['dy', 'yv', 'wt'], infos: [dy, y, filter] }, [g.B, g.H, g.W, g.Ci], LINEAR, true)
-    : null;
-  const dw = runGemm(backend, filterGradSpec(g, leak), { names: ['x', 'dy', 'yv'], infos: [x, dy, y] }, [g.KH, g.KW, g.Ci, g.Co], LINEAR, true);
-  const db = runGemm(backend, biasGradSpec(g, leak), { names: ['dy', 'yv'], infos: [dy, y] }, [g.Co], LINEAR, true);
-  return [dx, dw, db];
+function leakOf(args: KernelArgs): number {
+  const a = (args.attrs ?? {}).leakyreluAlpha as number;
+  if (!(a >= 0) || args.attrs?.dataFormat === 'NCHW') throw new Error(`${JSON.stringify(args.attrs)}: needs NHWC and leakyreluAlpha >= 0`);
+  return a;
+}
+
+export function leakyConv2dBackpropInput(args: KernelArgs): TensorInfo {
+  const { dy, y, filter } = args.inputs;
+  const leak = leakOf(args);
+  const g = geometry(args.attrs!.inputShape as number[], filter.shape, args.attrs!);
+  return runGemm(args.backend, inputGradSpec(g, leak), { names: ['dy', 'yv', 'wt'], infos: [dy, y, filter] }, [g.B, g.H, g.W, g.Ci], LINEAR, true);
+}
+
+export function leakyConv2dBackpropFilter(args: KernelArgs): TensorInfo {
+  const { x, dy, y } = args.inputs;
+  const leak = leakOf(args);
+  const g = geometry(x.shape, args.attrs!.filterShape as number[], args.attrs!);
+  return runGemm(args.backend, filterGradSpec(g, leak), { names: ['x', 'dy', 'yv'], infos: [x, dy, y] }, [g.KH, g.KW, g.Ci, g.Co], LINEAR, true);
+}
+
+/** dy' = dy * LeakyReLU'(from y) as one elementwise pass (instead of tf's Greater, Multiply, Select). */
+export function leakyReluGradFromOutput(args: KernelArgs): TensorInfo {
+  const { dy, y } = args.inputs;
+  const leak = leakOf(args);
+  const n = tf.util.sizeFromShape(dy.shape);
+  const groups = Math.ceil(n / 256), dx = Math.min(groups, 65535);
+  const code = `${dyReader(leak)}
+fn main() {
+  _ = uniforms.NAN;
+  let i = (i32(workgroupId.y) * ${dx} + i32(workgroupId.x)) * 256 + i32(localIndex);
+  if (i < ${n}) { result[i] = dyAt(i); }
+}`;
+  return args.backend.runWebGPUProgram(program(`leakygrad_${n}${leakKey(leak)}`, ['dy', 'yv'], dy.shape, [dx, Math.ceil(groups / dx), 1], [256, 1, 1], code),
+    [dy, y], 'float32');
+}
+
+export function leakyConv2dBiasGrad(args: KernelArgs): TensorInfo {
+  const { dy, y } = args.inputs;
+  const Co = dy.shape[dy.shape.length - 1];
+  const spec = biasGradSpec(tf.util.sizeFromShape(dy.shape) / Co, Co, leakOf(args));
+  return runGemm(args.backend, spec, { names: ['dy', 'yv'], infos: [dy, y] }, [Co], LINEAR, true);
 }

@@ -5,7 +5,10 @@
 import { tf } from '../tf.js';
 import { setWebgpuAdam } from './adam.js';
 import { setWebgpuLoss } from './ssim-loss.js';
-import { conv2d, conv2dBackpropFilter, conv2dBackpropInput, fusedConv2d, type WebgpuBackend } from './conv.js';
+import {
+  conv2d, conv2dBackpropFilter, conv2dBackpropInput, fusedConv2d, leakyConv2dBackpropFilter, leakyConv2dBackpropInput, leakyConv2dBiasGrad, leakyReluGradFromOutput,
+  type WebgpuBackend,
+} from './conv.js';
 
 type Args = { inputs: Record<string, tf.TensorInfo>; attrs?: Record<string, unknown>; backend: WebgpuBackend };
 type OurKernel = (args: Args, fallback: (args: Args) => tf.TensorInfo) => tf.TensorInfo;
@@ -15,6 +18,20 @@ const KERNELS: Record<string, OurKernel> = {
   FusedConv2D: fusedConv2d,
   Conv2DBackpropInput: conv2dBackpropInput,
   Conv2DBackpropFilter: conv2dBackpropFilter,
+};
+
+/** Kernels tfjs does not have, registered on webgpu only (called by conv-act.ts when ours are on). */
+export const LEAKY_CONV_GRAD_KERNELS = {
+  input: 'FacecombLeakyConv2DBackpropInput',
+  filter: 'FacecombLeakyConv2DBackpropFilter',
+  bias: 'FacecombLeakyConv2DBiasGrad',
+  activation: 'FacecombLeakyReluGradFromOutput',
+} as const;
+const NEW_KERNELS: Record<string, (args: Args) => tf.TensorInfo> = {
+  [LEAKY_CONV_GRAD_KERNELS.input]: leakyConv2dBackpropInput,
+  [LEAKY_CONV_GRAD_KERNELS.filter]: leakyConv2dBackpropFilter,
+  [LEAKY_CONV_GRAD_KERNELS.bias]: leakyConv2dBiasGrad,
+  [LEAKY_CONV_GRAD_KERNELS.activation]: leakyReluGradFromOutput,
 };
 
 const originals = new Map<string, tf.KernelFunc>();
@@ -53,5 +70,8 @@ export function registerWebgpuKernels(): string[] {
     const kernelFunc = (args: Args) => (enabled ? ours(args, fallback) : fallback(args));
     tf.registerKernel({ kernelName: name, backendName: 'webgpu', kernelFunc, facecomb: true } as unknown as tf.KernelConfig);
   }
-  return Object.keys(KERNELS);
+  for (const [name, kernelFunc] of Object.entries(NEW_KERNELS)) {
+    if (!tf.getKernel(name, 'webgpu')) tf.registerKernel({ kernelName: name, backendName: 'webgpu', kernelFunc } as unknown as tf.KernelConfig);
+  }
+  return [...Object.keys(KERNELS), ...Object.keys(NEW_KERNELS)];
 }
