@@ -7,7 +7,8 @@
  *   per step, img/s, and the time outside kernels (wall - sum of kernel times).
  *
  *   node --import tsx bench/gpu/comb.ts [--sizes 64] [--batch 4] [--scale 0.125] [--steps 3] [--kernels ours,tfjs]
- *                                       [--fusion prologue] [--no-profile] [--backend webgpu] [--reference torch.txt]
+ *                                       [--fusion prologue] [--alpha 1] [--no-profile] [--backend webgpu] [--reference torch.txt]
+ * --alpha 0.5: steps mid fade-in (default 1: a stable level).
  * --fusion: the model's conv + bias + LeakyReLU (conv2dLeakyRelu of @facecomb/engine), one row per value (repeats
  * allowed, to see the noise) for each kernel set: off (conv + bias, then tf.leakyRelu), forward (one forward
  * kernel, backward from tf ops), grad (the derivative in one pass of ours), prologue (default: the derivative
@@ -48,6 +49,8 @@ const fusions = opt('fusion', 'prologue').split(',') as ConvActFusion[];
 const variants = kernelSets.flatMap((kernels) => fusions.map((fusion) => ({ kernels, fusion })));
 const profile = !argv.includes('--no-profile');
 const batchArg = opt('batch', '');
+/** < 1: every step is mid fade-in of its level (the r/2 fromRGB/toRGB branch and the two blends run too). */
+const fadeAlpha = Number(opt('alpha', '1'));
 
 // Dawn rounds timestamps to 64 us unless told otherwise; the engine uses navigator.gpu when it is already set.
 if (backendName === 'webgpu' && !(globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu) {
@@ -89,7 +92,7 @@ function batchOf(r: number, b: number, identity: number, seed: number): Batch {
   const x = new Float32Array(b * r * r * 3);
   let s = seed >>> 0;
   for (let i = 0; i < x.length; i++) { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; x[i] = s / 4294967296; }
-  return { step: seed, identity, resolution: r, alpha: 1, size: b, x, m: new Float32Array(b * r * r).fill(1) };
+  return { step: seed, identity, resolution: r, alpha: fadeAlpha, size: b, x, m: new Float32Array(b * r * r).fill(1) };
 }
 
 const results: Record<string, unknown>[] = [];
@@ -97,7 +100,7 @@ for (const r of sizes) {
   const batch = Number(batchArg || ({ 64: 4, 128: 8, 256: 8, 512: 4, 1024: 2 } as Record<number, number>)[r] || 4);
   const channels = Object.fromEntries(Object.entries(DEFAULT_CHANNELS).map(([k, v]) => [k, Math.max(4, Math.round(v * scale))]));
   const cfg = resolveConfig({
-    resolution: r, startResolution: r, batch: { [r]: batch }, channels, latent: Math.max(16, Math.round(512 * scale)),
+    resolution: r, startResolution: fadeAlpha < 1 ? r / 2 : r, batch: { [r]: batch }, channels, latent: Math.max(16, Math.round(512 * scale)),
     loss: { ssim: 1, l1: 1, msssim: false, window: 7 }, augment: false,
   }, ['a', 'b', 'c']);
   for (const { kernels: v, fusion } of variants) {
@@ -167,10 +170,13 @@ for (const x of results.filter((y) => y.kernels === 'ours')) {
   if (b) console.log(`\n${x.resolution} px, fusion ${x.fusion}: ours ${((b.msPerStep as number) / (x.msPerStep as number)).toFixed(2)}x the step speed of tfjs's kernels`);
 }
 // what the conv + LeakyReLU fusion saves against the unfused model, same kernels, same run
-for (const x of results.filter((y) => y.fusion !== 'off')) {
-  const b = results.find((y) => y.fusion === 'off' && y.kernels === x.kernels && y.resolution === x.resolution);
+// (against the nearest 'off' row before it, else the first: with repeated modes, e.g. off,prologue,off,prologue)
+for (const [i, x] of results.entries()) {
+  if (x.fusion === 'off') continue;
+  const same = (y: Record<string, unknown>) => y.fusion === 'off' && y.kernels === x.kernels && y.resolution === x.resolution;
+  const b = results.slice(0, i).reverse().find(same) ?? results.find(same);
   if (!b) continue;
-  const ratio = (k: string) => (typeof x[k] === 'number' && typeof b[k] === 'number' ? ((b[k] as number) / (x[k] as number)).toFixed(2) : '-');
+  const ratio = (k: string) => (typeof x[k] === 'number' && typeof b[k] === 'number' && x[k] ? ((b[k] as number) / (x[k] as number)).toFixed(2) : '-');
   console.log(`${x.resolution} px, ${x.kernels} kernels, fusion ${x.fusion} vs off: dispatches ${f(b.dispatchesPerStep, 0)} -> ${f(x.dispatchesPerStep, 0)}, `
     + `step ${ratio('msPerStep')}x faster, GPU kernel time ${ratio('kernelMs')}x less, MB acquired ${ratio('acquiredMBPerStep')}x less`);
 }

@@ -9,7 +9,8 @@
  * tf.leakyRelu's gradient, so cpu/wasm give the numbers of conv + bias then tf.leakyRelu, bit for bit.
  *
  * Modes (setConvActFusion), for the webgpu backend with our kernels (elsewhere every mode but 'off' is 'forward'):
- *   off       the caller composes conv + bias, then tf.leakyRelu
+ *   off       the caller composes conv + bias, then tf.leakyRelu (and webgpuBlend too returns null: the model
+ *             as it was before these fusions)
  *   forward   this op; dy' from tf ops (Greater, Multiply, Select), then the conv gradient kernels and tf.sum
  *   grad      dy' in one elementwise pass of ours, then the conv gradient kernels and tf.sum
  *   prologue  (default) no dy' at all: the derivative is applied as the input, filter and bias gradient

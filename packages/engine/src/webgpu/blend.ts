@@ -6,12 +6,17 @@
 import { tf } from '../tf.js';
 import { program, type WebgpuBackend } from './conv.js';
 import { webgpuKernelsOn } from './index.js';
+import { convActFusion } from '../conv-act.js';
 
 const WG = 256;
 
-/** alpha * a + (1 - alpha) * b, or null when the backend is not webgpu, our kernels are off or the inputs are not ours (compose tf ops then). */
+/**
+ * alpha * a + (1 - alpha) * b, or null (compose tf ops then) when the backend is not webgpu, our kernels are off,
+ * the model's fusions are off (setConvActFusion('off'): the model as it was, for before/after runs) or the
+ * inputs are not ours.
+ */
 export function webgpuBlend<T extends tf.Tensor>(a: T, b: T, alpha: number): T | null {
-  if (tf.getBackend() !== 'webgpu' || !webgpuKernelsOn()) return null;
+  if (tf.getBackend() !== 'webgpu' || !webgpuKernelsOn() || convActFusion() === 'off') return null;
   if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.join() !== b.shape.join()) return null;
   const n = a.size;
   const groups = Math.ceil(n / WG);
