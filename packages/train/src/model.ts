@@ -200,7 +200,7 @@ export class CombModel {
     return alpha < 1 && r > this.cfg.startResolution;
   }
 
-  /** x: [B, r, r, 3] in [0, 1] -> latent [B, latent]. */
+  /** x: [B, r, r, 3] in [0, 1] -> latent [B, latent]. x is data: no gradient flows back to the image. */
   encode(x: Tensor4D, alpha: number, opts: ForwardOptions): Tensor2D {
     const r = x.shape[1];
     let h = this.convAct(x, `enc.fromRGB.${r}`, false, opts, 'same', true);
