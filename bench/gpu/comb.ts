@@ -9,7 +9,12 @@
  *   per step, img/s, and the time outside kernels (wall - sum of kernel times).
  *
  *   node --import tsx bench/gpu/comb.ts [--sizes 64] [--batch 4] [--scale 0.125] [--steps 3] [--kernels ours,f16,tfjs]
- *                                       [--no-profile] [--backend webgpu] [--reference torch.txt]
+ *                                       [--fusion prologue] [--alpha 1] [--no-profile] [--backend webgpu] [--reference torch.txt]
+ * --alpha 0.5: steps mid fade-in (default 1: a stable level).
+ * --fusion: the model's conv + bias + LeakyReLU (conv2dLeakyRelu of @facecomb/engine), one row per value (repeats
+ * allowed, to see the noise) for each kernel set: off (conv + bias, then tf.leakyRelu), forward (one forward
+ * kernel, backward from tf ops), grad (the derivative in one pass of ours), prologue (default: the derivative
+ * fused into the loads of the gradient kernels); see src/conv-act.ts of the engine.
  * --reference: the output of ../shared/bench/comb_reference.py from the same machine; adds img/s ratios to PyTorch.
  * --scale multiplies the reference channels (512 at 4..32 px, 256 at 64, ... 16 at 1024): lavapipe needs a
  * small model (0.125: a step at 64 px in seconds), a GPU runs 1. Prints tables, writes bench/results/comb-<backend>.json
@@ -17,7 +22,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { tf, initEngine, useWebgpuKernels, webgpuOwnDispatches, setWebgpuPrecision, webgpuHasF16, LossScaler, type BackendRequest } from '@facecomb/engine';
+import { tf, initEngine, useWebgpuKernels, webgpuOwnDispatches, setWebgpuPrecision, webgpuHasF16, LossScaler, setConvActFusion, type BackendRequest, type ConvActFusion } from '@facecomb/engine';
 import { readFileSync } from 'node:fs';
 // From the sources, not the package index: that pulls in the image codec (sharp, native), which cannot be
 // bundled for the GPU machine.
@@ -41,9 +46,13 @@ const sizes = opt('sizes', '64').split(',').map(Number);
 const scale = Number(opt('scale', '0.125'));
 const steps = Number(opt('steps', '3'));
 const backendName = opt('backend', 'webgpu') as BackendRequest;
-let variants = opt('kernels', 'tfjs,ours,f16').split(',') as ('tfjs' | 'ours' | 'f16')[];
+const kernelSets = opt('kernels', 'tfjs,ours,f16').split(',') as ('tfjs' | 'ours' | 'f16')[];
+const fusions = opt('fusion', 'prologue').split(',') as ConvActFusion[];
+let variants = kernelSets.flatMap((kernels) => fusions.map((fusion) => ({ kernels, fusion })));
 const profile = !argv.includes('--no-profile');
 const batchArg = opt('batch', '');
+/** < 1: every step is mid fade-in of its level (the r/2 fromRGB/toRGB branch and the two blends run too). */
+const fadeAlpha = Number(opt('alpha', '1'));
 
 // Dawn rounds timestamps to 64 us unless told otherwise; the engine uses navigator.gpu when it is already set.
 if (backendName === 'webgpu' && !(globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu) {
@@ -57,9 +66,9 @@ if (backendName === 'webgpu' && !(globalThis as { navigator?: { gpu?: unknown } 
 }
 const engine = await initEngine({ backend: backendName, log: (m) => console.log(`[engine] ${m}`) });
 const isWebgpu = engine.name === 'webgpu';
-if (variants.includes('f16') && !webgpuHasF16()) {
+if (variants.some((v) => v.kernels === 'f16') && !webgpuHasF16()) {
   console.log(`[bench] no f16 row: ${isWebgpu ? 'the adapter does not offer shader-f16 (NVIDIA: FACECOMB_DAWN_FEATURES=allow_unsafe_apis,vulkan_enable_f16_on_nvidia)' : `the ${engine.name} engine`}`);
-  variants = variants.filter((v) => v !== 'f16');
+  variants = variants.filter((v) => v.kernels !== 'f16');
 }
 
 /** Counters wrapped around the webgpu backend's entry points. */
@@ -89,7 +98,7 @@ function batchOf(r: number, b: number, identity: number, seed: number): Batch {
   const x = new Float32Array(b * r * r * 3);
   let s = seed >>> 0;
   for (let i = 0; i < x.length; i++) { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; x[i] = s / 4294967296; }
-  return { step: seed, identity, resolution: r, alpha: 1, size: b, x, m: new Float32Array(b * r * r).fill(1) };
+  return { step: seed, identity, resolution: r, alpha: fadeAlpha, size: b, x, m: new Float32Array(b * r * r).fill(1) };
 }
 
 const results: Record<string, unknown>[] = [];
@@ -97,12 +106,13 @@ for (const r of sizes) {
   const batch = Number(batchArg || ({ 64: 4, 128: 8, 256: 8, 512: 4, 1024: 2 } as Record<number, number>)[r] || 4);
   const channels = Object.fromEntries(Object.entries(DEFAULT_CHANNELS).map(([k, v]) => [k, Math.max(4, Math.round(v * scale))]));
   const cfg = resolveConfig({
-    resolution: r, startResolution: r, batch: { [r]: batch }, channels, latent: Math.max(16, Math.round(512 * scale)),
+    resolution: r, startResolution: fadeAlpha < 1 ? r / 2 : r, batch: { [r]: batch }, channels, latent: Math.max(16, Math.round(512 * scale)),
     loss: { ssim: 1, l1: 1, msssim: false, window: 7 }, augment: false,
   }, ['a', 'b', 'c']);
-  for (const v of variants) {
+  for (const { kernels: v, fusion } of variants) {
     if (isWebgpu) useWebgpuKernels(v !== 'tfjs');
     if (isWebgpu) setWebgpuPrecision(v === 'f16' ? 'f16' : 'f32');
+    setConvActFusion(fusion);
     const scaler = v === 'f16' ? new LossScaler() : undefined;
     const model = new CombModel(cfg);
     model.build(r);
@@ -118,7 +128,7 @@ for (const r of sizes) {
     const wallMs = (performance.now() - t0) / steps;
     const per = (k: keyof typeof count) => (count[k] - c0[k]) / steps;
     const row: Record<string, unknown> = {
-      resolution: r, batch, scale, kernels: isWebgpu ? v : engine.name, step: lean ? 'lean' : 'trainStep', msPerStep: wallMs, imgPerSec: (batch * 1000) / wallMs,
+      resolution: r, batch, scale, kernels: isWebgpu ? v : engine.name, fusion, step: lean ? 'lean' : 'trainStep', msPerStep: wallMs, imgPerSec: (batch * 1000) / wallMs,
       dispatchesPerStep: (dispatches() - d0) / steps, submitsPerStep: per('submits'), readsPerStep: per('reads'),
       acquiredMBPerStep: per('acquiredBytes') / 2 ** 20, newBuffersMBPerStep: (allocated() - a0) / steps / 2 ** 20, losses,
     };
@@ -127,6 +137,8 @@ for (const r of sizes) {
       const byKernel = new Map<string, { n: number; ms: number }>();
       let kernelMs = 0;
       for (const k of info.kernels) {
+        // a custom-gradient op (fused loss, conv + LeakyReLU) is profiled as its scope too, around its kernels
+        if (!tf.getKernel(k.name, tf.getBackend())) continue;
         const ms = Number(await k.kernelTimeMs) || 0;
         kernelMs += ms;
         const e = byKernel.get(k.name) ?? { n: 0, ms: 0 };
@@ -149,27 +161,37 @@ if (isWebgpu) {
   useWebgpuKernels(true);
   setWebgpuPrecision('f32');
 }
+setConvActFusion('prologue');
 
 const f = (x: unknown, d = 1) => (typeof x === 'number' ? x.toFixed(d) : String(x ?? '-'));
 console.log(`\ncomb model training step on ${engine.name} (${String(engine.details.adapter ?? engine.why)}), channels x${scale}`);
-console.log('px | B | kernels | ms/step | img/s | dispatches | submits | reads | MB acquired | MB new | GPU kernel ms | outside kernels ms');
+console.log('px | B | kernels | conv+act fusion | ms/step | img/s | dispatches | submits | reads | MB acquired | MB new | GPU kernel ms | outside kernels ms');
 for (const r of results) {
-  console.log([r.resolution, r.batch, r.kernels, f(r.msPerStep), f(r.imgPerSec, 2), f(r.dispatchesPerStep, 0), f(r.submitsPerStep, 0),
+  console.log([r.resolution, r.batch, r.kernels, r.fusion, f(r.msPerStep), f(r.imgPerSec, 2), f(r.dispatchesPerStep, 0), f(r.submitsPerStep, 0),
     f(r.readsPerStep, 0), f(r.acquiredMBPerStep), f(r.newBuffersMBPerStep), f(r.kernelMs), f(r.outsideKernelsMs)].join(' | '));
 }
 for (const r of results) {
   const ks = r.kernels_ as { name: string; calls: number; ms: number }[] | undefined;
   if (!ks) continue;
   const total = ks.reduce((a, k) => a + k.ms, 0);
-  console.log(`\nper-kernel GPU time, ${r.resolution} px, ${r.kernels} kernels (top 12 of ${ks.length}; total ${total.toFixed(1)} ms):`);
+  console.log(`\nper-kernel GPU time, ${r.resolution} px, ${r.kernels} kernels, fusion ${r.fusion} (top 12 of ${ks.length}; total ${total.toFixed(1)} ms):`);
   for (const k of ks.slice(0, 12)) console.log(`  ${k.name.padEnd(28)} ${String(k.calls).padStart(4)} calls ${k.ms.toFixed(2).padStart(9)} ms ${(100 * k.ms / Math.max(total, 1e-9)).toFixed(1).padStart(5)}%`);
 }
 const base = results.find((x) => x.kernels === 'tfjs');
 for (const x of results.filter((y) => y.kernels === 'ours')) {
-  const b = results.find((y) => y.kernels === 'tfjs' && y.resolution === x.resolution) ?? base;
-  if (b) console.log(`\n${x.resolution} px: ours ${((b.msPerStep as number) / (x.msPerStep as number)).toFixed(2)}x the step speed of tfjs's kernels`);
-  const h = results.find((y) => y.kernels === 'f16' && y.resolution === x.resolution);
-  if (h) console.log(`${x.resolution} px: f16 ${((x.msPerStep as number) / (h.msPerStep as number)).toFixed(2)}x the step speed of ours (f32)`);
+  const b = results.find((y) => y.kernels === 'tfjs' && y.resolution === x.resolution && y.fusion === x.fusion) ?? base;
+  if (b) console.log(`\n${x.resolution} px, fusion ${x.fusion}: ours ${((b.msPerStep as number) / (x.msPerStep as number)).toFixed(2)}x the step speed of tfjs's kernels`);
+}
+// what the conv + LeakyReLU fusion saves against the unfused model, same kernels, same run
+// (against the nearest 'off' row before it, else the first: with repeated modes, e.g. off,prologue,off,prologue)
+for (const [i, x] of results.entries()) {
+  if (x.fusion === 'off') continue;
+  const same = (y: Record<string, unknown>) => y.fusion === 'off' && y.kernels === x.kernels && y.resolution === x.resolution;
+  const b = results.slice(0, i).reverse().find(same) ?? results.find(same);
+  if (!b) continue;
+  const ratio = (k: string) => (typeof x[k] === 'number' && typeof b[k] === 'number' && x[k] ? ((b[k] as number) / (x[k] as number)).toFixed(2) : '-');
+  console.log(`${x.resolution} px, ${x.kernels} kernels, fusion ${x.fusion} vs off: dispatches ${f(b.dispatchesPerStep, 0)} -> ${f(x.dispatchesPerStep, 0)}, `
+    + `step ${ratio('msPerStep')}x faster, GPU kernel time ${ratio('kernelMs')}x less, MB acquired ${ratio('acquiredMBPerStep')}x less`);
 }
 const refArg = opt('reference', '');
 const torch: { res: number; batch: number; kind: string; imgPerSec: number }[] = [];
@@ -183,7 +205,7 @@ if (refArg) {
   for (const r of sizes) {
     const fp32 = torch.find((x) => x.res === r && x.kind !== 'bf16');
     const bf16 = torch.find((x) => x.res === r && x.kind === 'bf16');
-    const o = results.find((x) => x.resolution === r && x.kernels === 'ours');
+    const o = results.find((x) => x.resolution === r && x.kernels === 'ours' && x.fusion === 'prologue') ?? results.find((x) => x.resolution === r && x.kernels === 'ours');
     const tj = results.find((x) => x.resolution === r && x.kernels === 'tfjs');
     const h = results.find((x) => x.resolution === r && x.kernels === 'f16');
     const ratio = (x?: Record<string, unknown>) => (x && fp32 ? ((x.imgPerSec as number) / fp32.imgPerSec).toFixed(3) : '-');

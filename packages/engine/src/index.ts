@@ -22,3 +22,5 @@ export { webgpuReconstructionLoss, setWebgpuLoss, type FusedLossSpec } from './w
 export { webgpuAdamStep, webgpuAdamDispatches, type AdamHyper, type ScaledStep } from './webgpu/adam.js';
 export { webgpuOwnDispatches } from './webgpu/dispatch.js';
 export { LossScaler, type LossScaleOptions, type LossScaleState } from './webgpu/loss-scale.js';
+export { conv2dLeakyRelu, setConvActFusion, convActFusion, type ConvActFusion, type ConvLeakyOptions } from './conv-act.js';
+export { webgpuBlend } from './webgpu/blend.js';

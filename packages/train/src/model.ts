@@ -10,7 +10,8 @@
  * While a new level fades in, encoder features are alpha*new + (1-alpha)*fromRGB_{R/2}(avgpool(x)) and
  * the output is alpha*toRGB_R(new) + (1-alpha)*upsample(toRGB_{R/2}(old)).
  */
-import { tf, type Tensor, type Tensor2D, type Tensor4D, type Variable } from './tf.js';
+import { conv2dLeakyRelu, webgpuBlend } from '@facecomb/engine';
+import { tf, type Tensor, type Tensor1D, type Tensor2D, type Tensor4D, type Variable } from './tf.js';
 import { ch, type TrainConfig } from './config.js';
 import { hash32, Rng } from './rng.js';
 
@@ -162,8 +163,18 @@ export class CombModel {
     return tf.batchNorm(x, this.buffers.get(`${name}.bn.mean`)!, this.buffers.get(`${name}.bn.var`)!, beta, gamma, BN_EPS) as Tensor4D;
   }
 
-  private convAct(x: Tensor4D, name: string, bn: boolean, opts: ForwardOptions): Tensor4D {
-    let h = this.conv(x, name);
+  /**
+   * act(conv + bias), batch norm between them when `bn`. Without batch norm a leaky ReLU runs as one fused op
+   * (conv2dLeakyRelu: one forward kernel, its own gradient; same variables and numbers). `data`: x is an input
+   * image (no gradient w.r.t. it is needed).
+   */
+  private convAct(x: Tensor4D, name: string, bn: boolean, opts: ForwardOptions, pad: 'same' | 'valid' = 'same', data = false): Tensor4D {
+    if (!bn && this.cfg.activation === 'leaky_relu') {
+      const y = conv2dLeakyRelu(x, this.p(`${name}.w`) as Tensor4D, this.p(`${name}.b`) as Tensor1D,
+        { pad, alpha: this.cfg.leak, inputGrad: !data });
+      if (y) return y;
+    }
+    let h = this.conv(x, name, pad);
     if (bn) h = this.bn(h, name, opts);
     return this.act(h);
   }
@@ -180,22 +191,27 @@ export class CombModel {
     return this.convAct(h, `dec${i}.${r}.conv2`, this.bnDecoder(), opts);
   }
 
+  /** The fade-in blend alpha * a + (1 - alpha) * b: one dispatch on webgpu (webgpuBlend), three tf ops elsewhere. */
+  private blend(a: Tensor4D, b: Tensor4D, alpha: number): Tensor4D {
+    return webgpuBlend(a, b, alpha) ?? (tf.add(tf.mul(a, alpha), tf.mul(b, 1 - alpha)) as Tensor4D);
+  }
+
   private fading(r: number, alpha: number): boolean {
     return alpha < 1 && r > this.cfg.startResolution;
   }
 
-  /** x: [B, r, r, 3] in [0, 1] -> latent [B, latent]. */
+  /** x: [B, r, r, 3] in [0, 1] -> latent [B, latent]. x is data: no gradient flows back to the image. */
   encode(x: Tensor4D, alpha: number, opts: ForwardOptions): Tensor2D {
     const r = x.shape[1];
-    let h = this.act(this.conv(x, `enc.fromRGB.${r}`));
+    let h = this.convAct(x, `enc.fromRGB.${r}`, false, opts, 'same', true);
     if (r > 4) h = this.encBlock(h, r, opts);
     if (this.fading(r, alpha)) {
-      const old = this.act(this.conv(tf.avgPool(x, 2, 2, 'valid'), `enc.fromRGB.${r / 2}`));
-      h = tf.add(tf.mul(h, alpha), tf.mul(old, 1 - alpha));
+      const old = this.convAct(tf.avgPool(x, 2, 2, 'valid'), `enc.fromRGB.${r / 2}`, false, opts, 'same', true);
+      h = this.blend(h, old, alpha);
     }
     for (let s = r / 2; s >= 8; s /= 2) h = this.encBlock(h, s, opts);
-    h = this.act(this.conv(h, 'enc.final.conv'));
-    h = this.act(this.conv(h, 'enc.final.dense', 'valid'));
+    h = this.convAct(h, 'enc.final.conv', false, opts);
+    h = this.convAct(h, 'enc.final.dense', false, opts, 'valid');
     return tf.reshape(h, [h.shape[0], this.cfg.latent]) as Tensor2D;
   }
 
@@ -205,7 +221,7 @@ export class CombModel {
     const c4 = ch(this.cfg, 4);
     let h = tf.matMul(z, this.p(`dec${i}.dense.w`)).add(this.p(`dec${i}.dense.b`)) as Tensor2D;
     let x = this.act(tf.reshape(h, [z.shape[0], 4, 4, c4]));
-    x = this.act(this.conv(x, `dec${i}.base.conv`));
+    x = this.convAct(x, `dec${i}.base.conv`, false, opts);
     for (let s = 8; s < r; s *= 2) x = this.decBlock(x, i, s, opts);
     let old: Tensor4D | null = null;
     if (this.fading(r, alpha)) {
@@ -213,7 +229,7 @@ export class CombModel {
     }
     if (r > 4) x = this.decBlock(x, i, r, opts);
     let y = tf.sigmoid(this.conv(x, `dec${i}.toRGB.${r}`));
-    if (old) y = tf.add(tf.mul(y, alpha), tf.mul(old, 1 - alpha)) as Tensor4D;
+    if (old) y = this.blend(y, old, alpha);
     return y;
   }
 

@@ -2,6 +2,8 @@
  * The comb model's training path on webgpu against the cpu backend: the loss, every gradient (encoder, one
  * decoder, batch-norm parameters, the fade-in branch's fromRGB/toRGB with its avgPool and nearest upsample)
  * and the parameters after two Adam steps, at an odd batch (3), with batch norm and mid fade-in (alpha 0.4).
+ * Convs with batch norm run conv + bias, norm, then LeakyReLU; those without run as one conv2dLeakyRelu (fused
+ * forward, and on webgpu the derivative fused into the gradient kernels), so both paths are checked.
  * On webgpu every synchronous read throws (forbidSyncReads).
  */
 import { test } from 'node:test';
@@ -71,6 +73,10 @@ test('webgpu: the comb model\'s loss, gradients and two Adam steps match the cpu
     guard.restore();
   }
   assert.equal(guard.attempts(), 0);
+  // the convs without batch norm (fromRGB, the final encoder convs, the decoder's base) ran as conv2dLeakyRelu
+  // with the LeakyReLU derivative fused into our gradient kernels
+  const shaders = Object.keys((tf.engine().findBackend('webgpu') as unknown as { pipelineCache: Record<string, unknown> }).pipelineCache);
+  for (const kind of ['convdx', 'convdw', 'convdb']) assert.ok(shaders.some((k) => k.includes(kind) && k.includes('_leak')), `no fused ${kind} kernel ran`);
   assert.ok(Math.abs(gpu.loss - cpu.loss) / cpu.loss < TOL, `loss ${gpu.loss} on webgpu, ${cpu.loss} on cpu`);
   assert.deepEqual(Object.keys(gpu.grads).sort(), Object.keys(cpu.grads).sort());
   assert.ok(Object.keys(cpu.grads).some((k) => k.includes('bn')) && Object.keys(cpu.grads).some((k) => k.includes('fromRGB.16')));

@@ -10,7 +10,7 @@
  * Anything else (NCHW, other dtypes, prelu) goes to tfjs's own kernel.
  */
 import { tf } from '../tf.js';
-import { chooseTiling, epilogueKey, gemmSource, reduceSource, type Activation, type Epilogue, type GemmSpec, type Precision } from './gemm.js';
+import { chooseTiling, epilogueKey, f, gemmSource, reduceSource, type Activation, type Epilogue, type GemmSpec, type Precision } from './gemm.js';
 
 type TensorInfo = tf.TensorInfo;
 type Attrs = Record<string, unknown>;
@@ -22,7 +22,7 @@ export interface WebgpuBackend {
 }
 
 /** A program object as tfjs-backend-webgpu expects it (its WebGPUProgram interface). */
-function program(key: string, variableNames: string[], outputShape: number[], dispatch: [number, number, number],
+export function program(key: string, variableNames: string[], outputShape: number[], dispatch: [number, number, number],
   workgroupSize: [number, number, number], code: string, flat = false): object {
   return {
     variableNames,
@@ -92,10 +92,24 @@ function gkey(g: Geometry): string {
   return [g.B, g.H, g.W, g.Ci, g.OH, g.OW, g.Co, g.KH, g.KW, g.sh, g.sw, g.dh, g.dw, g.pt, g.pl].join('_');
 }
 
-/** WGSL of four neighbouring values of a flat f32 array as a vec4. */
-function vec4(name: string, index: string): string {
-  return `vec4<f32>(${name}[${index}], ${name}[${index} + 1], ${name}[${index} + 2], ${name}[${index} + 3])`;
+/** WGSL of four neighbouring values of a flat f32 array (or of a reader function `name(i)`) as a vec4. */
+function vec4(name: string, index: string, call = false): string {
+  const at = (o: string) => (call ? `${name}(${index}${o})` : `${name}[${index}${o}]`);
+  return `vec4<f32>(${at('')}, ${at(' + 1')}, ${at(' + 2')}, ${at(' + 3')})`;
 }
+
+/**
+ * WGSL of `fn dyAt(i: i32) -> f32`, how the gradient kernels read the output gradient dy: as stored, or
+ * (`leak` given: the prologue of a conv fused with bias + LeakyReLU) multiplied on load by the activation's
+ * derivative, taken from the saved output `yv`: 1 where y > 0, else leak (the same as at the pre-activation
+ * for leak >= 0, since y = leak * z <= 0 exactly where z <= 0).
+ */
+function dyReader(leak?: number): string {
+  return leak === undefined ? 'fn dyAt(i: i32) -> f32 { return dy[i]; }'
+    : `fn dyAt(i: i32) -> f32 { let d = dy[i]; return select(d * ${f(leak)}, d, yv[i] > 0.0); }`;
+}
+
+const leakKey = (leak?: number) => (leak === undefined ? '' : `_leak${leak}`);
 
 export function forwardSpec(g: Geometry): GemmSpec {
   return {
@@ -117,9 +131,10 @@ export function forwardSpec(g: Geometry): GemmSpec {
   };
 }
 
-export function inputGradSpec(g: Geometry): GemmSpec {
+export function inputGradSpec(g: Geometry, leak?: number): GemmSpec {
   return {
-    key: `convdx_${gkey(g)}`,
+    key: `convdx_${gkey(g)}${leakKey(leak)}`,
+    prelude: dyReader(leak),
     M: g.B * g.H * g.W, N: g.Ci, K: g.KH * g.KW * g.Co,
     loadA: `let b = m / ${g.H * g.W}; let r = m % ${g.H * g.W}; let h = r / ${g.W}; let w = r % ${g.W};
       let kh = k / ${g.KW * g.Co}; let r2 = k % ${g.KW * g.Co}; let kw = r2 / ${g.Co}; let co = r2 % ${g.Co};
@@ -127,14 +142,14 @@ export function inputGradSpec(g: Geometry): GemmSpec {
       if (th < 0 || tw < 0 || th % ${g.sh} != 0 || tw % ${g.sw} != 0) { return 0.0; }
       let oh = th / ${g.sh}; let ow = tw / ${g.sw};
       if (oh >= ${g.OH} || ow >= ${g.OW}) { return 0.0; }
-      return dy[((b * ${g.OH} + oh) * ${g.OW} + ow) * ${g.Co} + co];`,
+      return dyAt(((b * ${g.OH} + oh) * ${g.OW} + ow) * ${g.Co} + co);`,
     loadA4: g.Co % 4 ? undefined : `let b = m / ${g.H * g.W}; let r = m % ${g.H * g.W}; let h = r / ${g.W}; let w = r % ${g.W};
       let kh = k / ${g.KW * g.Co}; let r2 = k % ${g.KW * g.Co}; let kw = r2 / ${g.Co}; let co = r2 % ${g.Co};
       let th = h + ${g.pt} - kh; let tw = w + ${g.pl} - kw;
       if (th < 0 || tw < 0 || th % ${g.sh} != 0 || tw % ${g.sw} != 0) { return vec4<f32>(0.0); }
       let oh = th / ${g.sh}; let ow = tw / ${g.sw};
       if (oh >= ${g.OH} || ow >= ${g.OW}) { return vec4<f32>(0.0); }
-      return ${vec4('dy', `((b * ${g.OH} + oh) * ${g.OW} + ow) * ${g.Co} + co`)};`,
+      return ${vec4('dyAt', `((b * ${g.OH} + oh) * ${g.OW} + ow) * ${g.Co} + co`, true)};`,
     loadB: `let t = k / ${g.Co}; let co = k % ${g.Co};
       return wt[(t * ${g.Ci} + n) * ${g.Co} + co];`,
     aAlongK: true,
@@ -142,16 +157,17 @@ export function inputGradSpec(g: Geometry): GemmSpec {
   };
 }
 
-export function filterGradSpec(g: Geometry): GemmSpec {
+export function filterGradSpec(g: Geometry, leak?: number): GemmSpec {
   return {
-    key: `convdw_${gkey(g)}`,
+    key: `convdw_${gkey(g)}${leakKey(leak)}`,
+    prelude: dyReader(leak),
     M: g.KH * g.KW * g.Ci, N: g.Co, K: g.B * g.OH * g.OW,
     loadA: `let kh = m / ${g.KW * g.Ci}; let r = m % ${g.KW * g.Ci}; let kw = r / ${g.Ci}; let ci = r % ${g.Ci};
       let b = k / ${g.OH * g.OW}; let r2 = k % ${g.OH * g.OW}; let oh = r2 / ${g.OW}; let ow = r2 % ${g.OW};
       let ih = oh * ${g.sh} + kh - ${g.pt}; let iw = ow * ${g.sw} + kw - ${g.pl};
       if (ih < 0 || ih >= ${g.H} || iw < 0 || iw >= ${g.W}) { return 0.0; }
       return x[((b * ${g.H} + ih) * ${g.W} + iw) * ${g.Ci} + ci];`,
-    loadB: `return dy[k * ${g.Co} + n];`,
+    loadB: `return dyAt(k * ${g.Co} + n);`,
     aAlongK: false, // no vec4 loads here: measured slower on lavapipe for the filter gradient
     bAlongK: false,
   };
@@ -202,4 +218,66 @@ export function conv2dBackpropFilter(args: KernelArgs, fallback: Fallback): Tens
   if (attrs.dataFormat === 'NCHW' || !ours(x, dy)) return fallback(args);
   const g = geometry(x.shape, attrs.filterShape as number[], attrs);
   return runGemm(args.backend, filterGradSpec(g), { names: ['x', 'dy'], infos: [x, dy] }, [g.KH, g.KW, g.Ci, g.Co], LINEAR, true);
+}
+
+/** db[n] = sum over the rows (b, oh, ow) of dyAt: a one-row GEMM against ones (split-K over the rows). */
+export function biasGradSpec(rows: number, Co: number, leak?: number): GemmSpec {
+  return {
+    key: `convdb_${rows}_${Co}${leakKey(leak)}`,
+    M: 1, N: Co, K: rows,
+    prelude: dyReader(leak),
+    loadA: 'return 1.0;',
+    loadB: `return dyAt(k * ${Co} + n);`,
+    aAlongK: false,
+    bAlongK: false,
+  };
+}
+
+/*
+ * The gradients of y = LeakyReLU(conv2d(x, filter) + bias, alpha) (NHWC f32, dilation 1) from dy and the saved
+ * output y ('yv'), the activation's derivative applied as each kernel loads dy (no dy' tensor, no elementwise
+ * pass). Kernels of their own (registered on webgpu only, so tf.profile names them); conv-act.ts calls them
+ * after checking they cover the inputs, and the attrs are those of Conv2DBackpropInput/Filter plus leakyreluAlpha.
+ */
+function leakOf(args: KernelArgs): number {
+  const a = (args.attrs ?? {}).leakyreluAlpha as number;
+  if (!(a >= 0) || args.attrs?.dataFormat === 'NCHW') throw new Error(`${JSON.stringify(args.attrs)}: needs NHWC and leakyreluAlpha >= 0`);
+  return a;
+}
+
+export function leakyConv2dBackpropInput(args: KernelArgs): TensorInfo {
+  const { dy, y, filter } = args.inputs;
+  const leak = leakOf(args);
+  const g = geometry(args.attrs!.inputShape as number[], filter.shape, args.attrs!);
+  return runGemm(args.backend, inputGradSpec(g, leak), { names: ['dy', 'yv', 'wt'], infos: [dy, y, filter] }, [g.B, g.H, g.W, g.Ci], LINEAR, true);
+}
+
+export function leakyConv2dBackpropFilter(args: KernelArgs): TensorInfo {
+  const { x, dy, y } = args.inputs;
+  const leak = leakOf(args);
+  const g = geometry(x.shape, args.attrs!.filterShape as number[], args.attrs!);
+  return runGemm(args.backend, filterGradSpec(g, leak), { names: ['x', 'dy', 'yv'], infos: [x, dy, y] }, [g.KH, g.KW, g.Ci, g.Co], LINEAR, true);
+}
+
+/** dy' = dy * LeakyReLU'(from y) as one elementwise pass (instead of tf's Greater, Multiply, Select). */
+export function leakyReluGradFromOutput(args: KernelArgs): TensorInfo {
+  const { dy, y } = args.inputs;
+  const leak = leakOf(args);
+  const n = tf.util.sizeFromShape(dy.shape);
+  const groups = Math.ceil(n / 256), dx = Math.min(groups, 65535);
+  const code = `${dyReader(leak)}
+fn main() {
+  _ = uniforms.NAN;
+  let i = (i32(workgroupId.y) * ${dx} + i32(workgroupId.x)) * 256 + i32(localIndex);
+  if (i < ${n}) { result[i] = dyAt(i); }
+}`;
+  return args.backend.runWebGPUProgram(program(`leakygrad_${n}${leakKey(leak)}`, ['dy', 'yv'], dy.shape, [dx, Math.ceil(groups / dx), 1], [256, 1, 1], code),
+    [dy, y], 'float32');
+}
+
+export function leakyConv2dBiasGrad(args: KernelArgs): TensorInfo {
+  const { dy, y } = args.inputs;
+  const Co = dy.shape[dy.shape.length - 1];
+  const spec = biasGradSpec(tf.util.sizeFromShape(dy.shape) / Co, Co, leakOf(args));
+  return runGemm(args.backend, spec, { names: ['dy', 'yv'], infos: [dy, y] }, [Co], LINEAR, true);
 }

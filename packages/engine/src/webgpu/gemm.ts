@@ -47,6 +47,8 @@ export interface GemmSpec {
   loadA4?: string;
   /** Same for B (otherwise consecutive n are adjacent). */
   bAlongK: boolean;
+  /** Optional WGSL helper functions the loaders call (e.g. a prologue applied to an input as it is read). */
+  prelude?: string;
 }
 
 export interface GemmTiling {
@@ -92,7 +94,8 @@ export function chooseTiling(M: number, N: number, K: number, splitK: boolean, p
   return { BM, BN, BK, TM, TX, TY, S, KC, tiles, DX, precision };
 }
 
-function f(x: number): string {
+/** A WGSL f32 literal. */
+export function f(x: number): string {
   const s = String(x);
   return /[.e]/.test(s) ? s : `${s}.0`;
 }
@@ -196,6 +199,7 @@ const BM = ${BM}; const BN = ${BN}; const BN4 = ${BN4}; const BK = ${BK}; const 
 const TX = ${TX}; const NT = ${NT}; const KC = ${KC}; const TILES_N = ${tilesN}; const DX = ${DX};
 var<workgroup> As: array<${T}, ${BK * BM}>;
 var<workgroup> Bs: array<vec4<${T}>, ${BK * BN4}>;
+${s.prelude ?? ''}
 fn loadA(m: i32, k: i32) -> f32 { ${s.loadA} }
 fn loadB(k: i32, n: i32) -> f32 { ${s.loadB} }
 ${s.loadA4 ? `fn loadA4(m: i32, k: i32) -> vec4<f32> { ${s.loadA4} }` : ''}

@@ -5,7 +5,10 @@
 import { tf } from '../tf.js';
 import { setWebgpuAdam } from './adam.js';
 import { setWebgpuLoss } from './ssim-loss.js';
-import { conv2d, conv2dBackpropFilter, conv2dBackpropInput, fusedConv2d, setConvPrecision, type WebgpuBackend } from './conv.js';
+import {
+  conv2d, conv2dBackpropFilter, conv2dBackpropInput, fusedConv2d, leakyConv2dBackpropFilter, leakyConv2dBackpropInput, leakyConv2dBiasGrad, leakyReluGradFromOutput,
+  setConvPrecision, type WebgpuBackend,
+} from './conv.js';
 import { webgpuHasF16 } from './device.js';
 import type { Precision } from './gemm.js';
 
@@ -19,12 +22,31 @@ const KERNELS: Record<string, OurKernel> = {
   Conv2DBackpropFilter: conv2dBackpropFilter,
 };
 
+/** Kernels tfjs does not have, registered on webgpu only (called by conv-act.ts when ours are on). */
+export const LEAKY_CONV_GRAD_KERNELS = {
+  input: 'FacecombLeakyConv2DBackpropInput',
+  filter: 'FacecombLeakyConv2DBackpropFilter',
+  bias: 'FacecombLeakyConv2DBiasGrad',
+  activation: 'FacecombLeakyReluGradFromOutput',
+} as const;
+const NEW_KERNELS: Record<string, (args: Args) => tf.TensorInfo> = {
+  [LEAKY_CONV_GRAD_KERNELS.input]: leakyConv2dBackpropInput,
+  [LEAKY_CONV_GRAD_KERNELS.filter]: leakyConv2dBackpropFilter,
+  [LEAKY_CONV_GRAD_KERNELS.bias]: leakyConv2dBiasGrad,
+  [LEAKY_CONV_GRAD_KERNELS.activation]: leakyReluGradFromOutput,
+};
+
 const originals = new Map<string, tf.KernelFunc>();
 let enabled = true;
 
 /** tfjs-backend-webgpu's own kernel that ours replaced (for reference checks and benchmarks). */
 export function webgpuOriginalKernel(kernelName: string): tf.KernelFunc | undefined {
   return originals.get(kernelName);
+}
+
+/** Whether our kernels (rather than tfjs's own) serve the webgpu backend now. */
+export function webgpuKernelsOn(): boolean {
+  return enabled;
 }
 
 /** Switches between our kernels, fused Adam and the fused loss (default) and tfjs's own, at run time (for before/after benchmarks). */
@@ -61,5 +83,8 @@ export function registerWebgpuKernels(): string[] {
     const kernelFunc = (args: Args) => (enabled ? ours(args, fallback) : fallback(args));
     tf.registerKernel({ kernelName: name, backendName: 'webgpu', kernelFunc, facecomb: true } as unknown as tf.KernelConfig);
   }
-  return Object.keys(KERNELS);
+  for (const [name, kernelFunc] of Object.entries(NEW_KERNELS)) {
+    if (!tf.getKernel(name, 'webgpu')) tf.registerKernel({ kernelName: name, backendName: 'webgpu', kernelFunc } as unknown as tf.KernelConfig);
+  }
+  return [...Object.keys(KERNELS), ...Object.keys(NEW_KERNELS)];
 }

@@ -1,0 +1,37 @@
+/**
+ * The fade-in blend alpha * a + (1 - alpha) * b (same shapes, float32) as one webgpu dispatch instead of three
+ * tf ops (mul, mul, add). alpha travels as a uniform, so a fade that changes it every step compiles the shader
+ * once per shape. The gradient is dy * alpha and dy * (1 - alpha) (two tf.mul, as the composed ops' backward).
+ */
+import { tf } from '../tf.js';
+import { program, type WebgpuBackend } from './conv.js';
+import { webgpuKernelsOn } from './index.js';
+import { convActFusion } from '../conv-act.js';
+
+const WG = 256;
+
+/**
+ * alpha * a + (1 - alpha) * b, or null (compose tf ops then) when the backend is not webgpu, our kernels are off,
+ * the model's fusions are off (setConvActFusion('off'): the model as it was, for before/after runs) or the
+ * inputs are not ours.
+ */
+export function webgpuBlend<T extends tf.Tensor>(a: T, b: T, alpha: number): T | null {
+  if (tf.getBackend() !== 'webgpu' || !webgpuKernelsOn() || convActFusion() === 'off') return null;
+  if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.join() !== b.shape.join()) return null;
+  const n = a.size;
+  const groups = Math.ceil(n / WG);
+  const dx = Math.min(groups, 65535);
+  const code = `
+fn main() {
+  let i = (i32(workgroupId.y) * ${dx} + i32(workgroupId.x)) * ${WG} + i32(localIndex);
+  if (i < ${n}) { result[i] = a[i] * uniforms.alpha + b[i] * uniforms.beta; }
+}`;
+  const p = { ...program(`blend_${n}`, ['a', 'b'], a.shape, [dx, Math.ceil(groups / dx), 1], [WG, 1, 1], code), uniforms: 'alpha : f32, beta : f32,' };
+  const be = tf.backend() as unknown as WebgpuBackend;
+  const fn = tf.customGrad(((x: tf.Tensor, y: tf.Tensor) => {
+    const info = be.runWebGPUProgram(p, [x, y], 'float32', [{ type: 'float32', data: [alpha] }, { type: 'float32', data: [1 - alpha] }]);
+    const value = tf.engine().makeTensorFromTensorInfo(info);
+    return { value, gradFunc: (dy: tf.Tensor) => [tf.mul(dy, alpha), tf.mul(dy, 1 - alpha)] };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return fn(a, b) as T;
+}
