@@ -5,6 +5,7 @@ import { tf } from './tf.js';
 import { registerWasmTrainingKernels, registerCpuTrainingKernels } from './kernels.js';
 import { applyTfjsFixes } from './fixes.js';
 import { registerWebgpuFixes } from './webgpu-fixes.js';
+import { requestOptionalFeatures } from './webgpu/features.js';
 
 /** Names accepted by `--backend`. */
 export type BackendRequest = 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
@@ -119,7 +120,9 @@ async function initWebgpu(auto: boolean): Promise<string> {
       throw new Error(`the npm package 'webgpu' (Dawn) failed to load: ${errMsg(e)}`);
     }
     Object.assign(globalThis, webgpu.globals);
-    gpu = webgpu.create([]) as typeof gpu;
+    // FACECOMB_DAWN_FEATURES: Dawn toggles, e.g. allow_unsafe_apis (subgroup matrices), vulkan_enable_f16_on_nvidia
+    const toggles = process.env.FACECOMB_DAWN_FEATURES;
+    gpu = webgpu.create(toggles ? [`enable-dawn-features=${toggles}`] : []) as typeof gpu;
     if (!g.navigator) Object.defineProperty(globalThis, 'navigator', { value: {}, writable: true, configurable: true });
     try {
       (g.navigator as Record<string, unknown>).gpu = gpu;
@@ -127,6 +130,7 @@ async function initWebgpu(auto: boolean): Promise<string> {
       Object.defineProperty(g.navigator as object, 'gpu', { value: gpu, configurable: true });
     }
   }
+  requestOptionalFeatures(gpu!); // shader-f16, subgroup matrices: tfjs's device request asks for neither
   const adapter = (await gpu!.requestAdapter({ powerPreference: 'high-performance' })) as
     | { isFallbackAdapter?: boolean; info?: { vendor?: string; architecture?: string; description?: string; isFallbackAdapter?: boolean } }
     | null;

@@ -16,5 +16,8 @@ export { registerWebgpuFixes, forbidSyncReads } from './webgpu-fixes.js';
 export { unavailable, webgpuRequired, switchOrSkip } from './require.js';
 export { registerWebgpuKernels, useWebgpuKernels, webgpuOriginalKernel } from './webgpu/index.js';
 export { setSplitKTarget } from './webgpu/gemm.js';
+export { initSubgroupMatrix, disableSubgroupMatrix, subgroupMatrixStatus, subgroupMatrixDispatches, type SmxStatus, type SmxKind } from './webgpu/subgroup-matrix-run.js';
+export { adapterFacts, type AdapterFacts } from './webgpu/features.js';
+export { relError } from './compare.js';
 export { webgpuReconstructionLoss, setWebgpuLoss, type FusedLossSpec } from './webgpu/ssim-loss.js';
 export { webgpuAdamStep, webgpuAdamDispatches, type AdamHyper } from './webgpu/adam.js';
