@@ -2,26 +2,52 @@
 # The one GPU measurement of the training engine (bench/gpu/README.md). Here, once:
 #   bash bench/gpu/prepare.sh && bash bench/gpu/bundle.sh bench/gpu/comb.ts
 # then on the GPU machine, from the repository root, with .gpu and .gl carried:
-#   OUT=$OUT bash bench/gpu/run.sh            (about 5 minutes on an H100/H200)
-# Runs PyTorch's comb_reference.py and our comb benchmark (our kernels and tfjs's, same run) at 128/256/512/1024 px
-# and prints img/s with the ratio to PyTorch fp32; then a per-kernel profile of one step at 64/256 px.
-# Everything lands in $OUT (torch.txt, comb-webgpu.json, profile/comb-webgpu.json, log.txt).
+#   OUT=$OUT bash bench/gpu/run.sh            (at most ~7.5 minutes: every part has a time limit)
+# 1. nvidia-smi -> gpu.txt; 2. PyTorch's comb_reference.py -> torch.txt; 3. img/s of the comb model at
+# 128/256/512/1024 px per variant (VARIANTS, default ours,smx,tfjs; smx is validated first and skipped with the
+# reason when the device cannot run it) with the ratio to PyTorch fp32 -> comb-webgpu.json; 4. the per-kernel
+# profile of one step at 64/256/1024 px (ours, tfjs) and the fused-loss benchmark -> profile/comb-webgpu.json,
+# ssim-loss.json; 5. RESULTS.md from all of it (commit it as bench/gpu/RESULTS.md). JSON is written after every
+# row, so a part cut short by its limit still leaves what it measured. log.txt has everything printed.
+# TINY=1: the same sequence on this machine at lavapipe sizes with the local node (BACKEND=wasm: on wasm).
 set -uo pipefail
 OUT="${OUT:-/tmp/facecomb-gpu}"
+VARIANTS="${VARIANTS:-ours,smx,tfjs}"
+BACKEND="${BACKEND:-webgpu}"
+# Dawn toggles for the whole process: subgroup matrices need allow_unsafe_apis (and, on Vulkan, the memory model),
+# f16 on NVIDIA needs vulkan_enable_f16_on_nvidia
+export FACECOMB_DAWN_FEATURES="${FACECOMB_DAWN_FEATURES:-allow_unsafe_apis,vulkan_enable_f16_on_nvidia,use_vulkan_memory_model}"
 mkdir -p "$OUT/profile"
+[ -f .gpu/comb.mjs ] || { echo "no .gpu/comb.mjs: run bash bench/gpu/bundle.sh bench/gpu/comb.ts first"; exit 2; }
+if [ -n "${TINY:-}" ]; then
+  comb=(node .gpu/comb.mjs --backend "$BACKEND")
+  speed=(--sizes 16,32 --tiny); prof=(--sizes 16,32 --tiny); loss=16,32; torch_s=60
+else
+  comb=(bash bench/gpu/remote.sh .gpu/comb.mjs)
+  speed=(--sizes 128,256,512,1024 --scale 1 --steps 5); prof=(--sizes 64,256,1024 --scale 1 --steps 1); loss=64,128,256; torch_s=150
+fi
 ref=""
 for f in .gpu/comb_reference.py ../shared/bench/comb_reference.py shared/bench/comb_reference.py; do
   [ -f "$f" ] && { ref="$f"; break; }
 done
 {
   date -u
-  if [ -n "$ref" ]; then
-    timeout 240 python3 "$ref" | tee "$OUT/torch.txt"
+  (nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null || echo "no nvidia-smi") | head -1 | tee "$OUT/gpu.txt"
+  if [ -n "$ref" ] && python3 -c 'import torch' 2>/dev/null; then
+    timeout "$torch_s" python3 "$ref" | tee "$OUT/torch.txt"
   else
-    echo "comb_reference.py not found (.gpu/, ../shared/bench/, shared/bench/): no PyTorch figures"
+    echo "no PyTorch figures (comb_reference.py: ${ref:-not found in .gpu/, ../shared/bench/, shared/bench/}; torch importable: no)"
     : > "$OUT/torch.txt"
   fi
-  OUT="$OUT" timeout 300 bash bench/gpu/remote.sh .gpu/comb.mjs --sizes 128,256,512,1024 --scale 1 --steps 3 \
-    --kernels ours,tfjs --no-profile --reference "$OUT/torch.txt"
-  OUT="$OUT/profile" timeout 150 bash bench/gpu/remote.sh .gpu/comb.mjs --sizes 64,256 --scale 1 --steps 2 --kernels ours,tfjs
+  echo "== speed ($VARIANTS)"
+  OUT="$OUT" timeout 200 "${comb[@]}" "${speed[@]}" --kernels "$VARIANTS" --no-profile \
+    --budget-s 20 --deadline-s 175 --reference "$OUT/torch.txt"
+  echo "== profile and fused loss"
+  OUT="$OUT/profile" timeout 100 "${comb[@]}" "${prof[@]}" --kernels ours,tfjs \
+    --budget-s 15 --deadline-s 80 --loss "$loss"
+  [ -f "$OUT/profile/ssim-loss.json" ] && cp "$OUT/profile/ssim-loss.json" "$OUT/ssim-loss.json"
+  echo "== RESULTS.md"
+  if [ -n "${TINY:-}" ]; then node .gpu/comb.mjs --results "$OUT" > "$OUT/RESULTS.md"; else /tmp/n/node .gpu/comb.mjs --results "$OUT" > "$OUT/RESULTS.md"; fi
+  cat "$OUT/RESULTS.md"
+  date -u
 } 2>&1 | grep -v 'artificially reduced' | tee "$OUT/log.txt"
