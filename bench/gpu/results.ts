@@ -89,6 +89,9 @@ export function resultsMarkdown(dir: string): string {
   const gpu = existsSync(`${dir}/gpu.txt`) ? readFileSync(`${dir}/gpu.txt`, 'utf8').trim() : 'unknown (no gpu.txt)';
   const torch = existsSync(`${dir}/torch.txt`) ? parseTorch(readFileSync(`${dir}/torch.txt`, 'utf8')) : [];
   const speed = readJson<{ date: string; adapter: string; results: CombRow[] }>(combJson(dir));
+  // the tensor-core variants ran in a process of their own (Dawn's unsafe APIs): their rows join the speed table
+  const smxRun = readJson<{ results: CombRow[] }>(combJson(`${dir}/smx`));
+  if (speed && smxRun) speed.results.push(...smxRun.results);
   const prof = readJson<{ results: CombRow[] }>(combJson(`${dir}/profile`));
   const loss = readJson<{ rows: LossRow[] }>(`${dir}/ssim-loss.json`);
   const lines = [
