@@ -152,6 +152,12 @@ async function initWebgpu(auto: boolean): Promise<string> {
   await activate('webgpu');
   // our WGSL kernels (convs, Adam) and the fixes of tfjs-webgpu's wrong gradients
   added.webgpu = [...(await import('./webgpu/index.js')).registerWebgpuKernels(), ...registerWebgpuFixes()];
+  // opt-in: the conv GEMMs on tensor cores ('forward' or 'all'), used only if they compile and validate here
+  const smx = process.env.FACECOMB_SUBGROUP_MATRIX;
+  if (smx) {
+    const { initSubgroupMatrix } = await import('./webgpu/subgroup-matrix-run.js');
+    details.webgpu.subgroupMatrix = await initSubgroupMatrix({ kinds: smx === 'all' ? ['convfwd', 'convdx', 'convdw'] : ['convfwd'] });
+  }
   return `Dawn adapter ${details.webgpu.adapter}`;
 }
 
