@@ -38,7 +38,7 @@ done
   date -u
   (nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null || echo "no nvidia-smi") | head -1 | tee "$OUT/gpu.txt"
   if [ -n "$ref" ] && python3 -c 'import torch' 2>/dev/null; then
-    timeout "$torch_s" python3 "$ref" | tee "$OUT/torch.txt"
+    timeout "$torch_s" python3 -u "$ref" | tee "$OUT/torch.txt"    # -u: lines survive a timeout
   else
     echo "no PyTorch figures (comb_reference.py: ${ref:-not found in .gpu/, ../shared/bench/, shared/bench/}; torch importable: no)"
     : > "$OUT/torch.txt"
@@ -54,7 +54,10 @@ done
     --budget-s 12 --deadline-s 60 --loss "$loss"
   [ -f "$OUT/profile/ssim-loss.json" ] && cp "$OUT/profile/ssim-loss.json" "$OUT/ssim-loss.json"
   echo "== RESULTS.md"
-  if [ -n "${TINY:-}" ]; then node .gpu/comb.mjs --results "$OUT" > "$OUT/RESULTS.md"; else /tmp/n/node .gpu/comb.mjs --results "$OUT" > "$OUT/RESULTS.md"; fi
+  if [ -n "${TINY:-}" ]; then node .gpu/comb.mjs --results "$OUT" > "$OUT/RESULTS.md"; else
+    [ -x /tmp/n/node ] || { mkdir -p /tmp/n && xz -dc .gpu/node.xz > /tmp/n/node && chmod +x /tmp/n/node; }
+    /tmp/n/node .gpu/comb.mjs --results "$OUT" > "$OUT/RESULTS.md"
+  fi
   cat "$OUT/RESULTS.md"
   date -u
 } 2>&1 | grep -v 'artificially reduced' | tee "$OUT/log.txt"
