@@ -72,12 +72,13 @@ export function disableSubgroupMatrix(reason = 'turned off'): void {
   status = { ...status, on: false, reason };
 }
 
-function pipeline(be: Internals, key: string, code: string): GPUComputePipeline {
+/** The cached pipeline of `key` (the WGSL is generated only on a miss: generating it costs CPU time per dispatch). */
+function pipeline(be: Internals, key: string, code: () => string): GPUComputePipeline {
   let cache = pipelines.get(be.device);
   if (!cache) pipelines.set(be.device, (cache = new Map()));
   let p = cache.get(key);
   if (!p) {
-    p = be.device.createComputePipeline({ layout: 'auto', compute: { module: be.device.createShaderModule({ code }), entryPoint: 'main' } });
+    p = be.device.createComputePipeline({ layout: 'auto', compute: { module: be.device.createShaderModule({ code: code() }), entryPoint: 'main' } });
     cache.set(key, p);
   }
   return p;
@@ -130,13 +131,13 @@ export function trySubgroupMatrixGemm(backend: WebgpuBackend, spec: GemmSpec, in
   const key = `${st.mode}_${st.syntax}_${spec.key}_${t.BM}x${t.BN}x${t.BK}_s${t.S}`;
   const biasInput = epi.bias ? 1 : 0;
   if (t.S === 1) {
-    const p = pipeline(be, `${key}_${epilogueKey(epi)}`, smxSource(spec, t, epi, inputs.names, st.mode, st.syntax));
+    const p = pipeline(be, `${key}_${epilogueKey(epi)}`, () => smxSource(spec, t, epi, inputs.names, st.mode, st.syntax));
     const out = be.makeTensorInfo(outShape, 'float32');
     dispatch(be, p, [out.dataId, ...inputs.infos.map((i) => i.dataId)], groups);
     return out;
   }
   const names = inputs.names.slice(0, inputs.names.length - biasInput);
-  const p = pipeline(be, `${key}_partial`, smxSource(spec, t, null, names, st.mode, st.syntax));
+  const p = pipeline(be, `${key}_partial`, () => smxSource(spec, t, null, names, st.mode, st.syntax));
   const partial = be.makeTensorInfo([t.S, spec.M * spec.N], 'float32');
   dispatch(be, p, [partial.dataId, ...inputs.infos.slice(0, names.length).map((i) => i.dataId)], groups);
   return reducePartials(backend, spec, t.S, partial, inputs.infos.slice(inputs.infos.length - biasInput), outShape, epi);
