@@ -5,6 +5,7 @@ import { tf } from './tf.js';
 import { registerWasmTrainingKernels, registerCpuTrainingKernels } from './kernels.js';
 import { applyTfjsFixes } from './fixes.js';
 import { registerWebgpuFixes } from './webgpu-fixes.js';
+import { requestOptionalFeatures } from './webgpu/features.js';
 
 /** Names accepted by `--backend`. */
 export type BackendRequest = 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
@@ -119,7 +120,9 @@ async function initWebgpu(auto: boolean): Promise<string> {
       throw new Error(`the npm package 'webgpu' (Dawn) failed to load: ${errMsg(e)}`);
     }
     Object.assign(globalThis, webgpu.globals);
-    gpu = webgpu.create([]) as typeof gpu;
+    // FACECOMB_DAWN_FEATURES: Dawn toggles, e.g. allow_unsafe_apis (subgroup matrices), vulkan_enable_f16_on_nvidia
+    const toggles = process.env.FACECOMB_DAWN_FEATURES;
+    gpu = webgpu.create(toggles ? [`enable-dawn-features=${toggles}`] : []) as typeof gpu;
     if (!g.navigator) Object.defineProperty(globalThis, 'navigator', { value: {}, writable: true, configurable: true });
     try {
       (g.navigator as Record<string, unknown>).gpu = gpu;
@@ -127,6 +130,7 @@ async function initWebgpu(auto: boolean): Promise<string> {
       Object.defineProperty(g.navigator as object, 'gpu', { value: gpu, configurable: true });
     }
   }
+  requestOptionalFeatures(gpu!); // shader-f16, subgroup matrices: tfjs's device request asks for neither
   const adapter = (await gpu!.requestAdapter({ powerPreference: 'high-performance' })) as
     | { isFallbackAdapter?: boolean; info?: { vendor?: string; architecture?: string; description?: string; isFallbackAdapter?: boolean } }
     | null;
@@ -151,6 +155,12 @@ async function initWebgpu(auto: boolean): Promise<string> {
   // our WGSL kernels (convs, Adam) and the fixes of tfjs-webgpu's wrong gradients
   added.webgpu = [...(await import('./webgpu/index.js')).registerWebgpuKernels(), ...registerWebgpuFixes()];
   details.webgpu.shaderF16 = (await import('./webgpu/device.js')).webgpuHasF16();
+  // opt-in: the conv GEMMs on tensor cores ('forward' or 'all'), used only if they compile and validate here
+  const smx = process.env.FACECOMB_SUBGROUP_MATRIX;
+  if (smx) {
+    const { initSubgroupMatrix } = await import('./webgpu/subgroup-matrix-run.js');
+    details.webgpu.subgroupMatrix = await initSubgroupMatrix({ kinds: smx === 'all' ? ['convfwd', 'convdx', 'convdw'] : ['convfwd'] });
+  }
   return `Dawn adapter ${details.webgpu.adapter}`;
 }
 

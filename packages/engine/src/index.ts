@@ -18,6 +18,9 @@ export { registerWebgpuKernels, useWebgpuKernels, webgpuOriginalKernel, setWebgp
 export { webgpuHasF16 } from './webgpu/device.js';
 export type { Precision } from './webgpu/gemm.js';
 export { setSplitKTarget } from './webgpu/gemm.js';
+export { initSubgroupMatrix, disableSubgroupMatrix, subgroupMatrixStatus, subgroupMatrixDispatches, type SmxStatus, type SmxKind } from './webgpu/subgroup-matrix-run.js';
+export { adapterFacts, type AdapterFacts } from './webgpu/features.js';
+export { relError } from './compare.js';
 export { webgpuReconstructionLoss, setWebgpuLoss, type FusedLossSpec } from './webgpu/ssim-loss.js';
 export { webgpuAdamStep, webgpuAdamDispatches, type AdamHyper, type ScaledStep } from './webgpu/adam.js';
 export { webgpuOwnDispatches } from './webgpu/dispatch.js';

@@ -15,17 +15,7 @@ export function randomValues(n: number, seed: number, scale = 1): Float32Array {
   return out;
 }
 
-/** max |a - b| / max |b|: error relative to the reference tensor's largest magnitude. */
-export function relError(got: ArrayLike<number>, ref: ArrayLike<number>): number {
-  if (got.length !== ref.length) return Infinity;
-  let diff = 0, mag = 0;
-  for (let i = 0; i < ref.length; i++) {
-    if (!Number.isFinite(got[i])) return Infinity;
-    diff = Math.max(diff, Math.abs(got[i] - ref[i]));
-    mag = Math.max(mag, Math.abs(ref[i]));
-  }
-  return diff / Math.max(mag, 1e-30);
-}
+export { relError } from '../src/compare.js';
 
 /** Switches to an engine; the reason to skip it, or null when active (a failure for webgpu in CI). */
 export const tryEngine = switchOrSkip;

@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { initEngine, switchOrSkip, setWebgpuLoss } from '@facecomb/engine';
+import { initEngine, switchOrSkip, setWebgpuLoss, relError } from '@facecomb/engine';
 import { tf, reconstructionLoss } from '../src/index.js';
 import type { LossWeights } from '../src/config.js';
 import type { LossNorm } from '../src/loss.js';
@@ -20,21 +20,13 @@ const CASES: Case[] = [
   { shape: [2, 32, 32, 3], w: { ssim: 0.7, l1: 2, msssim: false, window: 5 } },
   { shape: [3, 13, 11, 3], w: { ssim: 1, l1: 0, msssim: false, window: 7 }, norm: { l1: 300, ssim: 150, share: 0.6 } },
   { shape: [1, 9, 10, 3], w: { ssim: 0, l1: 1, msssim: false, window: 7 } },
+  // 131072 pixels: more than the 256 workgroups x 256 threads of partial sums, so each thread strides twice
+  { shape: [2, 256, 256, 3], w: { ssim: 1, l1: 1, msssim: false, window: 7 } },
 ];
 
 function values(n: number, key: string): Float32Array {
   const rng = new Rng(11, key);
   return new Float32Array(n).map(() => rng.next());
-}
-
-function relError(got: ArrayLike<number>, ref: ArrayLike<number>): number {
-  let diff = 0, mag = 0;
-  for (let i = 0; i < ref.length; i++) {
-    if (!Number.isFinite(got[i])) return Infinity;
-    diff = Math.max(diff, Math.abs(got[i] - ref[i]));
-    mag = Math.max(mag, Math.abs(ref[i]));
-  }
-  return diff / Math.max(mag, 1e-12);
 }
 
 /** Loss and d loss / d y of a case (inputs fixed per case). */
@@ -92,4 +84,26 @@ test('webgpu: the fused loss runs 4 programs for loss + gradient, far fewer than
     be.runWebGPUProgram = own;
     setWebgpuLoss(true);
   }
+});
+
+test('webgpu: a mask cast from bool (an int32 buffer on webgpu) takes the composed ops and matches cpu', async (t) => {
+  const shape: [number, number, number, number] = [2, 15, 17, 3];
+  const w: LossWeights = { ssim: 1, l1: 1, msssim: false, window: 7 };
+  const lossOf = async () => {
+    const n = shape.reduce((a, v) => a * v, 1);
+    const y = tf.tensor4d(values(n, 'cy'), shape);
+    const x = tf.tensor4d(values(n, 'cx'), shape);
+    const m = tf.greater(tf.tensor4d(values(2 * 15 * 17, 'cm'), [2, 15, 17, 1]), 0.3).toFloat() as tf.Tensor4D;
+    const { value, grad } = tf.valueAndGrad((v: tf.Tensor) => reconstructionLoss(v as tf.Tensor4D, x, m, w))(y);
+    const out = { loss: (await value.data())[0], grad: (await grad.data()) as Float32Array };
+    tf.dispose([y, x, m, value, grad]);
+    return out;
+  };
+  await initEngine({ backend: 'cpu', log: () => undefined });
+  const ref = await lossOf();
+  const skip = await switchOrSkip('webgpu');
+  if (skip) return t.skip(skip);
+  const got = await lossOf();
+  assert.ok(Math.abs(got.loss - ref.loss) / Math.abs(ref.loss) < TOL, `loss ${got.loss} vs ${ref.loss}`);
+  assert.ok(relError(got.grad, ref.grad) < TOL);
 });

@@ -10,6 +10,7 @@
  * Anything else (NCHW, other dtypes, prelu) goes to tfjs's own kernel.
  */
 import { tf } from '../tf.js';
+import { trySubgroupMatrixGemm } from './subgroup-matrix-run.js';
 import { chooseTiling, epilogueKey, f, gemmSource, reduceSource, type Activation, type Epilogue, type GemmSpec, type Precision } from './gemm.js';
 
 type TensorInfo = tf.TensorInfo;
@@ -46,6 +47,8 @@ export function setConvPrecision(p: Precision): void {
 /** Runs a GEMM (split-K plus reduction when the tiling asks for it); the result has `outShape`. */
 export function runGemm(backend: WebgpuBackend, spec: GemmSpec, inputs: { names: string[]; infos: TensorInfo[] },
   outShape: number[], epi: Epilogue, splitK: boolean): TensorInfo {
+  const smx = trySubgroupMatrixGemm(backend, spec, inputs, outShape, epi, splitK); // tensor cores, when on
+  if (smx) return smx;
   const t = chooseTiling(spec.M, spec.N, spec.K, splitK, precision);
   const key = `${spec.key}_${t.BM}x${t.BN}x${t.BK}_${t.TM}_s${t.S}${t.precision === 'f16' ? '_h' : ''}`;
   const dispatch: [number, number, number] = [t.DX, Math.ceil(t.tiles / t.DX), t.S];
@@ -58,12 +61,17 @@ export function runGemm(backend: WebgpuBackend, spec: GemmSpec, inputs: { names:
     return backend.runWebGPUProgram(p, inputs.infos, 'float32');
   }
   const p = program(`${key}_partial`, gemmNames, [t.S, spec.M * spec.N], dispatch, wg, gemmSource(spec, t, null));
-  const partial = backend.runWebGPUProgram(p, gemmInfos, 'float32');
+  return reducePartials(backend, spec, t.S, backend.runWebGPUProgram(p, gemmInfos, 'float32'), inputs.infos.slice(inputs.infos.length - biasInput), outShape, epi);
+}
+
+/** Split-K's second pass: out = epilogue(sum of the S partial slices [S, M*N]); disposes `partial`. */
+export function reducePartials(backend: WebgpuBackend, spec: GemmSpec, S: number, partial: TensorInfo, bias: TensorInfo[],
+  outShape: number[], epi: Epilogue): TensorInfo {
   try {
     const n = spec.M * spec.N;
-    const r = program(`reduce_${n}_${spec.N}_${t.S}_${epilogueKey(epi)}`, ['partial', ...(epi.bias ? ['bias'] : [])], outShape,
-      [Math.ceil(n / 256), 1, 1], [256, 1, 1], reduceSource(spec.M, spec.N, t.S, epi), true);
-    return backend.runWebGPUProgram(r, [partial, ...inputs.infos.slice(inputs.infos.length - biasInput)], 'float32');
+    const r = program(`reduce_${n}_${spec.N}_${S}_${epilogueKey(epi)}`, ['partial', ...(epi.bias ? ['bias'] : [])], outShape,
+      [Math.ceil(n / 256), 1, 1], [256, 1, 1], reduceSource(spec.M, spec.N, S, epi), true);
+    return backend.runWebGPUProgram(r, [partial, ...bias], 'float32');
   } finally {
     backend.disposeData(partial.dataId);
   }

@@ -71,6 +71,11 @@ export function setSplitKTarget(n: number): void {
   targetWorkgroups = Math.max(1, Math.floor(n));
 }
 
+/** The current split-K workgroup target (for other GEMM kernels that split the same way). */
+export function splitKTarget(): number {
+  return targetWorkgroups;
+}
+
 function pow2Floor(n: number): number {
   return 2 ** Math.floor(Math.log2(Math.max(1, n)));
 }

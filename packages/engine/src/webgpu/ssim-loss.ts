@@ -59,13 +59,23 @@ const NORM_L1 = ${f(n ? n.l1 : -1)}; const NORM_S = ${f(n ? n.ssim : -1)};
 `;
 }
 
+/**
+ * Reads of the inputs as f32: a float32 tensor cast from bool or int32 keeps its int32 buffer on webgpu (tfjs's
+ * Cast shares it) and tfjs binds it as array<i32>; f32() reads either.
+ */
+const READ = `
+fn ya_(i: i32) -> f32 { return f32(ya[i]); }
+fn xb_(i: i32) -> f32 { return f32(xb[i]); }
+fn mk_(i: i32) -> f32 { return f32(mk[i]); }
+`;
+
 /** Window sums over the inputs ya (y), xb (x), mk (mask). */
 const WINDOW = `
 fn px(b: i32, h: i32, w: i32) -> i32 { return (b * H + h) * W + w; }
 // the mask's window mean at window position (b, oh, ow)
 fn windowMask(b: i32, oh: i32, ow: i32) -> f32 {
   var s = 0.0;
-  for (var kh = 0; kh < K; kh++) { for (var kw = 0; kw < K; kw++) { s += mk[px(b, oh + kh, ow + kw)]; } }
+  for (var kh = 0; kh < K; kh++) { for (var kw = 0; kw < K; kw++) { s += mk_(px(b, oh + kh, ow + kw)); } }
   return s / KK;
 }
 // window means of y, x, y*y, x*x, y*x for channel c: (ma, mb, aa, bb) and ab
@@ -75,7 +85,7 @@ fn stats(b: i32, oh: i32, ow: i32, c: i32) -> Stats {
   for (var kh = 0; kh < K; kh++) {
     for (var kw = 0; kw < K; kw++) {
       let j = px(b, oh + kh, ow + kw) * C + c;
-      let a = ya[j]; let v = xb[j];
+      let a = ya_(j); let v = xb_(j);
       m += vec4<f32>(a, v, a * a, v * v); ab += a * v;
     }
   }
@@ -84,7 +94,7 @@ fn stats(b: i32, oh: i32, ow: i32, c: i32) -> Stats {
 `;
 
 function partialSource(g: Geo, s: FusedLossSpec): string {
-  return `${constants(g, s)}${WINDOW}
+  return `${constants(g, s)}${READ}${WINDOW}
 var<workgroup> red: array<vec4<f32>, ${WG}>;
 fn main() {
   _ = uniforms.NAN;
@@ -93,9 +103,9 @@ fn main() {
   var acc = vec4<f32>(0.0); // (sum wm * S, sum m * |y - x|, sum wm, sum m)
   for (var i = wid * ${WG} + lid; i < max(NP, NW); i += G * ${WG}) {
     if (i < NP) {
-      let m = mk[i];
+      let m = mk_(i);
       var d = 0.0;
-      for (var c = 0; c < C; c++) { d += abs(ya[i * C + c] - xb[i * C + c]); }
+      for (var c = 0; c < C; c++) { d += abs(ya_(i * C + c) - xb_(i * C + c)); }
       acc.y += m * d; acc.w += m;
     }
     if (i < NW) {
@@ -156,7 +166,7 @@ fn main() {
 
 /** Per window position and channel: g * (dS/dma, dS/d mean(y^2), dS/d mean(xy)); the last slot: the L1 factor. */
 function coefSource(g: Geo, s: FusedLossSpec): string {
-  return `${constants(g, s)}${WINDOW}${DENOMS}
+  return `${constants(g, s)}${READ}${WINDOW}${DENOMS}
 fn main() {
   _ = uniforms.NAN;
   let i = (i32(workgroupId.y) * ${Math.min(Math.ceil(g.NW / WG), 65535)} + i32(workgroupId.x)) * ${WG} + i32(localIndex);
@@ -186,14 +196,14 @@ fn main() {
 }
 
 function gradSource(g: Geo, s: FusedLossSpec): string {
-  return `${constants(g, s)}
+  return `${constants(g, s)}${READ}
 fn main() {
   _ = uniforms.NAN;
   let i = (i32(workgroupId.y) * ${Math.min(Math.ceil((g.NP * g.C) / WG), 65535)} + i32(workgroupId.x)) * ${WG} + i32(localIndex);
   if (i >= NP * C) { return; }
   let c = i % C; let p = i / C; let b = p / (H * W); let r = p % (H * W); let h = r / W; let w = r % W;
-  let yv = ya[i]; let xv = xb[i];
-  var d = cf[NW * C * 3] * mk[p] * sign(yv - xv);
+  let yv = ya_(i); let xv = xb_(i);
+  var d = cf[NW * C * 3] * mk_(p) * sign(yv - xv);
   for (var oh = max(0, h - K + 1); oh <= min(h, HO - 1); oh++) {
     for (var ow = max(0, w - K + 1); ow <= min(w, WO - 1); ow++) {
       let j = (((b * HO + oh) * WO + ow) * C + c) * 3;
