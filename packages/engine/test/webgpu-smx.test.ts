@@ -7,7 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tf, initEngine, initSubgroupMatrix, disableSubgroupMatrix, subgroupMatrixDispatches, setSplitKTarget } from '../src/index.js';
+import { tf, initEngine, conv2dLeakyRelu, initSubgroupMatrix, disableSubgroupMatrix, subgroupMatrixDispatches, setSplitKTarget } from '../src/index.js';
 import { pickSmxConfig, smxSource, smxTiling, smxWorkgroupBytes } from '../src/webgpu/subgroup-matrix.js';
 import { forwardSpec } from '../src/webgpu/conv.js';
 import { randomValues, relError } from './helpers.js';
@@ -74,10 +74,28 @@ async function run(c: Case): Promise<Float32Array[]> {
   return out;
 }
 
+/** conv2dLeakyRelu (the comb model's conv): output and the gradients of x, filter and bias; on webgpu its gradient
+ *  GEMMs read dy through a prelude (the LeakyReLU derivative), which the subgroup-matrix kernels must carry too. */
+async function runLeaky(): Promise<Float32Array[]> {
+  const c = CASES[0];
+  const wShape = [c.k, c.k, c.x[3], c.co] as [number, number, number, number];
+  const x = tf.tensor4d(randomValues(size(c.x), 5), c.x);
+  const w = tf.tensor4d(randomValues(size(wShape), 6, 0.5), wShape);
+  const bias = tf.tensor1d(randomValues(c.co, 7, 0.3));
+  const f = (a: tf.Tensor, b: tf.Tensor, d: tf.Tensor) => conv2dLeakyRelu(a as tf.Tensor4D, b as tf.Tensor4D, d as tf.Tensor1D, { pad: c.pad, alpha: 0.2 })!;
+  const y = f(x, w, bias);
+  const r = tf.tensor(randomValues(y.size, 8), y.shape);
+  const grads = tf.grads((a: tf.Tensor, b: tf.Tensor, d: tf.Tensor) => tf.sum(tf.mul(f(a, b, d), r)))([x, w, bias]);
+  const out = [await y.data(), ...(await Promise.all(grads.map((g) => g.data())))] as Float32Array[];
+  tf.dispose([x, w, bias, y, r, ...grads]);
+  return out;
+}
+
 test('subgroup matrix on lavapipe: off with the reason, f32 kernels unchanged; the emulated kernel matches cpu within 1e-2', async (t) => {
   await initEngine({ backend: 'cpu', log: () => {} });
   const refs: Float32Array[][] = [];
   for (const c of CASES) refs.push(await run(c));
+  const leakyRef = await runLeaky();
   if (!(await webgpuOrSkip(t))) return;
   const lines: string[] = [];
   const off = await initSubgroupMatrix({ log: (m) => lines.push(m) });
@@ -108,6 +126,13 @@ test('subgroup matrix on lavapipe: off with the reason, f32 kernels unchanged; t
         });
       }
     }
+    const d = subgroupMatrixDispatches();
+    const leaky = await runLeaky();
+    assert.ok(subgroupMatrixDispatches() >= d + 4, 'conv2dLeakyRelu: forward, dx, dW and the bias gradient on the subgroup-matrix kernel');
+    ['output', 'input gradient', 'filter gradient', 'bias gradient'].forEach((name, j) => {
+      const e = relError(leaky[j], leakyRef[j]);
+      assert.ok(e < 1e-2, `conv2dLeakyRelu ${name}: relative error ${e.toExponential(2)}`);
+    });
   } finally {
     setSplitKTarget(256);
     disableSubgroupMatrix();

@@ -120,6 +120,7 @@ const KC = ${t.KC}; const TILES_N = ${Math.ceil(s.N / t.BN)}; const DX = ${t.DX}
 var<workgroup> As: array<f16, ${t.BM * t.BK}>; // [BM][BK], row-major
 var<workgroup> Bs: array<f16, ${t.BK * t.BN}>; // [BK][BN], row-major
 var<workgroup> Cs: array<f32, ${(t.NT / SG) * CM * CN}>; // one CM x CN fragment per subgroup
+${s.prelude ?? ''}
 fn loadA(m: i32, k: i32) -> f32 { ${s.loadA} }
 fn loadB(k: i32, n: i32) -> f32 { ${s.loadB} }
 ${final ? epilogueSource(epi!) : ''}
