@@ -262,7 +262,7 @@ for (const r of sizes) {
     adam.dispose();
     scaler?.dispose();
     variant.teardown?.();
-    console.log(`[bench] ${r} px ${v}: ${row.imgPerSec.toFixed(2)} img/s (${n} steps, row ${((performance.now() - t0row) / 1000).toFixed(1)} s)`);
+    console.log(`[bench] ${r} px ${base.kernels}: ${row.imgPerSec.toFixed(2)} img/s (${n} steps, row ${((performance.now() - t0row) / 1000).toFixed(1)} s)`);
   }
 }
 if (isWebgpu) useWebgpuKernels(true);

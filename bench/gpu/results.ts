@@ -94,6 +94,7 @@ export function resultsMarkdown(dir: string): string {
   if (speed && smxRun) speed.results.push(...smxRun.results);
   const prof = readJson<{ results: CombRow[] }>(combJson(`${dir}/profile`));
   const loss = readJson<{ rows: LossRow[] }>(`${dir}/ssim-loss.json`);
+  const fusion = readJson<{ results: CombRow[] }>(combJson(`${dir}/fusion`));
   const lines = [
     '# GPU results: comb model training on the webgpu engine against PyTorch', '',
     `Date: ${speed?.date ?? new Date().toISOString()}. GPU, driver, memory (nvidia-smi): ${gpu}. Adapter: ${speed?.adapter ?? '-'}.`,
@@ -108,6 +109,8 @@ export function resultsMarkdown(dir: string): string {
   if (speed) lines.push('', '## Per-step counters', '', ...counterTable(speed.results));
   lines.push('', '## Per-kernel profile (one step, timestamp queries)');
   lines.push('', ...(prof ? [...counterTable(prof.results), ...profileTables(prof.results)] : ['(no profile: it did not run or ran out of time)']));
+  lines.push('', '## conv + bias + LeakyReLU: unfused (off), derivative in one pass (grad), in the gradient kernels\' loads (prologue)', '',
+    ...(fusion ? counterTable(fusion.results) : ['(no fusion/comb-webgpu.json: it did not run or ran out of time)']));
   lines.push('', '## Fused masked SSIM + L1 loss and gradient vs composed tf ops (ratio: composed / fused)', '',
     ...(loss ? lossTable(loss.rows) : ['(no ssim-loss.json)']));
   return `${lines.join('\n')}\n`;

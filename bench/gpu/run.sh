@@ -4,7 +4,7 @@
 # then on the GPU machine, from the repository root, with .gpu and .gl carried:
 #   OUT=$OUT bash bench/gpu/run.sh            (at most ~7.5 minutes: every part has a time limit)
 # 1. nvidia-smi -> gpu.txt; 2. PyTorch's comb_reference.py -> torch.txt; 3. img/s of the comb model at
-# 128/256/512/1024 px per variant (VARIANTS, default ours,f16,tfjs) with the ratio to PyTorch fp32 -> comb-webgpu.json;
+# 256/1024/128/512 px (the goal sizes first, should a deadline cut the end) per variant (VARIANTS, default ours,f16,tfjs) with the ratio to PyTorch fp32 -> comb-webgpu.json;
 # 4. the same at 256/1024 px with the conv GEMMs on tensor cores (SMX_VARIANTS, default smx,smx-all; validated first, skipped with
 # the reason when the device cannot run them) in a process of its own with Dawn's unsafe APIs -> smx/comb-webgpu.json;
 # 5. the per-kernel profile of one step at 64/256/1024 px (ours, tfjs) and the fused-loss benchmark ->
@@ -28,7 +28,7 @@ if [ -n "${TINY:-}" ]; then
   speed=(--sizes 16,32 --tiny); smx=(--sizes 16,32 --tiny); prof=(--sizes 16,32 --tiny); fus=(--sizes 16 --tiny); loss=16,32; torch_s=60
 else
   comb=(bash bench/gpu/remote.sh .gpu/comb.mjs)
-  speed=(--sizes 128,256,512,1024 --scale 1 --steps 5); smx=(--sizes 256,1024 --scale 1 --steps 5); prof=(--sizes 64,256,1024 --scale 1 --steps 1); fus=(--sizes 256 --scale 1 --steps 3); loss=64,128,256; torch_s=140
+  speed=(--sizes 256,1024,128,512 --scale 1 --steps 5); smx=(--sizes 256,1024 --scale 1 --steps 5); prof=(--sizes 256,1024,64 --scale 1 --steps 1); fus=(--sizes 256 --scale 1 --steps 3); loss=64,128,256; torch_s=140
 fi
 ref=""
 for f in .gpu/comb_reference.py ../shared/bench/comb_reference.py shared/bench/comb_reference.py; do
