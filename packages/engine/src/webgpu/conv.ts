@@ -24,7 +24,7 @@ export interface WebgpuBackend {
 
 /** A program object as tfjs-backend-webgpu expects it (its WebGPUProgram interface). */
 export function program(key: string, variableNames: string[], outputShape: number[], dispatch: [number, number, number],
-  workgroupSize: [number, number, number], code: string, flat = false): object {
+  workgroupSize: [number, number, number], code: string | (() => string), flat = false): object {
   return {
     variableNames,
     outputShape,
@@ -33,7 +33,8 @@ export function program(key: string, variableNames: string[], outputShape: numbe
     dispatch,
     workgroupSize,
     size: false,
-    getUserCode: () => code,
+    // tfjs asks for the code only when its pipeline cache misses: generate it lazily (once per shape, not per dispatch)
+    getUserCode: typeof code === 'function' ? code : () => code,
   };
 }
 
@@ -57,10 +58,10 @@ export function runGemm(backend: WebgpuBackend, spec: GemmSpec, inputs: { names:
   const gemmNames = inputs.names.slice(0, inputs.names.length - biasInput);
   const gemmInfos = inputs.infos.slice(0, inputs.infos.length - biasInput);
   if (t.S === 1) {
-    const p = program(`${key}_${epilogueKey(epi)}`, inputs.names, outShape, dispatch, wg, gemmSource(spec, t, epi));
+    const p = program(`${key}_${epilogueKey(epi)}`, inputs.names, outShape, dispatch, wg, () => gemmSource(spec, t, epi));
     return backend.runWebGPUProgram(p, inputs.infos, 'float32');
   }
-  const p = program(`${key}_partial`, gemmNames, [t.S, spec.M * spec.N], dispatch, wg, gemmSource(spec, t, null));
+  const p = program(`${key}_partial`, gemmNames, [t.S, spec.M * spec.N], dispatch, wg, () => gemmSource(spec, t, null));
   return reducePartials(backend, spec, t.S, backend.runWebGPUProgram(p, gemmInfos, 'float32'), inputs.infos.slice(inputs.infos.length - biasInput), outShape, epi);
 }
 
@@ -70,7 +71,7 @@ export function reducePartials(backend: WebgpuBackend, spec: GemmSpec, S: number
   try {
     const n = spec.M * spec.N;
     const r = program(`reduce_${n}_${spec.N}_${S}_${epilogueKey(epi)}`, ['partial', ...(epi.bias ? ['bias'] : [])], outShape,
-      [Math.ceil(n / 256), 1, 1], [256, 1, 1], reduceSource(spec.M, spec.N, S, epi), true);
+      [Math.ceil(n / 256), 1, 1], [256, 1, 1], () => reduceSource(spec.M, spec.N, S, epi), true);
     return backend.runWebGPUProgram(r, [partial, ...bias], 'float32');
   } finally {
     backend.disposeData(partial.dataId);
