@@ -22,7 +22,7 @@ export { initSubgroupMatrix, disableSubgroupMatrix, subgroupMatrixStatus, subgro
 export { adapterFacts, type AdapterFacts } from './webgpu/features.js';
 export { relError } from './compare.js';
 export { webgpuReconstructionLoss, setWebgpuLoss, type FusedLossSpec } from './webgpu/ssim-loss.js';
-export { webgpuAdamStep, webgpuAdamDispatches, type AdamHyper, type ScaledStep } from './webgpu/adam.js';
+export { webgpuAdamStep, webgpuAdamSteps, adamGroupSize, webgpuAdamDispatches, type AdamItem, type AdamHyper, type ScaledStep } from './webgpu/adam.js';
 export { webgpuOwnDispatches } from './webgpu/dispatch.js';
 export { LossScaler, type LossScaleOptions, type LossScaleState } from './webgpu/loss-scale.js';
 export { conv2dLeakyRelu, setConvActFusion, convActFusion, type ConvActFusion, type ConvLeakyOptions } from './conv-act.js';

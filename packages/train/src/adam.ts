@@ -4,7 +4,7 @@
  * steps that update it (decoders are trained in turn; a new level's variables start at step 0).
  */
 import { tf, type Tensor, type Variable } from './tf.js';
-import { webgpuAdamStep, type LossScaler } from '@facecomb/engine';
+import { webgpuAdamSteps, type LossScaler } from '@facecomb/engine';
 
 export interface AdamSettings {
   lr: number;
@@ -56,15 +56,17 @@ export class Adam {
    */
   apply(vars: Map<string, Variable>, grads: Record<string, Tensor>, scaler?: LossScaler): void {
     const { lr, beta1, beta2, epsilon } = this.s;
-    for (const [name, g] of Object.entries(grads)) {
+    const items = Object.entries(grads).map(([name, g]) => {
       const w = vars.get(name);
       if (!w) throw new Error(`optimizer: gradient for unknown variable ${name}`);
       const sl = this.slot(name, w);
       sl.t++;
       if (scaler && !sl.skips) sl.skips = tf.tidy(() => tf.variable(tf.zeros([1], 'int32'), false));
-      const scaled = scaler && sl.skips ? { scaler, skips: sl.skips } : undefined;
-      if (webgpuAdamStep(w, sl.m, sl.v, g, sl.t, this.s, scaled)) continue; // webgpu: one fused dispatch, in place
-      if (scaler) throw new Error('optimizer: loss scaling needs the fused webgpu Adam (f16 runs on webgpu only)');
+      return { w, m: sl.m, v: sl.v, g, t: sl.t, skips: sl.skips, sl };
+    });
+    if (webgpuAdamSteps(items, this.s, scaler)) return; // webgpu: fused, several variables per dispatch, in place
+    if (scaler) throw new Error('optimizer: loss scaling needs the fused webgpu Adam (f16 runs on webgpu only)');
+    for (const { w, g, sl } of items) {
       const bc1 = 1 - beta1 ** sl.t;
       const bc2 = 1 - beta2 ** sl.t;
       tf.tidy(() => {

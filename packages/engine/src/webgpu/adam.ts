@@ -1,7 +1,7 @@
 /**
- * Fused Adam on the webgpu backend: one dispatch per variable updates w, m and v in place (torch.optim.Adam:
- * bias-corrected, eps outside the square root), where tf ops take about a dozen dispatches and three new
- * buffers. With a loss scaler (loss-scale.ts, f16 training) the gradient is divided by the scale on the GPU
+ * Fused Adam on the webgpu backend: one dispatch updates w, m and v of several variables in place
+ * (torch.optim.Adam: bias-corrected, eps outside the square root), where tf ops take about a dozen dispatches
+ * and three new buffers per variable. With a loss scaler (loss-scale.ts, f16 training) the gradient is divided by the scale on the GPU
  * and the update is skipped when the scaler's check flagged a non-finite gradient in this step; a skipped step
  * does not count for the bias correction (as torch's GradScaler skips optimizer.step): the variable's `skips`
  * counter (on the GPU) is subtracted from the step number the CPU passes.
@@ -10,40 +10,63 @@ import { tf } from '../tf.js';
 import { dispatchInPlace, FLAT_INDEX, MAIN } from './dispatch.js';
 import type { LossScaler } from './loss-scale.js';
 
-function wgsl(scaled: boolean): string {
+/**
+ * WGSL of one Adam step over K variables in one dispatch: invocation i updates element i - start[j] of the
+ * variable j whose range [start, end) holds i. Bindings: w, m, v of each variable (written), then with `scaled`
+ * each one's skips (written), then each g (read), then with `scaled` the scaler's scale and state, then the
+ * uniform. K is bound by the device's storage buffers per shader stage.
+ */
+function wgsl(K: number, scaled: boolean): string {
+  const written = scaled ? 4 : 3;
+  const decl: string[] = [];
+  for (let j = 0; j < K; j++) {
+    decl.push(`@group(0) @binding(${3 * j}) var<storage, read_write> w${j}: array<f32>;`,
+      `@group(0) @binding(${3 * j + 1}) var<storage, read_write> m${j}: array<f32>;`,
+      `@group(0) @binding(${3 * j + 2}) var<storage, read_write> v${j}: array<f32>;`);
+    if (scaled) decl.push(`@group(0) @binding(${3 * K + j}) var<storage, read_write> skips${j}: array<i32>;`);
+    decl.push(`@group(0) @binding(${written * K + j}) var<storage, read> g${j}: array<f32>;`);
+  }
+  const after = (written + 1) * K;
+  if (scaled) decl.push(`@group(0) @binding(${after}) var<storage, read> scale: array<f32>;`, `@group(0) @binding(${after + 1}) var<storage, read> state: array<i32>;`);
+  const body = (j: number) => `  if (i >= p.range[${j}].x && i < p.range[${j}].y) {
+    let k = i - p.range[${j}].x;
+    ${scaled ? `// a non-finite gradient somewhere in this step: skip it (no invocation reads skips in such a step)
+    if (state[0] != 0) {
+      if (k == 0u) { skips${j}[0] += 1; }
+      return;
+    }
+    let gi = g${j}[k] / scale[0];
+    let t = f32(i32(p.range[${j}].z) - skips${j}[0]);
+    let lrBc1 = p.hyper[${j}].x / (1.0 - pow(p.beta1, t));
+    let sqrtBc2 = sqrt(1.0 - pow(p.beta2, t));` : `let gi = g${j}[k];
+    let lrBc1 = p.hyper[${j}].x;
+    let sqrtBc2 = p.hyper[${j}].y;`}
+    let mi = p.beta1 * m${j}[k] + (1.0 - p.beta1) * gi;
+    let vi = p.beta2 * v${j}[k] + (1.0 - p.beta2) * gi * gi;
+    m${j}[k] = mi;
+    v${j}[k] = vi;
+    w${j}[k] = w${j}[k] - lrBc1 * (mi / (sqrt(vi) / sqrtBc2 + p.eps));
+    return;
+  }`;
   return /* wgsl */ `
-struct Params { lr: f32, beta1: f32, beta2: f32, eps: f32, bc1: f32, sqrtBc2: f32, n: u32, t: u32 };
-@group(0) @binding(0) var<storage, read_write> w: array<f32>;
-@group(0) @binding(1) var<storage, read_write> m: array<f32>;
-@group(0) @binding(2) var<storage, read_write> v: array<f32>;
-${scaled ? `@group(0) @binding(3) var<storage, read_write> skips: array<i32>;
-@group(0) @binding(4) var<storage, read> g: array<f32>;
-@group(0) @binding(5) var<storage, read> scale: array<f32>;
-@group(0) @binding(6) var<storage, read> state: array<i32>;` : '@group(0) @binding(3) var<storage, read> g: array<f32>;'}
-@group(0) @binding(${scaled ? 7 : 4}) var<uniform> p: Params;
+// hyper[j]: (lr / bias correction 1, sqrt(bias correction 2)) or, scaled, (lr, -); range[j]: (start, end, t)
+struct Params { beta1: f32, beta2: f32, eps: f32, pad: f32, hyper: array<vec4<f32>, ${K}>, range: array<vec4<u32>, ${K}> };
+${decl.join('\n')}
+@group(0) @binding(${after + (scaled ? 2 : 0)}) var<uniform> p: Params;
 ${MAIN} {
   ${FLAT_INDEX}
-  if (i >= p.n) { return; }
-  ${scaled ? `// a non-finite gradient somewhere in this step: skip it (no thread reads skips in such a step)
-  if (state[0] != 0) {
-    if (i == 0u) { skips[0] += 1; }
-    return;
-  }
-  let gi = g[i] / scale[0];
-  let t = f32(i32(p.t) - skips[0]);
-  let bc1 = 1.0 - pow(p.beta1, t);
-  let sqrtBc2 = sqrt(1.0 - pow(p.beta2, t));` : `let gi = g[i];
-  let bc1 = p.bc1;
-  let sqrtBc2 = p.sqrtBc2;`}
-  let mi = p.beta1 * m[i] + (1.0 - p.beta1) * gi;
-  let vi = p.beta2 * v[i] + (1.0 - p.beta2) * gi * gi;
-  m[i] = mi;
-  v[i] = vi;
-  w[i] = w[i] - (p.lr / bc1) * (mi / (sqrt(vi) / sqrtBc2 + p.eps));
+${Array.from({ length: K }, (_, j) => body(j)).join('\n')}
 }
 `;
 }
-const CODE = { plain: wgsl(false), scaled: wgsl(true) };
+
+/** Variables per dispatch: each takes 3 (+1 scaled) written and 1 read storage buffer; scaled adds 2 shared. */
+export function adamGroupSize(maxStorageBuffers: number, scaled: boolean): number {
+  return Math.max(1, Math.min(MAX_GROUP, Math.floor((maxStorageBuffers - (scaled ? 2 : 0)) / (scaled ? 5 : 4))));
+}
+/** More variables per dispatch would only lengthen the if-chain each invocation walks. */
+const MAX_GROUP = 8;
+const codes = new Map<string, string>();
 
 let enabled = true;
 let dispatched = 0;
@@ -63,21 +86,53 @@ export interface AdamHyper { lr: number; beta1: number; beta2: number; epsilon: 
 /** Loss scaling for webgpuAdamStep: the scaler, and the variable's count of skipped steps (int32 [1], starts at 0). */
 export interface ScaledStep { scaler: LossScaler; skips: tf.Variable }
 
+/** One variable's part of a fused Adam step: w, m, v updated in place with gradient g at step t (1-based). */
+export interface AdamItem { w: tf.Variable; m: tf.Variable; v: tf.Variable; g: tf.Tensor; t: number; skips?: tf.Variable }
+
+/**
+ * Adam steps of many variables in few dispatches (as many variables per dispatch as the device's storage-buffer
+ * bindings allow: 4 on lavapipe's 16, more on a GPU's 32+). With `scaler`, every item's g is its gradient times
+ * the scaler's scale and has its `skips` counter: a step the scaler flagged is skipped on the GPU (skips += 1) and
+ * the bias correction uses t - skips. Returns false (nothing done) when the active backend is not webgpu or a
+ * tensor is not float32 of its variable's size: the caller then runs its tf-ops Adam.
+ */
+export function webgpuAdamSteps(items: AdamItem[], h: AdamHyper, scaler?: LossScaler): boolean {
+  if (!enabled || tf.getBackend() !== 'webgpu') return false;
+  if (items.some((it) => [it.w, it.m, it.v, it.g].some((x) => x.dtype !== 'float32' || x.size !== it.w.size))) return false;
+  if (scaler && items.some((it) => !it.skips)) throw new Error('webgpuAdamSteps: a loss-scaled step needs each variable\'s skips counter');
+  const device = (tf.backend() as unknown as { device: GPUDevice }).device;
+  const K = adamGroupSize(device.limits.maxStorageBuffersPerShaderStage, !!scaler);
+  for (let at = 0; at < items.length; at += K) {
+    const group = items.slice(at, at + K);
+    const k = group.length;
+    const key = `adam${scaler ? '_scaled' : ''}_${k}`;
+    let code = codes.get(key);
+    if (!code) codes.set(key, (code = wgsl(k, !!scaler)));
+    const params = new ArrayBuffer(16 + 32 * k);
+    new Float32Array(params, 0, 3).set([h.beta1, h.beta2, h.epsilon]);
+    const hyper = new Float32Array(params, 16, 4 * k);
+    const range = new Uint32Array(params, 16 + 16 * k, 4 * k);
+    let start = 0;
+    group.forEach((it, j) => {
+      hyper.set(scaler ? [h.lr, 0] : [h.lr / (1 - h.beta1 ** it.t), Math.sqrt(1 - h.beta2 ** it.t)], 4 * j);
+      range.set([start, start + it.w.size, it.t], 4 * j);
+      start += it.w.size;
+    });
+    const written = group.flatMap((it) => [it.w, it.m, it.v]);
+    const tensors = scaler
+      ? [...written, ...group.map((it) => it.skips!), ...group.map((it) => it.g), scaler.scale, scaler.state]
+      : [...written, ...group.map((it) => it.g)];
+    dispatchInPlace(key, code, tensors, scaler ? 4 * k : 3 * k, params, start);
+    dispatched++;
+  }
+  return true;
+}
+
 /**
  * w, m, v (variables) <- one Adam step with gradient g at step t (1-based); with `scaled`, g is the gradient
  * times the scaler's scale, the step is skipped on the GPU when the scaler flagged it (then skips += 1), and the
- * bias correction uses t - skips. Returns false
- * (nothing done) when the active backend is not webgpu or a tensor is not float32 of the same size: the
- * caller then runs its tf-ops Adam.
+ * bias correction uses t - skips. False when webgpuAdamSteps would be (see there).
  */
 export function webgpuAdamStep(w: tf.Variable, m: tf.Variable, v: tf.Variable, g: tf.Tensor, t: number, h: AdamHyper, scaled?: ScaledStep): boolean {
-  if (!enabled || tf.getBackend() !== 'webgpu') return false;
-  if ([w, m, v, g].some((x) => x.dtype !== 'float32' || x.size !== w.size)) return false;
-  const params = new ArrayBuffer(32);
-  new Float32Array(params, 0, 6).set([h.lr, h.beta1, h.beta2, h.epsilon, 1 - h.beta1 ** t, Math.sqrt(1 - h.beta2 ** t)]);
-  new Uint32Array(params, 24, 2).set([w.size, t]);
-  if (scaled) dispatchInPlace('adam_scaled', CODE.scaled, [w, m, v, scaled.skips, g, scaled.scaler.scale, scaled.scaler.state], 4, params, w.size);
-  else dispatchInPlace('adam', CODE.plain, [w, m, v, g], 3, params, w.size);
-  dispatched++;
-  return true;
+  return webgpuAdamSteps([{ w, m, v, g, t, skips: scaled?.skips }], h, scaled?.scaler);
 }

@@ -39,6 +39,8 @@ export function registerWebgpuFactory(WebGPUBackend: BackendCtor): void {
         maxBufferSize: l.maxBufferSize,
         maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
         maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+        // the fused Adam binds several variables per dispatch (4 storage buffers each)
+        maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
       },
     });
     if (device.features.has('shader-f16')) hoistEnableF16(device);
