@@ -19,7 +19,7 @@ import type { Batch } from './data.js';
 export function leanTrainStep(model: CombModel, adam: Adam, b: Batch, scaler?: LossScaler): Scalar {
   const stats: BatchStat[] = [];
   const { value, grads } = gradients(model, b, stats, undefined, scaler?.scale);
-  if (scaler) for (const g of Object.values(grads)) scaler.check(g);
+  if (scaler) scaler.checkAll(Object.values(grads));
   adam.apply(model.params, grads, scaler);
   scaler?.update();
   for (const g of Object.values(grads)) g.dispose();

@@ -1,7 +1,7 @@
 /**
  * Dynamic loss scaling for f16 training on webgpu, kept entirely on the GPU (no GPU->CPU read per step):
  * the loss is multiplied by `scale` before the gradient (so small gradients do not flush to zero in f16), each
- * gradient is checked by one dispatch that raises a flag on any non-finite value, the fused Adam divides by
+ * gradient is checked (several per dispatch) for any non-finite value, which raises a flag, the fused Adam divides by
  * `scale` and skips every update of a flagged step, and one last dispatch updates the scale: halve it (and
  * count a skipped step) when flagged, double it after `growthInterval` good steps in a row (as torch's
  * GradScaler: backoff 0.5, growth 2). Variables stay f32 (master weights); the scale lives in a GPU tensor.
@@ -9,16 +9,28 @@
 import { tf } from '../tf.js';
 import { dispatchInPlace, FLAT_INDEX, MAIN } from './dispatch.js';
 
-const CHECK = /* wgsl */ `
+/** WGSL of the check of K gradients in one dispatch: invocation i tests element i - end[j-1] of gradient j. */
+function checkSource(K: number): string {
+  const decl = Array.from({ length: K }, (_, j) => `@group(0) @binding(${j + 1}) var<storage, read> g${j}: array<f32>;`);
+  // exponent bits all set: inf or NaN (tested on the bits: float comparisons may assume finite values)
+  const body = Array.from({ length: K }, (_, j) => `  if (i < p.end[${j}].x) {
+    if ((bitcast<u32>(g${j}[i - ${j === 0 ? '0u' : `p.end[${j - 1}].x`}]) & 0x7f800000u) == 0x7f800000u) { atomicOr(&state[0], 1); }
+    return;
+  }`);
+  return /* wgsl */ `
+struct Params { end: array<vec4<u32>, ${K}> };
 @group(0) @binding(0) var<storage, read_write> state: array<atomic<i32>>;
-@group(0) @binding(1) var<storage, read> g: array<f32>;
-@group(0) @binding(2) var<uniform> n: vec4<u32>;
+${decl.join('\n')}
+@group(0) @binding(${K + 1}) var<uniform> p: Params;
 ${MAIN} {
   ${FLAT_INDEX}
-  // exponent bits all set: inf or NaN (tested on the bits: float comparisons may assume finite values)
-  if (i < n.x && (bitcast<u32>(g[i]) & 0x7f800000u) == 0x7f800000u) { atomicOr(&state[0], 1); }
+${body.join('\n')}
 }
 `;
+}
+const checks = new Map<number, string>();
+/** Gradients per check dispatch: one storage buffer each, beside the state; more would lengthen the if-chain. */
+const MAX_CHECK_GROUP = 8;
 
 const UPDATE = /* wgsl */ `
 struct Params { growthInterval: i32, minScale: f32, maxScale: f32, pad: f32 };
@@ -81,8 +93,23 @@ export class LossScaler {
 
   /** Raises this step's flag if g (float32) holds an inf or NaN. One dispatch; nothing is read back. */
   check(g: tf.Tensor): void {
-    if (g.dtype !== 'float32') throw new Error(`loss scale check: gradient of dtype ${g.dtype}`);
-    dispatchInPlace('lossscale_check', CHECK, [this.state, g], 1, new Uint32Array([g.size, 0, 0, 0]).buffer, g.size);
+    this.checkAll([g]);
+  }
+
+  /** Raises this step's flag if any of the gradients (float32) holds an inf or NaN: several per dispatch, no read. */
+  checkAll(gs: tf.Tensor[]): void {
+    for (const g of gs) if (g.dtype !== 'float32') throw new Error(`loss scale check: gradient of dtype ${g.dtype}`);
+    const device = (tf.backend() as unknown as { device: GPUDevice }).device;
+    const K = Math.max(1, Math.min(MAX_CHECK_GROUP, device.limits.maxStorageBuffersPerShaderStage - 1));
+    for (let at = 0; at < gs.length; at += K) {
+      const group = gs.slice(at, at + K);
+      let code = checks.get(group.length);
+      if (!code) checks.set(group.length, (code = checkSource(group.length)));
+      const end = new Uint32Array(4 * group.length);
+      let n = 0;
+      group.forEach((g, j) => { n += g.size; end[4 * j] = n; });
+      dispatchInPlace(`lossscale_check_${group.length}`, code, [this.state, ...group], 1, end.buffer, n);
+    }
   }
 
   /** Ends a step (after the Adam updates that read the flag): adjusts the scale and clears the flag. */
