@@ -81,7 +81,7 @@ test('train stage: Ctrl-C checkpoints and exits non-zero; the rerun resumes and 
   // the steps before the checkpoint are the interrupted run's own
   assert.deepEqual(lines.slice(0, st.step).map((l) => l.loss), firstLines.slice(0, st.step).map((l) => l.loss));
   const meta = JSON.parse(await readFile(join(out, 'meta.json'), 'utf8'));
-  assert.deepEqual(meta, { kind: 'train', identities: ['aoc', 'katie', 'speaker1'], resolution: 32, targetResolution: 32, level: 5, alpha: 1, step: 160, engine: BACKEND });
+  assert.deepEqual(meta, { kind: 'train', identities: ['aoc', 'katie', 'speaker1'], resolution: 32, targetResolution: 32, level: 5, alpha: 1, step: 160, engine: BACKEND, precision: 'f32' });
   const summary = JSON.parse(/::summary (.*)/.exec(second.stdout)![1]);
   assert.equal(summary.resumedFrom, st.step);
   assert.ok(existsSync(join(out, 'model', 'card.json')));
