@@ -31,6 +31,8 @@ export interface TrainState {
   engine: string;
   /** The batch per resolution it was trained with (a run-time choice; absent in older checkpoints). */
   batch?: Record<string, number>;
+  /** precision f16: the dynamic loss scale when saved, where a resumed f16 run starts (absent for f32). */
+  lossScale?: number;
   savedAt: string;
 }
 

@@ -20,6 +20,13 @@ export function f16Unavailable(engine: string): string | null {
   return webgpuHasF16() ? null : 'this WebGPU adapter does not offer shader-f16';
 }
 
+/** The scaler options of a run: a resumed f16 run starts at the scale its checkpoint saved (within the bounds). */
+export function resumedScale(o: LossScaleOptions | undefined, saved: number | undefined): LossScaleOptions | undefined {
+  if (saved === undefined || !(saved > 0)) return o;
+  const min = o?.min ?? 1, max = o?.max ?? 2 ** 24;
+  return { ...o, initial: Math.min(max, Math.max(min, saved)) };
+}
+
 export function startPrecision(requested: 'f32' | 'f16', engine: string, log: (line: string) => void, scale?: LossScaleOptions): PrecisionRun {
   const f32: PrecisionRun = { precision: 'f32', end: async () => undefined };
   if (requested === 'f32') return f32;

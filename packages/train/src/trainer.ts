@@ -14,7 +14,7 @@ import { hash32 } from './rng.js';
 import { Eta } from './eta.js';
 import { tf, type Scalar } from './tf.js';
 import type { BatchPlan } from './memory.js';
-import { startPrecision } from './precision.js';
+import { resumedScale, startPrecision } from './precision.js';
 import type { LossScaleOptions } from '@facecomb/engine';
 
 export interface MetricsRecord {
@@ -133,10 +133,12 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   let step = 0;
   let metricsLines: string[] = [];
   let resumedFrom: number | null = null;
+  let savedScale: number | undefined;
   const found = await findCheckpoint(ckptDir);
   if (found) {
     const st = await loadCheckpoint(found, model, adam);
     step = st.step;
+    savedScale = st.lossScale;
     resumedFrom = step;
     metricsLines = (await readMetrics(found)).filter((l) => (JSON.parse(l) as MetricsRecord).step <= step);
     log(`resuming from ${found} at step ${step} (resolution ${st.resolution}, alpha ${st.alpha.toFixed(3)})`);
@@ -197,7 +199,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   };
   const checkpoint = async (dir: string) => {
     await adam.settleSkips(); // f16: steps skipped on the GPU do not count in the saved step numbers
-    return saveCheckpoint(dir, model, adam, state(), metricsLines);
+    // f16: the loss scale goes with the checkpoint, so a resumed run does not re-learn it through skipped steps
+    const lossScale = prec.scaler ? (await prec.scaler.read()).scale : undefined;
+    return saveCheckpoint(dir, model, adam, { ...state(), ...(lossScale !== undefined ? { lossScale } : {}) }, metricsLines);
   };
   const preview = async (r: number, alpha: number) => {
     if (r !== previewRes) {
@@ -249,7 +253,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     for (let i = 0; i < run.length; i++) await record(run[i].batch, values[i], ms, run[i].waitMs);
   };
 
-  const prec = startPrecision(cfg.precision, opts.engine.name, log, opts.lossScale);
+  const prec = startPrecision(cfg.precision, opts.engine.name, log, resumedScale(opts.lossScale, savedScale));
   try {
     while (step < total) {
       const plan = planStep(cfg, step);

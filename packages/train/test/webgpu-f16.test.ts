@@ -13,12 +13,12 @@
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { switchOrSkip, webgpuHasF16, webgpuRequired, LossScaler, setWebgpuPrecision } from '@facecomb/engine';
 import {
-  tf, readDataset, resolveConfig, configHash, train, CombModel, Adam, BatchLoader, leanTrainStep, readLosses, type IdentitySet,
+  tf, readDataset, resolveConfig, configHash, train, Interrupted, CombModel, Adam, BatchLoader, leanTrainStep, readLosses, type IdentitySet,
 } from '../src/index.js';
 import { datasetFixture } from './fixtures.js';
 import { startPrecision } from '../src/precision.js';
@@ -139,6 +139,30 @@ test('f16 training: the loss curve stays within the noise of f32 (same seed and 
     assert.ok(maxStep > 0, 'f16 gave the f32 losses bit for bit: the f16 kernels did not run');
     assert.ok(gap <= noise, `f16 curve off the f32 curve by ${gap} (5-step means), more than the batch-order noise ${noise}`);
     assert.ok(f16.losses[29] < f16.losses[0], 'f16 did not train');
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+});
+
+test('f16: the checkpoint keeps the loss scale and a resumed run starts from it', async (t) => {
+  if (!(await f16OrSkip(t))) return;
+  const data = await sets();
+  const work = await mkdtemp(join(tmpdir(), 'facecomb-f16-resume-'));
+  try {
+    const cfg = resolveConfig({ ...params, precision: 'f16' }, NAMES);
+    const out = join(work, 'out'), checkpointDir = join(work, 'ckpt');
+    // the scale doubles every 2 good steps: 512 -> 4096 after 6
+    const lossScale = { initial: 512, growthInterval: 2 };
+    await assert.rejects(train({ config: cfg, sets: data, out, checkpointDir, engine, stopAfter: 6, lossScale, log: () => {} }),
+      (e: Error) => e instanceof Interrupted && e.step === 6);
+    const st = JSON.parse(await readFile(join(checkpointDir, 'state.json'), 'utf8'));
+    assert.equal(st.lossScale, 4096);
+    const lines: string[] = [];
+    const res = await train({ config: cfg, sets: data, out, checkpointDir, engine, maxSteps: 8, lossScale, log: (l) => lines.push(l) });
+    assert.equal(res.resumedFrom, 6);
+    assert.ok(lines.some((l) => /loss scale from 4096 /.test(l)), lines.join('\n'));
+    // two more good steps: doubled once more
+    assert.ok(lines.some((l) => /precision f16: loss scale 8192, 0 step\(s\) skipped/.test(l)), lines.join('\n'));
   } finally {
     await rm(work, { recursive: true, force: true });
   }
