@@ -5,7 +5,7 @@ import { tf } from './tf.js';
 import { registerWasmTrainingKernels, registerCpuTrainingKernels } from './kernels.js';
 import { applyTfjsFixes } from './fixes.js';
 import { registerWebgpuFixes } from './webgpu-fixes.js';
-import { requestOptionalFeatures } from './webgpu/features.js';
+import { requestOptionalFeatures, webgpuHasF16 } from './webgpu/features.js';
 
 /** Names accepted by `--backend`. */
 export type BackendRequest = 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
@@ -130,7 +130,7 @@ async function initWebgpu(auto: boolean): Promise<string> {
       Object.defineProperty(g.navigator as object, 'gpu', { value: gpu, configurable: true });
     }
   }
-  requestOptionalFeatures(gpu!); // shader-f16, subgroup matrices: tfjs's device request asks for neither
+  requestOptionalFeatures(gpu!); // shader-f16, subgroup matrices, storage buffers: tfjs's device request asks for none
   const adapter = (await gpu!.requestAdapter({ powerPreference: 'high-performance' })) as
     | { isFallbackAdapter?: boolean; info?: { vendor?: string; architecture?: string; description?: string; isFallbackAdapter?: boolean } }
     | null;
@@ -148,13 +148,11 @@ async function initWebgpu(auto: boolean): Promise<string> {
     throw new Error(`adapter ${name} is a software rasteriser (slower than wasm); use --backend webgpu to force it`);
   }
   // The backend checks for navigator.gpu when it is imported, so it is imported only now.
-  const backend = await import('@tensorflow/tfjs-backend-webgpu');
-  // our device factory: requests shader-f16 where the adapter offers it (f16 training), never otherwise
-  (await import('./webgpu/device.js')).registerWebgpuFactory(backend.WebGPUBackend as never);
+  await import('@tensorflow/tfjs-backend-webgpu');
   await activate('webgpu');
   // our WGSL kernels (convs, Adam) and the fixes of tfjs-webgpu's wrong gradients
   added.webgpu = [...(await import('./webgpu/index.js')).registerWebgpuKernels(), ...registerWebgpuFixes()];
-  details.webgpu.shaderF16 = (await import('./webgpu/device.js')).webgpuHasF16();
+  details.webgpu.shaderF16 = webgpuHasF16();
   // opt-in: the conv GEMMs on tensor cores ('forward' or 'all'), used only if they compile and validate here
   const smx = process.env.FACECOMB_SUBGROUP_MATRIX;
   if (smx) {

@@ -15,7 +15,7 @@ export { applyTfjsFixes } from './fixes.js';
 export { registerWebgpuFixes, forbidSyncReads } from './webgpu-fixes.js';
 export { unavailable, webgpuRequired, switchOrSkip } from './require.js';
 export { registerWebgpuKernels, useWebgpuKernels, webgpuOriginalKernel, setWebgpuPrecision } from './webgpu/index.js';
-export { webgpuHasF16 } from './webgpu/device.js';
+export { webgpuHasF16 } from './webgpu/features.js';
 export type { Precision } from './webgpu/gemm.js';
 export { setSplitKTarget } from './webgpu/gemm.js';
 export { initSubgroupMatrix, disableSubgroupMatrix, subgroupMatrixStatus, subgroupMatrixDispatches, type SmxStatus, type SmxKind } from './webgpu/subgroup-matrix-run.js';

@@ -9,7 +9,7 @@ import {
   conv2d, conv2dBackpropFilter, conv2dBackpropInput, fusedConv2d, leakyConv2dBackpropFilter, leakyConv2dBackpropInput, leakyConv2dBiasGrad, leakyReluGradFromOutput,
   setConvPrecision, type WebgpuBackend,
 } from './conv.js';
-import { webgpuHasF16 } from './device.js';
+import { webgpuHasF16 } from './features.js';
 import type { Precision } from './gemm.js';
 
 type Args = { inputs: Record<string, tf.TensorInfo>; attrs?: Record<string, unknown>; backend: WebgpuBackend };
