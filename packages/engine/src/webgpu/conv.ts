@@ -120,22 +120,31 @@ function dyReader(leak?: number): string {
 
 const leakKey = (leak?: number) => (leak === undefined ? '' : `_leak${leak}`);
 
+/**
+ * loadA and its vec4 form loadA4 (four neighbouring k, when `vec4` allows) from one body: `prefix(zero)` decodes
+ * the indices and returns `zero` where the element lies in the padding; `index` is the flat offset into `from`
+ * (a buffer, or with `call` a reader function).
+ */
+function loadersA(prefix: (zero: string) => string, from: string, index: string, vec4ok: boolean, call = false): Pick<GemmSpec, 'loadA' | 'loadA4'> {
+  return {
+    loadA: `${prefix('0.0')}
+      return ${call ? `${from}(${index})` : `${from}[${index}]`};`,
+    loadA4: vec4ok ? `${prefix('vec4<f32>(0.0)')}
+      return ${vec4(from, index, call)};` : undefined,
+  };
+}
+
 export function forwardSpec(g: Geometry): GemmSpec {
   return {
     key: `convfwd_${gkey(g)}`,
     M: g.B * g.OH * g.OW, N: g.Co, K: g.KH * g.KW * g.Ci,
-    loadA: `let b = m / ${g.OH * g.OW}; let r = m % ${g.OH * g.OW}; let oh = r / ${g.OW}; let ow = r % ${g.OW};
+    ...loadersA((zero) => `let b = m / ${g.OH * g.OW}; let r = m % ${g.OH * g.OW}; let oh = r / ${g.OW}; let ow = r % ${g.OW};
       let kh = k / ${g.KW * g.Ci}; let r2 = k % ${g.KW * g.Ci}; let kw = r2 / ${g.Ci}; let ci = r2 % ${g.Ci};
       let ih = oh * ${g.sh} + kh * ${g.dh} - ${g.pt}; let iw = ow * ${g.sw} + kw * ${g.dw} - ${g.pl};
-      if (ih < 0 || ih >= ${g.H} || iw < 0 || iw >= ${g.W}) { return 0.0; }
-      return x[((b * ${g.H} + ih) * ${g.W} + iw) * ${g.Ci} + ci];`,
+      if (ih < 0 || ih >= ${g.H} || iw < 0 || iw >= ${g.W}) { return ${zero}; }`,
+    'x', `((b * ${g.H} + ih) * ${g.W} + iw) * ${g.Ci} + ci`, g.Ci % 4 === 0),
     loadB: `return wt[k * ${g.Co} + n];`,
     aAlongK: true,
-    loadA4: g.Ci % 4 ? undefined : `let b = m / ${g.OH * g.OW}; let r = m % ${g.OH * g.OW}; let oh = r / ${g.OW}; let ow = r % ${g.OW};
-      let kh = k / ${g.KW * g.Ci}; let r2 = k % ${g.KW * g.Ci}; let kw = r2 / ${g.Ci}; let ci = r2 % ${g.Ci};
-      let ih = oh * ${g.sh} + kh * ${g.dh} - ${g.pt}; let iw = ow * ${g.sw} + kw * ${g.dw} - ${g.pl};
-      if (ih < 0 || ih >= ${g.H} || iw < 0 || iw >= ${g.W}) { return vec4<f32>(0.0); }
-      return ${vec4('x', `((b * ${g.H} + ih) * ${g.W} + iw) * ${g.Ci} + ci`)};`,
     bAlongK: false,
   };
 }
@@ -145,20 +154,13 @@ export function inputGradSpec(g: Geometry, leak?: number): GemmSpec {
     key: `convdx_${gkey(g)}${leakKey(leak)}`,
     prelude: dyReader(leak),
     M: g.B * g.H * g.W, N: g.Ci, K: g.KH * g.KW * g.Co,
-    loadA: `let b = m / ${g.H * g.W}; let r = m % ${g.H * g.W}; let h = r / ${g.W}; let w = r % ${g.W};
+    ...loadersA((zero) => `let b = m / ${g.H * g.W}; let r = m % ${g.H * g.W}; let h = r / ${g.W}; let w = r % ${g.W};
       let kh = k / ${g.KW * g.Co}; let r2 = k % ${g.KW * g.Co}; let kw = r2 / ${g.Co}; let co = r2 % ${g.Co};
       let th = h + ${g.pt} - kh; let tw = w + ${g.pl} - kw;
-      if (th < 0 || tw < 0 || th % ${g.sh} != 0 || tw % ${g.sw} != 0) { return 0.0; }
+      if (th < 0 || tw < 0 || th % ${g.sh} != 0 || tw % ${g.sw} != 0) { return ${zero}; }
       let oh = th / ${g.sh}; let ow = tw / ${g.sw};
-      if (oh >= ${g.OH} || ow >= ${g.OW}) { return 0.0; }
-      return dyAt(((b * ${g.OH} + oh) * ${g.OW} + ow) * ${g.Co} + co);`,
-    loadA4: g.Co % 4 ? undefined : `let b = m / ${g.H * g.W}; let r = m % ${g.H * g.W}; let h = r / ${g.W}; let w = r % ${g.W};
-      let kh = k / ${g.KW * g.Co}; let r2 = k % ${g.KW * g.Co}; let kw = r2 / ${g.Co}; let co = r2 % ${g.Co};
-      let th = h + ${g.pt} - kh; let tw = w + ${g.pl} - kw;
-      if (th < 0 || tw < 0 || th % ${g.sh} != 0 || tw % ${g.sw} != 0) { return vec4<f32>(0.0); }
-      let oh = th / ${g.sh}; let ow = tw / ${g.sw};
-      if (oh >= ${g.OH} || ow >= ${g.OW}) { return vec4<f32>(0.0); }
-      return ${vec4('dyAt', `((b * ${g.OH} + oh) * ${g.OW} + ow) * ${g.Co} + co`, true)};`,
+      if (oh >= ${g.OH} || ow >= ${g.OW}) { return ${zero}; }`,
+    'dyAt', `((b * ${g.OH} + oh) * ${g.OW} + ow) * ${g.Co} + co`, g.Co % 4 === 0, true),
     loadB: `let t = k / ${g.Co}; let co = k % ${g.Co};
       return wt[(t * ${g.Ci} + n) * ${g.Co} + co];`,
     aAlongK: true,
