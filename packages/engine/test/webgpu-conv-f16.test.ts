@@ -7,40 +7,24 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf, initEngine, setWebgpuPrecision, webgpuHasF16, webgpuRequired } from '../src/index.js';
-import { randomValues, relError } from './helpers.js';
-import { compiledShaders, webgpuOrSkip } from './webgpu-helpers.js';
+import { relError } from './helpers.js';
+import { compiledShaders, convOutputs, webgpuOrSkip, type ConvCase } from './webgpu-helpers.js';
 
 const TOL = 1e-2;
 
-type Shape4 = [number, number, number, number];
-// [x shape, filter size, out channels, stride, padding, activation]
-const CASES: [Shape4, number, number, number, 'same' | 'valid', 'linear' | 'leakyrelu' | 'relu'][] = [
-  [[2, 9, 7, 5], 3, 6, 1, 'same', 'leakyrelu'],
-  [[3, 11, 13, 8], 3, 12, 2, 'same', 'relu'], // channels divisible by 4: vec4 loads
-  [[1, 10, 9, 3], 4, 5, 2, 'valid', 'linear'],
-  [[2, 45, 47, 2], 3, 67, 1, 'same', 'leakyrelu'], // long filter-gradient reduction (K = 4230), 8x4 per thread
+const CASES: ConvCase[] = [
+  { x: [2, 9, 7, 5], k: 3, co: 6, s: 1, pad: 'same', act: 'leakyrelu' },
+  { x: [3, 11, 13, 8], k: 3, co: 12, s: 2, pad: 'same', act: 'relu' }, // channels divisible by 4: vec4 loads
+  { x: [1, 10, 9, 3], k: 4, co: 5, s: 2, pad: 'valid', act: 'linear' },
+  { x: [2, 45, 47, 2], k: 3, co: 67, s: 1, pad: 'same', act: 'leakyrelu' }, // long filter-gradient reduction (K = 4230), 8x4 per thread
 ];
-
-async function outputs([xs, k, co, s, pad, act]: (typeof CASES)[number]): Promise<Float32Array[]> {
-  const ws: Shape4 = [k, k, xs[3], co];
-  const n = (sh: number[]) => sh.reduce((a, b) => a * b, 1);
-  const x = tf.tensor4d(randomValues(n(xs), 11), xs);
-  const w = tf.tensor4d(randomValues(n(ws), 12, 0.5), ws);
-  const bias = tf.tensor1d(randomValues(co, 13, 0.5));
-  const fused = tf.fused.conv2d({ x, filter: w, bias, strides: s, pad, activation: act, leakyreluAlpha: 0.2 });
-  const r = tf.tensor(randomValues(fused.size, 14), fused.shape);
-  const loss = (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, s, pad), r));
-  const [dx, dw] = tf.grads(loss)([x, w]);
-  const y = tf.conv2d(x, w, s, pad);
-  const out = await Promise.all([y, fused, dx, dw].map((t) => t.data() as Promise<Float32Array>));
-  tf.dispose([x, w, bias, fused, r, dx, dw, y]);
-  return out;
-}
+// seeds of the random data (x, w, bias, r)
+const SEED = 11;
 
 test('webgpu f16: conv forward, fused forward, input and filter gradient within 1e-2 of cpu', async (t) => {
   await initEngine({ backend: 'cpu', log: () => {} });
   const refs: Float32Array[][] = [];
-  for (const c of CASES) refs.push(await outputs(c));
+  for (const c of CASES) refs.push(await convOutputs(c, SEED));
   if (!(await webgpuOrSkip(t))) return;
   if (!webgpuHasF16()) {
     assert.throws(() => setWebgpuPrecision('f16'), /shader-f16/);
@@ -54,7 +38,7 @@ test('webgpu f16: conv forward, fused forward, input and filter gradient within 
     const names = ['forward', 'fused forward', 'input gradient', 'filter gradient'];
     const worst = [0, 0, 0, 0];
     for (let i = 0; i < CASES.length; i++) {
-      const got = await outputs(CASES[i]);
+      const got = await convOutputs(CASES[i], SEED);
       got.forEach((g, j) => {
         const e = relError(g, refs[i][j]);
         worst[j] = Math.max(worst[j], e);

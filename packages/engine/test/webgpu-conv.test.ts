@@ -6,13 +6,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf, initEngine, setSplitKTarget } from '../src/index.js';
-import { randomValues, relError } from './helpers.js';
-import { compiledShaders, webgpuOrSkip } from './webgpu-helpers.js';
+import { relError } from './helpers.js';
+import { compiledShaders, convOutputs, webgpuOrSkip, type ConvCase } from './webgpu-helpers.js';
 
 const TOL = 1e-4;
 
-interface Case { x: [number, number, number, number]; k: number; co: number; s: number; pad: 'same' | 'valid'; act?: 'leakyrelu' | 'relu' | 'sigmoid' | 'elu' }
-const CASES: Case[] = [
+const CASES: ConvCase[] = [
   { x: [2, 9, 7, 5], k: 3, co: 6, s: 1, pad: 'same' },
   { x: [3, 11, 13, 7], k: 3, co: 9, s: 2, pad: 'same', act: 'leakyrelu' },
   { x: [2, 10, 9, 3], k: 4, co: 5, s: 2, pad: 'valid', act: 'relu' },
@@ -22,28 +21,10 @@ const CASES: Case[] = [
   { x: [2, 64, 64, 2], k: 3, co: 67, s: 1, pad: 'same', act: 'elu' }, // 8x4 outputs per thread, partial column tile
 ];
 
-const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
-
-/** Forward, fused forward and both gradients of sum(y * r) (r random, so dy is not constant). */
-async function run(c: Case): Promise<Float32Array[]> {
-  const [, , , ci] = c.x;
-  const wShape = [c.k, c.k, ci, c.co] as [number, number, number, number];
-  const x = tf.tensor4d(randomValues(size(c.x), 1), c.x);
-  const w = tf.tensor4d(randomValues(size(wShape), 2, 0.5), wShape);
-  const bias = tf.tensor1d(randomValues(c.co, 3, 0.5));
-  const y = tf.conv2d(x, w, c.s, c.pad);
-  const r = tf.tensor(randomValues(y.size, 4), y.shape);
-  const fused = tf.fused.conv2d({ x, filter: w, bias, strides: c.s, pad: c.pad, activation: c.act ?? 'linear', leakyreluAlpha: 0.2 });
-  const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.s, c.pad), r)))([x, w]);
-  const out = [await y.data(), await fused.data(), await dx.data(), await dw.data()] as Float32Array[];
-  tf.dispose([x, w, bias, y, r, fused, dx, dw]);
-  return out;
-}
-
 test('webgpu: our conv2d, fused conv2d and both conv gradients match the cpu backend', async (t) => {
   await initEngine({ backend: 'cpu', log: () => {} });
   const refs: Float32Array[][] = [];
-  for (const c of CASES) refs.push(await run(c));
+  for (const c of CASES) refs.push(await convOutputs(c));
   if (!(await webgpuOrSkip(t))) return;
   const names = ['forward', 'fused forward', 'input gradient', 'filter gradient'];
   // split-K target 256 (the default: filter gradients split), then 1 (no split) on two cases
@@ -51,7 +32,7 @@ test('webgpu: our conv2d, fused conv2d and both conv gradients match the cpu bac
     setSplitKTarget(split);
     for (let i = 0; i < cases; i++) {
       const before = tf.memory().numTensors;
-      const got = await run(CASES[i]);
+      const got = await convOutputs(CASES[i]);
       assert.equal(tf.memory().numTensors, before, 'tensors leaked');
       for (let j = 0; j < got.length; j++) {
         const e = relError(got[j], refs[i][j]);

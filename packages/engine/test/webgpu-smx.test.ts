@@ -11,7 +11,7 @@ import { tf, initEngine, conv2dLeakyRelu, initSubgroupMatrix, disableSubgroupMat
 import { pickSmxConfig, smxSource, smxTiling, smxWorkgroupBytes } from '../src/webgpu/subgroup-matrix.js';
 import { forwardSpec } from '../src/webgpu/conv.js';
 import { randomValues, relError } from './helpers.js';
-import { webgpuOrSkip } from './webgpu-helpers.js';
+import { convOutputs, webgpuOrSkip, type ConvCase } from './webgpu-helpers.js';
 
 const F16 = (M: number, N: number, K: number) => ({ M, N, K, componentType: 'f16', resultComponentType: 'f32' });
 const ALL = ['shader-f16', 'chromium-experimental-subgroup-matrix'];
@@ -53,26 +53,15 @@ test('subgroup matrix: tiles cover every k once, fit 16 KB of workgroup memory, 
   assert.doesNotMatch(smxSource(spec, t, epi, ['x', 'wt', 'bias'], 'emulate'), /subgroupMatrix\w*[<(]|subgroup_matrix_|enable chromium/);
 });
 
-interface Case { x: [number, number, number, number]; k: number; co: number; s: number; pad: 'same' | 'valid'; act?: 'leakyrelu' | 'relu' }
-const CASES: Case[] = [
+const CASES: ConvCase[] = [
   { x: [2, 9, 7, 5], k: 3, co: 6, s: 1, pad: 'same', act: 'leakyrelu' },
   { x: [3, 11, 13, 7], k: 3, co: 9, s: 2, pad: 'same' },
   { x: [2, 21, 19, 12], k: 4, co: 37, s: 1, pad: 'same' }, // several tiles along m and n, even filter
 ];
 const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
-async function run(c: Case): Promise<Float32Array[]> {
-  const wShape = [c.k, c.k, c.x[3], c.co] as [number, number, number, number];
-  const x = tf.tensor4d(randomValues(size(c.x), 1), c.x);
-  const w = tf.tensor4d(randomValues(size(wShape), 2, 0.5), wShape);
-  const bias = tf.tensor1d(randomValues(c.co, 3, 0.5));
-  const fused = tf.fused.conv2d({ x, filter: w, bias, strides: c.s, pad: c.pad, activation: c.act ?? 'linear', leakyreluAlpha: 0.2 });
-  const r = tf.tensor(randomValues(fused.size, 4), fused.shape);
-  const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.s, c.pad), r)))([x, w]);
-  const out = [await fused.data(), await dx.data(), await dw.data()] as Float32Array[];
-  tf.dispose([x, w, bias, r, fused, dx, dw]);
-  return out;
-}
+/** The fused forward and both gradients (convOutputs without the plain forward). */
+const run = async (c: ConvCase) => (await convOutputs(c)).slice(1);
 
 /** conv2dLeakyRelu (the comb model's conv): output and the gradients of x, filter and bias; on webgpu its gradient
  *  GEMMs read dy through a prelude (the LeakyReLU derivative), which the subgroup-matrix kernels must carry too. */
