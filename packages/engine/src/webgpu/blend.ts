@@ -4,11 +4,9 @@
  * once per shape. The gradient is dy * alpha and dy * (1 - alpha) (two tf.mul, as the composed ops' backward).
  */
 import { tf } from '../tf.js';
-import { program, type WebgpuBackend } from './conv.js';
+import { elementwiseProgram, type WebgpuBackend } from './conv.js';
 import { webgpuKernelsOn } from './index.js';
 import { convActFusion } from '../conv-act.js';
-
-const WG = 256;
 
 /**
  * alpha * a + (1 - alpha) * b, or null (compose tf ops then) when the backend is not webgpu, our kernels are off,
@@ -18,15 +16,7 @@ const WG = 256;
 export function webgpuBlend<T extends tf.Tensor>(a: T, b: T, alpha: number): T | null {
   if (tf.getBackend() !== 'webgpu' || !webgpuKernelsOn() || convActFusion() === 'off') return null;
   if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.join() !== b.shape.join()) return null;
-  const n = a.size;
-  const groups = Math.ceil(n / WG);
-  const dx = Math.min(groups, 65535);
-  const code = `
-fn main() {
-  let i = (i32(workgroupId.y) * ${dx} + i32(workgroupId.x)) * ${WG} + i32(localIndex);
-  if (i < ${n}) { result[i] = a[i] * uniforms.alpha + b[i] * uniforms.beta; }
-}`;
-  const p = { ...program(`blend_${n}`, ['a', 'b'], a.shape, [dx, Math.ceil(groups / dx), 1], [WG, 1, 1], code), uniforms: 'alpha : f32, beta : f32,' };
+  const p = { ...elementwiseProgram('blend', ['a', 'b'], a.shape, 'result[i] = a[i] * uniforms.alpha + b[i] * uniforms.beta;'), uniforms: 'alpha : f32, beta : f32,' };
   const be = tf.backend() as unknown as WebgpuBackend;
   const fn = tf.customGrad(((x: tf.Tensor, y: tf.Tensor) => {
     const info = be.runWebGPUProgram(p, [x, y], 'float32', [{ type: 'float32', data: [alpha] }, { type: 'float32', data: [1 - alpha] }]);

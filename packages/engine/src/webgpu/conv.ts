@@ -38,6 +38,21 @@ export function program(key: string, variableNames: string[], outputShape: numbe
   };
 }
 
+/**
+ * A flat elementwise program over `shape`: `body` runs for each i < size (256 threads a workgroup, the workgroups
+ * folded into two dimensions past 65535); `prelude` holds WGSL functions the body calls.
+ */
+export function elementwiseProgram(key: string, names: string[], shape: number[], body: string, prelude = ''): object {
+  const n = tf.util.sizeFromShape(shape);
+  const groups = Math.ceil(n / 256), dx = Math.min(groups, 65535);
+  const code = `${prelude}
+fn main() {
+  let i = (i32(workgroupId.y) * ${dx} + i32(workgroupId.x)) * 256 + i32(localIndex);
+  if (i < ${n}) { ${body} }
+}`;
+  return program(`${key}_${n}`, names, shape, [dx, Math.ceil(groups / dx), 1], [256, 1, 1], code);
+}
+
 let precision: Precision = 'f32';
 
 /** Operand precision of the conv GEMMs from now on ('f16' needs a device with shader-f16: see setWebgpuPrecision). */
@@ -274,16 +289,8 @@ export function leakyConv2dBackpropFilter(args: KernelArgs): TensorInfo {
 export function leakyReluGradFromOutput(args: KernelArgs): TensorInfo {
   const { dy, y } = args.inputs;
   const leak = leakOf(args);
-  const n = tf.util.sizeFromShape(dy.shape);
-  const groups = Math.ceil(n / 256), dx = Math.min(groups, 65535);
-  const code = `${dyReader(leak)}
-fn main() {
-  _ = uniforms.NAN;
-  let i = (i32(workgroupId.y) * ${dx} + i32(workgroupId.x)) * 256 + i32(localIndex);
-  if (i < ${n}) { result[i] = dyAt(i); }
-}`;
-  return args.backend.runWebGPUProgram(program(`leakygrad_${n}${leakKey(leak)}`, ['dy', 'yv'], dy.shape, [dx, Math.ceil(groups / dx), 1], [256, 1, 1], code),
-    [dy, y], 'float32');
+  const p = elementwiseProgram(`leakygrad${leakKey(leak)}`, ['dy', 'yv'], dy.shape, '_ = uniforms.NAN; result[i] = dyAt(i);', dyReader(leak));
+  return args.backend.runWebGPUProgram(p, [dy, y], 'float32');
 }
 
 export function leakyConv2dBiasGrad(args: KernelArgs): TensorInfo {
