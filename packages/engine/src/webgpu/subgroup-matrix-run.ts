@@ -13,6 +13,7 @@ import { adapterFacts, type SubgroupMatrixConfig } from './features.js';
 import { splitKTarget, epilogueKey, type Epilogue, type GemmSpec } from './gemm.js';
 import { pickSmxConfig, smxSource, smxTiling, smxWorkgroupBytes, SMX_FEATURE, SMX_SYNTAXES, type SmxMode, type SmxSyntax } from './subgroup-matrix.js';
 import { forwardSpec, reducePartials, type WebgpuBackend } from './conv.js';
+import { recordDispatch } from './dispatch.js';
 
 type TensorInfo = tf.TensorInfo;
 /** Which of the three conv GEMMs run on subgroup matrices (their GemmSpec key prefixes). */
@@ -32,28 +33,13 @@ export interface SmxStatus {
 
 interface Internals {
   device: GPUDevice;
-  tensorMap: { get(id: object): { resource: GPUBuffer | null; values: unknown; dtype: string } };
-  uploadToGPU(id: object): void;
+  tensorMap: { get(id: object): { dtype: string } };
   makeTensorInfo(shape: number[], dtype: string): TensorInfo;
-  disposeData(id: object): boolean;
-  ensureCommandEncoderReady(): void;
-  commandEncoder: GPUCommandEncoder;
-  computePassEncoder: GPUComputePassEncoder | null;
-  dispatchCountInPass: number;
-  commandQueueOwnedIds: WeakSet<object>;
-  endComputePassEncoder(): void;
-  submitQueue(): void;
-  activeTimers?: { name: string; query: Promise<number> }[] | null;
-  supportTimestampQuery: boolean;
-  querySet: GPUQuerySet | null;
-  querySetCount: number;
-  getQueryTime(): Promise<number>;
 }
 
 interface State { mode: SmxMode; config: SubgroupMatrixConfig; sg: number; syntax: SmxSyntax; kinds: SmxKind[] }
 let state: State | null = null;
 let status: SmxStatus = { on: false, mode: 'hardware', reason: 'not initialised (initSubgroupMatrix)', kinds: [] };
-const pipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
 let dispatched = 0;
 
 /** The current state: on/off and why. */
@@ -72,47 +58,10 @@ export function disableSubgroupMatrix(reason = 'turned off'): void {
   status = { ...status, on: false, reason };
 }
 
-/** The cached pipeline of `key` (the WGSL is generated only on a miss: generating it costs CPU time per dispatch). */
-function pipeline(be: Internals, key: string, code: () => string): GPUComputePipeline {
-  let cache = pipelines.get(be.device);
-  if (!cache) pipelines.set(be.device, (cache = new Map()));
-  let p = cache.get(key);
-  if (!p) {
-    p = be.device.createComputePipeline({ layout: 'auto', compute: { module: be.device.createShaderModule({ code: code() }), entryPoint: 'main' } });
-    cache.set(key, p);
-  }
-  return p;
-}
-
-/** Records one dispatch into tfjs's command stream (as its runWebGPUProgram does, timestamps included). */
-function dispatch(be: Internals, p: GPUComputePipeline, ids: object[], groups: [number, number, number]): void {
-  for (const id of ids) be.uploadToGPU(id);
-  const bindGroup = be.device.createBindGroup({
-    layout: p.getBindGroupLayout(0),
-    entries: ids.map((id, i) => ({ binding: i, resource: { buffer: be.tensorMap.get(id).resource! } })),
-  });
-  for (const id of ids) be.commandQueueOwnedIds.add(id);
-  be.ensureCommandEncoderReady();
-  const timed = be.activeTimers != null && be.supportTimestampQuery;
-  if (timed) {
-    be.endComputePassEncoder();
-    be.querySet ??= be.device.createQuerySet({ type: 'timestamp', count: be.querySetCount });
-    be.computePassEncoder = be.commandEncoder.beginComputePass({ timestampWrites: { querySet: be.querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } });
-  } else if (!be.computePassEncoder) {
-    be.computePassEncoder = be.commandEncoder.beginComputePass({});
-  }
-  be.computePassEncoder!.setPipeline(p);
-  be.computePassEncoder!.setBindGroup(0, bindGroup);
-  be.computePassEncoder!.dispatchWorkgroups(...groups);
-  be.dispatchCountInPass++;
+/** Records one GEMM dispatch (output first), timed as SubgroupMatrixGemm in profiles. */
+function dispatch(key: string, code: () => string, ids: object[], groups: [number, number, number]): void {
+  recordDispatch({ key: `smx_${key}`, code, ids, written: 1, groups, timer: 'SubgroupMatrixGemm' });
   dispatched++;
-  if (timed) {
-    be.endComputePassEncoder();
-    be.activeTimers!.push({ name: 'SubgroupMatrixGemm', query: be.getQueryTime() });
-  } else if (be.dispatchCountInPass >= tf.env().getNumber('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE')) {
-    be.endComputePassEncoder();
-    be.submitQueue();
-  }
 }
 
 /**
@@ -131,15 +80,13 @@ export function trySubgroupMatrixGemm(backend: WebgpuBackend, spec: GemmSpec, in
   const key = `${st.mode}_${st.syntax}_${spec.key}_${t.BM}x${t.BN}x${t.BK}_s${t.S}`;
   const biasInput = epi.bias ? 1 : 0;
   if (t.S === 1) {
-    const p = pipeline(be, `${key}_${epilogueKey(epi)}`, () => smxSource(spec, t, epi, inputs.names, st.mode, st.syntax));
     const out = be.makeTensorInfo(outShape, 'float32');
-    dispatch(be, p, [out.dataId, ...inputs.infos.map((i) => i.dataId)], groups);
+    dispatch(`${key}_${epilogueKey(epi)}`, () => smxSource(spec, t, epi, inputs.names, st.mode, st.syntax), [out.dataId, ...inputs.infos.map((i) => i.dataId)], groups);
     return out;
   }
   const names = inputs.names.slice(0, inputs.names.length - biasInput);
-  const p = pipeline(be, `${key}_partial`, () => smxSource(spec, t, null, names, st.mode, st.syntax));
   const partial = be.makeTensorInfo([t.S, spec.M * spec.N], 'float32');
-  dispatch(be, p, [partial.dataId, ...inputs.infos.slice(0, names.length).map((i) => i.dataId)], groups);
+  dispatch(`${key}_partial`, () => smxSource(spec, t, null, names, st.mode, st.syntax), [partial.dataId, ...inputs.infos.slice(0, names.length).map((i) => i.dataId)], groups);
   return reducePartials(backend, spec, t.S, partial, inputs.infos.slice(inputs.infos.length - biasInput), outShape, epi);
 }
 
