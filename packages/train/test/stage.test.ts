@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { alignFixture, datasetFixture, type Fixture } from './fixtures.js';
+import { resolveConfig } from '../src/config.js';
 
 const PKG = fileURLToPath(new URL('..', import.meta.url));
 const BACKEND = process.env.FACECOMB_TEST_BACKEND ?? 'wasm';
@@ -113,4 +114,11 @@ test('train stage: bad inputs and params are clear errors', async () => {
   const swap = await runCli('swap', { FACECOMB_OUT: join(work, 'bad3'), FACECOMB_INPUTS: inputs, FACECOMB_PARAMS: JSON.stringify({ source: 'aoc' }) });
   assert.equal(swap.code, 1);
   assert.match(swap.stderr, /needs exactly one train stage/);
+});
+
+test('stages.json declares every train param the config reads, and no other (the runner refuses undeclared fields)', async () => {
+  const kinds = JSON.parse(await readFile(join(PKG, 'stages.json'), 'utf8')) as Record<string, { schema: { properties: Record<string, unknown> } }>;
+  const declared = Object.keys(kinds.train.schema.properties).sort();
+  const read = Object.keys(resolveConfig({ resolution: 32 }, ['a', 'b'])).sort();
+  assert.deepEqual(declared, read);
 });
