@@ -29,6 +29,7 @@ import { parseArgs } from 'node:util';
 import { readImage, type Image } from '@facecomb/image';
 import { FaceReader } from '@facecomb/score';
 import { expressionVector } from '@facecomb/train';
+import { qualityTable } from './table.js';
 
 type Point = [number, number];
 
@@ -263,25 +264,7 @@ await Promise.all(Array.from({ length: Number(values.parallel) }, async () => {
   for (let r = queue.shift(); r; r = queue.shift()) await measure(r).catch((e: Error) => console.error(`${r!.tag}: ${e.message}; skipped`));
 }));
 
-// the table: mean over seeds (and the spread of the held-out SSIM between seeds)
-const f = (v: unknown, d = 3) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(d) : '-');
-const get = (r: Record<string, unknown>, path: string) => path.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], r);
-const COLS: [string, string, number][] = [
-  ['held-out SSIM', 'heldout.ssim', 3], ['held-out PSNR', 'heldout.psnr', 2], ['mouth lm err', 'heldout.mouthError', 3], ['eye lm err', 'heldout.eyeError', 3],
-  ['detail mouth', 'heldout.detailMouth', 2], ['detail eyes', 'heldout.detailEyes', 2],
-  ['rare SSIM', 'rare.ssim', 3], ['common SSIM', 'common.ssim', 3], ['rare mouth err', 'rare.mouthError', 3], ['common mouth err', 'common.mouthError', 3],
-  ['cross retrieval', 'cross.identityRetrieval', 2], ['cross dist src', 'cross.distSource', 3], ['cross mouth err', 'cross.mouthError', 3], ['cross eye err', 'cross.eyeError', 3],
-];
-const delivered = [...new Set(rows.flatMap((r) => Object.keys((r.cross as Record<string, unknown>) ?? {}).filter((k) => /deliver/i.test(k))))].filter((k) => /retrieval|distSource/i.test(k));
-for (const k of delivered) COLS.push([k, `cross.${k}`, 3]);
-const table = [`| variant | ${COLS.map((c) => c[0]).join(' | ')} | SSIM seed spread |`, `| --- | ${COLS.map(() => '---').join(' | ')} | --- |`];
-for (const v of names) {
-  const rs = rows.filter((r) => r.variant === v);
-  if (!rs.length) continue;
-  const mean = (p: string) => avg(rs.map((r) => get(r, p) as number | null));
-  const ss = rs.map((r) => get(r, 'heldout.ssim') as number | null).filter((x): x is number => typeof x === 'number');
-  table.push(`| ${v} | ${COLS.map(([, p, d]) => f(mean(p), d)).join(' | ')} | ${ss.length > 1 ? f(Math.max(...ss) - Math.min(...ss)) : '-'} |`);
-}
-console.log('\n' + table.join('\n'));
-writeFileSync(jsonFile.replace(/\.json$/, '.md'), table.join('\n') + '\n');
+const table = qualityTable(rows, names);
+console.log('\n' + table);
+writeFileSync(jsonFile.replace(/\.json$/, '.md'), table + '\n');
 console.log(`wrote ${jsonFile} and the table beside it`);
