@@ -5,10 +5,10 @@ import { createInterface } from 'node:readline';
 import { execa } from 'execa';
 import { parseReportLine } from '@facecomb/stage';
 import type { Manifest, StageStore } from './cache.js';
-import { assembleChunks, type ChunkRef } from './chunks.js';
+import { assembleChunks, chunkKey, type ChunkRef } from './chunks.js';
 import { hashTree } from './files.js';
 import { envName } from './pipeline.js';
-import type { StagePlan } from './plan.js';
+import { stageKey, type StagePlan } from './plan.js';
 import { ProgressFile } from './progress-file.js';
 import { formatElapsed, type StageProgress } from './progress.js';
 import type { ChunkSpec } from './registry.js';
@@ -38,6 +38,24 @@ export interface StageJob {
   chunkOf?: string;
   /** An assembly: the chunks merged into the stage's artifact, in frame order. */
   chunks?: ChunkRef[];
+  /** Which submission asked for it (recorded in the manifest): a submitter tells its own runs from cache hits. */
+  run?: string;
+}
+
+/**
+ * Why a job's key does not follow from its content (null when it does): a key is only ever filled by the work
+ * it names, whoever sent the job.
+ */
+export function jobKeyProblem(job: StageJob): string | null {
+  const own = stageKey({ kind: job.kind.kind, version: job.kind.version, params: job.params, upstream: job.upstream, inputs: job.inputs });
+  if (job.frames) {
+    if (job.chunkOf !== own) return `its stage key ${String(job.chunkOf).slice(0, 12)} is not the key of its content (${own.slice(0, 12)})`;
+    const k = chunkKey(own, job.frames);
+    return k === job.key ? null : `its key ${job.key.slice(0, 12)} is not the key of frames ${job.frames.join('-')} of its stage (${k.slice(0, 12)})`;
+  }
+  if (own !== job.key) return `its key ${job.key.slice(0, 12)} is not the key of its content (${own.slice(0, 12)})`;
+  const bad = (job.chunks ?? []).find((c) => c.key !== chunkKey(own, c.frames));
+  return bad ? `its chunk ${bad.key.slice(0, 12)} is not the key of frames ${bad.frames.join('-')} of the stage` : null;
 }
 
 export type JobState = 'done' | 'cached' | 'failed' | 'interrupted';
@@ -189,7 +207,7 @@ export async function runStageJob(job: StageJob, cache: StageStore, o: RunJobOpt
       return { state: 'failed', key, error: exit === null ? `killed by ${signal}` : `exit code ${exit}`, log: saved, tail, host };
     }
     const entry = cache.entry(key);
-    const manifest: Manifest & { frames?: [number, number]; chunkOf?: string; chunks?: ChunkRef[] } = {
+    const manifest: Manifest & { frames?: [number, number]; chunkOf?: string; chunks?: ChunkRef[]; run?: string } = {
       key,
       stage,
       kind: job.kind.kind,
@@ -215,6 +233,7 @@ export async function runStageJob(job: StageJob, cache: StageStore, o: RunJobOpt
       pid: process.pid,
       ...(job.frames ? { frames: job.frames, chunkOf: job.chunkOf } : {}),
       ...(job.chunks ? { chunks: job.chunks } : {}),
+      ...(job.run ? { run: job.run } : {}),
     };
     writeFileSync(join(tmp, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
     rmSync(join(tmp, 'stage.pid'), { force: true });

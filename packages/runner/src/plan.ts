@@ -42,7 +42,7 @@ export function canonicalJson(v: unknown): string {
   return JSON.stringify(v ?? null);
 }
 
-export function stageKey(parts: { kind: string; version: string; params: unknown; upstream: Record<string, string>; inputs: PlannedInput[] }): string {
+export function stageKey(parts: { kind: string; version: string; params: unknown; upstream: Record<string, string>; inputs: Pick<PlannedInput, 'path' | 'sha256'>[] }): string {
   const text = canonicalJson({
     format: KEY_FORMAT,
     kind: parts.kind,
