@@ -98,7 +98,8 @@ export function stageJob(pipeline: { name: string; file: string; dir: string }, 
   return {
     key: sp.key,
     stage: sp.name,
-    pipeline,
+    // only these three: the executor passes its whole Pipeline (with the parsed YAML), which is no job content
+    pipeline: { name: pipeline.name, file: pipeline.file, dir: pipeline.dir },
     kind: { kind: k.kind, version: k.version, pkg: k.pkg, keep: k.keep, chunk: k.chunk },
     params: sp.def.params,
     upstream: sp.upstream,
