@@ -17,7 +17,7 @@ usage:
   runner ls [--json]               the cache entries
   runner gc [--keep-pipelines FILE...] [--all] [--dry-run]
                                    remove cache entries no pipeline refers to
-  runner serve [FILE...] [--port 8080] [--host 127.0.0.1]
+  runner serve [FILE...] [--port 8080] [--host 127.0.0.1] [--allow-host NAME]...
                                    a read-only review page of the pipelines (default: every one the cache has seen)
   runner run FILE --farm redis://HOST:PORT    run the stages as jobs on a farm's workers
   runner worker --farm redis://HOST:PORT [--slots cpu=N,gpu=N] [--backend B]
@@ -85,6 +85,7 @@ async function main(argv: string[]): Promise<number> {
       all: { type: 'boolean' },
       port: { type: 'string' },
       host: { type: 'string' },
+      'allow-host': { type: 'string', multiple: true },
       farm: { type: 'string' },
       slots: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -143,7 +144,7 @@ async function main(argv: string[]): Promise<number> {
       await gcCommand({ ...common, keep, all: values.all, dryRun: values['dry-run'] });
       return 0;
     case 'serve':
-      await serveCommand(positionals, { ...common, port: int('--port', values.port) ?? 8080, host: values.host ?? '127.0.0.1' });
+      await serveCommand(positionals, { ...common, port: int('--port', values.port) ?? 8080, host: values.host ?? '127.0.0.1', allowHosts: values['allow-host'] });
       return 0;
     default:
       throw new UsageError(`unknown command '${cmd}'; commands: run, status, dag, show, ls, gc, serve, worker, farm (runner --help)`);
