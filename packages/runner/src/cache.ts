@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { diskFullError } from './disk.js';
 import { HOST_TAG, LeaseLock, leaseMsFrom, pidAlive } from './lease.js';
 
 export { HOST_TAG };
@@ -66,11 +67,17 @@ export interface IndexRecord {
   time: string;
 }
 
+/** Writes a whole file or leaves the old one: a full disk leaves no `.tmp` behind and says so plainly. */
 function writeAtomic(file: string, text: string): void {
-  mkdirSync(dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, file);
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(tmp, text);
+    renameSync(tmp, file);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw diskFullError(e, file, Buffer.byteLength(text));
+  }
 }
 
 /**
@@ -159,7 +166,12 @@ export class Cache {
    */
   makeTemp(key: string): string {
     const dir = join(this.root, 'tmp', `${key}.${HOST_TAG}.${process.pid}.${Math.random().toString(36).slice(2, 8)}`);
-    mkdirSync(join(dir, 'out'), { recursive: true });
+    try {
+      mkdirSync(join(dir, 'out'), { recursive: true });
+    } catch (e) {
+      rmSync(dir, { recursive: true, force: true });
+      throw diskFullError(e, dir);
+    }
     return dir;
   }
 
@@ -280,7 +292,11 @@ export class Cache {
   failedLog(pipeline: string, stage: string): string {
     const t = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
     const file = join(this.root, 'logs', pipeline, `${stage}-${t}.log`);
-    mkdirSync(dirname(file), { recursive: true });
+    try {
+      mkdirSync(dirname(file), { recursive: true });
+    } catch (e) {
+      throw diskFullError(e, file);
+    }
     return file;
   }
 

@@ -165,7 +165,7 @@ main(process.argv.slice(2)).then(
     if (e instanceof PipelineError) {
       for (const d of e.diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
       process.stderr.write(`${e.diagnostics.length} error(s) in the pipeline; nothing was run\n`);
-    } else if ((e as { farm?: boolean }).farm) {
+    } else if ((e as { farm?: boolean; diskFull?: boolean }).farm || (e as { diskFull?: boolean }).diskFull) {
       process.stderr.write(`runner: ${(e as Error).message}\n`);
       process.exitCode = 1;
       return;

@@ -6,7 +6,8 @@ import { execa } from 'execa';
 import { parseReportLine } from '@facecomb/stage';
 import type { Manifest, StageStore } from './cache.js';
 import { assembleChunks, chunkKey, type ChunkRef } from './chunks.js';
-import { hashTree } from './files.js';
+import { DiskFullError, diskFullError, freeBytes, isDiskFull } from './disk.js';
+import { hashTree, treeSize } from './files.js';
 import { envName } from './pipeline.js';
 import { stageKey, type StagePlan } from './plan.js';
 import { ProgressFile } from './progress-file.js';
@@ -129,6 +130,9 @@ export async function runStageJob(job: StageJob, cache: StageStore, o: RunJobOpt
     const resume = cache.work(key);
     const logFile = join(tmp, 'log.txt');
     const log = createWriteStream(logFile);
+    // a full disk fails the log's writes: kept to report once the stage ended, never an unhandled 'error'
+    let logError: unknown;
+    log.on('error', (e) => (logError ??= e));
     const what = job.chunks ? `assembly of ${job.chunks.length} chunks` : job.frames ? `frames ${job.frames[0]}-${job.frames[1]}` : '';
     log.write(`# stage '${stage}' of pipeline '${job.pipeline.name}' (${job.kind.kind} v${job.kind.version})${what ? `, ${what}` : ''}, key ${key}, on ${host}\n`);
     const startMs = Date.now();
@@ -168,7 +172,13 @@ export async function runStageJob(job: StageJob, cache: StageStore, o: RunJobOpt
       const [file, args] = o.cli ? [process.execPath, [o.cli, job.kind.kind]] : ['/bin/sh', ['-c', String(job.params.cmd)]];
       log.write(`# ${o.cli ? `node ${o.cli} ${job.kind.kind}` : `sh -c ${JSON.stringify(job.params.cmd)}`}  (cwd ${job.pipeline.dir})\n`);
       const child = execa(file, args, { cwd: job.pipeline.dir, env, extendEnv: false, stdin: 'ignore', buffer: false, reject: false, detached: true, cleanup: false });
-      if (child.pid) writeFileSync(join(tmp, 'stage.pid'), String(child.pid));
+      try {
+        if (child.pid) writeFileSync(join(tmp, 'stage.pid'), String(child.pid));
+      } catch (e) {
+        // (a full disk) the stage must not run on unseen, holding space in a folder about to be removed
+        if (child.pid) killTree(child.pid, 'SIGKILL');
+        throw diskFullError(e, join(tmp, 'stage.pid'));
+      }
       const live = new ProgressFile(tmp, { pipeline: job.pipeline.name, stage, kind: job.kind.kind, key, startMs, pid: process.pid });
       o.hooks?.started?.(child.pid, startMs);
       if (o.aborted() && child.pid) killTree(child.pid, 'SIGTERM');
@@ -198,14 +208,26 @@ export async function runStageJob(job: StageJob, cache: StageStore, o: RunJobOpt
       signal = result.signal ?? undefined;
     }
     const endMs = Date.now();
+    // whether the stage's own output filled the log (else the failed writes were the stage's outputs)
+    const logFilled = logError;
     log.write(`# exit ${exit ?? `signal ${signal}`} after ${formatElapsed(endMs - startMs)}\n`);
-    await new Promise<void>((res) => log.end(res));
+    await new Promise<void>((res) => (log.destroyed ? res() : log.end(res)));
     if (o.aborted()) return { state: 'interrupted', key };
-    if (exit !== 0) {
-      const saved = cache.failedLog(job.pipeline.name, job.frames ? `${stage}.${job.frames[0]}-${job.frames[1]}` : stage);
-      renameSync(logFile, saved);
-      const tail = readFileSync(saved, 'utf8').trimEnd().split('\n').slice(-(o.tailLines ?? 20));
-      return { state: 'failed', key, error: exit === null ? `killed by ${signal}` : `exit code ${exit}`, log: saved, tail, host };
+    // a stage that failed on a full disk (its own writes or its log's) is reported as that, with what it had made
+    const full = (logError && isDiskFull(logError)) || (exit !== 0 && freeBytes(tmp) < 64 * 1024) ? new DiskFullError(logFilled || exit === 0 ? logFile : out, Math.max(1, Math.ceil(treeSize(tmp) / 2 ** 20))) : null;
+    if (logError && !full) throw logError;
+    if (exit !== 0 || full) {
+      const tail = readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-(o.tailLines ?? 20));
+      let saved: string | undefined;
+      try {
+        saved = cache.failedLog(job.pipeline.name, job.frames ? `${stage}.${job.frames[0]}-${job.frames[1]}` : stage);
+        renameSync(logFile, saved);
+      } catch (e) {
+        if (!full || !isDiskFull(e)) throw e;
+        saved = undefined;
+      }
+      const error = full ? full.message : exit === null ? `killed by ${signal}` : `exit code ${exit}`;
+      return { state: 'failed', key, error, log: saved, tail, host };
     }
     const entry = cache.entry(key);
     const manifest: Manifest & { frames?: [number, number]; chunkOf?: string; chunks?: ChunkRef[]; run?: string } = {
@@ -236,7 +258,11 @@ export async function runStageJob(job: StageJob, cache: StageStore, o: RunJobOpt
       ...(job.chunks ? { chunks: job.chunks } : {}),
       ...(job.run ? { run: job.run } : {}),
     };
-    writeFileSync(join(tmp, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    try {
+      writeFileSync(join(tmp, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    } catch (e) {
+      throw diskFullError(e, join(tmp, 'manifest.json'));
+    }
     rmSync(join(tmp, 'stage.pid'), { force: true });
     rmSync(join(tmp, ProgressFile.NAME), { force: true });
     if (o.aborted()) return { state: 'interrupted', key };
@@ -244,6 +270,8 @@ export async function runStageJob(job: StageJob, cache: StageStore, o: RunJobOpt
     tmp = undefined;
     rmSync(resume, { recursive: true, force: true });
     return { state: committed === 'committed' ? 'done' : 'cached', key, host };
+  } catch (e) {
+    throw diskFullError(e, tmp ?? cache.root);
   } finally {
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   }

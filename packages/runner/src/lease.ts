@@ -1,6 +1,7 @@
 import { linkSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { diskFullError } from './disk.js';
 
 /** This machine's name in lock and temp folder names (a shared cache tells machines apart by it). */
 export const HOST_TAG = hostname().replace(/[^A-Za-z0-9-]/g, '-') || 'host';
@@ -82,7 +83,11 @@ export class LeaseLock {
   /** Takes the lock if it is free; false while another live holder has it. */
   tryAcquire(): boolean {
     if (this.held) return true;
-    mkdirSync(this.dir, { recursive: true });
+    try {
+      mkdirSync(this.dir, { recursive: true });
+    } catch (e) {
+      throw diskFullError(e, this.dir);
+    }
     const top = this.gens().at(-1) ?? 0;
     if (top > 0) {
       const f = this.free(top);
@@ -91,11 +96,11 @@ export class LeaseLock {
     }
     const mine = top + 1;
     const tmp = join(this.dir, `.${HOST_TAG}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
-    writeFileSync(tmp, JSON.stringify({ host: HOST_TAG, pid: process.pid, leaseMs: this.leaseMs } satisfies Holder));
     try {
+      writeFileSync(tmp, JSON.stringify({ host: HOST_TAG, pid: process.pid, leaseMs: this.leaseMs } satisfies Holder));
       linkSync(tmp, join(this.dir, String(mine)));
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw diskFullError(e, join(this.dir, String(mine)));
       return false;
     } finally {
       rmSync(tmp, { force: true });
