@@ -4,8 +4,24 @@ import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 
 const GLOB_CHARS = /[*?[{]|#|%0?\d*d/;
 
+/** Whether a path holds glob characters that are not escaped with a backslash (`take \\#2.txt` is no glob). */
 export function isGlob(p: string): boolean {
-  return GLOB_CHARS.test(p);
+  return GLOB_CHARS.test(p.replace(/\\./g, ''));
+}
+
+/** A path with its backslash escapes removed (`shot\\[1\\].txt` -> `shot[1].txt`). */
+export function unescapeGlob(p: string): string {
+  return p.replace(/\\(.)/g, '$1');
+}
+
+/** A folder holds a name that is not UTF-8: refused, naming the folder (paths are text in manifests and keys). */
+export class FileNameError extends Error {
+  constructor(
+    readonly dir: string,
+    name: Buffer,
+  ) {
+    super(`folder ${dir} holds a file name that is not valid UTF-8 ('${name.toString('utf8')}', bytes ${name.toString('hex')}): rename it to UTF-8 (e.g. convmv -f latin1 -t utf8 -r --notest ${dir})`);
+  }
 }
 
 /** Converts a glob (`*`, `?`, `**`, `[...]`, `{a,b}`) over `/`-separated paths to a RegExp. */
@@ -14,6 +30,11 @@ export function globToRegExp(glob: string): RegExp {
   let inBrace = 0;
   for (let i = 0; i < glob.length; i++) {
     const c = glob[i];
+    // `\\x`: the character itself (an input named `take #2.txt` or `shot[1].txt`)
+    if (c === '\\' && i + 1 < glob.length) {
+      re += glob[++i].replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      continue;
+    }
     // image-sequence patterns: shot.%04d.png, shot.####.png
     const printf = /^%(0?)(\d*)d/.exec(glob.slice(i));
     if (printf) {
@@ -70,15 +91,18 @@ function walk(dir: string, out: string[], includeDot: boolean, open: Set<string>
   let real;
   try {
     real = realpathSync(dir);
-    entries = readdirSync(dir, { withFileTypes: true });
+    entries = readdirSync(dir, { withFileTypes: true, encoding: 'buffer' });
   } catch {
     return;
   }
   if (open.has(real)) return;
   open.add(real);
   for (const e of entries) {
-    if (!includeDot && e.name.startsWith('.')) continue;
-    const p = join(dir, e.name);
+    const name = e.name.toString('utf8');
+    // read as bytes: a non-UTF-8 name read as text is altered and then cannot be opened (ENOENT)
+    if (!Buffer.from(name, 'utf8').equals(e.name)) throw new FileNameError(dir, e.name);
+    if (!includeDot && name.startsWith('.')) continue;
+    const p = join(dir, name);
     if (e.isDirectory()) walk(p, out, includeDot, open);
     else if (e.isFile()) out.push(p);
     else if (e.isSymbolicLink()) {
@@ -99,8 +123,11 @@ function walk(dir: string, out: string[], includeDot: boolean, open: Set<string>
  * to `base` unless absolute. Null when nothing exists there.
  */
 export function expandInput(base: string, p: string): string[] | null {
-  const abs = isAbsolute(p) ? p : resolve(base, p);
-  if (!isGlob(p)) {
+  const literal = isAbsolute(p) ? p : resolve(base, p);
+  // a path that exists as written is that file, glob characters or not (`shot[1].txt`)
+  const asGlob = isGlob(p) && !existsSync(literal);
+  const abs = asGlob || existsSync(literal) ? literal : unescapeGlob(literal);
+  if (!asGlob) {
     if (!existsSync(abs)) return null;
     const st = statSync(abs);
     if (st.isDirectory()) {
@@ -113,7 +140,7 @@ export function expandInput(base: string, p: string): string[] | null {
   const norm = abs.split(sep).join('/');
   const segs = norm.split('/');
   const firstGlob = segs.findIndex((s) => isGlob(s));
-  const root = segs.slice(0, firstGlob).join('/') || '/';
+  const root = unescapeGlob(segs.slice(0, firstGlob).join('/')) || '/';
   const rest = segs.slice(firstGlob).join('/');
   const re = globToRegExp(rest);
   const files: string[] = [];

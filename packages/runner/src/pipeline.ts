@@ -3,7 +3,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { makeAjv, type ErrorObject } from './ajv.js';
 import { PipelineError, SourceMap, type Diagnostic, type PathSeg } from './diagnostics.js';
-import { expandInput, isGlob } from './files.js';
+import { FileNameError, expandInput, isGlob } from './files.js';
 import { closest, didYouMean } from './hint.js';
 import type { KindSpec, Registry } from './registry.js';
 
@@ -318,7 +318,14 @@ export function loadPipeline(file: string, registry: Registry, opts: LoadOptions
           const list: [string, PathSeg[]][] =
             typeof v === 'string' ? [[v, [...base, 'with', param]]] : Array.isArray(v) ? v.map((x, i) => [x, [...base, 'with', param, i]] as [string, PathSeg[]]).filter(([x]) => typeof x === 'string') : [];
           for (const [p, path] of list) {
-            const files = expandInput(dir, p);
+            let files: string[] | null;
+            try {
+              files = expandInput(dir, p);
+            } catch (e) {
+              if (!(e instanceof FileNameError)) throw e;
+              diags.push(src.diag(path, e.message));
+              continue;
+            }
             if (!files) {
               const where = isAbsolute(p) ? p : resolve(dir, p);
               diags.push(src.diag(path, isGlob(p) ? `input glob '${p}' matches no file (under ${dir})` : `input file '${p}' not found (looked at ${where})`));
