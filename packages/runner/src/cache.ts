@@ -147,15 +147,21 @@ export class Cache {
   get hashIndexFile() {
     return join(this.root, 'hashes.json');
   }
+  /** Whether `key` has a whole entry: a manifest that parses and names it (an empty one, after a power loss, does not). */
   has(key: string): boolean {
-    return existsSync(join(this.entry(key), 'manifest.json'));
+    return this.manifest(key) !== null;
   }
   manifest(key: string): Manifest | null {
     try {
-      return JSON.parse(readFileSync(join(this.entry(key), 'manifest.json'), 'utf8')) as Manifest;
+      const m = JSON.parse(readFileSync(join(this.entry(key), 'manifest.json'), 'utf8')) as Manifest;
+      return m && m.key === key && Array.isArray(m.outputs) && typeof m.artifacts === 'string' ? m : null;
     } catch {
       return null;
     }
+  }
+  /** An entry folder is there but its manifest is missing, empty or invalid: it is run again and replaced. */
+  damaged(key: string): boolean {
+    return existsSync(this.entry(key)) && !this.has(key);
   }
   keys(): string[] {
     try {
@@ -188,7 +194,7 @@ export class Cache {
   commit(tmp: string, key: string, replace = true): 'committed' | 'exists' {
     mkdirSync(this.cacheDir, { recursive: true });
     const dest = this.entry(key);
-    if (existsSync(dest) && replace) {
+    if (existsSync(dest) && (replace || !this.has(key))) {
       const trash = `${tmp}.old`;
       renameSync(dest, trash);
       renameSync(tmp, dest);

@@ -83,10 +83,12 @@ export function globToRegExp(glob: string): RegExp {
 }
 
 /**
- * Collects the files under `dir`, following symbolic links; a link back to a folder already being walked (a
- * loop such as `dir/up -> ..`) is skipped, so a tree with a cycle is walked once instead of forever.
+ * Collects the files under `dir`, following symbolic links, in name order; a link back to a folder already
+ * being walked (a loop such as `dir/up -> ..`) is skipped, so a tree with a cycle is walked once instead of
+ * forever. With `once` each real folder is walked once at all: a fan-out of links to the same folders (which
+ * grows as 2^depth) lists every real file once (inputs: the key needs each content once, not every path).
  */
-function walk(dir: string, out: string[], includeDot: boolean, open: Set<string> = new Set()): void {
+function walk(dir: string, out: string[], includeDot: boolean, open: Set<string> = new Set(), once = false): void {
   let entries;
   let real;
   try {
@@ -97,25 +99,26 @@ function walk(dir: string, out: string[], includeDot: boolean, open: Set<string>
   }
   if (open.has(real)) return;
   open.add(real);
+  entries.sort((a, b) => Buffer.compare(a.name, b.name));
   for (const e of entries) {
     const name = e.name.toString('utf8');
     // read as bytes: a non-UTF-8 name read as text is altered and then cannot be opened (ENOENT)
     if (!Buffer.from(name, 'utf8').equals(e.name)) throw new FileNameError(dir, e.name);
     if (!includeDot && name.startsWith('.')) continue;
     const p = join(dir, name);
-    if (e.isDirectory()) walk(p, out, includeDot, open);
+    if (e.isDirectory()) walk(p, out, includeDot, open, once);
     else if (e.isFile()) out.push(p);
     else if (e.isSymbolicLink()) {
       try {
         const st = statSync(p);
-        if (st.isDirectory()) walk(p, out, includeDot, open);
+        if (st.isDirectory()) walk(p, out, includeDot, open, once);
         else if (st.isFile()) out.push(p);
       } catch {
         /* dangling link */
       }
     }
   }
-  open.delete(real);
+  if (!once) open.delete(real);
 }
 
 /**
@@ -132,7 +135,7 @@ export function expandInput(base: string, p: string): string[] | null {
     const st = statSync(abs);
     if (st.isDirectory()) {
       const out: string[] = [];
-      walk(abs, out, true);
+      walk(abs, out, true, new Set(), true);
       return out.sort();
     }
     return [abs];
@@ -144,7 +147,7 @@ export function expandInput(base: string, p: string): string[] | null {
   const rest = segs.slice(firstGlob).join('/');
   const re = globToRegExp(rest);
   const files: string[] = [];
-  walk(root, files, /(^|\/)\./.test(rest));
+  walk(root, files, /(^|\/)\./.test(rest), new Set(), true);
   const matched = files.filter((f) => re.test(relative(root, f).split(sep).join('/'))).sort();
   return matched.length ? matched : null;
 }
@@ -169,6 +172,7 @@ interface IndexEntry {
 /** Content hashes of files, remembered by size + mtime + inode so unchanged big files are not read again. */
 export class HashIndex {
   private entries: Record<string, IndexEntry> = {};
+  private byFile = new Map<string, string>();
   private dirty = false;
   /** Bytes actually read (for reports). */
   bytesHashed = 0;
@@ -187,7 +191,16 @@ export class HashIndex {
     const s = st ?? statSync(path);
     const e = this.entries[path];
     if (e && e.size === s.size && e.mtimeMs === s.mtimeMs && e.ino === s.ino) return e.sha256;
+    // the same real file under another path (links): read once
+    const id = `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}`;
+    const known = this.byFile.get(id);
+    if (known) {
+      this.entries[path] = { size: s.size, mtimeMs: s.mtimeMs, ino: s.ino, sha256: known };
+      this.dirty = true;
+      return known;
+    }
     const sha256 = await sha256File(path);
+    this.byFile.set(id, sha256);
     this.bytesHashed += s.size;
     this.entries[path] = { size: s.size, mtimeMs: s.mtimeMs, ino: s.ino, sha256 };
     this.dirty = true;

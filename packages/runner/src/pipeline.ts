@@ -228,7 +228,13 @@ export function loadPipeline(file: string, registry: Registry, opts: LoadOptions
       }),
     );
   }
-  const data = doc.toJS() as unknown;
+  let data: unknown;
+  try {
+    data = doc.toJS();
+  } catch (e) {
+    // an alias bomb (billion laughs) stops here: yaml refuses excessive alias expansion
+    throw new PipelineError([{ file: abs, line: 1, col: 1, field: '', message: `YAML: ${(e as Error).message.split('\n')[0]}; use fewer aliases (*name)` }]);
+  }
   const diags: Diagnostic[] = [];
   pipelineValidator ??= makeAjv().compile(PIPELINE_SCHEMA);
   if (!pipelineValidator(data)) diags.push(...ajvDiagnostics(pipelineValidator.errors ?? [], src, []));
