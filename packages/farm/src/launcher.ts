@@ -1,10 +1,11 @@
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Cache, JobOutcome, LaunchHooks, Launcher, StageJob } from '@facecomb/runner';
-import { CANCEL_CHANNEL, PREFIX, QUEUES, jobName, parseFailure, queueFor, submitter, type FarmProgress, type QueueName } from './queues.js';
+import { CANCEL_CHANNEL, PREFIX, QUEUES, WORKER_KEY, jobName, parseFailure, queueFor, submitter, type FarmProgress, type QueueName } from './queues.js';
 import { randomUUID } from 'node:crypto';
 import { farmSecret, signJob } from './sign.js';
 import { checkRedis, redisOptions } from './url.js';
+import type { WorkerRecord } from './worker.js';
 
 interface Waiter {
   job: StageJob;
@@ -15,6 +16,8 @@ interface Waiter {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** How long a job waits before the submitter checks that some live worker serves its queue (tests shorten it). */
+const NO_WORKER_MS = () => Number(process.env.FACECOMB_FARM_NO_WORKER_MS) || 10_000;
 
 const notShared = (root: string, host?: string) =>
   `the job ended${host ? ` on ${host}` : ''} but its entry is not in the cache ${root}: the workers and this runner must use one shared cache folder (runner worker --cache DIR)`;
@@ -144,10 +147,19 @@ export class FarmLauncher implements Launcher {
     w.hooks.waiting(`queued on the farm (${queue.name})`);
     let gone = 0;
     let resubmitted = 0;
+    const queuedAt = Date.now();
+    let checkedWorkers = false;
     for (;;) {
       if (this.aborting) return { state: 'interrupted', key };
       await sleep(this.opts.pollMs ?? 300);
       if (this.aborting) return { state: 'interrupted', key };
+      // a job nobody can take waits silently forever: say so once, and keep waiting for a worker to start
+      if (!checkedWorkers && !w.running && Date.now() - queuedAt > NO_WORKER_MS()) {
+        checkedWorkers = true;
+        if (!(await this.liveWorkers(queue.name as QueueName))) {
+          w.hooks.waiting(`queued on the farm (${queue.name}); no live worker takes ${queue.name} jobs: start one (runner worker --farm URL --slots ${queue.name}=N); waiting`);
+        }
+      }
       const state = await queue.getJobState(key);
       if (state === 'failed') {
         const j = await queue.getJob(key);
@@ -171,6 +183,21 @@ export class FarmLauncher implements Launcher {
         }
       }
     }
+  }
+
+  /** How many live workers (heartbeat records) serve `queue`. */
+  private async liveWorkers(queue: QueueName): Promise<number> {
+    let n = 0;
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.pub.scan(cursor, 'MATCH', WORKER_KEY('*'), 'COUNT', 200);
+      cursor = next;
+      for (const k of keys) {
+        const rec = JSON.parse((await this.pub.get(k)) ?? 'null') as WorkerRecord | null;
+        if (rec && rec.slots[queue] > 0) n++;
+      }
+    } while (cursor !== '0');
+    return n;
   }
 
   abort(): void {

@@ -110,3 +110,22 @@ test('Redis killed and restarted mid-stage: the resubmitted copy waits on the ke
   assert.deepEqual(lines(join(dir, 'count')), ['run'], 'the stage ran once');
   assert.match(r.stdout, /one: 1 ran, 0 cached/);
 });
+
+test('a submitter whose queue has no live worker says so (after 10 s; 1 s here) and keeps waiting until one starts', { skip: noRedis, timeout: 60_000 }, async (t) => {
+  const dir = project({ 'one.yaml': ONE });
+  const redis = await startRedis();
+  const started: ReturnType<typeof cliSpawn>[] = [];
+  t.after(() => {
+    for (const s of started) if (s.child.exitCode === null) s.child.kill('SIGKILL');
+    redis.stop();
+  });
+  const run = cliSpawn(['run', 'one.yaml', '--farm', redis.url], { cwd: dir, env: { FACECOMB_FARM_NO_WORKER_MS: '1000' } });
+  started.push(run);
+  await waitFor(() => /no live worker takes cpu jobs: start one \(runner worker --farm URL --slots cpu=N\); waiting/.test(run.out()), 20_000, 'the submitter to say no worker takes its job');
+  assert.equal(run.child.exitCode, null, 'still waiting');
+  const w = cliSpawn(['worker', '--farm', redis.url, '--slots', 'cpu=1'], { cwd: dir });
+  started.push(w);
+  const r = await run.done;
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /one: 1 ran, 0 cached/);
+});
