@@ -1,12 +1,14 @@
 // Who the review server answers and what it sends: a foreign Host header (DNS rebinding) is refused, cache
 // internals (hashes.json, manifests, index, locks, the farm key) are not served, no absolute path of this
-// machine reaches the browser, live pages are capped, and binding a non-loopback address warns.
+// machine reaches the browser, live pages are capped, a page that stops reading is dropped, and binding a
+// non-loopback address warns.
 import assert from 'node:assert/strict';
+import { mkdirSync, readdirSync, realpathSync } from 'node:fs';
 import { request } from 'node:http';
-import { readdirSync, realpathSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { MAX_EVENT_CLIENTS } from '../src/server.js';
+import { MAX_EVENT_CLIENTS, startReviewServer } from '../src/server.js';
 import { get, project, runner, serve } from './helpers.js';
 
 const P = `version: 1
@@ -98,4 +100,44 @@ test(`at most ${MAX_EVENT_CLIENTS} live pages; one more is refused until one clo
   assert.equal(again.status, 200);
   again.close();
   for (const p of pages) p.close();
+});
+
+test('a live page that stops reading is dropped once its unread events pass the bound; a reading page keeps getting them', { timeout: 90_000 }, async () => {
+  const root = join(project({}), '.facecomb');
+  mkdirSync(join(root, 'cache'), { recursive: true });
+  // the server's own status source: 2000 stages with long reasons, a new reason each time (~1 MB per event)
+  let plan = 0;
+  const status = async () => {
+    plan++;
+    return [{ name: 'big', file: join(root, '..', 'big.yaml'), stages: Array.from({ length: 2000 }, (_, i) => ({ name: `s${i}`, kind: 'shell', needs: [], state: 'stale' as const, reasons: [`plan ${plan}: ${'x'.repeat(400)}`], key: String(i).padStart(64, '0') })) }];
+  };
+  const srv = await startReviewServer({ root, status, port: 0 });
+  try {
+    const { port } = new URL(srv.url);
+    const slow = connect(Number(port), '127.0.0.1');
+    slow.write(`GET /api/events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
+    slow.pause();
+    let slowEnded = false;
+    slow.on('close', () => (slowEnded = true));
+    let fastBytes = 0;
+    const fast = request({ host: '127.0.0.1', port, path: '/api/events' }, (r) => r.on('data', (d: Buffer) => (fastBytes += d.length)));
+    fast.end();
+    // each new entry folder in cache/ plans again and pushes a ~1 MB event to both pages
+    let pushed = 0;
+    for (let i = 0; i < 60 && !slowEnded; i++) {
+      mkdirSync(join(root, 'cache', `n${i}`));
+      await new Promise((r) => setTimeout(r, 250));
+      pushed = fastBytes;
+    }
+    let slowBytes = 0;
+    slow.on('data', (d: Buffer) => (slowBytes += d.length));
+    slow.resume();
+    await new Promise((r) => setTimeout(r, 500));
+    assert.ok(slowEnded, 'the slow page was dropped');
+    assert.ok(pushed > 30e6, `the reading page got every event (${(pushed / 1e6).toFixed(1)} MB)`);
+    assert.ok(slowBytes < pushed / 2, `the slow page was not buffered without bound (${(slowBytes / 1e6).toFixed(1)} of ${(pushed / 1e6).toFixed(1)} MB)`);
+    fast.destroy();
+  } finally {
+    await srv.close();
+  }
 });
