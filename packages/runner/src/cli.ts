@@ -1,9 +1,10 @@
 import { availableParallelism } from 'node:os';
-import { parseArgs } from 'node:util';
-import { UsageError, dagCommand, gcCommand, lsCommand, runCommand, showCommand, statusCommand } from './commands.js';
+import { UsageError, checkBackend, dagCommand, gcCommand, lsCommand, runCommand, showCommand, statusCommand } from './commands.js';
 import { PipelineError, formatDiagnostic } from './diagnostics.js';
 import { endQuietlyOnClosedPipe } from './pipe.js';
 import { loadFarm } from './farm.js';
+import { COMMAND_OPTIONS, FlagError, parseFlags } from './flags.js';
+import { didYouMean } from './hint.js';
 import { RegistryError } from './registry.js';
 import { serveCommand } from './serve.js';
 
@@ -58,6 +59,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return cmd ? 0 : 2;
   }
+  if (!(cmd in COMMAND_OPTIONS)) throw new UsageError(`unknown command '${cmd}'${didYouMean(cmd, Object.keys(COMMAND_OPTIONS))}; commands: ${Object.keys(COMMAND_OPTIONS).join(', ')} (runner --help)`);
   // `gc --keep-pipelines a.yaml b.yaml`: the files after the flag
   let keep: string[] = [];
   if (cmd === 'gc') {
@@ -69,27 +71,7 @@ async function main(argv: string[]): Promise<number> {
       rest.splice(i, j - i);
     }
   }
-  const { values, positionals } = parseArgs({
-    args: rest,
-    allowPositionals: true,
-    options: {
-      cache: { type: 'string' },
-      json: { type: 'boolean' },
-      jobs: { type: 'string', short: 'j' },
-      force: { type: 'string', multiple: true },
-      'dry-run': { type: 'boolean', short: 'n' },
-      backend: { type: 'string' },
-      workers: { type: 'string' },
-      gpus: { type: 'string' },
-      resource: { type: 'string', multiple: true },
-      all: { type: 'boolean' },
-      port: { type: 'string' },
-      host: { type: 'string' },
-      farm: { type: 'string' },
-      slots: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+  const { values, positionals } = parseFlags(cmd, rest);
   if (values.help) {
     process.stdout.write(HELP);
     return 0;
@@ -116,6 +98,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'worker': {
       if (!values.farm) throw new UsageError('runner worker: --farm redis://HOST:PORT is required');
+      checkBackend(values.backend);
       const farm = await loadFarm();
       const lockMs = process.env.FACECOMB_FARM_LOCK_MS ? Number(process.env.FACECOMB_FARM_LOCK_MS) : undefined;
       return farm.runWorker({ url: values.farm, slots: farm.parseSlots(values.slots), backend: values.backend, cache: values.cache, lockMs });
@@ -168,7 +151,7 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`runner: ${(e as Error).message}\n`);
       process.exitCode = 1;
       return;
-    } else if (e instanceof UsageError || e instanceof RegistryError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    } else if (e instanceof UsageError || e instanceof FlagError || e instanceof RegistryError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`runner: ${(e as Error).message}\n`);
     } else {
       process.stderr.write(`runner: ${(e as Error).stack ?? String(e)}\n`);

@@ -1,6 +1,9 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { BACKENDS } from '@facecomb/stage';
 import { Cache, cacheRootFor, type Manifest } from './cache.js';
+import { checkKinds, checkNames } from './checks.js';
+import { PipelineError } from './diagnostics.js';
 import { Executor } from './execute.js';
 import { loadFarm } from './farm.js';
 import { HashIndex, formatBytes, treeSize } from './files.js';
@@ -12,6 +15,13 @@ import { loadRegistry } from './registry.js';
 
 export class UsageError extends Error {}
 
+/** Refuses a `--backend` that is no tensor engine, before anything runs. */
+export function checkBackend(backend: string | undefined): void {
+  if (backend === undefined || BACKENDS.includes(backend)) return;
+  const hint = /gpu|cuda/i.test(backend) ? ' (the GPU engines are webgpu and tensorflow)' : didYouMean(backend, BACKENDS);
+  throw new UsageError(`--backend ${backend}: not a tensor engine${hint}; engines: ${BACKENDS.join(', ')}`);
+}
+
 export interface CommonOptions {
   cache?: string;
   env?: NodeJS.ProcessEnv;
@@ -22,8 +32,11 @@ function write(o: CommonOptions, s: string): void {
   (o.out ?? process.stdout).write(s.endsWith('\n') ? s : `${s}\n`);
 }
 
-/** Loads a pipeline and plans it against its cache. Throws PipelineError on a bad pipeline. */
-export async function openPipeline(file: string, o: CommonOptions & { force?: string[] } = {}): Promise<{ p: Pipeline; cache: Cache; plans: Map<string, StagePlan> }> {
+/**
+ * Loads a pipeline and plans it against its cache. Throws PipelineError on a bad pipeline; with `check`, also
+ * on what the cross-stage names and the kinds' own checks of the stale stages find (run and status).
+ */
+export async function openPipeline(file: string, o: CommonOptions & { force?: string[]; check?: boolean } = {}): Promise<{ p: Pipeline; cache: Cache; plans: Map<string, StagePlan> }> {
   const registry = loadRegistry(o.env);
   const p = loadPipeline(file, registry, { env: o.env });
   const cache = new Cache(cacheRootFor(p.file, { cache: o.cache, env: o.env }));
@@ -36,6 +49,11 @@ export async function openPipeline(file: string, o: CommonOptions & { force?: st
   const hashes = new HashIndex(cache.hashIndexFile);
   const plans = await planPipeline(p, cache, hashes, force);
   await hashes.save((f, t) => cache.writeText(f, t));
+  if (o.check) {
+    const stale = p.order.filter((n) => plans.get(n)!.state === 'stale');
+    const diags = [...checkNames(p), ...(await checkKinds(p, stale))];
+    if (diags.length) throw new PipelineError(diags.sort((a, b) => a.line - b.line || a.col - b.col));
+  }
   return { p, cache, plans };
 }
 
@@ -53,7 +71,8 @@ export interface RunCommandOptions extends CommonOptions {
 
 /** `runner run`: returns the process exit code (0 ok, 1 a stage failed, 130 interrupted). */
 export async function runCommand(file: string, o: RunCommandOptions = {}): Promise<number> {
-  const { p, cache, plans } = await openPipeline(file, o);
+  checkBackend(o.backend);
+  const { p, cache, plans } = await openPipeline(file, { ...o, check: true });
   const out = o.out ?? process.stdout;
   if (o.dryRun) {
     const w = Math.max(8, ...p.order.map((n) => n.length));
@@ -136,7 +155,7 @@ export interface StatusEntry {
 }
 
 export async function statusCommand(file: string, o: CommonOptions & { json?: boolean } = {}): Promise<StatusEntry[]> {
-  const { p, plans } = await openPipeline(file, o);
+  const { p, plans } = await openPipeline(file, { ...o, check: true });
   const entries = p.order.map((n) => {
     const sp = plans.get(n)!;
     return { stage: n, state: sp.state, reason: sp.state === 'stale' ? sp.reasons.join('; ') : null, key: sp.key };
