@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { UsageError, checkBackend, dagCommand, gcCommand, lsCommand, runCommand, showCommand, statusCommand } from './commands.js';
+import { UsageError, checkBackend, dagCommand, gcCommand, lsCommand, publishCommand, runCommand, showCommand, statusCommand } from './commands.js';
 import { PipelineError, formatDiagnostic } from './diagnostics.js';
 import { endQuietlyOnClosedPipe } from './pipe.js';
 import { loadFarm } from './farm.js';
@@ -18,6 +18,8 @@ usage:
   runner ls [--json]               the cache entries
   runner gc [--keep-pipelines FILE...] [--all] [--dry-run]
                                    remove cache entries no pipeline refers to
+  runner publish FILE [STAGE]      copy the cached outputs of the stages with 'publish:' (or STAGE) into
+                                   their publish folders again (a new vNNN only when the files changed)
   runner serve [FILE...] [--port 8080] [--host 127.0.0.1]
                                    a read-only review page of the pipelines (default: every one the cache has seen)
   runner run FILE --farm redis://HOST:PORT    run the stages as jobs on a farm's workers
@@ -118,6 +120,8 @@ async function main(argv: string[]): Promise<number> {
     case 'show':
       if (!positionals[1]) throw new UsageError('runner show: usage: runner show FILE STAGE');
       return showCommand(file(), positionals[1], { ...common, json: values.json });
+    case 'publish':
+      return publishCommand(file(), positionals[1], common);
     case 'ls':
       lsCommand({ ...common, json: values.json });
       return 0;

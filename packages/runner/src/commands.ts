@@ -10,6 +10,7 @@ import { HashIndex, formatBytes, treeSize } from './files.js';
 import { didYouMean } from './hint.js';
 import { loadPipeline, type Pipeline } from './pipeline.js';
 import { planPipeline, type StagePlan } from './plan.js';
+import { publishEntry } from './publish.js';
 import { Reporter, formatElapsed } from './progress.js';
 import { loadRegistry } from './registry.js';
 
@@ -115,7 +116,41 @@ export async function runCommand(file: string, o: RunCommandOptions = {}): Promi
   if (count('interrupted')) parts.push(`${count('interrupted')} interrupted`);
   write(o, `${p.name}: ${parts.join(', ')} in ${formatElapsed(Date.now() - t0)}${res.interrupted ? ' (interrupted; finished stages are cached, the next run resumes)' : ''}`);
   if (res.ok && !res.interrupted) for (const line of [...resultLines(p, cache, res.outcomes), ...summaryLines(p, cache, res.outcomes)]) write(o, line);
-  return res.interrupted ? 130 : res.ok ? 0 : 1;
+  // every stage that succeeded (ran or cached) publishes, even when an unrelated stage failed
+  const done = new Map([...res.outcomes].filter(([, x]) => x.state === 'done' || x.state === 'cached').map(([n, x]) => [n, x.key]));
+  const published = publishStages(p, cache, done, o);
+  return res.interrupted ? 130 : res.ok && published ? 0 : 1;
+}
+
+/** Publishes the stages (name -> cache key) that have `publish:`; false when one could not be published. */
+function publishStages(p: Pipeline, cache: Cache, keys: Map<string, string>, o: CommonOptions): boolean {
+  let ok = true;
+  for (const name of p.order) {
+    const folder = p.stages.get(name)!.publish;
+    const m = folder && keys.has(name) ? cache.manifest(keys.get(name)!) : null;
+    if (!folder || !m) continue;
+    try {
+      const r = publishEntry(m, folder, p.file);
+      write(o, r.created ? `published ${name}: ${r.folder}` : `published ${name}: unchanged, still ${r.folder}`);
+    } catch (e) {
+      ok = false;
+      write(o, `publish of ${name} into ${folder} failed: ${(e as Error).message}`);
+    }
+  }
+  return ok;
+}
+
+/** `runner publish FILE [STAGE]`: publishes again from the cache (the stages must be cached). */
+export async function publishCommand(file: string, stage: string | undefined, o: CommonOptions = {}): Promise<number> {
+  const { p, cache, plans } = await openPipeline(file, o);
+  const withPublish = p.order.filter((n) => p.stages.get(n)!.publish);
+  if (stage !== undefined && !p.stages.has(stage)) throw new UsageError(`publish: no stage '${stage}' in ${p.name}${didYouMean(stage, p.order)}; stages with publish: ${withPublish.join(', ') || 'none'}`);
+  if (stage !== undefined && !p.stages.get(stage)!.publish) throw new UsageError(`publish: stage '${stage}' has no 'publish: <folder>' field in ${p.file}; stages with one: ${withPublish.join(', ') || 'none'}`);
+  const names = stage === undefined ? withPublish : [stage];
+  if (!names.length) throw new UsageError(`publish: no stage of ${p.name} has a 'publish: <folder>' field`);
+  const stale = names.filter((n) => plans.get(n)!.state !== 'cached');
+  if (stale.length) throw new UsageError(`publish: ${stale.map((n) => `'${n}' is stale (${plans.get(n)!.reasons.join('; ')})`).join(', ')}: run the pipeline first (runner run ${file})`);
+  return publishStages(p, cache, new Map(names.map((n) => [n, plans.get(n)!.key])), o) ? 0 : 1;
 }
 
 /** Where the final stages' results are: the artifact folders of stages nothing else needs, with their files. */

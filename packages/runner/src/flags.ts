@@ -31,6 +31,7 @@ export const COMMAND_OPTIONS: Record<string, Option[]> = {
   ls: ['json'],
   gc: ['all', 'dry-run'],
   serve: ['port', 'host'],
+  publish: [],
   worker: ['farm', 'slots', 'backend'],
   farm: ['farm', 'json'],
 };
