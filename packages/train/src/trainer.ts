@@ -8,7 +8,7 @@ import { Adam } from './adam.js';
 import { GradientPool, resolveWorkers } from './parallel.js';
 import { BatchLoader, previewSamples, type Batch, type IdentitySet, type Sample } from './data.js';
 import { planStep, totalSteps } from './schedule.js';
-import { findCheckpoint, loadCheckpoint, readMetrics, saveCheckpoint } from './checkpoint.js';
+import { findCheckpoint, keepSnapshot, linkSnapshots, loadCheckpoint, readMetrics, saveCheckpoint } from './checkpoint.js';
 import { writePreviews } from './preview.js';
 import { hash32 } from './rng.js';
 import { Eta } from './eta.js';
@@ -41,6 +41,8 @@ export interface TrainOptions {
   out: string;
   /** Folder of the periodic checkpoint (resumed from when present). Default: <out>/model. */
   checkpointDir?: string;
+  /** Folder of the kept snapshots (keepCheckpoints), linked into <out>/checkpoints at the end. Default: <out>/checkpoints. */
+  snapshotDir?: string;
   engine: { name: string; why: string };
   /** Stop as on Ctrl-C (checkpoint, then throw Interrupted) once this many steps are done. */
   stopAfter?: number;
@@ -125,6 +127,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   }
   const modelDir = join(opts.out, 'model');
   const ckptDir = opts.checkpointDir ?? modelDir;
+  const snapDir = opts.snapshotDir ?? join(opts.out, 'checkpoints');
   const previewDir = join(opts.out, 'previews');
   await mkdir(opts.out, { recursive: true });
 
@@ -197,11 +200,11 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       engine: opts.engine.name,
     };
   };
-  const checkpoint = async (dir: string) => {
+  const checkpoint = async (dir: string, o: { optimizer?: boolean } = {}) => {
     await adam.settleSkips(); // f16: steps skipped on the GPU do not count in the saved step numbers
     // f16: the loss scale goes with the checkpoint, so a resumed run does not re-learn it through skipped steps
     const lossScale = prec.scaler ? (await prec.scaler.read()).scale : undefined;
-    return saveCheckpoint(dir, model, adam, { ...state(), ...(lossScale !== undefined ? { lossScale } : {}) }, metricsLines);
+    return saveCheckpoint(dir, model, adam, { ...state(), ...(lossScale !== undefined ? { lossScale } : {}) }, o.optimizer === false ? [] : metricsLines, o);
   };
   const preview = async (r: number, alpha: number) => {
     if (r !== previewRes) {
@@ -281,6 +284,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       // the losses are read before anything that saves or shows them, so the records stay one per step
       if (pending.length >= cfg.lossEvery || stop || ckpt || prev || step >= total) await flush();
       if (ckpt) await checkpoint(ckptDir);
+      if (ckpt && cfg.keepCheckpoints > 0) await keepSnapshot(snapDir, step, cfg.keepCheckpoints, (dir) => checkpoint(dir, { optimizer: false }));
       if (prev) await preview(batch.resolution, batch.alpha);
       if (stop) {
         await checkpoint(ckptDir);
@@ -291,6 +295,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     const last = planStep(cfg, Math.max(0, step - 1));
     if (step % cfg.previewEvery !== 0) await preview(last.resolution, step === 0 ? 0 : last.alpha);
     await checkpoint(modelDir);
+    if (snapDir !== join(opts.out, 'checkpoints')) await linkSnapshots(snapDir, join(opts.out, 'checkpoints'));
     const st = state();
     return { step, resolution: st.resolution, alpha: st.alpha, resumedFrom, metrics: records, modelDir, precision: prec.precision };
   } finally {
