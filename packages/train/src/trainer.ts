@@ -8,6 +8,7 @@ import { Adam } from './adam.js';
 import { GradientPool, resolveWorkers } from './parallel.js';
 import { BatchLoader, previewSamples, type Batch, type IdentitySet, type Sample } from './data.js';
 import { planStep, totalSteps } from './schedule.js';
+import { heldoutMeter } from './heldout.js';
 import { findCheckpoint, keepSnapshot, linkSnapshots, loadCheckpoint, readMetrics, saveCheckpoint } from './checkpoint.js';
 import { writePreviews } from './preview.js';
 import { hash32 } from './rng.js';
@@ -31,6 +32,9 @@ export interface MetricsRecord {
   msPerStep: number;
   /** Share of the step spent waiting for data. */
   dataWait: number;
+  /** Every heldoutEvery steps: the loss on the datasets' held-out frames (mean over identities), and per identity. */
+  heldoutLoss?: number;
+  heldoutLosses?: Record<string, number>;
 }
 
 export interface TrainOptions {
@@ -167,6 +171,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   let built = planStep(cfg, Math.max(0, step - 1)).resolution;
   let previewRes = 0;
   let previews: Sample[][] = [];
+  const heldout = heldoutMeter(cfg, opts.sets, log);
   const eta = new Eta(cfg);
   const memoryNote = (r: number) => {
     const n = opts.batchPlan?.levels.find((l) => l.resolution === r)?.note;
@@ -232,6 +237,11 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       msPerStep: ms,
       dataWait: waitMs / ms,
     };
+    if (heldout && at % cfg.heldoutEvery === 0) {
+      const h = await heldout.measure(model, batch.resolution, batch.alpha);
+      rec.heldoutLoss = h.mean;
+      rec.heldoutLosses = h.perIdentity;
+    }
     records.push(rec);
     const line = JSON.stringify(rec);
     metricsLines.push(line);
@@ -282,7 +292,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       const ckpt = step % cfg.checkpointEvery === 0 && step < total;
       const prev = step % cfg.previewEvery === 0;
       // the losses are read before anything that saves or shows them, so the records stay one per step
-      if (pending.length >= cfg.lossEvery || stop || ckpt || prev || step >= total) await flush();
+      // a held-out measurement reads the model as it is after its step: flush up to it
+      const held = heldout !== null && step % cfg.heldoutEvery === 0;
+      if (pending.length >= cfg.lossEvery || stop || ckpt || prev || held || step >= total) await flush();
       if (ckpt) await checkpoint(ckptDir);
       if (ckpt && cfg.keepCheckpoints > 0) await keepSnapshot(snapDir, step, cfg.keepCheckpoints, (dir) => checkpoint(dir, { optimizer: false }));
       if (prev) await preview(batch.resolution, batch.alpha);

@@ -1,27 +1,18 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { alignFixture, datasetFixture } from './fixtures.js';
+import { runStage } from './stage-cli.js';
 
-const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
-const BACKEND = process.env.FACECOMB_TEST_BACKEND ?? 'wasm';
 let work: string | undefined;
 after(async () => {
   if (work) await rm(work, { recursive: true, force: true });
 });
 
-/** Runs a stage of this package as the runner does; resolves with its exit code and output. */
-function stage(kind: string, out: string, params: Record<string, unknown>, inputs: Record<string, string>, resume?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = { ...process.env, FACECOMB_BACKEND: BACKEND, FACECOMB_OUT: out, FACECOMB_PARAMS: JSON.stringify(params), FACECOMB_INPUTS: JSON.stringify(inputs), FACECOMB_RESUME: resume ?? '' };
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', import.meta.resolve('tsx'), CLI, kind], { env, cwd: work, maxBuffer: 16 << 20 }, (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }));
-  });
-}
+const stage = (kind: string, out: string, params: Record<string, unknown>, inputs: Record<string, string>, resume?: string) => runStage(kind, work!, out, params, inputs, resume);
 
 // A tiny model (16 px, 12 steps, a checkpoint every 3): keepCheckpoints 2 keeps the snapshots of steps 6 and 9
 // (3 is pruned; 12 is the final model), and swap renders from one of them with `step:`.
