@@ -116,9 +116,9 @@ export async function runCommand(file: string, o: RunCommandOptions = {}): Promi
   if (count('interrupted')) parts.push(`${count('interrupted')} interrupted`);
   write(o, `${p.name}: ${parts.join(', ')} in ${formatElapsed(Date.now() - t0)}${res.interrupted ? ' (interrupted; finished stages are cached, the next run resumes)' : ''}`);
   if (res.ok && !res.interrupted) for (const line of [...resultLines(p, cache, res.outcomes), ...summaryLines(p, cache, res.outcomes)]) write(o, line);
-  // every stage that succeeded (ran or cached) publishes, even when an unrelated stage failed
+  // every stage that succeeded (ran or cached) publishes, even when an unrelated stage failed; nothing on Ctrl-C
   const done = new Map([...res.outcomes].filter(([, x]) => x.state === 'done' || x.state === 'cached').map(([n, x]) => [n, x.key]));
-  const published = publishStages(p, cache, done, o);
+  const published = res.interrupted || publishStages(p, cache, done, o);
   return res.interrupted ? 130 : res.ok && published ? 0 : 1;
 }
 
