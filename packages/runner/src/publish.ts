@@ -47,6 +47,19 @@ function readPublished(folder: string): PublishManifest | null {
 /** The files, by path and content: equal text means the same published content. */
 const contentOf = (outputs: OutputFile[]) => canonicalJson(outputs.map((o) => [o.path, o.sha256]).sort());
 
+/** Removes the temp folders of publishers that were killed (their pid is gone) before renaming a version. */
+function removeDeadTemps(folder: string): void {
+  for (const n of readdirSync(folder)) {
+    const m = /^\.publish-(\d+)-/.exec(n);
+    if (!m) continue;
+    try {
+      process.kill(Number(m[1]), 0);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ESRCH') rmSync(join(folder, n), { recursive: true, force: true });
+    }
+  }
+}
+
 /**
  * Publishes a cache entry's artifacts into `folder`/vNNN: hard links where the filesystem allows (no copy of
  * multi-GB plates; the cache keeps its own link, so `gc` removing the entry leaves the version whole), else
@@ -61,6 +74,7 @@ export function publishEntry(m: Manifest, folder: string, pipelineFile: string, 
     if (prev && contentOf(prev.outputs) === contentOf(m.outputs)) return { folder: join(folder, latest), version: latest, created: false };
   }
   mkdirSync(folder, { recursive: true });
+  removeDeadTemps(folder);
   const tmp = join(folder, `.publish-${process.pid}-${Math.random().toString(36).slice(2)}`);
   try {
     for (const f of m.outputs) {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { cli, manifest, project } from './helpers.js';
@@ -57,11 +57,14 @@ test('publish: a version per content change, unchanged reruns make none, gc leav
   assert.ok(!existsSync(join(dir, '.facecomb', 'cache', oldKey)), 'the old entry was removed');
   assert.equal(readFileSync(join(deliver, 'v001', 'a.txt'), 'utf8'), 'one\n');
 
-  // `runner publish STAGE` re-publishes from the cache: a removed version comes back
+  // `runner publish STAGE` re-publishes from the cache: a removed version comes back, and the temp folder of a
+  // killed publisher (a pid that is not running) is cleared
   rmSync(join(deliver, 'v002'), { recursive: true });
+  mkdirSync(join(deliver, '.publish-999999999-x', 'sub'), { recursive: true });
   const re = cli(['publish', 'shots/pub.yaml', 'make'], { cwd: dir });
   assert.equal(re.code, 0, re.stderr);
   assert.equal(readFileSync(join(deliver, 'v002', 'a.txt'), 'utf8'), 'two\n');
+  assert.deepEqual(readdirSync(deliver), ['v001', 'v002']);
 });
 
 test('publish refuses a stale stage and a stage without publish', () => {
