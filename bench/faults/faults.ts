@@ -127,6 +127,18 @@ const probes: Probe[] = [
         return { ok: r.code === 1 && /no space left on device writing \S+: free \d+ MB and rerun/.test(r.stdout) && !a.debris.length, out: text(r), note: /no space left[^)]*/.exec(r.stdout)?.[0].replace(dir, '.') ?? r.stdout };
       }),
     )],
+  ['a full disk under ingest (20 noisy 256 px frames into a 256 KB tmpfs)', () =>
+    local({}, async (dir) => {
+      for (let i = 1; i <= 20; i++) {
+        const noise = Buffer.from(Array.from({ length: 256 * 256 * 3 }, () => Math.floor(Math.random() * 256)));
+        await sharp(noise, { raw: { width: 256, height: 256, channels: 3 } }).png().toFile(join(dir, `n.${String(i).padStart(4, '0')}.png`));
+      }
+      writeFileSync(join(dir, 'p.yaml'), `version: 1\nname: n\nstages:\n  plate:\n    uses: ingest\n    with: { src: 'n.####.png' }\n`);
+      return withTmpfs(join(dir, '.facecomb'), 256, async () => {
+        const r = cli(['run', 'p.yaml'], { cwd: dir });
+        return { ok: r.code === 1 && /no space left on device writing \S+: free \d+ MB and rerun/.test(r.stdout), out: text(r).replace(/\n\s+\| [^\n]*/g, ''), note: /no space left[^)]*/.exec(r.stdout)?.[0].replace(dir, '.') ?? r.stdout.slice(-300) };
+      });
+    })],
   ['0 bytes free, then status', () =>
     local({ 'p.yaml': ONE('cat in.txt > $FACECOMB_OUT/o', ', inputs: [in.txt]'), 'in.txt': 'x' }, async (dir) =>
       withTmpfs(join(dir, '.facecomb'), 64, async () => {
