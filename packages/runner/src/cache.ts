@@ -111,13 +111,14 @@ function pidAlive(pid: number): boolean {
  * temp area on the same store and an atomic commit, resume folders, logs of failures. `Cache` is the shared
  * folder; an S3-compatible store would implement this with a local staging folder and a manifest-last upload.
  */
-export type StageStore = Pick<Cache, 'root' | 'cacheDir' | 'entry' | 'artifacts' | 'work' | 'has' | 'manifest' | 'makeTemp' | 'commit' | 'cleanStaleTemps' | 'failedLog'>;
+export type StageStore = Pick<Cache, 'root' | 'cacheDir' | 'entry' | 'artifacts' | 'work' | 'stageCache' | 'has' | 'manifest' | 'makeTemp' | 'commit' | 'cleanStaleTemps' | 'failedLog'>;
 
 /**
  * The cache folder:
  *   cache/<key>/{manifest.json, log.txt, out/}   finished stage runs (immutable)
  *   tmp/<key>.<pid>.<rand>/                      runs in progress (renamed into cache/ on success)
  *   work/<key>/                                  FACECOMB_RESUME folders, kept until the stage succeeds
+ *   stage-cache/<kind>/                          FACECOMB_STAGE_CACHE folders: a kind's own content-addressed data, shared by its keys
  *   locks/<key>.lock                             one runner per key
  *   index/<pipeline>/<stage>.json                last run of each stage (for status reasons)
  *   logs/<pipeline>/<stage>-<time>.log           logs of failed runs
@@ -137,6 +138,10 @@ export class Cache {
   }
   work(key: string) {
     return join(this.root, 'work', key);
+  }
+  /** Data a stage kind keeps across cache keys (e.g. score's readings of unchanged crops), content-addressed by the stage. */
+  stageCache(kind: string) {
+    return join(this.root, 'stage-cache', kind);
   }
   get hashIndexFile() {
     return join(this.root, 'hashes.json');

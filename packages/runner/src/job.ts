@@ -72,7 +72,7 @@ export interface RunJobOptions {
   hooks?: JobHooks;
 }
 
-const CONTRACT_VARS = /^FACECOMB_(OUT|PARAMS|INPUTS|IN_.*|STAGE|PIPELINE_DIR|RESUME|BACKEND|FRAMES)$/;
+const CONTRACT_VARS = /^FACECOMB_(OUT|PARAMS|INPUTS|IN_.*|STAGE|PIPELINE_DIR|RESUME|STAGE_CACHE|BACKEND|FRAMES)$/;
 
 /** The job for a planned stage (or one of its chunks / its assembly). */
 export function stageJob(pipeline: { name: string; file: string; dir: string }, sp: StagePlan, part: Partial<Pick<StageJob, 'key' | 'frames' | 'chunkOf' | 'chunks'>> = {}): StageJob {
@@ -128,6 +128,8 @@ export async function runStageJob(job: StageJob, cache: StageStore, o: RunJobOpt
       }
     } else {
       mkdirSync(resume, { recursive: true });
+      const stageCache = cache.stageCache(job.kind.kind);
+      mkdirSync(stageCache, { recursive: true });
       const inputs: Record<string, string> = {};
       for (const [n, k] of Object.entries(job.upstream)) inputs[n] = cache.artifacts(k);
       const env: NodeJS.ProcessEnv = {};
@@ -139,6 +141,7 @@ export async function runStageJob(job: StageJob, cache: StageStore, o: RunJobOpt
         FACECOMB_STAGE: stage,
         FACECOMB_PIPELINE_DIR: job.pipeline.dir,
         FACECOMB_RESUME: resume,
+        FACECOMB_STAGE_CACHE: stageCache,
       });
       if (job.frames) env.FACECOMB_FRAMES = `${job.frames[0]}-${job.frames[1]}`;
       if (o.backend) env.FACECOMB_BACKEND = o.backend;
