@@ -8,6 +8,7 @@ import { engineMemoryLimit, explicitBatches, planBatches } from './memory.js';
 import { readDataset, type IdentitySet } from './data.js';
 import { train, type MetricsRecord } from './trainer.js';
 import { ALL_SOURCES, swapFaces } from './swap.js';
+import { modelAtStep } from './checkpoint.js';
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -54,6 +55,7 @@ export async function trainStage(env: StageEnv): Promise<void> {
     sets: ordered,
     out: env.out,
     checkpointDir: env.resume ? join(env.resume, 'checkpoint') : undefined,
+    snapshotDir: env.resume ? join(env.resume, 'checkpoints') : undefined,
     engine: eng,
     signals: true,
     batchPlan: plan,
@@ -92,7 +94,7 @@ export async function swapStage(env: StageEnv): Promise<void> {
   if (typeof batch !== 'number' || !Number.isInteger(batch) || batch < 1) throw new Error(`swap param 'batch' must be an integer >= 1`);
   const eng = await startEngine(env);
   const res = await swapFaces({
-    modelDir: join(trains[0].dir, 'model'),
+    modelDir: await modelAtStep(trains[0].dir, env.params.step),
     alignDir: aligns[0].dir,
     out: env.out,
     source,
