@@ -78,7 +78,7 @@ export function checkNames(p: Pipeline): Diagnostic[] {
     for (const space of Object.keys(s.kind.names.collects)) collected(s, space, true);
     for (const [param, space] of Object.entries(s.kind.names.refers)) {
       const v = s.params[param];
-      if (typeof v !== 'string') continue;
+      if (typeof v !== 'string' || s.kind.names.keywords[param]?.includes(v)) continue;
       const seen: Visible = new Map();
       for (const n of s.needs) for (const [x, from] of visible(n, space)) seen.set(x, from);
       if (seen.size === 0 || seen.has(v)) continue;

@@ -52,6 +52,8 @@ export interface NameSpec {
   collects: Record<string, string>;
   /** param -> name space: the param must name one visible upstream. */
   refers: Record<string, string>;
+  /** param -> values of a `refers` param that name nothing but a mode (swap's `source: all`): not checked. */
+  keywords: Record<string, string[]>;
 }
 
 /** stages.json `"chunk": {"sum": ["count"]}` (or `true`). */
@@ -125,10 +127,18 @@ function loadStagesJson(pkg: string, pkgDir: string, ajv: ReturnType<typeof make
       keep: spec.keep === true || kind === 'train',
       chunk: chunkSpec(spec.chunk, where),
       showSummary: spec.show === 'summary',
-      names: { provides: stringMap(spec.provides, `${where}: 'provides'`), collects: stringMap(spec.collects, `${where}: 'collects'`), refers: stringMap(spec.refers, `${where}: 'refers'`) },
+      names: { provides: stringMap(spec.provides, `${where}: 'provides'`), collects: stringMap(spec.collects, `${where}: 'collects'`), refers: stringMap(spec.refers, `${where}: 'refers'`), keywords: listMap(spec.keywords, `${where}: 'keywords'`) },
       check: typeof spec.check === 'string' ? resolve(pkgDir, spec.check) : null,
     });
   }
+}
+
+function listMap(raw: unknown, where: string): Record<string, string[]> {
+  if (raw === undefined) return {};
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw) || !Object.values(raw).every((v) => Array.isArray(v) && v.every((x) => typeof x === 'string'))) {
+    throw new RegistryError(`${where} must map param names to lists of strings`);
+  }
+  return raw as Record<string, string[]>;
 }
 
 function stringMap(raw: unknown, where: string): Record<string, string> {
@@ -169,7 +179,7 @@ export function loadRegistry(env: NodeJS.ProcessEnv = process.env): Registry {
     keep: false,
     chunk: { sum: [] },
     showSummary: false,
-    names: { provides: {}, collects: {}, refers: {} },
+    names: { provides: {}, collects: {}, refers: {}, keywords: {} },
     check: null,
   });
   const require = createRequire(import.meta.url);

@@ -76,6 +76,14 @@ test('swap source and score target are checked against the identities the train 
   ]);
 });
 
+test("swap source 'all' (every identity, a keyword of the kind) passes the identity check; a misspelling does not", () => {
+  const dir = project({ 'shot.yaml': pipeline((s) => s.replace('source: ava', 'source: all')) });
+  const r = cli(['status', 'shot.yaml'], { cwd: dir });
+  assert.equal(r.code, 0, r.stderr);
+  const e = refused(pipeline((s) => s.replace('source: ava', 'source: alll')));
+  assert.equal(e[0], "shot.yaml:22:21: stages.swap.with.source: unknown identity 'alll'; identity names upstream of 'swap': ava, bea");
+});
+
 test('train identities must list exactly the datasets in needs', () => {
   const e = refused(pipeline((s) => s.replace('with: { seed: 1 }', 'with: { identities: [ava, sam] }')));
   assert.deepEqual(e, [
