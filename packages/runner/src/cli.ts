@@ -20,7 +20,7 @@ usage:
                                    remove cache entries no pipeline refers to
   runner publish FILE [STAGE]      copy the cached outputs of the stages with 'publish:' (or STAGE) into
                                    their publish folders again (a new vNNN only when the files changed)
-  runner serve [FILE...] [--port 8080] [--host 127.0.0.1]
+  runner serve [FILE...] [--port 8080] [--host 127.0.0.1] [--allow-host NAME]...
                                    a read-only review page of the pipelines (default: every one the cache has seen)
   runner run FILE --farm redis://HOST:PORT    run the stages as jobs on a farm's workers
   runner worker --farm redis://HOST:PORT [--slots cpu=N,gpu=N] [--backend B]
@@ -130,7 +130,7 @@ async function main(argv: string[]): Promise<number> {
       await gcCommand({ ...common, keep, all: values.all, dryRun: values['dry-run'] });
       return 0;
     case 'serve':
-      await serveCommand(positionals, { ...common, port: int('--port', values.port) ?? 8080, host: values.host ?? '127.0.0.1' });
+      await serveCommand(positionals, { ...common, port: int('--port', values.port) ?? 8080, host: values.host ?? '127.0.0.1', allowHosts: values['allow-host'] });
       return 0;
     default:
       throw new UsageError(`unknown command '${cmd}'; commands: run, status, dag, show, ls, gc, serve, worker, farm (runner --help)`);
@@ -151,7 +151,7 @@ main(process.argv.slice(2)).then(
     if (e instanceof PipelineError) {
       for (const d of e.diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
       process.stderr.write(`${e.diagnostics.length} error(s) in the pipeline; nothing was run\n`);
-    } else if ((e as { farm?: boolean }).farm) {
+    } else if ((e as { farm?: boolean; diskFull?: boolean }).farm || (e as { diskFull?: boolean }).diskFull) {
       process.stderr.write(`runner: ${(e as Error).message}\n`);
       process.exitCode = 1;
       return;

@@ -5,8 +5,9 @@ export { publishEntry, publishedVersions, type PublishManifest, type PublishResu
 export { PipelineError, formatDiagnostic, type Diagnostic } from './diagnostics.js';
 export { planPipeline, stageKey, canonicalJson, type StagePlan } from './plan.js';
 export { Cache, cacheRootFor, HOST_TAG, type Manifest, type IndexRecord, type StageStore } from './cache.js';
+export { LeaseLock, leaseMsFrom } from './lease.js';
 export { Executor, type RunOptions, type RunResult, type StageOutcome } from './execute.js';
-export { runStageJob, stageJob, killTree, RUNNER_VERSION, type StageJob, type JobOutcome, type JobHooks, type RunJobOptions } from './job.js';
+export { runStageJob, stageJob, jobKeyProblem, killTree, RUNNER_VERSION, type StageJob, type JobOutcome, type JobHooks, type RunJobOptions } from './job.js';
 export { LocalLauncher, type Launcher, type LaunchHooks } from './launcher.js';
 export { chunkKey, chunkRanges, assembleChunks, mergeMeta, type ChunkRef } from './chunks.js';
 export { Reporter, formatElapsed, formatProgress, type StageProgress, type StageState } from './progress.js';

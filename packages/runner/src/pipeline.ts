@@ -3,7 +3,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { makeAjv, type ErrorObject } from './ajv.js';
 import { PipelineError, SourceMap, type Diagnostic, type PathSeg } from './diagnostics.js';
-import { expandInput, isGlob } from './files.js';
+import { FileNameError, expandInput, isGlob } from './files.js';
 import { closest, didYouMean } from './hint.js';
 import type { KindSpec, Registry } from './registry.js';
 
@@ -231,7 +231,13 @@ export function loadPipeline(file: string, registry: Registry, opts: LoadOptions
       }),
     );
   }
-  const data = doc.toJS() as unknown;
+  let data: unknown;
+  try {
+    data = doc.toJS();
+  } catch (e) {
+    // an alias bomb (billion laughs) stops here: yaml refuses excessive alias expansion
+    throw new PipelineError([{ file: abs, line: 1, col: 1, field: '', message: `YAML: ${(e as Error).message.split('\n')[0]}; use fewer aliases (*name)` }]);
+  }
   const diags: Diagnostic[] = [];
   pipelineValidator ??= makeAjv().compile(PIPELINE_SCHEMA);
   if (!pipelineValidator(data)) diags.push(...ajvDiagnostics(pipelineValidator.errors ?? [], src, []));
@@ -321,7 +327,14 @@ export function loadPipeline(file: string, registry: Registry, opts: LoadOptions
           const list: [string, PathSeg[]][] =
             typeof v === 'string' ? [[v, [...base, 'with', param]]] : Array.isArray(v) ? v.map((x, i) => [x, [...base, 'with', param, i]] as [string, PathSeg[]]).filter(([x]) => typeof x === 'string') : [];
           for (const [p, path] of list) {
-            const files = expandInput(dir, p);
+            let files: string[] | null;
+            try {
+              files = expandInput(dir, p);
+            } catch (e) {
+              if (!(e instanceof FileNameError)) throw e;
+              diags.push(src.diag(path, e.message));
+              continue;
+            }
             if (!files) {
               const where = isAbsolute(p) ? p : resolve(dir, p);
               diags.push(src.diag(path, isGlob(p) ? `input glob '${p}' matches no file (under ${dir})` : `input file '${p}' not found (looked at ${where})`));
