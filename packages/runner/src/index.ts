@@ -1,5 +1,7 @@
 export { loadPipeline, PIPELINE_SCHEMA, envName, dependents, type Pipeline, type StageDef, type InputFile } from './pipeline.js';
-export { loadRegistry, STAGE_PACKAGES, SHELL_SCHEMA, RegistryError, type KindSpec, type Registry, type ChunkSpec } from './registry.js';
+export { loadRegistry, STAGE_PACKAGES, SHELL_SCHEMA, RegistryError, type KindSpec, type Registry, type ChunkSpec, type NameSpec } from './registry.js';
+export { checkNames, checkKinds, type CheckContext, type CheckProblem, type KindCheck } from './checks.js';
+export { publishEntry, publishedVersions, type PublishManifest, type PublishResult } from './publish.js';
 export { PipelineError, formatDiagnostic, type Diagnostic } from './diagnostics.js';
 export { planPipeline, stageKey, canonicalJson, type StagePlan } from './plan.js';
 export { Cache, cacheRootFor, HOST_TAG, type Manifest, type IndexRecord, type StageStore } from './cache.js';
@@ -8,6 +10,7 @@ export { runStageJob, stageJob, killTree, RUNNER_VERSION, type StageJob, type Jo
 export { LocalLauncher, type Launcher, type LaunchHooks } from './launcher.js';
 export { chunkKey, chunkRanges, assembleChunks, mergeMeta, type ChunkRef } from './chunks.js';
 export { Reporter, formatElapsed, formatProgress, type StageProgress, type StageState } from './progress.js';
-export { runCommand, statusCommand, dagCommand, showCommand, lsCommand, gcCommand, openPipeline, UsageError, type StatusEntry, type RunCommandOptions } from './commands.js';
+export { runCommand, statusCommand, dagCommand, showCommand, lsCommand, gcCommand, publishCommand, checkBackend, openPipeline, UsageError, type StatusEntry, type RunCommandOptions } from './commands.js';
 export { HashIndex, expandInput, globToRegExp, hashTree } from './files.js';
 export { closest, editDistance } from './hint.js';
+export { parseFlags, COMMAND_OPTIONS, FlagError } from './flags.js';

@@ -32,6 +32,7 @@ export const PIPELINE_SCHEMA = {
         needs: { type: 'array', items: { type: 'string' }, uniqueItems: true },
         resources: { type: 'object', additionalProperties: { type: 'number', minimum: 0 } },
         chunk: { type: 'integer', minimum: 1 },
+        publish: { type: 'string', minLength: 1 },
         description: { type: 'string' },
       },
     },
@@ -57,6 +58,8 @@ export interface StageDef {
   /** Frames per chunk job (per-frame kinds); not part of the key: the merged artifact equals an unchunked run's. */
   chunk?: number;
   description?: string;
+  /** Absolute folder the stage's outputs are published into (`publish:`, relative to the pipeline file); not part of the key. */
+  publish?: string;
   /** Input files named by the kind's input params (expanded globs and folders), sorted. */
   inputFiles: InputFile[];
 }
@@ -332,7 +335,7 @@ export function loadPipeline(file: string, registry: Registry, opts: LoadOptions
       const able = [...registry.kinds.values()].filter((k) => k.chunk).map((k) => k.kind);
       diags.push(src.diag([...base, 'chunk'], `stage kind '${kind.kind}' cannot be split into frame chunks; kinds that can: ${able.join(', ')}`));
     }
-    if (kind) stages.set(name, { name, uses: kind.kind, kind, params, needs, resources, chunk, description: typeof s.description === 'string' ? s.description : undefined, inputFiles: dedupe(inputFiles) });
+    if (kind) stages.set(name, { name, uses: kind.kind, kind, params, needs, resources, chunk, description: typeof s.description === 'string' ? s.description : undefined, publish: typeof s.publish === 'string' ? resolve(dir, s.publish) : undefined, inputFiles: dedupe(inputFiles) });
   }
 
   // cycles

@@ -41,6 +41,9 @@ function parseJson(name: string, text: string | undefined, fallback: unknown): u
   }
 }
 
+/** The tensor engines a stage may be given in FACECOMB_BACKEND (`runner run --backend`). */
+export const BACKENDS: readonly string[] = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
+
 /** Reads the stage environment; throws a StageEnvError naming the variable when one is missing or malformed. */
 export function readStageEnv(argv: string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): StageEnv {
   const out = env.FACECOMB_OUT;
