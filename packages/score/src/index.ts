@@ -15,3 +15,4 @@ export {
   measureDelivered, deliveredFigures, plateFaces, matchDetection, landmarkError, expressionL1, detailPair,
   type DeliveredOptions, type DeliveredResult, type DeliveredFrame, type DeliveredFigures, type PlateFace,
 } from './delivered.js';
+export { ReadingCache } from './readings.js';

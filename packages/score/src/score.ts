@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { readImage, type Affine, type Image } from '@facecomb/image';
 import { descriptorDistance, frameName, landmarkJitter, type Box, type Point } from '@facecomb/align';
 import type { FaceReader, FaceReading } from './faces.js';
+import { ReadingCache } from './readings.js';
 import { identityMean, meanDescriptor, nearest, type IdentityMean } from './identity.js';
 import type { ScoreInputs } from './inputs.js';
 import type { ScoreParams } from './params.js';
@@ -59,6 +60,9 @@ interface Loaded {
   /** With a blend: the blend and the plate around the face, for the seam figures. */
   seams: SeamView | null;
   matrix: Affine;
+  /** The crop files (keys of the reading cache). */
+  plateFile: string;
+  swapFile: string;
 }
 
 async function readJson(file: string): Promise<Record<string, unknown>> {
@@ -72,9 +76,10 @@ async function readJson(file: string): Promise<Record<string, unknown>> {
 async function load(inp: ScoreInputs, f: number, matrix: Affine): Promise<Loaded> {
   const name = frameName(f);
   const maskFile = existsSync(join(inp.swap.dir, 'masks', name)) ? join(inp.swap.dir, 'masks', name) : join(inp.align.dir, 'masks', name);
+  const plateFile = join(inp.align.dir, 'crops', name), swapFile = join(inp.swap.dir, 'faces', name);
   const [plate, swap, mask] = await Promise.all([
-    readImage(join(inp.align.dir, 'crops', name), { channels: 3 }),
-    readImage(join(inp.swap.dir, 'faces', name), { channels: 3 }),
+    readImage(plateFile, { channels: 3 }),
+    readImage(swapFile, { channels: 3 }),
     readImage(maskFile, { channels: 1 }),
   ]);
   if (swap.width !== plate.width || swap.height !== plate.height) throw new Error(`score: ${join(inp.swap.dir, 'faces', name)} is ${swap.width}x${swap.height} but the plate crop is ${plate.width}x${plate.height}`);
@@ -87,7 +92,7 @@ async function load(inp: ScoreInputs, f: number, matrix: Affine): Promise<Loaded
     const [b, p] = await Promise.all([readImage(file, { channels: 3 }), plateFile ? readImage(plateFile, { channels: 3 }) : null]);
     seams = seamView(b, p, plate, mask, matrix);
   }
-  return { frame: f, plate, swap, mask, seams, matrix };
+  return { frame: f, plate, swap, mask, seams, matrix, plateFile, swapFile };
 }
 
 const mean = (xs: number[]): number | null => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
@@ -116,6 +121,8 @@ const NO_DELIVERED: DeliveredFigures = {
 
 export interface ScoreOptions {
   onProgress?: (done: number, total: number, what: string) => void;
+  /** Readings of unchanged crop files kept across runs (FACECOMB_STAGE_CACHE); without it every crop is read. */
+  readings?: ReadingCache;
 }
 
 /** Scores a swap (and its blend) against the plate and the trained identities. */
@@ -123,10 +130,11 @@ export async function scoreSwap(reader: FaceReader, inp: ScoreInputs, params: Sc
   const frames = (inp.align.meta.frames ?? []) as number[];
   if (!Array.isArray(frames) || frames.length === 0) throw new Error(`score: align '${inp.align.name}' lists no frames (${join(inp.align.dir, 'meta.json')})`);
   // identities, then the crops, then (with a blend) the blended frames
+  const readings = opts.readings ?? await ReadingCache.open(undefined, reader);
   const total = frames.length * (inp.blend ? 2 : 1) + inp.identities.length;
   const means: IdentityMean[] = [];
   for (const id of inp.identities) {
-    means.push(await identityMean(reader, id, params.perIdentity));
+    means.push(await identityMean(reader, id, params.perIdentity, readings));
     opts.onProgress?.(means.length, total, `identity ${id.name}`);
   }
 
@@ -142,8 +150,8 @@ export async function scoreSwap(reader: FaceReader, inp: ScoreInputs, params: Sc
   const flush = async () => {
     if (!pending.length) return;
     const opt = { detect: pending.map((p) => p.n % params.detectEvery === 0), minScore: params.detectScore };
-    const sw: FaceReading[] = await reader.read(pending.map((p) => p.l.swap), inp.faceType, opt);
-    const pl: FaceReading[] = await reader.read(pending.map((p) => p.l.plate), inp.faceType, opt);
+    const sw: FaceReading[] = await readings.read(reader, pending.map((p) => p.l.swap), pending.map((p) => p.l.swapFile), inp.faceType, opt);
+    const pl: FaceReading[] = await readings.read(reader, pending.map((p) => p.l.plate), pending.map((p) => p.l.plateFile), inp.faceType, opt);
     pending.forEach(({ s, l }, i) => {
       s.landmarkError = landmarkError(sw[i].landmarks, pl[i].landmarks);
       s.expressionL1 = expressionL1(sw[i].expression, pl[i].expression);

@@ -10,9 +10,18 @@ export { footage, tmp };
 
 const cli = (pkg: string) => fileURLToPath(new URL(`../../${pkg}/src/cli.ts`, import.meta.url));
 
-/** Runs the score stage the way the runner does. */
-export function runScore(out: string, params: Record<string, unknown>, inputs: Record<string, string>): Promise<StageRun> {
-  return runCli(cli('score'), 'score', out, params, inputs);
+/** Runs the score stage the way the runner does; with `stageCache`, as FACECOMB_STAGE_CACHE. */
+export function runScore(out: string, params: Record<string, unknown>, inputs: Record<string, string>, stageCache?: string): Promise<StageRun> {
+  // the child's environment is copied when it is spawned, inside this call
+  const before = process.env.FACECOMB_STAGE_CACHE;
+  if (stageCache) process.env.FACECOMB_STAGE_CACHE = stageCache;
+  else delete process.env.FACECOMB_STAGE_CACHE;
+  try {
+    return runCli(cli('score'), 'score', out, params, inputs);
+  } finally {
+    if (before === undefined) delete process.env.FACECOMB_STAGE_CACHE;
+    else process.env.FACECOMB_STAGE_CACHE = before;
+  }
 }
 
 const pad = (n: number) => `${String(n).padStart(6, '0')}.png`;
