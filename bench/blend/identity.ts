@@ -42,9 +42,11 @@ const N = arg('--frames', 10);
 const SIZE = 256;
 
 const SETTINGS: Array<{ name: string; opts: BlendOptions }> = [
-  ...[0, 1, 1.5, 2, 3, 4, 6].map((c) => ({ name: `cutoff ${c}`, opts: { mode: 'multiband', plateCutoff: c } as BlendOptions })),
-  ...[1, 2, 3].map((c) => ({ name: `cutoff ${c} + lab`, opts: { mode: 'multiband', plateCutoff: c, colour: 'lab' } as BlendOptions })),
+  ...[0, 1, 1.5, 2, 2.5, 3, 4].map((c) => ({ name: `cutoff ${c}`, opts: { mode: 'multiband', plateCutoff: c } as BlendOptions })),
+  ...[1.5, 2].map((c) => ({ name: `cutoff ${c} + lab`, opts: { mode: 'multiband', plateCutoff: c, colour: 'lab' } as BlendOptions })),
   { name: 'cutoff 2 + histogram', opts: { mode: 'multiband', plateCutoff: 2, colour: 'histogram' } },
+  // the seam pyramid's depth (auto: from the feather width, 2-3 levels on these faces)
+  ...[1, 4].map((l) => ({ name: `cutoff 2, levels ${l}`, opts: { mode: 'multiband', plateCutoff: 2, levels: l } as BlendOptions })),
   ...[0, 1, 2].map((l) => ({ name: `plateLevels ${l} (old)`, opts: { mode: 'multiband', plateLevels: l } as BlendOptions })),
   { name: 'plateLevels 2 + lab (old)', opts: { mode: 'multiband', plateLevels: 2, colour: 'lab' } },
   { name: 'poisson', opts: { mode: 'poisson' } },
@@ -186,9 +188,11 @@ const f = (v: number, d = 3) => v.toFixed(d);
 for (const { group, clips } of groups) {
   const g = rows.filter((r) => r.group === group);
   console.log(`\n${group}: ${clips.join(' <-> ')} (both ways, ${g[0].frames} frames; crops: distance to source ${f(g[0].cropDistance)}, nearest source ${f(g[0].cropNearestSource, 2)})`);
-  console.log('| setting | distance to source | - crop\'s | nearest source | seam ratio | light luma | light chroma |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- |');
-  for (const r of g) console.log(`| ${r.setting} | ${f(r.distance)} | ${r.overCrop >= 0 ? '+' : ''}${f(r.overCrop)} | ${f(r.nearestSource, 2)} | ${f(r.seamRatio, 2)} | ${f(r.lightLuma, 1)} | ${f(r.lightChroma, 1)} |`);
+  const alpha = g.find((r) => r.setting === 'alpha')!.distance;
+  const sign = (v: number) => `${v >= 0 ? '+' : ''}${f(v)}`;
+  console.log('| setting | distance to source | - crop\'s | - alpha\'s | nearest source | seam ratio | light luma | light chroma |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const r of g) console.log(`| ${r.setting} | ${f(r.distance)} | ${sign(r.overCrop)} | ${sign(r.distance - alpha)} | ${f(r.nearestSource, 2)} | ${f(r.seamRatio, 2)} | ${f(r.lightLuma, 1)} | ${f(r.lightChroma, 1)} |`);
 }
 const resDir = fileURLToPath(new URL('../results/', import.meta.url));
 mkdirSync(resDir, { recursive: true });

@@ -19,7 +19,7 @@ export function cutoffSigma(cutoff: number, faceWidth: number): number {
  * Inside the mask the result has the plate's frequencies below the cut-off (light, shading, skin tone)
  * and the face's above it (its features), with their contrast scaled by `gain`.
  *
- * The low-pass is made at a coarser pyramid level (reduced until sigma is about 2-4 px there, then three
+ * The low-pass is made at a coarser pyramid level (reduced until sigma is about 3-6 px there, then three
  * box passes for the rest of the variance, then expanded back), so it costs a few passes over the ROI
  * whatever the sigma. Where G∗m is below 1e-3 (far outside the mask) the correction is 0.
  */
@@ -29,9 +29,10 @@ export function lightTransfer(plate: Strided, face: Image, mask: Image, sigma: n
   // weighted planes at level 0: m·F, m·P (c channels each) and m
   const mF = pool.f('lt.mF', n * c), mP = pool.f('lt.mP', n * c);
   weighted(face.data, 0, w * c, plate.data, plate.offset, plate.stride, mask.data, w, h, c, mF, mP);
-  // reduce until the remaining variance is most of sigma² (each reduce adds 4^i px² of variance at level 0)
+  // reduce while sigma stays 3+ px at the next level (each reduce adds 4^i px² of variance at level 0), so the
+  // box radius there is 3 or more and its rounding moves the cut-off by a sixth at most
   let j = 0;
-  while (j < 8 && (Math.pow(4, j + 1) - 1) / 3 <= 0.5 * sigma * sigma && Math.min(w, h) >> (j + 1) >= 4) j++;
+  while (j < 8 && sigma / Math.pow(2, j + 1) >= 3 && Math.min(w, h) >> (j + 1) >= 4) j++;
   const sizes = levelSizes(w, h, j);
   const tmp = pool.f('lt.tmp', w * sizes[Math.min(1, j)][1] * c);
   let F = mF, P = mP, M = mask.data;

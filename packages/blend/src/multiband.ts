@@ -42,7 +42,9 @@ const LUMA = [0.2126, 0.7152, 0.0722];
  * Laplacian-pyramid blend of `face` into `plate` (same size, same channels) under the soft 1-channel `mask`.
  *
  * The result is plate + Σ_k expand^k(M_k · (gain·L_k(face) − L_k(plate))) over the detail levels k only: the
- * coarsest `plateLevels` levels are the plate's, so the plate's low frequencies (its lighting) are kept.
+ * coarsest `plateLevels` levels are the plate's (the old blend). With `light` the face first takes the
+ * plate's frequencies below the light transfer's cut-off (`lightTransfer`) and every level, the residual
+ * included, is the face's: the pyramid only makes the seam.
  * Since the pyramid is linear this is computed on one pyramid of gain·face − plate, made on the fly (level 1
  * straight from the two images, level 0 only where the mask is not 0). Where every level of
  * the mask pyramid is 0 the difference is exactly 0, so pixels far enough from the mask are the plate's
