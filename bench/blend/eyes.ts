@@ -26,6 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { readImage, warpAffine, type Affine, type Image } from '@facecomb/image';
 import { interOcular, transformPoints, type Point } from '@facecomb/align';
 import { blendFace, BufferPool, type BlendOptions } from '@facecomb/blend';
+import { ycc } from './ycc.js';
 import { boxFilter, eyesRegion, FaceReader, highFrequency, rasterise, regionMean } from '@facecomb/score';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -53,16 +54,6 @@ const SETTINGS: Array<{ name: string; opts: BlendOptions }> = [
   { name: 'alpha', opts: { mode: 'alpha' } },
 ];
 
-const ycc = (img: Image): [Float32Array, Float32Array, Float32Array] => {
-  const n = img.width * img.height, Y = new Float32Array(n), Cb = new Float32Array(n), Cr = new Float32Array(n);
-  for (let p = 0; p < n; p++) {
-    const r = img.data[3 * p], g = img.data[3 * p + 1], b = img.data[3 * p + 2];
-    Y[p] = 0.2126 * r + 0.7152 * g + 0.0722 * b;
-    Cb[p] = (b - Y[p]) / 1.8556;
-    Cr[p] = (r - Y[p]) / 1.5748;
-  }
-  return [Y, Cb, Cr];
-};
 const highPass = (v: Float32Array, w: number, h: number, r: number): Float32Array => {
   const low = boxFilter(v, w, h, r);
   return v.map((x, i) => x - low[i]);

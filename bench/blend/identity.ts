@@ -29,6 +29,7 @@ import { readImage, warpAffine, type Affine, type Image } from '@facecomb/image'
 import { alignFrames, parseAlignParams, readFrameSource } from '@facecomb/align';
 import { blendFace, boxBlur, BufferPool, cutoffSigma, maskBounds, type BlendOptions } from '@facecomb/blend';
 import { FaceReader, meanDescriptor, seamFigures, seamView } from '@facecomb/score';
+import { ycc } from './ycc.js';
 
 const require = createRequire(import.meta.url);
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -105,17 +106,7 @@ function maskedLowpass(plane: Float32Array, mask: Image, sigma: number): Float32
 function lightDiff(a: Image, b: Image, mask: Image): { luma: number; chroma: number } {
   const box = maskBounds(mask)!;
   const sigma = cutoffSigma(1.5, Math.sqrt((box[2] - box[0] + 1) * (box[3] - box[1] + 1)));
-  const ycc = (img: Image): Float32Array[] => {
-    const n = img.width * img.height, Y = new Float32Array(n), Cb = new Float32Array(n), Cr = new Float32Array(n);
-    for (let p = 0; p < n; p++) {
-      const r = img.data[3 * p], g = img.data[3 * p + 1], bl = img.data[3 * p + 2];
-      Y[p] = 0.2126 * r + 0.7152 * g + 0.0722 * bl;
-      Cb[p] = (bl - Y[p]) / 1.8556;
-      Cr[p] = (r - Y[p]) / 1.5748;
-    }
-    return [Y, Cb, Cr].map((c) => maskedLowpass(c, mask, sigma));
-  };
-  const A = ycc(a), B = ycc(b);
+  const A = ycc(a).map((c) => maskedLowpass(c, mask, sigma)), B = ycc(b).map((c) => maskedLowpass(c, mask, sigma));
   let luma = 0, chroma = 0, n = 0;
   for (let p = 0; p < mask.data.length; p++) {
     if (mask.data[p] < 0.5) continue;
