@@ -13,17 +13,19 @@ export function cutoffSigma(cutoff: number, faceWidth: number): number {
 }
 
 /**
- * Light transfer: dst = gain·face + LPm(plate) − gain·LPm(face), where LPm is a Gaussian low-pass of `sigma`
- * px normalised by the mask (LPm(X) = G∗(m·X) / G∗m), so that only pixels inside the mask count on either
- * side: the plate's background or hair next to the face does not bleed into it, nor the swap crop's.
+ * Light transfer: dst = face · LPm(plate) / LPm(face) per channel, where LPm is a Gaussian low-pass of
+ * `sigma` px normalised by the mask (LPm(X) = G∗(m·X) / G∗m), so that only pixels inside the mask count on
+ * either side: the plate's background or hair next to the face does not bleed into it, nor the swap crop's.
  * Inside the mask the result has the plate's frequencies below the cut-off (light, shading, skin tone)
- * and the face's above it (its features), with their contrast scaled by `gain`.
+ * and the face's above it (its features). The light is a factor, as light is: an additive offset (the old
+ * blend's coarse plate levels) tints the dark of the eyes and brows as much as the skin, which showed as
+ * coloured rings around the pupils; a factor leaves dark pixels dark. The factor is kept in [1/8, 8].
  *
  * The low-pass is made at a coarser pyramid level (reduced until sigma is about 3-6 px there, then three
- * box passes for the rest of the variance, then expanded back), so it costs a few passes over the ROI
- * whatever the sigma. Where G∗m is below 1e-3 (far outside the mask) the correction is 0.
+ * box passes for the rest of the variance, then the factor is expanded back), so it costs a few passes over
+ * the ROI whatever the sigma. Where G∗m is below 1e-3 (far outside the mask) the factor is 1.
  */
-export function lightTransfer(plate: Strided, face: Image, mask: Image, sigma: number, gain: number, pool: BufferPool, dst: Float32Array): void {
+export function lightTransfer(plate: Strided, face: Image, mask: Image, sigma: number, pool: BufferPool, dst: Float32Array): void {
   const { width: w, height: h, channels: c } = face;
   const n = w * h;
   // weighted planes at level 0: m·F, m·P (c channels each) and m
@@ -60,7 +62,7 @@ export function lightTransfer(plate: Strided, face: Image, mask: Image, sigma: n
   const D = pool.f(`lt.D${j}`, lw * lh * c);
   for (let ch = 0; ch < c; ch++) {
     const bf = plane(F, ch, c).data, bp = plane(P, ch, c).data;
-    for (let p = 0; p < lw * lh; p++) D[p * c + ch] = W[p] > 1e-3 ? (bp[p] - gain * bf[p]) / W[p] : 0;
+    for (let p = 0; p < lw * lh; p++) D[p * c + ch] = W[p] > 1e-3 ? factor(bp[p] / W[p], bf[p] / W[p]) : 1;
   }
   // back to level 0
   let cur = D;
@@ -71,7 +73,13 @@ export function lightTransfer(plate: Strided, face: Image, mask: Image, sigma: n
     cur = up;
   }
   const fd = face.data;
-  for (let i = 0; i < n * c; i++) dst[i] = gain * fd[i] + cur[i];
+  for (let i = 0; i < n * c; i++) dst[i] = fd[i] * cur[i];
+}
+
+/** The light factor plate / face, with a floor of 1/255 under both (black stays black), kept in [1/8, 8]. */
+function factor(plate: number, face: number): number {
+  const f = (Math.max(plate, 0) + 1 / 255) / (Math.max(face, 0) + 1 / 255);
+  return f < 0.125 ? 0.125 : f > 8 ? 8 : f;
 }
 
 /** mF = m·face, mP = m·plate (the plate read through its window), c channels, w x h. */

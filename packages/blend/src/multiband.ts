@@ -118,10 +118,14 @@ export function multibandInto(plate: Strided, face: Image, mask: Image, opts: Mu
     gain = gain < lo ? lo : gain > hi ? hi : gain;
   }
   const measured = gain;
-  if (opts.light) {
-    // the gain goes to the face's detail above the cut-off only; below it the face now has the plate's light
+  if (residual) {
+    // the face takes the plate's light below the cut-off; then the gain scales only its detail bands (those
+    // it was measured on), not its residual level, which holds its features: scaling those too made dark
+    // holes and coloured rings of the eyes of a soft face
     const lit = pool.f('mb.lit', w * h * c);
-    lightTransfer(plate, face, mask, opts.light, gain, pool, lit);
+    if (opts.light! > 0) lightTransfer(plate, face, mask, opts.light!, pool, lit);
+    else lit.set(face.data);
+    if (gain !== 1) boostDetail(lit, w, h, c, sizes, bands, gain, tmp, pool);
     fd = lit;
     gain = 1;
   }
@@ -238,6 +242,27 @@ function maskedBand(G: Float32Array, X: Float32Array, M: Float32Array, n: number
     const m = M[p];
     for (let ch = 0; ch < c; ch++, i++) A[i] = m * (G[i] - X[i]);
   }
+}
+
+/**
+ * In place: img += (gain − 1)·(img − expand^bands(reduce^bands(img))), the bands 0 .. bands-1 of its
+ * Laplacian pyramid scaled by `gain`, its residual level as it was.
+ */
+function boostDetail(img: Float32Array, w: number, h: number, c: number, sizes: Array<[number, number]>, bands: number, gain: number, tmp: Float32Array, pool: BufferPool): void {
+  const G: Float32Array[] = [img];
+  for (let k = 1; k <= bands; k++) {
+    const g = pool.f(`mb.B${k}`, sizes[k][0] * sizes[k][1] * c);
+    reduce(G[k - 1], sizes[k - 1][0], sizes[k - 1][1], c, g, tmp);
+    G.push(g);
+  }
+  let low = G[bands];
+  for (let k = bands - 1; k >= 0; k--) {
+    const up = pool.f(`mb.U${k}`, sizes[k][0] * sizes[k][1] * c);
+    expand(low, sizes[k][0], sizes[k][1], c, up, tmp);
+    low = up;
+  }
+  const g1 = gain - 1;
+  for (let i = 0; i < w * h * c; i++) img[i] += g1 * (img[i] - low[i]);
 }
 
 /** A = M G per pixel, c channels. */
