@@ -46,8 +46,8 @@ const SETTINGS: Array<{ name: string; opts: BlendOptions }> = [
   ...[0, 1, 1.5, 2, 2.5, 3, 4].map((c) => ({ name: `cutoff ${c}`, opts: { mode: 'multiband', plateCutoff: c } as BlendOptions })),
   ...[1.5, 2].map((c) => ({ name: `cutoff ${c} + lab`, opts: { mode: 'multiband', plateCutoff: c, colour: 'lab' } as BlendOptions })),
   { name: 'cutoff 2 + histogram', opts: { mode: 'multiband', plateCutoff: 2, colour: 'histogram' } },
-  // the seam pyramid's depth (auto: from the feather width, 2-3 levels on these faces)
-  ...[1, 4].map((l) => ({ name: `cutoff 2, levels ${l}`, opts: { mode: 'multiband', plateCutoff: 2, levels: l } as BlendOptions })),
+  // the seam pyramid's depth (auto: 1)
+  ...[2, 3, 4].map((l) => ({ name: `cutoff 2, levels ${l}`, opts: { mode: 'multiband', plateCutoff: 2, levels: l } as BlendOptions })),
   ...[0, 1, 2].map((l) => ({ name: `plateLevels ${l} (old)`, opts: { mode: 'multiband', plateLevels: l } as BlendOptions })),
   { name: 'plateLevels 2 + lab (old)', opts: { mode: 'multiband', plateLevels: 2, colour: 'lab' } },
   { name: 'poisson', opts: { mode: 'poisson' } },

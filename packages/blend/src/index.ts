@@ -1,4 +1,4 @@
-export { blendFace, matrixScale, autoLevels, seamLevels, DEFAULT_PLATE_CUTOFF, BLEND_MODES, type BlendMode, type BlendOptions, type BlendResult } from './blend.js';
+export { blendFace, matrixScale, autoLevels, SEAM_LEVELS, DEFAULT_PLATE_CUTOFF, BLEND_MODES, type BlendMode, type BlendOptions, type BlendResult } from './blend.js';
 export { multiband, multibandInto, type MultibandOptions, type MultibandResult, type Strided } from './multiband.js';
 export { poissonBlend, type PoissonOptions, type PoissonResult } from './poisson.js';
 export { alphaBlend } from './alpha.js';

@@ -46,7 +46,7 @@ export function parseParams(raw: Record<string, unknown>): BlendParams {
   const mode = (raw.mode ?? 'multiband') as BlendMode;
   if (!BLEND_MODES.includes(mode)) fail(`blend: param 'mode' is '${String(raw.mode)}'; use one of ${BLEND_MODES.join(', ')}`);
   const levels = raw.levels ?? 'auto';
-  if (levels !== 'auto' && !(Number.isInteger(levels) && (levels as number) >= 2 && (levels as number) <= 16)) fail(`blend: param 'levels' must be 'auto' or an integer 2-16, got ${JSON.stringify(levels)}`);
+  if (levels !== 'auto' && !(Number.isInteger(levels) && (levels as number) >= 1 && (levels as number) <= 16)) fail(`blend: param 'levels' must be 'auto' or an integer 1-16, got ${JSON.stringify(levels)}`);
   const plateLevels = raw.plateLevels;
   const plateCutoff = raw.plateCutoff;
   if (plateLevels !== undefined && plateCutoff !== undefined) {
