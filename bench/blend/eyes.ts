@@ -17,7 +17,10 @@
  *   image less its box mean over a quarter of the interocular distance: the eye's structure (pupil, lids,
  *   lashes) that is not the swap's; a doubled pupil raises it;
  * - added chroma: mean |high-pass chroma| of the delivered view minus the swap's, 8-bit levels: colour
- *   fringes the blend made.
+ *   fringes the blend made;
+ * - identity: face-api's descriptor of the delivered view, distance to the mean of the source person's own
+ *   aligned crops (`--source-align`, default ava-align) and share of frames nearer it than the mean of the
+ *   target's (the plate's aligned crops).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -27,7 +30,7 @@ import { readImage, warpAffine, type Affine, type Image } from '@facecomb/image'
 import { interOcular, transformPoints, type Point } from '@facecomb/align';
 import { blendFace, BufferPool, type BlendOptions } from '@facecomb/blend';
 import { ycc } from './ycc.js';
-import { boxFilter, eyesRegion, FaceReader, highFrequency, rasterise, regionMean } from '@facecomb/score';
+import { boxFilter, eyesRegion, FaceReader, highFrequency, meanDescriptor, rasterise, regionMean } from '@facecomb/score';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const opt = (name: string, def: string): string => {
@@ -44,6 +47,8 @@ const dirOf = (name: string): string => {
   return d;
 };
 const plateDir = dirOf(opt('plate', 'shot')), alignDir = dirOf(opt('align', 'shot-align')), swapDir = dirOf(opt('swap', 'swap'));
+// the source person's own aligned crops, for the delivered identity (the target's are alignDir's)
+const sourceAlignDir = dirOf(opt('source-align', 'ava-align'));
 
 const SETTINGS: Array<{ name: string; opts: BlendOptions }> = [
   { name: 'plateLevels 2 (old default)', opts: { plateLevels: 2 } },
@@ -62,9 +67,16 @@ const highPass = (v: Float32Array, w: number, h: number, r: number): Float32Arra
 const reader = await FaceReader.open('wasm');
 const pool = new BufferPool();
 const frames = readdirSync(join(swapDir, 'faces')).filter((f) => f.endsWith('.png')).sort();
+const meanOf = async (dir: string): Promise<Float32Array> => {
+  const crops: Image[] = [];
+  for (const f of readdirSync(join(dir, 'crops')).filter((x) => x.endsWith('.png')).sort()) crops.push(await readImage(join(dir, 'crops', f), { channels: 3 }));
+  return meanDescriptor((await reader.read(crops, 'wholeface')).map((r) => r.descriptor));
+};
+const sourceMean = await meanOf(sourceAlignDir), targetMean = await meanOf(alignDir);
+const dist = (a: Float32Array, b: Float32Array): number => Math.sqrt(a.reduce((s, v, i) => s + (v - b[i]) ** 2, 0));
 const rows: Record<string, number | string>[] = [];
 for (const s of SETTINGS) {
-  let lm = 0, detail = 0, notSwap = 0, chroma = 0, n = 0;
+  let lm = 0, detail = 0, notSwap = 0, chroma = 0, toSource = 0, nearSource = 0, n = 0;
   const views: Image[] = [];
   const per: Array<{ plateLm: Point[]; region: Uint8Array; plateView: Image; swapView: Image; io: number }> = [];
   for (const f of frames) {
@@ -102,16 +114,19 @@ for (const s of SETTINGS) {
     const diff = dY.map((v, p) => Math.abs(v - sY[p]));
     const cd = dB.map((v, p) => Math.hypot(v, dR[p]) - Math.hypot(sB[p], sR[p]));
     notSwap += 255 * regionMean(diff, region);
+    const ds = dist(read[i].descriptor, sourceMean);
+    toSource += ds;
+    nearSource += ds < dist(read[i].descriptor, targetMean) ? 1 : 0;
     chroma += 255 * regionMean(cd, region);
     n++;
   }
-  rows.push({ setting: s.name, frames: n, eyeLandmarks: lm / n, detail: detail / n, notSwap: notSwap / n, addedChroma: chroma / n });
+  rows.push({ setting: s.name, frames: n, toSource: toSource / n, nearestSource: nearSource / n, eyeLandmarks: lm / n, detail: detail / n, notSwap: notSwap / n, addedChroma: chroma / n });
 }
 console.log(`eyes of the delivered plate: ${frames.length} frames of ${swapDir}`);
-console.log('| setting | eye landmark error / io | detail vs plate | not the swap (levels) | added chroma (levels) |');
-console.log('| --- | --- | --- | --- | --- |');
+console.log('| setting | distance to source | nearest source | eye landmark error / io | eye detail vs plate | eye not the swap (levels) | eye added chroma (levels) |');
+console.log('| --- | --- | --- | --- | --- | --- | --- |');
 const f = (v: number | string, d = 3) => (typeof v === 'number' ? v.toFixed(d) : v);
-for (const r of rows) console.log(`| ${r.setting} | ${f(r.eyeLandmarks)} | ${f(r.detail, 2)} | ${f(r.notSwap, 2)} | ${f(r.addedChroma, 2)} |`);
+for (const r of rows) console.log(`| ${r.setting} | ${f(r.toSource)} | ${f(r.nearestSource, 2)} | ${f(r.eyeLandmarks)} | ${f(r.detail, 2)} | ${f(r.notSwap, 2)} | ${f(r.addedChroma, 2)} |`);
 const resDir = fileURLToPath(new URL('../results/', import.meta.url));
 mkdirSync(resDir, { recursive: true });
 writeFileSync(join(resDir, 'blend-eyes.json'), JSON.stringify({ date: new Date().toISOString(), pipeline, rows }, null, 2));
