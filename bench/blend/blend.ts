@@ -17,6 +17,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createImage, readImage, warpAffine, type Affine, type Image } from '@facecomb/image';
+import { umeyama } from '@facecomb/align';
 import { blendFace, BufferPool, extractRoi, seamMetric, type BlendMode, type BlendOptions } from '@facecomb/blend';
 
 const quick = process.argv.includes('--quick');
@@ -67,20 +68,6 @@ function matrixAbout(cx: number, cy: number, scale: number, deg: number, s: numb
   return [a, -b, s / 2 - (a * cx - b * cy), b, a, s / 2 - (b * cx + a * cy)];
 }
 
-/** Least-squares similarity mapping points `from` onto `to`. */
-function similarity(from: number[][], to: number[][]): Affine {
-  const n = from.length;
-  let mx = 0, my = 0, tx = 0, ty = 0;
-  for (let i = 0; i < n; i++) { mx += from[i][0] / n; my += from[i][1] / n; tx += to[i][0] / n; ty += to[i][1] / n; }
-  let sxx = 0, sab = 0, sba = 0;
-  for (let i = 0; i < n; i++) {
-    const x = from[i][0] - mx, y = from[i][1] - my, u = to[i][0] - tx, v = to[i][1] - ty;
-    sxx += x * x + y * y; sab += x * u + y * v; sba += x * v - y * u;
-  }
-  const a = sab / sxx, b = sba / sxx;
-  return [a, -b, tx - (a * mx - b * my), b, a, ty - (b * mx + a * my)];
-}
-
 interface Row { mode: string; plate: string; face: number; roi: string; ms: number; cpuMs: number; fps: number; fpsCpu: number; seam: number; note?: string }
 
 function bench(name: string, plate: Image, crop: Image, mask: Image, m: Affine, variant: { label: string; opts: BlendOptions }, budgetMs: number): Row {
@@ -126,9 +113,9 @@ async function realPlate(): Promise<{ plate: Image; crop: Image; mask: Image; m:
     const plate = await readImage(join(dir, 'plate.png'), { channels: 3 });
     const donor = await readImage(join(dir, 'donor.png'), { channels: 3 });
     // eye centres and mouth centre, placed by hand on these two frames (t = 2 s)
-    const template = [[0.35 * FACE, 0.4 * FACE], [0.65 * FACE, 0.4 * FACE], [0.5 * FACE, 0.72 * FACE]];
-    const mPlate = similarity([[213, 226], [322, 220], [268, 352]], template);
-    const mDonor = similarity([[240, 228], [370, 225], [316, 360]], template);
+    const template: Array<[number, number]> = [[0.35 * FACE, 0.4 * FACE], [0.65 * FACE, 0.4 * FACE], [0.5 * FACE, 0.72 * FACE]];
+    const mPlate = umeyama([[213, 226], [322, 220], [268, 352]], template);
+    const mDonor = umeyama([[240, 228], [370, 225], [316, 360]], template);
     const crop = warpAffine(donor, mDonor, FACE, FACE, { replicate: true });
     const mask = createImage(FACE, FACE, 1);
     for (let y = 0; y < FACE; y++) for (let x = 0; x < FACE; x++) {
