@@ -34,8 +34,16 @@ export interface Compare {
   frames: number[];
 }
 
+/** A dataset's faces: the items it kept (train or held out) and the frames of its clips it rejected. */
+export interface DatasetGrid {
+  items: { crop: string; clip: string; frame: number; split: string }[];
+  rejected: { clip: string; frame: number; why: string; crop: string | null }[];
+}
+
 export interface StageDetail {
   view: StageView;
+  /** Frames per second of the clip the frames come from (playback rate). */
+  fps?: number;
   meta: Json | null;
   params: Json | null;
   /** Top-level names in the artifact folder (folders end with '/'). */
@@ -46,7 +54,9 @@ export interface StageDetail {
   compare?: Compare;
   videos?: string[];
   images?: string[];
-  score?: Json | null;
+  /** The score stage's figures (set by the server: overview.ts scoreView). */
+  score?: unknown;
+  dataset?: DatasetGrid;
 }
 
 /** Upstream stage name -> its view (for the plate frames an align, swap or blend is compared with). */
@@ -68,6 +78,8 @@ export function stageDetail(root: string, view: StageView, upstream: Upstream, p
     return u ? `${u.dir}/${sub}` : null;
   };
   const kind = String(d.meta?.kind ?? view.kind);
+  d.fps = clipFps(root, d.meta, up);
+  if (kind === 'dataset') d.dataset = datasetGrid(root, view.dir, up, Number(params?.minScore ?? 0));
   if (kind === 'ingest' || kind === 'synth') d.frames = { dir: `${view.dir}/frames`, frames: frameNumbers(abs, d.meta, 'frames') };
   if (kind === 'align') {
     const frames = frameNumbers(abs, d.meta, 'faces');
@@ -110,8 +122,55 @@ export function stageDetail(root: string, view: StageView, upstream: Upstream, p
   }
   d.videos = d.files.filter((f) => /\.(mp4|mov|webm|m4v)$/i.test(f)).map((f) => `${view.dir}/${f}`);
   d.images = d.files.filter((f) => /\.(png|jpe?g)$/i.test(f) && !(kind === 'align' && f === 'contact.png')).map((f) => `${view.dir}/${f}`);
-  if (d.files.includes('score.json')) d.score = readJson(join(abs, 'score.json'));
   return d;
+}
+
+/** The clip's frame rate: the folder's own meta.json `fps`, else an upstream frame folder's (24 when none says). */
+function clipFps(root: string, meta: Json | null, up: StageView[]): number {
+  const own = Number(meta?.fps);
+  if (own > 0) return own;
+  for (const u of up) {
+    const m = u.dir ? readJson(join(root, u.dir, 'meta.json')) : null;
+    const f = Number(m?.fps ?? (m?.source as Json | undefined)?.fps);
+    if (f > 0) return f;
+  }
+  return 24;
+}
+
+/**
+ * The faces of a dataset: items.json (train / heldout), and per upstream align stage the frames it did not
+ * keep, with why (no face, or a detection score under the dataset's minScore).
+ */
+function datasetGrid(root: string, dir: string, up: StageView[], minScore: number): DatasetGrid {
+  const items = readJsonArray(join(root, dir, 'items.json')).map((it) => ({
+    crop: `${dir}/${String(it.crop)}`,
+    clip: String(it.clip),
+    frame: Number(it.frame),
+    split: String(it.split),
+  }));
+  const kept = new Set(items.map((i) => `${i.clip}:${i.frame}`));
+  const rejected: DatasetGrid['rejected'] = [];
+  for (const u of up) {
+    if (u.kind !== 'align' || !u.dir) continue;
+    const abs = join(root, u.dir);
+    for (const f of frameNumbers(abs, readJson(join(abs, 'meta.json')), 'faces')) {
+      if (kept.has(`${u.name}:${f}`)) continue;
+      const face = readJson(join(abs, 'faces', `${String(f).padStart(6, '0')}.json`))?.face as { score?: number } | null | undefined;
+      const why = !face ? 'no face' : typeof face.score === 'number' && face.score < minScore ? `score ${face.score.toFixed(2)} < ${minScore}` : 'not used';
+      const crop = `${String(f).padStart(6, '0')}.png`;
+      rejected.push({ clip: u.name, frame: f, why, crop: existsSync(join(abs, 'crops', crop)) ? `${u.dir}/crops/${crop}` : null });
+    }
+  }
+  return { items, rejected };
+}
+
+function readJsonArray(file: string): Json[] {
+  try {
+    const v = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    return Array.isArray(v) ? (v as Json[]) : [];
+  } catch {
+    return [];
+  }
 }
 
 /** Loss curves of a train folder's metrics.jsonl as columns, thinned to at most `max` points. */
