@@ -173,8 +173,26 @@ function readJsonArray(file: string): Json[] {
   }
 }
 
-/** Loss curves of a train folder's metrics.jsonl as columns, thinned to at most `max` points. */
-export function trainMetrics(file: string, max = 4000): { step: number[]; losses: Record<string, (number | null)[]>; imgPerSec: number[]; msPerStep: number[]; resolution: number[]; last: Json | null } {
+/** A train's metrics.jsonl as chart columns. */
+export interface TrainMetrics {
+  step: number[];
+  losses: Record<string, (number | null)[]>;
+  /** Held-out loss (lines with `heldoutLoss`: a number, or one per identity), null on the steps without one. */
+  heldout: Record<string, (number | null)[]>;
+  imgPerSec: number[];
+  msPerStep: number[];
+  resolution: number[];
+  alpha: number[];
+  /** Where the schedule changes: a new resolution starts fading in, or its fade-in ends (from every line). */
+  marks: { step: number; what: string }[];
+  last: Json | null;
+}
+
+/**
+ * Loss curves of a train folder's metrics.jsonl as columns, thinned to at most `max` points (every line with
+ * a held-out loss is kept); the schedule marks come from every line.
+ */
+export function trainMetrics(file: string, max = 4000): TrainMetrics {
   let text = '';
   try {
     text = readFileSync(file, 'utf8');
@@ -183,27 +201,38 @@ export function trainMetrics(file: string, max = 4000): { step: number[]; losses
   }
   const lines = text.split('\n').filter((l) => l.trim());
   const every = Math.max(1, Math.ceil(lines.length / max));
-  const out = { step: [] as number[], losses: {} as Record<string, (number | null)[]>, imgPerSec: [] as number[], msPerStep: [] as number[], resolution: [] as number[], last: null as Json | null };
+  const out: TrainMetrics = { step: [], losses: {}, heldout: {}, imgPerSec: [], msPerStep: [], resolution: [], alpha: [], marks: [], last: null };
+  const push = (cols: Record<string, (number | null)[]>, values: Record<string, number | null>, n: number) => {
+    for (const [id, v] of Object.entries(values)) {
+      cols[id] ??= new Array<number | null>(n).fill(null);
+      cols[id].push(typeof v === 'number' && Number.isFinite(v) ? v : null);
+    }
+    for (const col of Object.values(cols)) if (col.length < n + 1) col.push(null);
+  };
+  let prev: { resolution: number; alpha: number } | null = null;
   for (let i = 0; i < lines.length; i++) {
-    if (i % every !== 0 && i !== lines.length - 1) continue;
     let r: Json;
     try {
       r = JSON.parse(lines[i]) as Json;
     } catch {
       continue; // a line being written
     }
+    const res = Number(r.resolution);
+    const alpha = Number(r.alpha);
+    if (prev && res !== prev.resolution) out.marks.push({ step: Number(r.step), what: `${res} px fades in` });
+    else if (prev && prev.alpha < 1 && alpha >= 1) out.marks.push({ step: Number(r.step), what: `${res} px stable` });
+    if (Number.isFinite(res)) prev = { resolution: res, alpha };
+    const ho = r.heldoutLoss;
+    if (i % every !== 0 && i !== lines.length - 1 && ho === undefined) continue;
     const n = out.step.length;
     out.step.push(Number(r.step));
     out.imgPerSec.push(Number(r.imgPerSec));
     out.msPerStep.push(Number(r.msPerStep));
-    out.resolution.push(Number(r.resolution));
-    const ls = (r.losses ?? {}) as Record<string, number | null>;
-    for (const [id, v] of Object.entries(ls)) {
-      out.losses[id] ??= new Array<number | null>(n).fill(null);
-      out.losses[id].push(v);
-    }
-    for (const col of Object.values(out.losses)) if (col.length < n + 1) col.push(null);
-    out.last = r;
+    out.resolution.push(res);
+    out.alpha.push(alpha);
+    push(out.losses, (r.losses ?? {}) as Record<string, number | null>, n);
+    push(out.heldout, typeof ho === 'number' ? { 'held-out': ho } : ho && typeof ho === 'object' ? (ho as Record<string, number | null>) : {}, n);
+    if (r.losses) out.last = r;
   }
   return out;
 }

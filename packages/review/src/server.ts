@@ -36,10 +36,15 @@ export interface ReviewServer {
 
 const publicDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'public');
 const uplotDir = join(dirname(createRequire(import.meta.url).resolve('uplot')));
+// dagre's own browser build (graphlib bundled in): the overview's layout, served like uPlot, nothing fetched from elsewhere
+const dagreFile = join(dirname(createRequire(import.meta.url).resolve('@dagrejs/dagre')), 'dagre.min.js');
 const STATIC: Record<string, string> = {
   '/': join(publicDir, 'index.html'),
   '/static/app.js': join(publicDir, 'app.js'),
   '/static/style.css': join(publicDir, 'style.css'),
+  '/static/player.js': join(publicDir, 'player.js'),
+  '/static/graph.js': join(publicDir, 'graph.js'),
+  '/static/dagre.js': dagreFile,
   '/static/uplot.js': join(uplotDir, 'uPlot.iife.min.js'),
   '/static/uplot.css': join(uplotDir, 'uPlot.min.css'),
 };
