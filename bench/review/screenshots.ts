@@ -13,15 +13,18 @@ const BIN = join(REPO, 'packages/runner/bin/runner.js');
 const OUT = join(REPO, 'docs/review');
 const CHROMIUM = process.env.FACECOMB_CHROMIUM ?? '/usr/bin/chromium';
 
-/** name, stage (null: the overview alone), what to wait for, what to do before the picture. */
+/** name, stage (null: the overview alone), what to wait for, what to do before the picture (default: show the stage view). */
 const VIEWS: [string, string | null, string, ((p: Page) => Promise<void>)?][] = [
   ['overview', null, '.node .thumb img'],
-  ['synth-1to1', 'shot', '#stage img.frame', async (p) => void (await p.click('button.zoom'))],
+  ['synth-1to1', 'shot', '#stage img.frame', async (p) => {
+    await p.click('button.zoom');
+    await p.$eval('#stage', (e) => e.scrollIntoView());
+  }],
   ['align', 'shot-align', '#landmarks'],
   ['dataset', 'dee', '#face-grid img'],
   ['train', 'train', '#loss-chart canvas'],
   ['swap', 'swap', '#wipe img'],
-  ['blend-ab', 'blend', '#ab-wipe img'],
+  ['blend-ab', 'blend', '#ab-wipe img', (p) => p.$eval('.ab-slot', (e) => e.scrollIntoView())],
   ['score', 'score', '#score-table'],
   ['encode', 'encode', 'video'],
 ];
@@ -49,7 +52,7 @@ try {
       await page.waitForSelector(ready);
       await page.waitForFunction(() => [...document.images].every((i) => i.complete), { polling: 500 });
       if (act) await act(page);
-      if (stage) await page.$eval('#stage', (e) => e.scrollIntoView());
+      else if (stage) await page.$eval('#stage', (e) => e.scrollIntoView());
       await new Promise((r) => setTimeout(r, 500));
       await page.screenshot({ path: join(OUT, `${name}.png`), type: 'png' });
       console.log(`docs/review/${name}.png`);
