@@ -195,7 +195,9 @@ async function loadStage(full) {
   if (v.dir) {
     const slot = h('div', { class: 'ab-slot' }); // filled once the stage's cached runs are listed
     box.append(slot);
-    abSection(v, slot, d.fps);
+    // when the browser is idle: the first frame comes before the list of the stage's other runs
+    const later = window.requestIdleCallback || ((f) => setTimeout(f, 100));
+    later(() => abSection(v, slot, d.fps));
   }
   if (d.videos && d.videos.length) section('video', h('div', { class: 'row' }, d.videos.map((f) => h('figure', {}, h('video', { src: fileUrl(f), controls: true, preload: 'metadata' }), h('figcaption', {}, f.split('/').pop())))));
   const images = (d.images || []).filter((f) => !(d.score && d.score.plot === f));
