@@ -119,7 +119,7 @@ try {
       }
       const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
       rows.push(
-        ['browser baseline: a small static file (median of ${RUNS})', `${med(blank).toFixed(0)} ms`],
+        [`browser baseline: a small static file (median of ${RUNS})`, `${med(blank).toFixed(0)} ms`],
         [`browser: page with ${STAGES} stages drawn`, `${med(graph).toFixed(0)} ms (${(med(graph) / med(blank)).toFixed(1)}x baseline)`],
         [`browser: page + the ${FRAMES}-frame stage's view, first frame shown`, `${med(frames).toFixed(0)} ms (${(med(frames) / med(blank)).toFixed(1)}x baseline)`],
       );
