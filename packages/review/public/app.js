@@ -439,6 +439,8 @@ async function trainView(d, section) {
   chart.shape = ls.shape;
   state.charts.push(chart);
   state.lossChart = chart;
+  const kept = d.train.checkpoints || [];
+  if (kept.length) section('checkpoints kept', h('p', { class: 'hint', id: 'checkpoints' }, `steps ${kept.join(', ')}: a swap renders from one with 'step: N' (the final model is used without it)`));
   const prev = h('div', { id: 'previews' });
   section('previews (per identity: input | reconstruction | swaps)', prev);
   renderPreviews(prev, d.train);

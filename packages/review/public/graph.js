@@ -74,6 +74,13 @@ function layoutOf(p) {
   } catch {
     /* no storage: lay out again */
   }
+  if (typeof dagre === 'undefined') {
+    // dagre (49 KB) is loaded only when a graph has to be laid out: a reload of a known graph needs none of it
+    if (!document.querySelector('script[src="/static/dagre.js"]')) {
+      document.head.append(h('script', { src: '/static/dagre.js', onload: () => currentPipeline() && renderGraph(currentPipeline()) }));
+    }
+    return null;
+  }
   const implied = impliedNeeds(p.stages);
   const g = new dagre.graphlib.Graph();
   g.setGraph({ rankdir: 'LR', nodesep: 12, ranksep: 40, marginx: 8, marginy: 8 });
@@ -105,6 +112,7 @@ function renderGraph(p) {
     return;
   }
   const L = layoutOf(p);
+  if (!L) return g.replaceChildren(h('p', { class: 'hint' }, 'laying out the stages…'));
   const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
   svg.setAttribute('width', L.width);
   svg.setAttribute('height', L.height);

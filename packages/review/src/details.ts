@@ -50,7 +50,8 @@ export interface StageDetail {
   files: string[];
   frames?: { dir: string; frames: number[] };
   align?: { contact: string | null; faces: string; plate: string | null; frames: number[]; withFace: number };
-  train?: { previews: { step: number; files: { identity: string; path: string }[] }[]; identities: string[] };
+  /** checkpoints: the steps of the snapshots train kept (`checkpoints/step-NNNNNN`), for swap's `step:`. */
+  train?: { previews: { step: number; files: { identity: string; path: string }[] }[]; identities: string[]; checkpoints: number[] };
   compare?: Compare;
   videos?: string[];
   images?: string[];
@@ -107,7 +108,18 @@ export function stageDetail(root: string, view: StageView, upstream: Upstream, p
       byStep.get(step)!.push({ identity: m[2], path: `${view.dir}/previews/${n}` });
     }
     const identities = Array.isArray(d.meta?.identities) ? (d.meta.identities as string[]) : [...new Set([...byStep.values()].flat().map((f) => f.identity))];
+    let kept: string[] = [];
+    try {
+      kept = readdirSync(join(abs, 'checkpoints'));
+    } catch {
+      /* none kept */
+    }
     d.train = {
+      checkpoints: kept
+        .map((n) => /^step-(\d+)$/.exec(n))
+        .filter((m): m is RegExpExecArray => m !== null)
+        .map((m) => Number(m[1]))
+        .sort((a, b) => a - b),
       previews: [...byStep.entries()].sort((a, b) => a[0] - b[0]).map(([step, files]) => ({ step, files: files.sort((a, b) => identities.indexOf(a.identity) - identities.indexOf(b.identity)) })),
       identities,
     };
@@ -177,7 +189,7 @@ function readJsonArray(file: string): Json[] {
 export interface TrainMetrics {
   step: number[];
   losses: Record<string, (number | null)[]>;
-  /** Held-out loss (lines with `heldoutLoss`: a number, or one per identity), null on the steps without one. */
+  /** Held-out loss (lines with `heldoutLosses`, one per identity, else `heldoutLoss`), null on the steps without one. */
   heldout: Record<string, (number | null)[]>;
   imgPerSec: number[];
   msPerStep: number[];
@@ -222,7 +234,7 @@ export function trainMetrics(file: string, max = 4000): TrainMetrics {
     if (prev && res !== prev.resolution) out.marks.push({ step: Number(r.step), what: `${res} px fades in` });
     else if (prev && prev.alpha < 1 && alpha >= 1) out.marks.push({ step: Number(r.step), what: `${res} px stable` });
     if (Number.isFinite(res)) prev = { resolution: res, alpha };
-    const ho = r.heldoutLoss;
+    const ho = r.heldoutLosses ?? r.heldoutLoss;
     if (i % every !== 0 && i !== lines.length - 1 && ho === undefined) continue;
     const n = out.step.length;
     out.step.push(Number(r.step));

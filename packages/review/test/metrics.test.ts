@@ -11,13 +11,16 @@ const dir = mkdtempSync(join(tmpdir(), 'facecomb-metrics-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** 16 px stable for 4 steps, 32 px fading in over 4 steps then stable; a held-out loss every 5th step. */
-function write(heldout: (step: number) => unknown): string {
+function write(heldout: (step: number) => number | Record<string, number> | undefined): string {
   const lines: string[] = [];
   for (let step = 1; step <= 16; step++) {
     const resolution = step <= 4 ? 16 : 32;
     const alpha = step <= 4 ? 1 : Math.min(1, (step - 4) / 4);
     const rec: Record<string, unknown> = { step, resolution, level: Math.log2(resolution), alpha, identity: 'ava', loss: 0.1, losses: { ava: 0.1, bea: 0.2 }, imgPerSec: 10, msPerStep: 800 };
-    if (step % 5 === 0) rec.heldoutLoss = heldout(step);
+    const ho = step % 5 === 0 ? heldout(step) : undefined;
+    // as train writes it: the mean as heldoutLoss, and one per identity as heldoutLosses
+    if (ho && typeof ho === 'object') Object.assign(rec, { heldoutLosses: ho, heldoutLoss: 0 });
+    else if (ho !== undefined) rec.heldoutLoss = ho;
     lines.push(JSON.stringify(rec));
   }
   const file = join(dir, `m${Math.random()}.jsonl`);
@@ -34,7 +37,7 @@ test('marks where a resolution fades in and where its fade-in ends', () => {
   assert.deepEqual(m.alpha.slice(3, 9), [1, 0.25, 0.5, 0.75, 1, 1]);
 });
 
-test('a held-out loss: one column, null on the steps without one; per identity when train writes one per identity', () => {
+test('a held-out loss: one column, null on the steps without one; one per identity when train writes them', () => {
   const one = trainMetrics(write((s) => s / 100));
   assert.deepEqual(Object.keys(one.heldout), ['held-out']);
   assert.deepEqual(one.heldout['held-out'].map((v, i) => (v === null ? null : [one.step[i], v])).filter(Boolean), [[5, 0.05], [10, 0.1], [15, 0.15]]);
