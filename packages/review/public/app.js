@@ -1,5 +1,5 @@
 // The review page: a stage graph fed live by server-sent events, and one view per stage kind.
-// Plain browser JavaScript, no build step; uPlot (served from node_modules) draws the charts.
+// Plain browser JavaScript, no build step; uPlot (served from node_modules, loaded by the views with charts) draws the charts.
 'use strict';
 
 const state = { pipelines: [], pipeline: null, stage: null, detailKey: '', charts: [], players: [], viewports: [], layout: null, lastRefresh: 0, timer: 0 };
@@ -8,6 +8,15 @@ const pad6 = (n) => String(n).padStart(6, '0');
 const fileUrl = (rel) => `/files/${rel.split('/').map(encodeURIComponent).join('/')}`;
 const thumbUrl = (rel, w) => `/thumb/${rel.split('/').map(encodeURIComponent).join('/')}?w=${w}`;
 const api = (path, params) => `/api/${path}?${new URLSearchParams(params)}`;
+
+/** Loads a script of the page once (uPlot and dagre: only the views that draw with them pay for them). */
+const scripts = new Map();
+function loadScript(src) {
+  if (!scripts.has(src)) {
+    scripts.set(src, new Promise((res, rej) => document.head.append(h('script', { src, onload: res, onerror: () => rej(new Error(`cannot load ${src}`)) }))));
+  }
+  return scripts.get(src);
+}
 
 /** h('div', {class: 'x', onclick: f}, child, 'text', ...) */
 function h(tag, attrs, ...kids) {
@@ -363,7 +372,7 @@ function alignView(d, section) {
   }
   const box = h('div', { class: 'chart', id: 'jitter-chart' });
   section('jitter: landmark motion per frame, inter-ocular units (raw vs stabilised)', box);
-  getJson(api('jitter', { pipeline: state.pipeline, stage: d.view.name })).then((j) => {
+  Promise.all([getJson(api('jitter', { pipeline: state.pipeline, stage: d.view.name })), loadScript('/static/uplot.js')]).then(([j]) => {
     if (!j.frame.length) return;
     const mean = (xs) => { const v = xs.filter((x) => x !== null); return v.length ? v.reduce((s, x) => s + x, 0) / v.length : NaN; };
     box.before(h('p', { class: 'hint' }, `mean raw ${fmtVal(mean(j.raw))}, stabilised ${fmtVal(mean(j.stabilised))}`));
@@ -428,7 +437,7 @@ function marksPlugin(marks) {
 }
 
 async function trainView(d, section) {
-  const m = await getJson(api('metrics', { pipeline: state.pipeline, stage: d.view.name }));
+  const [m] = await Promise.all([getJson(api('metrics', { pipeline: state.pipeline, stage: d.view.name })), loadScript('/static/uplot.js')]);
   section('training', h('div', { class: 'facts', id: 'train-facts' }, trainFacts(d, m)));
   const box = h('div', { class: 'chart', id: 'loss-chart' });
   const held = Object.keys(m.heldout || {}).length;

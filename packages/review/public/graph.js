@@ -76,9 +76,7 @@ function layoutOf(p) {
   }
   if (typeof dagre === 'undefined') {
     // dagre (49 KB) is loaded only when a graph has to be laid out: a reload of a known graph needs none of it
-    if (!document.querySelector('script[src="/static/dagre.js"]')) {
-      document.head.append(h('script', { src: '/static/dagre.js', onload: () => currentPipeline() && renderGraph(currentPipeline()) }));
-    }
+    loadScript('/static/dagre.js').then(() => currentPipeline() && renderGraph(currentPipeline()));
     return null;
   }
   const implied = impliedNeeds(p.stages);
