@@ -2,7 +2,7 @@ import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { linearise, readExr, readImage, srgbProxy, writeExr, writePng, writePngSamples, type Affine, type ColourDescription, type Image } from '@facecomb/image';
-import { chunkFrames, progress, readUpstream, summary, type StageEnv } from '@facecomb/stage';
+import { chunkFrames, progress, readUpstream, requireOneSource, summary, type StageEnv } from '@facecomb/stage';
 import { blendFace, BLEND_MODES, type BlendMode } from './blend.js';
 import type { ColourMode } from './colour.js';
 import { BufferPool } from './pool.js';
@@ -90,6 +90,7 @@ export async function findInputs(inputs: Record<string, string>, params: Pick<Bl
   const frames = pick('frames', 'plate', FRAME_KINDS);
   const align = pick('align', 'align', ['align']);
   const swap = pick('swap', 'swap', ['swap']);
+  requireOneSource({ name: swap, meta: metas.get(swap)! }, 'blend');
   return {
     frames: inputs[frames], align: inputs[align], swap: inputs[swap],
     framesMeta: metas.get(frames)!, alignMeta: metas.get(align)!, swapMeta: metas.get(swap)!,

@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync, realpathSync, statSync, unwatchFile, watchFile } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, realpathSync, statSync, unwatchFile, watchFile } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { CacheReader } from './cache-reader.js';
 import { alignJitter, stageDetail, trainMetrics } from './details.js';
 import { flicker } from './flicker.js';
-import { sendError, sendFile, sendJson, sendText } from './http.js';
+import { allowedHosts, hostOf, pathRedactor, servable } from './guard.js';
+import { sendError, sendFile, sendJson as sendJsonRaw, sendText } from './http.js';
 import { CacheWatcher } from './live.js';
 import { PathError, safeResolve } from './paths.js';
 import { scoreView } from './overview.js';
@@ -24,7 +25,14 @@ export interface ReviewOptions {
   host?: string;
   /** Files whose change makes the stages' state be planned again (the pipeline files). */
   watchFiles?: string[];
+  /** More Host header names to answer (`--allow-host`), besides the bound host and the loopback names. */
+  allowHosts?: string[];
 }
+
+/** At most this many live pages (SSE streams) at once; more are refused with 503. */
+export const MAX_EVENT_CLIENTS = 32;
+/** A page that has not read this much of its event stream is dropped (it reloads and starts afresh). */
+export const EVENT_BUFFER_BYTES = 4 * 1024 * 1024;
 
 export interface ReviewServer {
   url: string;
@@ -71,8 +79,20 @@ export async function startReviewServer(o: ReviewOptions): Promise<ReviewServer>
   const thumbs = new Thumbnails(rootReal);
   let statuses: PipelineStatus[] = await o.status();
   let views = reader.views(statuses);
-  let viewsText = JSON.stringify(views);
+  const redact = pathRedactor(rootReal, (o.watchFiles ?? []).map((f) => dirname(f)));
+  const sendJson = (res: ServerResponse, body: unknown, status = 200) => sendJsonRaw(res, JSON.parse(redact(JSON.stringify(body))), status);
+  let viewsText = redact(JSON.stringify(views));
+  const hosts = allowedHosts(o.host ?? '127.0.0.1', o.allowHosts);
   const clients = new Set<ServerResponse>();
+  /** Writes to a live page; one that lets its buffer grow past the bound is dropped. */
+  const push = (c: ServerResponse, text: string) => {
+    if (c.writableLength > EVENT_BUFFER_BYTES) {
+      clients.delete(c);
+      c.destroy();
+      return;
+    }
+    c.write(text);
+  };
   let refreshing: Promise<void> | null = null;
   let again: boolean | null = null;
 
@@ -88,10 +108,10 @@ export async function startReviewServer(o: ReviewOptions): Promise<ReviewServer>
         /* a pipeline file is being edited: keep the last plan */
       }
       views = reader.views(statuses);
-      const text = JSON.stringify(views);
+      const text = redact(JSON.stringify(views));
       if (text !== viewsText) {
         viewsText = text;
-        for (const c of clients) c.write(`event: pipelines\ndata: ${text}\n\n`);
+        for (const c of clients) push(c, `event: pipelines\ndata: ${text}\n\n`);
       }
     })();
     await refreshing;
@@ -126,6 +146,11 @@ export async function startReviewServer(o: ReviewOptions): Promise<ReviewServer>
       res.setHeader('allow', 'GET, HEAD');
       return sendError(res, 405, `${req.method} not allowed: the review page only reads`);
     }
+    // DNS rebinding: a foreign page reaching this port under its own name sends that name
+    const host = hostOf(req.headers.host);
+    if (!host || !hosts.has(host)) {
+      return sendError(res, 403, `Host '${req.headers.host ?? ''}' is not served here: open the address runner serve printed, or start it with --allow-host ${host ?? 'NAME'}`);
+    }
     // the raw path, not URL-normalised: '..' and '%2e%2e' must reach the path check, not be folded away
     const raw = req.url ?? '/';
     const rawPath = raw.split('?')[0];
@@ -133,10 +158,14 @@ export async function startReviewServer(o: ReviewOptions): Promise<ReviewServer>
     if (STATIC[rawPath]) return sendFile(req, res, STATIC[rawPath], false);
     if (rawPath.startsWith('/files/')) {
       const file = safeResolve(rootReal, rawPath.slice('/files/'.length));
+      if (!servable(file.slice(rootReal.length + 1))) throw new PathError(`path '${rawPath.slice('/files/'.length)}': only artifacts and logs are served`, 403);
+      // a stage's log names this machine's folders: sent with them replaced, like every other text
+      if (/(^|\/)log\.txt$|\.log$/.test(file)) return sendText(res, redact(readFileSync(file, 'utf8')));
       return sendFile(req, res, file, file.startsWith(join(rootReal, 'cache') + '/'));
     }
     if (rawPath.startsWith('/thumb/')) {
       const file = safeResolve(rootReal, rawPath.slice('/thumb/'.length));
+      if (!servable(file.slice(rootReal.length + 1))) throw new PathError(`path '${rawPath.slice('/thumb/'.length)}': only artifacts are served`, 403);
       if (!/\.(png|jpe?g|webp)$/i.test(file)) throw new PathError(`thumbnails are made of images only`, 400);
       const buf = await thumbs.get(file, Thumbnails.width(Number(url.searchParams.get('w') ?? 128) || 128));
       res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': buf.length, 'cache-control': 'public, max-age=3600' });
@@ -147,10 +176,11 @@ export async function startReviewServer(o: ReviewOptions): Promise<ReviewServer>
       case '/api/pipelines':
         return sendJson(res, views);
       case '/api/events': {
+        if (clients.size >= MAX_EVENT_CLIENTS) return sendError(res, 503, `${clients.size} pages are following this server already (at most ${MAX_EVENT_CLIENTS}): close some`);
         res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
         res.write(`event: pipelines\ndata: ${viewsText}\n\n`);
         clients.add(res);
-        const beat = setInterval(() => res.write(': keep-alive\n\n'), 15000);
+        const beat = setInterval(() => push(res, ': keep-alive\n\n'), 15000);
         req.on('close', () => {
           clearInterval(beat);
           clients.delete(res);
@@ -195,7 +225,7 @@ export async function startReviewServer(o: ReviewOptions): Promise<ReviewServer>
         if (!stage.log) throw new PathError(`stage '${stage.name}' has no log yet`, 404);
         const file = safeResolve(rootReal, stage.log);
         const n = Math.min(10000, Math.max(1, Number(url.searchParams.get('tail') ?? 200) || 200));
-        return sendText(res, tail(file, n));
+        return sendText(res, redact(tail(file, n)));
       }
       default:
         return sendError(res, 404, `no such page '${rawPath}'`);
@@ -205,8 +235,8 @@ export async function startReviewServer(o: ReviewOptions): Promise<ReviewServer>
   const server = createServer((req, res) => {
     handle(req, res).catch((e: unknown) => {
       if (res.headersSent) return res.destroy();
-      if (e instanceof PathError) return sendError(res, e.status, e.message);
-      sendError(res, 500, (e as Error).message);
+      if (e instanceof PathError) return sendError(res, e.status, redact(e.message));
+      sendError(res, 500, redact((e as Error).message));
     });
   });
   await new Promise<void>((resolve, reject) => {

@@ -10,7 +10,7 @@ interface ScoreJson {
   target: string | null;
   counts: { frames: number; scored: number; noFace: number; missing: number };
   summary: Record<string, number | null>;
-  frames: { frame: number; status: string; nearest?: string }[];
+  frames: { frame: number; status: string; nearest?: string; delivered?: { detected: boolean; nearest?: string; landmarkError?: number } }[];
 }
 
 const readScore = async (dir: string) => JSON.parse(await readFile(join(dir, 'score.json'), 'utf8')) as ScoreJson;
@@ -65,6 +65,35 @@ describe('score: a swap measured against the plate and the trained identities', 
     assert.ok(swap.summary.seamRatio! >= 1, `seam ratio of the swap: ${swap.summary.seamRatio}`);
     assert.equal(copy.summary.detectabilityPlate, copy.summary.detectability);
     assert.ok(swap.summary.detectabilityPlate! > 0.5);
+  });
+
+  test('the delivered plate is measured: the face found again in the blended frames', () => {
+    // the copy's blend is the plate's own face: found in every frame, nearest B, in the plate's pose
+    assert.equal(copy.summary.deliveredDetectability, 1);
+    assert.equal(copy.summary.deliveredRetrieval, 0);
+    assert.ok(copy.summary.deliveredDistTarget! < 0.45, `delivered distance of the copy to B: ${copy.summary.deliveredDistTarget}`);
+    assert.ok(copy.summary.deliveredLandmarkError! < 0.05, `delivered landmark error of the copy: ${copy.summary.deliveredLandmarkError}`);
+    for (const f of copy.frames.filter((x) => x.status === 'scored')) assert.equal(f.delivered?.detected, true, `frame ${f.frame}`);
+    assert.equal(copy.frames.find((f) => f.frame === 5)!.delivered, undefined, 'no delivered record where the plate has no face');
+    // A's faces blended into B's plate: measured, and nearer A than the plate itself is
+    assert.ok(swap.summary.deliveredDetectability! > 0);
+    assert.ok(swap.summary.deliveredDistSource! < copy.summary.deliveredDistSource!, `delivered distance to A: swap ${swap.summary.deliveredDistSource} vs copy ${copy.summary.deliveredDistSource}`);
+  });
+
+  test('a blend that returns the plate unchanged fails the delivered identity gate although the crop figures pass', async () => {
+    const inputs = { plate: fx.plate, 'plate-align': fx.plateAlign, swap: fx.swapAB, blend: fx.blendPlate, A: fx.setA, B: fx.setB };
+    const thresholds = { identityRetrieval: { min: 0.9 }, deliveredRetrieval: { min: 0.9 }, deliveredDetectability: { min: 0.9 } };
+    const r = await runScore(join(fx.root, 'score-plate'), { detectEvery: 4, thresholds }, inputs);
+    assert.notEqual(r.code, 0, 'the gate must fail');
+    assert.match(r.stderr, /deliveredRetrieval = 0\.0000 is below its min 0\.9/);
+    assert.doesNotMatch(r.stderr, /identityRetrieval|deliveredDetectability/, 'the crops are A and the plate\'s face is found');
+    const s = await readScore(join(fx.root, 'score-plate'));
+    assert.equal(s.summary.identityRetrieval, 1);
+    // the plate's own pixels: the same detail, the same pose (found again by the detector, not by align's smoothing)
+    assert.equal(s.summary.deliveredDetailMouth, 1);
+    assert.equal(s.summary.deliveredDetailEyes, 1);
+    assert.ok(s.summary.deliveredLandmarkError! < 0.05, `delivered landmark error of the plate itself: ${s.summary.deliveredLandmarkError}`);
+    assert.ok(s.frames.filter((f) => f.status === 'scored').every((f) => f.delivered?.nearest === 'B'));
   });
 
   test('a frame with no face in the plate is counted, not crashed on', async () => {
