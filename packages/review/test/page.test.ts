@@ -21,12 +21,12 @@ stages:
   ava-align: { uses: align, needs: [ava-clip], with: { size: 64, samples: 1 } }
   bea-align: { uses: align, needs: [bea-clip], with: { size: 64, samples: 1 } }
   shot-align: { uses: align, needs: [shot], with: { size: 64, samples: 1 } }
-  ava: { uses: dataset, needs: [ava-align], with: { name: ava } }
-  bea: { uses: dataset, needs: [bea-align], with: { name: bea } }
+  ava: { uses: dataset, needs: [ava-align], with: { name: ava, heldoutFrames: 0.2 } }
+  bea: { uses: dataset, needs: [bea-align], with: { name: bea, heldoutFrames: 0.2 } }
   train:
     uses: train
     needs: [ava, bea]
-    with: { resolution: 16, startResolution: 8, stepsPerFade: 4, stepsPerStable: 4, batch: 2, channels: { "4": 8, "8": 8, "16": 8 }, latent: 16, previewEvery: 4, checkpointEvery: 100, seed: 3 }
+    with: { resolution: 16, startResolution: 8, stepsPerFade: 4, stepsPerStable: 4, batch: 2, channels: { "4": 8, "8": 8, "16": 8 }, latent: 16, previewEvery: 4, checkpointEvery: 4, heldoutEvery: 4, seed: 3 }
   swap: { uses: swap, needs: [train, shot-align], with: { source: ava } }
   blend: { uses: blend, needs: [shot, shot-align, swap], with: { mode: multiband } }
   encode: { uses: encode, needs: [blend, shot], with: { name: mini } }
@@ -179,8 +179,9 @@ test('a real browser: verdict, thumbnails, playback, 1:1 zoom, loss chart, datas
     const coloured = await page.$eval('#loss-chart canvas', colouredPixels);
     assert.ok(coloured > 100, `loss lines drawn (${coloured} coloured pixels)`);
     const legend = await page.$$eval('#loss-chart .u-legend .u-label', (els) => els.map((e) => e.textContent));
-    assert.deepEqual(legend, ['step', 'ava', 'bea']);
+    assert.deepEqual(legend, ['step', 'ava', 'bea', 'held-out ava', 'held-out bea'], 'the held-out loss of each identity, as train measured it');
     assert.match(await page.$eval('#train-facts', (e) => e.textContent!), /img\/s \(mean of all steps\)/);
+    assert.match(await page.$eval('#checkpoints', (e) => e.textContent!), /^steps 4, 8(, 12)?: /, 'the kept checkpoints, for swap step:');
     await page.screenshot({ path: join(shots, 'train.png'), fullPage: true });
 
     // the same page, live: a stricter gate and another blend mode, run while the page is open
