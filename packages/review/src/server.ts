@@ -11,7 +11,9 @@ import { allowedHosts, hostOf, pathRedactor, servable } from './guard.js';
 import { sendError, sendFile, sendJson as sendJsonRaw, sendText } from './http.js';
 import { CacheWatcher } from './live.js';
 import { PathError, safeResolve } from './paths.js';
+import { scoreView } from './overview.js';
 import { Thumbnails } from './thumbs.js';
+import { abCandidates, listFolder } from './history.js';
 import type { PipelineStatus, StageView, StatusSource } from './types.js';
 
 export interface ReviewOptions {
@@ -42,10 +44,15 @@ export interface ReviewServer {
 
 const publicDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'public');
 const uplotDir = join(dirname(createRequire(import.meta.url).resolve('uplot')));
+// dagre's own browser build (graphlib bundled in): the overview's layout, served like uPlot, nothing fetched from elsewhere
+const dagreFile = join(dirname(createRequire(import.meta.url).resolve('@dagrejs/dagre')), 'dagre.min.js');
 const STATIC: Record<string, string> = {
   '/': join(publicDir, 'index.html'),
   '/static/app.js': join(publicDir, 'app.js'),
   '/static/style.css': join(publicDir, 'style.css'),
+  '/static/player.js': join(publicDir, 'player.js'),
+  '/static/graph.js': join(publicDir, 'graph.js'),
+  '/static/dagre.js': dagreFile,
   '/static/uplot.js': join(uplotDir, 'uPlot.iife.min.js'),
   '/static/uplot.css': join(uplotDir, 'uPlot.min.css'),
 };
@@ -116,6 +123,8 @@ export async function startReviewServer(o: ReviewOptions): Promise<ReviewServer>
     }
   };
 
+  const plannedParams = (pipeline: string, stage: string): Record<string, unknown> =>
+    statuses.find((p) => p.name === pipeline)?.stages.find((s) => s.name === stage)?.params ?? {};
   const findStage = (url: URL): { stage: StageView; pipeline: (typeof views)[number] } => {
     const pname = url.searchParams.get('pipeline');
     const sname = url.searchParams.get('stage');
@@ -181,7 +190,19 @@ export async function startReviewServer(o: ReviewOptions): Promise<ReviewServer>
       case '/api/stage': {
         const { stage, pipeline } = findStage(url);
         const key = stage.display === 'running' ? null : stage.state === 'cached' ? stage.key : stage.lastKey;
-        return sendJson(res, stageDetail(rootReal, stage, upstreamOf(stage, pipeline), key ? reader.manifest(key)?.params ?? null : null));
+        const planned = plannedParams(pipeline.name, stage.name);
+        const d = stageDetail(rootReal, stage, upstreamOf(stage, pipeline), (key ? reader.manifest(key)?.params : null) ?? planned);
+        if (stage.kind === 'score') d.score = scoreView(rootReal, stage, (planned.thresholds ?? {}) as Record<string, unknown>);
+        return sendJson(res, d);
+      }
+      case '/api/history': {
+        const { stage, pipeline } = findStage(url);
+        return sendJson(res, abCandidates(rootReal, reader.history(pipeline.name, stage.name), stage));
+      }
+      case '/api/list': {
+        const { stage } = findStage(url);
+        if (!stage.dir) throw new PathError(`stage '${stage.name}' has no artifacts yet (${stage.display})`, 404);
+        return sendJson(res, listFolder(rootReal, stage.dir, url.searchParams.get('sub') ?? ''));
       }
       case '/api/metrics': {
         const { stage } = findStage(url);

@@ -34,7 +34,7 @@ async function planAll(files: string[], root: string, env?: NodeJS.ProcessEnv): 
         stages: p.order.map((n) => {
           const sp = plans.get(n)!;
           const last = sp.state === 'stale' ? cache.readIndex(p.name, n)?.key : undefined;
-          return { name: n, kind: sp.def.kind.kind, needs: sp.def.needs, state: sp.state, reasons: sp.reasons, key: sp.key, lastKey: last && cache.has(last) ? last : undefined };
+          return { name: n, kind: sp.def.kind.kind, needs: sp.def.needs, state: sp.state, reasons: sp.reasons, key: sp.key, lastKey: last && cache.has(last) ? last : undefined, params: sp.def.params };
         }),
       });
     } catch (e) {
