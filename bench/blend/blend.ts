@@ -17,11 +17,18 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createImage, readImage, warpAffine, type Affine, type Image } from '@facecomb/image';
-import { blendFace, BufferPool, extractRoi, seamMetric, type BlendMode } from '@facecomb/blend';
+import { umeyama } from '@facecomb/align';
+import { blendFace, BufferPool, extractRoi, seamMetric, type BlendMode, type BlendOptions } from '@facecomb/blend';
 
 const quick = process.argv.includes('--quick');
 const only = process.argv.find((a) => a.startsWith('--mode='))?.slice(7);
-const MODES: BlendMode[] = (['multiband', 'poisson', 'alpha'] as BlendMode[]).filter((m) => !only || m === only);
+// the old multiband (the plate's coarsest pyramid levels) is timed beside the current one, as a baseline
+const VARIANTS: Array<{ label: string; opts: BlendOptions & { mode: BlendMode } }> = [
+  { label: 'multiband', opts: { mode: 'multiband' } },
+  { label: 'multiband, plateLevels 2 (old)', opts: { mode: 'multiband', plateLevels: 2 } },
+  { label: 'poisson', opts: { mode: 'poisson' } },
+  { label: 'alpha', opts: { mode: 'alpha' } },
+].filter((v) => !only || v.opts.mode === only) as Array<{ label: string; opts: BlendOptions & { mode: BlendMode } }>;
 const FACE = 1024;
 
 function syntheticPlate(w: number, h: number): Image {
@@ -61,26 +68,12 @@ function matrixAbout(cx: number, cy: number, scale: number, deg: number, s: numb
   return [a, -b, s / 2 - (a * cx - b * cy), b, a, s / 2 - (b * cx + a * cy)];
 }
 
-/** Least-squares similarity mapping points `from` onto `to`. */
-function similarity(from: number[][], to: number[][]): Affine {
-  const n = from.length;
-  let mx = 0, my = 0, tx = 0, ty = 0;
-  for (let i = 0; i < n; i++) { mx += from[i][0] / n; my += from[i][1] / n; tx += to[i][0] / n; ty += to[i][1] / n; }
-  let sxx = 0, sab = 0, sba = 0;
-  for (let i = 0; i < n; i++) {
-    const x = from[i][0] - mx, y = from[i][1] - my, u = to[i][0] - tx, v = to[i][1] - ty;
-    sxx += x * x + y * y; sab += x * u + y * v; sba += x * v - y * u;
-  }
-  const a = sab / sxx, b = sba / sxx;
-  return [a, -b, tx - (a * mx - b * my), b, a, ty - (b * mx + a * my)];
-}
+interface Row { mode: string; plate: string; face: number; roi: string; ms: number; cpuMs: number; fps: number; fpsCpu: number; seam: number; note?: string }
 
-interface Row { mode: BlendMode; plate: string; face: number; roi: string; ms: number; cpuMs: number; fps: number; fpsCpu: number; seam: number; note?: string }
-
-function bench(name: string, plate: Image, crop: Image, mask: Image, m: Affine, mode: BlendMode, budgetMs: number): Row {
+function bench(name: string, plate: Image, crop: Image, mask: Image, m: Affine, variant: { label: string; opts: BlendOptions }, budgetMs: number): Row {
   const pool = new BufferPool();
   const work = { ...plate, data: new Float32Array(plate.data) };
-  const opts = { mode, inPlace: true, pool };
+  const opts = { ...variant.opts, inPlace: true, pool };
   let r = blendFace(work, crop, mask, m, opts); // warm-up (JIT, pool)
   const roi = r.roi!;
   const seam = seamMetric(extractRoi(r.image, roi), extractRoi(plate, roi), r.mask!);
@@ -100,7 +93,7 @@ function bench(name: string, plate: Image, crop: Image, mask: Image, m: Affine, 
   const ms = median(times);
   const cpuMs = median(cpu);
   const note = r.iterations ? `MG-PCG iterations ${r.iterations.join('/')}` : r.levels ? `levels ${r.levels}, gain ${r.gain?.toFixed(2)}` : undefined;
-  return { mode, plate: name, face: crop.width, roi: `${roi.width}x${roi.height}`, ms: Math.round(ms * 10) / 10, cpuMs: Math.round(cpuMs * 10) / 10, fps: Math.round((1000 / ms) * 100) / 100, fpsCpu: Math.round((1000 / cpuMs) * 100) / 100, seam: Math.round(seam * 1000) / 1000, note };
+  return { mode: variant.label, plate: name, face: crop.width, roi: `${roi.width}x${roi.height}`, ms: Math.round(ms * 10) / 10, cpuMs: Math.round(cpuMs * 10) / 10, fps: Math.round((1000 / ms) * 100) / 100, fpsCpu: Math.round((1000 / cpuMs) * 100) / 100, seam: Math.round(seam * 1000) / 1000, note };
 }
 
 async function realPlate(): Promise<{ plate: Image; crop: Image; mask: Image; m: Affine } | null> {
@@ -120,9 +113,9 @@ async function realPlate(): Promise<{ plate: Image; crop: Image; mask: Image; m:
     const plate = await readImage(join(dir, 'plate.png'), { channels: 3 });
     const donor = await readImage(join(dir, 'donor.png'), { channels: 3 });
     // eye centres and mouth centre, placed by hand on these two frames (t = 2 s)
-    const template = [[0.35 * FACE, 0.4 * FACE], [0.65 * FACE, 0.4 * FACE], [0.5 * FACE, 0.72 * FACE]];
-    const mPlate = similarity([[213, 226], [322, 220], [268, 352]], template);
-    const mDonor = similarity([[240, 228], [370, 225], [316, 360]], template);
+    const template: Array<[number, number]> = [[0.35 * FACE, 0.4 * FACE], [0.65 * FACE, 0.4 * FACE], [0.5 * FACE, 0.72 * FACE]];
+    const mPlate = umeyama([[213, 226], [322, 220], [268, 352]], template);
+    const mDonor = umeyama([[240, 228], [370, 225], [316, 360]], template);
     const crop = warpAffine(donor, mDonor, FACE, FACE, { replicate: true });
     const mask = createImage(FACE, FACE, 1);
     for (let y = 0; y < FACE; y++) for (let x = 0; x < FACE; x++) {
@@ -141,20 +134,20 @@ const { crop, mask } = syntheticCrop(FACE);
 for (const [name, w, h] of [['1080p synthetic', 1920, 1080], ['4K synthetic', 3840, 2160]] as const) {
   const plate = syntheticPlate(w, h);
   const m = matrixAbout(w * 0.55, h * 0.5, 1, 5, FACE);
-  for (const mode of MODES) {
-    const row = bench(name, plate, crop, mask, m, mode, budget);
+  for (const v of VARIANTS) {
+    const row = bench(name, plate, crop, mask, m, v, budget);
     rows.push(row);
     console.error(`${row.plate} ${row.mode}: ${row.ms} ms`);
   }
 }
 const real = await realPlate();
 if (real) {
-  for (const mode of MODES) rows.push(bench(`katiehill 512x512 (real)`, real.plate, real.crop, real.mask, real.m, mode, budget));
+  for (const v of VARIANTS) rows.push(bench(`katiehill 512x512 (real)`, real.plate, real.crop, real.mask, real.m, v, budget));
 }
 
-console.log('\nmode       plate                      face  roi         wall ms  cpu ms  frames/s (wall, cpu)  seam    note');
+console.log('\nmode                            plate                      face  roi         wall ms  cpu ms  frames/s (wall, cpu)  seam    note');
 for (const r of rows) {
-  console.log(`${r.mode.padEnd(10)} ${r.plate.padEnd(26)} ${String(r.face).padEnd(5)} ${r.roi.padEnd(11)} ${String(r.ms).padStart(7)} ${String(r.cpuMs).padStart(7)}  ${String(r.fps).padStart(8)} ${String(r.fpsCpu).padStart(8)}     ${r.seam.toFixed(3).padStart(6)}  ${r.note ?? ''}`);
+  console.log(`${r.mode.padEnd(31)} ${r.plate.padEnd(26)} ${String(r.face).padEnd(5)} ${r.roi.padEnd(11)} ${String(r.ms).padStart(7)} ${String(r.cpuMs).padStart(7)}  ${String(r.fps).padStart(8)} ${String(r.fpsCpu).padStart(8)}     ${r.seam.toFixed(3).padStart(6)}  ${r.note ?? ''}`);
 }
 console.log(`load average ${loadavg().map((v) => v.toFixed(1)).join(' ')} on ${cpus().length} cores (wall times include waiting for a core; cpu ms is this thread's own time)`);
 const resDir = fileURLToPath(new URL('../results/', import.meta.url));

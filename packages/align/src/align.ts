@@ -12,6 +12,7 @@ import { hullMask, maskPolygon } from './mask.js';
 import { contactSheet, type ContactCell } from './contact.js';
 import { frameName, type FrameSource } from './frames.js';
 import type { AlignParams } from './params.js';
+import type { ClipSpan } from './dataset.js';
 
 /** faces/NNNNNN.json (docs/ARTIFACTS.md). */
 export interface FaceRecord {
@@ -209,6 +210,8 @@ export async function alignFrames(src: FrameSource, out: string, params: AlignPa
     noFace,
     noFaceReasons: Object.fromEntries(results.filter((r) => !r.face).map((r) => [r.frame, r.reason ?? 'no face'])),
     source: { width: src.width, height: src.height, fps: src.fps },
+    // the frames' clip boundaries, whole in every chunk: a dataset splits train/held-out by them
+    clips: Array.isArray(src.meta.clips) ? (src.meta.clips as ClipSpan[]).map((c) => ({ source: c.source, first: c.first, last: c.last })) : null,
     select: params.select,
     engine: rt.backend,
     contact: columns > 0 && cells.length > 0 ? 'contact.png' : null,

@@ -1,6 +1,6 @@
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { readMeta, frameName } from './frames.js';
 import type { FaceRecord } from './align.js';
 import { transformPoints } from './umeyama.js';
@@ -90,6 +90,35 @@ export function heldoutTail(n: number, fraction: number): number {
 
 const safe = (s: string) => s.replace(/[^A-Za-z0-9_.-]/g, '_');
 
+/** One clip's span of an ingest's frames, as align copies it on into its meta.json (`clips`). */
+export interface ClipSpan {
+  source: string;
+  first: number;
+  last: number;
+}
+
+/** A clip of the dataset: a whole align input, or one clip of it when its ingest took several (by glob or list). */
+interface ClipUnit {
+  clip: string;
+  input: string;
+  frames: number[];
+}
+
+/** The clips of one align input: its ingest's clips (named `<input>/<file name>`) when it recorded two or more. */
+export function clipUnits(input: string, frames: number[], clips: unknown): ClipUnit[] {
+  const spans = Array.isArray(clips) ? (clips as ClipSpan[]).filter((c) => Number.isInteger(c.first) && Number.isInteger(c.last)) : [];
+  if (spans.length < 2) return [{ clip: input, input, frames }];
+  const seen = new Set<string>();
+  return spans
+    .map((c, i) => {
+      let clip = `${input}/${basename(String(c.source ?? i + 1))}`;
+      if (seen.has(clip)) clip = `${clip}#${i + 1}`;
+      seen.add(clip);
+      return { clip, input, frames: frames.filter((f) => f >= c.first && f <= c.last) };
+    })
+    .filter((u) => u.frames.length > 0);
+}
+
 /**
  * Gathers several align artifacts (one per clip; `clips` maps clip name -> folder) of one person into one
  * identity set in `out`: crops/<clip>_NNNNNN.png, masks/..., items.json, meta.json (kind "dataset").
@@ -107,19 +136,21 @@ export async function buildDataset(clips: Record<string, string>, out: string, p
   if (sizes.size > 1) throw new Error(`dataset: the clips have different crop sizes (${names.map((c) => `${c}: ${metas[c].size}`).join(', ')}); give every align stage the same 'size'`);
   const types = new Set(names.map((c) => metas[c].faceType));
   if (types.size > 1) throw new Error(`dataset: the clips have different face types (${names.map((c) => `${c}: ${metas[c].faceType}`).join(', ')}); give every align stage the same 'faceType'`);
-  if (names.length === 1 && params.heldout) {
-    throw new Error(`dataset '${params.name}': 'heldout' (${params.heldout}) holds out whole clips, and there is only one (${names[0]}); use 'heldoutFrames' to hold out the tail of each clip's frames`);
+  const units = names.flatMap((c) => clipUnits(c, (metas[c].frames as number[]) ?? [], metas[c].clips));
+  if (units.length === 1 && params.heldout) {
+    // align outputs made before align recorded the clips have no `clips`: a rerun of align finds them
+    const old = metas[names[0]].clips === undefined ? ` (if its ingest took several clips, rerun ${names[0]}: its align output predates clip records)` : '';
+    throw new Error(`dataset '${params.name}': 'heldout' (${params.heldout}) holds out whole clips, and there is only one (${names[0]})${old}; use 'heldoutFrames' to hold out the tail of each clip's frames`);
   }
-  const fraction = params.heldout ?? (names.length >= 2 ? 0.1 : 0);
-  const held = heldoutClips(names, fraction);
+  const fraction = params.heldout ?? (units.length >= 2 ? 0.1 : 0);
+  const held = heldoutClips(units.map((u) => u.clip), fraction);
   await mkdir(join(out, 'crops'), { recursive: true });
   await mkdir(join(out, 'masks'), { recursive: true });
   const items: DatasetItem[] = [];
   const perClip: DatasetResult['clips'] = [];
   const counts: DatasetCounts = { train: 0, heldout: 0, rejected: 0 };
-  for (const c of names) {
-    const dir = clips[c];
-    const frames = (metas[c].frames as number[]) ?? [];
+  for (const { clip: c, input, frames } of units) {
+    const dir = clips[input];
     const usable: number[] = [];
     const inCrop = new Map<number, Point[]>();
     let rejected = 0;

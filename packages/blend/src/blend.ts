@@ -1,6 +1,7 @@
 import type { Affine, Image } from '@facecomb/image';
 import { alphaBlend } from './alpha.js';
 import { colourTransfer, type ColourMode } from './colour.js';
+import { cutoffSigma } from './light.js';
 import { maskBounds, prepareMask } from './mask.js';
 import { multibandInto } from './multiband.js';
 import { poissonBlend } from './poisson.js';
@@ -14,9 +15,21 @@ export const BLEND_MODES: BlendMode[] = ['multiband', 'poisson', 'alpha'];
 export interface BlendOptions {
   /** multiband (default), poisson or alpha. */
   mode?: BlendMode;
-  /** Pyramid depth for multiband, or 'auto' (default): the coarsest level is 4-8 px of face. */
+  /**
+   * Multiband pyramid depth, or 'auto' (default). With `plateCutoff` (the default) the pyramid makes the seam
+   * only: auto is `SEAM_LEVELS`. With `plateLevels` (the old blend) auto makes the coarsest level 4-8 px of face.
+   */
   levels?: number | 'auto';
-  /** Coarsest pyramid levels taken from the plate (default 2). */
+  /**
+   * Multiband: the plate gives the face its frequencies below this many cycles per face width (light,
+   * shading, skin tone), the swap everything above (its features). Default `DEFAULT_PLATE_CUTOFF`; 0: the
+   * plate gives nothing inside the mask. The face width is the face size in plate px (see `faceWidth`).
+   */
+  plateCutoff?: number;
+  /**
+   * The old multiband: the coarsest pyramid levels come from the plate, through the pyramid's blurred
+   * masks. Kept for old pipelines; it hands the plate's features back (see the README). Not with `plateCutoff`.
+   */
   plateLevels?: number;
   /** Contrast correction of the face's detail to the plate's (multiband, default true). */
   contrast?: boolean;
@@ -51,12 +64,23 @@ export interface BlendResult {
   iterations?: number[];
 }
 
+/** Plate share of the multiband blend in cycles per face width, chosen on real footage (bench/blend/RESULTS.md). */
+export const DEFAULT_PLATE_CUTOFF = 2;
+
 /** Crop pixels per plate pixel of a plate -> crop matrix. */
 export function matrixScale(m: Affine): number {
   return Math.sqrt(Math.abs(m[0] * m[4] - m[1] * m[3]));
 }
 
-/** Auto pyramid depth for a face `size` plate px across: the residual level is 4-8 px. */
+/**
+ * The seam pyramid's depth with `plateCutoff` and `levels: auto`. Once the light is matched, the feathered
+ * mask makes the transition: on real footage (bench/blend/RESULTS.md) a deeper seam pyramid raised the seam
+ * ratio (1.08 at depth 1, 1.11-1.12 at 2-4, one pair of people; 1.23 against 1.25-1.34, another) and moved
+ * the delivered face away from the source.
+ */
+export const SEAM_LEVELS = 1;
+
+/** Auto pyramid depth of the old multiband (`plateLevels`) for a face `size` plate px across: the residual level is 4-8 px. */
 export function autoLevels(size: number, plateLevels: number): number {
   const l = Math.floor(Math.log2(Math.max(1, size) / 4));
   return Math.min(12, Math.max(plateLevels + 1, l));
@@ -70,6 +94,11 @@ export function autoLevels(size: number, plateLevels: number): number {
 export function blendFace(plate: Image, crop: Image, mask: Image, matrix: Affine, opts: BlendOptions = {}): BlendResult {
   const mode = opts.mode ?? 'multiband';
   if (!BLEND_MODES.includes(mode)) throw new Error(`unknown blend mode '${mode}' (use ${BLEND_MODES.join(', ')})`);
+  if (opts.plateCutoff !== undefined && opts.plateLevels !== undefined) {
+    throw new Error('give plateCutoff or plateLevels, not both (plateLevels is the old blend: use plateCutoff)');
+  }
+  const cutoff = opts.plateCutoff ?? DEFAULT_PLATE_CUTOFF;
+  if (!(cutoff >= 0) || !Number.isFinite(cutoff)) throw new Error(`plateCutoff must be a number >= 0 (cycles per face width), got ${opts.plateCutoff}`);
   if (crop.channels !== plate.channels) throw new Error(`the crop has ${crop.channels} channels but the plate ${plate.channels}`);
   const pool = opts.pool ?? new BufferPool();
   const unchanged = (): BlendResult => ({ image: opts.inPlace ? plate : { ...plate, data: new Float32Array(plate.data) }, roi: null, mask: null, face: null });
@@ -88,13 +117,17 @@ export function blendFace(plate: Image, crop: Image, mask: Image, matrix: Affine
   if (!pbox) return unchanged();
   if (halfRes) pbox = [2 * pbox[0], 2 * pbox[1], Math.min(mask.width - 1, 2 * pbox[2] + 1), Math.min(mask.height - 1, 2 * pbox[3] + 1)];
 
-  const plateLevels = opts.plateLevels ?? 2;
+  const legacy = opts.plateLevels !== undefined;
+  const plateLevels = opts.plateLevels ?? 0;
+  const auto = opts.levels === undefined || opts.levels === 'auto';
   let levels = 0;
   let margin = 2;
   if (mode === 'multiband') {
     const faceSize = Math.min(pbox[2] - pbox[0] + 1, pbox[3] - pbox[1] + 1) / scale;
-    levels = opts.levels === undefined || opts.levels === 'auto' ? autoLevels(faceSize, plateLevels) : opts.levels;
-    margin = pyramidSpread(levels - plateLevels);
+    if (legacy) levels = auto ? autoLevels(faceSize, plateLevels) : (opts.levels as number);
+    else levels = auto ? SEAM_LEVELS : (opts.levels as number);
+    // the old blend leaves its residual level to the plate; the new one blends all of them
+    margin = pyramidSpread(legacy ? levels - plateLevels : levels + 1);
   }
   const u = unwarp(crop, prepared, matrix, plate.width, plate.height, margin, pbox, pool);
   if (!u) return unchanged();
@@ -106,7 +139,9 @@ export function blendFace(plate: Image, crop: Image, mask: Image, matrix: Affine
     if (colour !== 'none') colourTransfer(u.face, extractRoi(plate, u.roi, pool.f('blend.plate', u.roi.width * u.roi.height * c)), u.mask, colour);
     const target = opts.inPlace ? plate : { ...plate, data: new Float32Array(plate.data) };
     const window = (data: Float32Array) => ({ data, offset: (u.roi.y * plate.width + u.roi.x) * c, stride: plate.width * c });
-    result.gain = multibandInto(window(plate.data), u.face, u.mask, { levels, plateLevels, contrast: opts.contrast ?? true, pool }, window(target.data));
+    // the light transfer's low-pass: `cutoff` cycles per face width, the face width in plate px
+    const light = legacy ? undefined : cutoff > 0 ? cutoffSigma(cutoff, faceCrop / scale) : 0;
+    result.gain = multibandInto(window(plate.data), u.face, u.mask, { levels, plateLevels, contrast: opts.contrast ?? true, light, pool }, window(target.data));
     result.levels = levels;
     result.image = target;
     return result;

@@ -1,4 +1,5 @@
 import type { Image } from '@facecomb/image';
+import { lightTransfer } from './light.js';
 import { BufferPool } from './pool.js';
 import { expand, expandRows, levelSizes, reduce, reduceRow } from './pyramid.js';
 
@@ -13,6 +14,12 @@ export interface MultibandOptions {
   inPlace?: boolean;
   /** Limits of the contrast gain (default [0.5, 2]). */
   gainRange?: [number, number];
+  /**
+   * Light transfer first (needs plateLevels 0): the face's frequencies below a Gaussian low-pass of this
+   * sigma (px) are replaced by the plate's, measured inside the mask only (see `lightTransfer`); the
+   * pyramid then only makes the seam.
+   */
+  light?: number;
   pool?: BufferPool;
 }
 
@@ -35,7 +42,9 @@ const LUMA = [0.2126, 0.7152, 0.0722];
  * Laplacian-pyramid blend of `face` into `plate` (same size, same channels) under the soft 1-channel `mask`.
  *
  * The result is plate + Σ_k expand^k(M_k · (gain·L_k(face) − L_k(plate))) over the detail levels k only: the
- * coarsest `plateLevels` levels are the plate's, so the plate's low frequencies (its lighting) are kept.
+ * coarsest `plateLevels` levels are the plate's (the old blend). With `light` the face first takes the
+ * plate's frequencies below the light transfer's cut-off (`lightTransfer`) and every level, the residual
+ * included, is the face's: the pyramid only makes the seam.
  * Since the pyramid is linear this is computed on one pyramid of gain·face − plate, made on the fly (level 1
  * straight from the two images, level 0 only where the mask is not 0). Where every level of
  * the mask pyramid is 0 the difference is exactly 0, so pixels far enough from the mask are the plate's
@@ -69,11 +78,17 @@ export function multibandInto(plate: Strided, face: Image, mask: Image, opts: Mu
   const row = w * c;
   const tmp = pool.f('mb.tmp', sizes[0][0] * sizes[1][1] * c);
   const contrast = opts.contrast ?? true;
-  const fd = face.data, pd = plate.data, po = plate.offset, ps = plate.stride;
+  // with `light`, the plate gives nothing through the pyramid: the residual level of the face is blended too
+  const residual = opts.light !== undefined;
+  if (residual && (plateLevels !== 0 || !(opts.light! >= 0))) {
+    throw new Error(`multiband: light (${opts.light}) must be a sigma >= 0 and needs plateLevels 0 (got ${plateLevels})`);
+  }
+  let fd = face.data;
+  const pd = plate.data, po = plate.offset, ps = plate.stride;
 
-  // mask pyramid M_0 .. M_{bands-1}
+  // mask pyramid M_0 .. M_{bands-1} (.. M_bands with the residual)
   const M: Float32Array[] = [mask.data];
-  for (let k = 1; k < bands; k++) {
+  for (let k = 1; k < (residual ? bands + 1 : bands); k++) {
     const [pw, ph] = sizes[k - 1];
     const m = pool.f(`mb.M${k}`, sizes[k][0] * sizes[k][1]);
     reduce(M[k - 1], pw, ph, 1, m, tmp);
@@ -102,6 +117,18 @@ export function multibandInto(plate: Strided, face: Image, mask: Image, opts: Mu
     gain = eF > 1e-12 ? Math.sqrt(eP / eF) : hi;
     gain = gain < lo ? lo : gain > hi ? hi : gain;
   }
+  const measured = gain;
+  if (residual) {
+    // the face takes the plate's light below the cut-off; then the gain scales only its detail bands (those
+    // it was measured on), not its residual level, which holds its features: scaling those too made dark
+    // holes and coloured rings of the eyes of a soft face
+    const lit = pool.f('mb.lit', w * h * c);
+    if (opts.light! > 0) lightTransfer(plate, face, mask, opts.light!, pool, lit);
+    else lit.set(face.data);
+    if (gain !== 1) boostDetail(lit, w, h, c, sizes, bands, gain, tmp, pool);
+    fd = lit;
+    gain = 1;
+  }
 
   // Gaussian pyramid of E = gain·face − plate, levels 1 .. bands; level 1 straight from the two images
   const G1 = pool.f('mb.G1', w1 * h1 * c);
@@ -120,8 +147,14 @@ export function multibandInto(plate: Strided, face: Image, mask: Image, opts: Mu
     G.push(g);
   }
 
-  // collapse the masked detail bands, coarse to fine: A_k = M_k (G_k − expand G_{k+1}) + expand A_{k+1}
+  // collapse the masked detail bands, coarse to fine: A_k = M_k (G_k − expand G_{k+1}) + expand A_{k+1},
+  // starting from A_bands = M_bands G_bands when the residual is the face's, else from nothing (the plate's)
   let A: Float32Array | null = null;
+  if (residual) {
+    const n = sizes[bands][0] * sizes[bands][1];
+    A = pool.f(`mb.A${bands % 2}`, n * c);
+    maskedResidual(G[bands], M[bands], n, c, A);
+  }
   for (let k = bands - 1; k >= 1; k--) {
     const [lw, lh] = sizes[k];
     const n = lw * lh;
@@ -158,7 +191,7 @@ export function multibandInto(plate: Strided, face: Image, mask: Image, opts: Mu
     if (tA) expandColumn(tA, a, b, d, row, even, rA);
     level0Row(pd, po + y * ps, fd, y * row, M0, y * w, rA, rG, gain, out.data, out.offset + y * out.stride, w, c);
   }
-  return gain;
+  return measured;
 }
 
 /** dst[i] = the [1 4 6 4 1]/16 blur of gain·f − p over the rows at offsets f0..f4 of f and p0..p4 of p. */
@@ -208,6 +241,35 @@ function maskedBand(G: Float32Array, X: Float32Array, M: Float32Array, n: number
   for (let p = 0, i = 0; p < n; p++) {
     const m = M[p];
     for (let ch = 0; ch < c; ch++, i++) A[i] = m * (G[i] - X[i]);
+  }
+}
+
+/**
+ * In place: img += (gain − 1)·(img − expand^bands(reduce^bands(img))), the bands 0 .. bands-1 of its
+ * Laplacian pyramid scaled by `gain`, its residual level as it was.
+ */
+function boostDetail(img: Float32Array, w: number, h: number, c: number, sizes: Array<[number, number]>, bands: number, gain: number, tmp: Float32Array, pool: BufferPool): void {
+  const G: Float32Array[] = [img];
+  for (let k = 1; k <= bands; k++) {
+    const g = pool.f(`mb.B${k}`, sizes[k][0] * sizes[k][1] * c);
+    reduce(G[k - 1], sizes[k - 1][0], sizes[k - 1][1], c, g, tmp);
+    G.push(g);
+  }
+  let low = G[bands];
+  for (let k = bands - 1; k >= 0; k--) {
+    const up = pool.f(`mb.U${k}`, sizes[k][0] * sizes[k][1] * c);
+    expand(low, sizes[k][0], sizes[k][1], c, up, tmp);
+    low = up;
+  }
+  const g1 = gain - 1;
+  for (let i = 0; i < w * h * c; i++) img[i] += g1 * (img[i] - low[i]);
+}
+
+/** A = M G per pixel, c channels. */
+function maskedResidual(G: Float32Array, M: Float32Array, n: number, c: number, A: Float32Array): void {
+  for (let p = 0, i = 0; p < n; p++) {
+    const m = M[p];
+    for (let ch = 0; ch < c; ch++, i++) A[i] = m * G[i];
   }
 }
 

@@ -2,15 +2,18 @@ import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { linearise, readExr, readImage, srgbProxy, writeExr, writePng, writePngSamples, type Affine, type ColourDescription, type Image } from '@facecomb/image';
-import { chunkFrames, progress, readUpstream, summary, type StageEnv } from '@facecomb/stage';
-import { blendFace, BLEND_MODES, type BlendMode } from './blend.js';
+import { chunkFrames, progress, readUpstream, requireOneSource, summary, type StageEnv } from '@facecomb/stage';
+import { blendFace, BLEND_MODES, DEFAULT_PLATE_CUTOFF, type BlendMode } from './blend.js';
 import type { ColourMode } from './colour.js';
 import { BufferPool } from './pool.js';
 
 export interface BlendParams {
   mode: BlendMode;
   levels: number | 'auto';
-  plateLevels: number;
+  /** Cycles per face width below which the plate gives the face its light (multiband). */
+  plateCutoff?: number;
+  /** The old multiband's plate levels, for old pipelines (not with plateCutoff). */
+  plateLevels?: number;
   contrast: boolean;
   colour: ColourMode;
   feather: number;
@@ -38,15 +41,24 @@ function fail(msg: string): never {
 
 /** Checks and fills the `with` map (defaults as in stages.json). */
 export function parseParams(raw: Record<string, unknown>): BlendParams {
-  const known = ['mode', 'levels', 'plateLevels', 'contrast', 'colour', 'feather', 'erode', 'plate', 'align', 'swap'];
+  const known = ['mode', 'levels', 'plateCutoff', 'plateLevels', 'contrast', 'colour', 'feather', 'erode', 'plate', 'align', 'swap'];
   for (const k of Object.keys(raw)) if (!known.includes(k)) fail(`blend: unknown param '${k}' (known: ${known.join(', ')})`);
   const mode = (raw.mode ?? 'multiband') as BlendMode;
   if (!BLEND_MODES.includes(mode)) fail(`blend: param 'mode' is '${String(raw.mode)}'; use one of ${BLEND_MODES.join(', ')}`);
   const levels = raw.levels ?? 'auto';
-  if (levels !== 'auto' && !(Number.isInteger(levels) && (levels as number) >= 2 && (levels as number) <= 16)) fail(`blend: param 'levels' must be 'auto' or an integer 2-16, got ${JSON.stringify(levels)}`);
-  const plateLevels = raw.plateLevels ?? 2;
-  if (!Number.isInteger(plateLevels) || (plateLevels as number) < 0) fail(`blend: param 'plateLevels' must be an integer >= 0, got ${JSON.stringify(plateLevels)}`);
-  if (levels !== 'auto' && (levels as number) <= (plateLevels as number)) fail(`blend: param 'levels' (${levels}) must exceed 'plateLevels' (${plateLevels})`);
+  if (levels !== 'auto' && !(Number.isInteger(levels) && (levels as number) >= 1 && (levels as number) <= 16)) fail(`blend: param 'levels' must be 'auto' or an integer 1-16, got ${JSON.stringify(levels)}`);
+  const plateLevels = raw.plateLevels;
+  const plateCutoff = raw.plateCutoff;
+  if (plateLevels !== undefined && plateCutoff !== undefined) {
+    fail(`blend: give 'plateCutoff' or 'plateLevels', not both ('plateLevels' is the old blend, which hands the plate's features back: use 'plateCutoff' alone)`);
+  }
+  if (plateCutoff !== undefined && !(typeof plateCutoff === 'number' && Number.isFinite(plateCutoff) && plateCutoff >= 0)) {
+    fail(`blend: param 'plateCutoff' must be a number >= 0 (cycles per face width below which the plate gives the face its light), got ${JSON.stringify(plateCutoff)}`);
+  }
+  if (plateLevels !== undefined && (!Number.isInteger(plateLevels) || (plateLevels as number) < 0)) {
+    fail(`blend: param 'plateLevels' must be an integer >= 0, got ${JSON.stringify(plateLevels)} (it is the old blend: prefer 'plateCutoff', in cycles per face width)`);
+  }
+  if (plateLevels !== undefined && levels !== 'auto' && (levels as number) <= (plateLevels as number)) fail(`blend: param 'levels' (${levels}) must exceed 'plateLevels' (${plateLevels})`);
   const contrast = raw.contrast ?? true;
   if (typeof contrast !== 'boolean') fail(`blend: param 'contrast' must be true or false`);
   const colour = (raw.colour ?? 'none') as ColourMode;
@@ -62,7 +74,7 @@ export function parseParams(raw: Record<string, unknown>): BlendParams {
     return v as string | undefined;
   };
   return {
-    mode, levels: levels as number | 'auto', plateLevels: plateLevels as number, contrast, colour,
+    mode, levels: levels as number | 'auto', plateCutoff: plateCutoff as number | undefined, plateLevels: plateLevels as number | undefined, contrast, colour,
     feather: num('feather', 0.04), erode: num('erode', 0), plate: name('plate'), align: name('align'), swap: name('swap'),
   };
 }
@@ -90,6 +102,7 @@ export async function findInputs(inputs: Record<string, string>, params: Pick<Bl
   const frames = pick('frames', 'plate', FRAME_KINDS);
   const align = pick('align', 'align', ['align']);
   const swap = pick('swap', 'swap', ['swap']);
+  requireOneSource({ name: swap, meta: metas.get(swap)! }, 'blend');
   return {
     frames: inputs[frames], align: inputs[align], swap: inputs[swap],
     framesMeta: metas.get(frames)!, alignMeta: metas.get(align)!, swapMeta: metas.get(swap)!,
@@ -219,7 +232,7 @@ export async function runBlend(env: StageEnv): Promise<void> {
     } else {
       const plate = job.plate;
       const r = blendFace(plate, job.face.crop, job.face.mask, job.face.matrix, {
-        mode: params.mode, levels: params.levels, plateLevels: params.plateLevels, contrast: params.contrast,
+        mode: params.mode, levels: params.levels, plateCutoff: params.plateCutoff, plateLevels: params.plateLevels, contrast: params.contrast,
         colour: params.colour, feather: params.feather, erode: params.erode, inPlace: true, pool,
       });
       if (!width) { width = plate.width; height = plate.height; }
@@ -247,7 +260,7 @@ export async function runBlend(env: StageEnv): Promise<void> {
     // the plate's colour description, carried to encode; `light` says which values were blended
     colour, light: outLinear ? 'linear' : 'display', linear: outLinear ? 'linear' : null, mattes: 'mattes', clips: inp.framesMeta.clips ?? null,
     count: frames.length, blended, passthrough: frames.length - blended,
-    params: { levels: params.levels, plateLevels: params.plateLevels, contrast: params.contrast, colour: params.colour, feather: params.feather, erode: params.erode },
+    params: { levels: params.levels, plateCutoff: params.plateLevels === undefined ? params.plateCutoff ?? DEFAULT_PLATE_CUTOFF : undefined, plateLevels: params.plateLevels, contrast: params.contrast, colour: params.colour, feather: params.feather, erode: params.erode },
   }, null, 2) + '\n');
   summary({ frames: frames.length, blended, passthrough: frames.length - blended, mode: params.mode, light: outLinear ? 'linear' : 'display', seconds: Math.round(seconds * 10) / 10, framesPerSecond: Math.round((frames.length / Math.max(seconds, 1e-3)) * 100) / 100 });
 }

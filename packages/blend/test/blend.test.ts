@@ -75,8 +75,9 @@ test('pixels outside the (dilated) mask equal the plate\'s bit for bit, 8 and 16
   const mask = ellipseMask(S);
   for (const mode of BLEND_MODES as BlendMode[]) {
     const r = blendFace(plate, face, mask, M, { mode, feather: 8 });
-    // alpha and poisson touch only mask pixels; multiband's detail bands reach pyramidSpread(bands) px further
-    const reach = mode === 'multiband' ? pyramidSpread(r.levels! - 2) : 0;
+    // alpha and poisson touch only mask pixels; multiband's bands (its residual level included: the plate
+    // gives no level through the pyramid now) reach pyramidSpread(levels + 1) px further
+    const reach = mode === 'multiband' ? pyramidSpread(r.levels! + 1) : 0;
     const near = dilatedSupport(r.mask!, r.roi!, W, H, reach);
     for (const bits of [8, 16] as const) {
       const a = quantise(r.image, bits), b = quantise(plate, bits);

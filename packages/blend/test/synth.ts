@@ -91,3 +91,17 @@ export function dilatedSupport(mask: Image, roi: { x: number; y: number }, plate
   }
   return out;
 }
+
+/** Least-squares similarity mapping points `from` onto `to`. */
+export function similarity(from: number[][], to: number[][]): Affine {
+  const n = from.length;
+  let mx = 0, my = 0, tx = 0, ty = 0;
+  for (let i = 0; i < n; i++) { mx += from[i][0] / n; my += from[i][1] / n; tx += to[i][0] / n; ty += to[i][1] / n; }
+  let sxx = 0, sab = 0, sba = 0;
+  for (let i = 0; i < n; i++) {
+    const x = from[i][0] - mx, y = from[i][1] - my, u = to[i][0] - tx, v = to[i][1] - ty;
+    sxx += x * x + y * y; sab += x * u + y * v; sba += x * v - y * u;
+  }
+  const a = sab / sxx, b = sba / sxx;
+  return [a, -b, tx - (a * mx - b * my), b, a, ty - (b * mx + a * my)];
+}

@@ -1,8 +1,11 @@
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Cache, JobOutcome, LaunchHooks, Launcher, StageJob } from '@facecomb/runner';
-import { CANCEL_CHANNEL, PREFIX, QUEUES, jobName, parseFailure, queueFor, submitter, type FarmJobData, type FarmProgress, type QueueName } from './queues.js';
+import { CANCEL_CHANNEL, PREFIX, QUEUES, WORKER_KEY, jobName, parseFailure, queueFor, submitter, type FarmProgress, type QueueName } from './queues.js';
+import { randomUUID } from 'node:crypto';
+import { farmSecret, signJob } from './sign.js';
 import { checkRedis, redisOptions } from './url.js';
+import type { WorkerRecord } from './worker.js';
 
 interface Waiter {
   job: StageJob;
@@ -13,6 +16,8 @@ interface Waiter {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** How long a job waits before the submitter checks that some live worker serves its queue (tests shorten it). */
+const NO_WORKER_MS = () => Number(process.env.FACECOMB_FARM_NO_WORKER_MS) || 10_000;
 
 const notShared = (root: string, host?: string) =>
   `the job ended${host ? ` on ${host}` : ''} but its entry is not in the cache ${root}: the workers and this runner must use one shared cache folder (runner worker --cache DIR)`;
@@ -30,12 +35,16 @@ export class FarmLauncher implements Launcher {
   private aborting = false;
   private cancelling: Promise<void> | undefined;
   private inflight = new Map<string, Promise<JobOutcome>>();
+  /** Marks this submission's jobs: an entry whose manifest carries it ran for this run, even if reported as a hit. */
+  private readonly run = randomUUID();
+  private readonly secret: string;
 
   private constructor(
     private readonly url: string,
     private readonly cache: Cache,
     private readonly opts: { backend?: string; pollMs?: number },
   ) {
+    this.secret = farmSecret(cache.root);
     const connection = redisOptions(url);
     for (const q of QUEUES) {
       this.queues.set(q, new Queue(q, { connection, prefix: PREFIX }));
@@ -92,7 +101,7 @@ export class FarmLauncher implements Launcher {
       this.follow(queue, w).then(
         (o) => {
           this.waiters.delete(key);
-          resolve(o);
+          resolve(this.ownRun(o));
         },
         (e: Error) => {
           this.waiters.delete(key);
@@ -108,11 +117,21 @@ export class FarmLauncher implements Launcher {
     }
   }
 
+  /**
+   * A job of this run reported as a hit (its first copy ran on, unseen, while Redis restarted, and a resubmitted
+   * copy then found the entry) still ran for this run: the manifest's run id says so, and the count stays true.
+   */
+  private ownRun(o: JobOutcome): JobOutcome {
+    if (o.state !== 'cached') return o;
+    const m = this.cache.manifest(o.key) as { run?: string } | null;
+    return m?.run === this.run ? { ...o, state: 'done' } : o;
+  }
+
   private async submit(queue: Queue, job: StageJob): Promise<void> {
     const prev = await queue.getJob(job.key);
     // a failed job of the same key stays listed for `farm status`; submitting again is a new attempt
     if (prev && (await prev.isFailed())) await prev.remove().catch(() => {});
-    const data: FarmJobData = { job, backend: this.opts.backend, submitter: submitter() };
+    const data = signJob({ job: { ...job, run: this.run }, backend: this.opts.backend, submitter: submitter() }, this.secret);
     await queue.add(jobName(job), data, {
       jobId: job.key,
       removeOnComplete: true,
@@ -128,10 +147,19 @@ export class FarmLauncher implements Launcher {
     w.hooks.waiting(`queued on the farm (${queue.name})`);
     let gone = 0;
     let resubmitted = 0;
+    const queuedAt = Date.now();
+    let checkedWorkers = false;
     for (;;) {
       if (this.aborting) return { state: 'interrupted', key };
       await sleep(this.opts.pollMs ?? 300);
       if (this.aborting) return { state: 'interrupted', key };
+      // a job nobody can take waits silently forever: say so once, and keep waiting for a worker to start
+      if (!checkedWorkers && !w.running && Date.now() - queuedAt > NO_WORKER_MS()) {
+        checkedWorkers = true;
+        if (!(await this.liveWorkers(queue.name as QueueName))) {
+          w.hooks.waiting(`queued on the farm (${queue.name}); no live worker takes ${queue.name} jobs: start one (runner worker --farm URL --slots ${queue.name}=N); waiting`);
+        }
+      }
       const state = await queue.getJobState(key);
       if (state === 'failed') {
         const j = await queue.getJob(key);
@@ -145,7 +173,8 @@ export class FarmLauncher implements Launcher {
           if (w.returned) return { ...w.returned, key };
           // finished, its event not seen yet: wait a moment for it (done vs cached), then take the entry
           if (++gone < 4) continue;
-          return { state: 'done', key, host: this.cache.manifest(key)?.host };
+          const m = this.cache.manifest(key) as { host?: string; run?: string } | null;
+          return { state: m?.run === this.run ? 'done' : 'cached', key, host: m?.host };
         }
         // removed without a result (another submitter's Ctrl-C took its waiting job away): submit again
         if (state === 'unknown') {
@@ -154,6 +183,21 @@ export class FarmLauncher implements Launcher {
         }
       }
     }
+  }
+
+  /** How many live workers (heartbeat records) serve `queue`. */
+  private async liveWorkers(queue: QueueName): Promise<number> {
+    let n = 0;
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.pub.scan(cursor, 'MATCH', WORKER_KEY('*'), 'COUNT', 200);
+      cursor = next;
+      for (const k of keys) {
+        const rec = JSON.parse((await this.pub.get(k)) ?? 'null') as WorkerRecord | null;
+        if (rec && rec.slots[queue] > 0) n++;
+      }
+    } while (cursor !== '0');
+    return n;
   }
 
   abort(): void {

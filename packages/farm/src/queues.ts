@@ -15,6 +15,8 @@ export interface FarmJobData {
   job: StageJob;
   backend?: string;
   submitter: { host: string; pid: number };
+  /** HMAC-SHA256 of the rest with the farm secret (sign.ts): workers run only signed jobs. */
+  sig: string;
 }
 
 /** What a worker reports through job progress: its first report names the machine, later ones the stage's. */

@@ -41,7 +41,7 @@ export function redisOptions(url: string, maxDelayMs = 2000): RedisOptions {
     db: Number(u.pathname.slice(1) || 0),
     username: u.username ? decodeURIComponent(u.username) : undefined,
     password: u.password ? decodeURIComponent(u.password) : undefined,
-    tls: u.protocol === 'rediss:' ? {} : undefined,
+    tls: u.protocol === 'rediss:' ? { servername: u.hostname } : undefined,
     maxRetriesPerRequest: null,
     connectTimeout: 5000,
     retryStrategy: (times) => Math.min(100 * 2 ** times, maxDelayMs),

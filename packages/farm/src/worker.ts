@@ -2,8 +2,9 @@ import { existsSync } from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
 import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { Cache, cacheRootFor, killTree, loadRegistry, runStageJob, type JobOutcome, type StageJob } from '@facecomb/runner';
+import { Cache, cacheRootFor, jobKeyProblem, killTree, loadRegistry, runStageJob, type JobOutcome, type StageJob } from '@facecomb/runner';
 import { CANCEL_CHANNEL, PREFIX, WORKER_KEY, jobName, type FarmFailure, type FarmJobData, type FarmProgress, type QueueName } from './queues.js';
+import { farmSecret, signatureProblem } from './sign.js';
 import { FarmError, checkRedis, parseFarmUrl, redisOptions, safeUrl } from './url.js';
 
 export interface WorkerOptions {
@@ -71,6 +72,7 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
   const id = `${hostname()}:${process.pid}`;
   const url = safeUrl(o.url);
   const lockMs = o.lockMs ?? 30_000;
+  const secret = farmSecret(cache.root, o.env);
 
   let stopping = false;
   let wakeStop: () => void = () => {};
@@ -120,9 +122,10 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
     await sub.subscribe(CANCEL_CHANNEL);
     sub.on('message', (_ch: string, key: string) => {
       const r = running.get(key);
-      if (!r || !r.pid) return;
+      if (!r) return;
       r.cancelled = true;
       say(`cancel ${r.name}: asked by its submitter`);
+      if (!r.pid) return;
       killTree(r.pid, 'SIGTERM');
       setTimeout(() => r.pid && killTree(r.pid, 'SIGKILL'), 3000).unref();
     });
@@ -144,6 +147,12 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
     const heart = setInterval(beat, HEARTBEAT_MS);
 
     const process1 = (queue: QueueName) => async (bjob: Job<FarmJobData>, token?: string): Promise<JobOutcome> => {
+      // only what a holder of the farm secret sent runs here, and only under the key its content gives
+      const forged = signatureProblem(bjob.data, secret) ?? jobKeyProblem(bjob.data.job);
+      if (forged) {
+        say(`refuse job ${bjob.id} (${bjob.name}) on ${queue}: ${forged}`);
+        throw new UnrecoverableError(failure({ error: `refused by worker ${id}: ${forged}` }));
+      }
       const job: StageJob = bjob.data.job;
       const name = jobName(job);
       const kind = job.kind.kind === 'shell' ? null : registry.kinds.get(job.kind.kind);
@@ -160,7 +169,20 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
       void beat();
       say(`take ${name} ${job.key.slice(0, 12)} (${queue}${bjob.attemptsStarted > 1 || bjob.stalledCounter ? `, again after a lost worker` : ''})`);
       let lastProgress = 0;
+      let locked = false;
       try {
+        // the key's lease lock in the shared cache: a second copy of the job (resubmitted after a Redis restart,
+        // or a local runner) waits for the first and then takes its entry
+        for (let said = false; !(locked = cache.tryLock(job.key)); said = true) {
+          if (stopping || r.cancelled || (cache.has(job.key) && !job.forced)) break;
+          if (!said) say(`wait ${name} ${job.key.slice(0, 12)}: another process holds its lock`);
+          await sleep(250);
+        }
+        if (!locked && r.cancelled) throw new UnrecoverableError(failure({ error: 'cancelled by its submitter', interrupted: true }));
+        if (!locked && stopping) {
+          await bjob.moveToWait(token);
+          throw new WaitingError();
+        }
         // temp folders of this machine's dead runners/workers (and their orphaned stage processes)
         cache.cleanStaleTemps();
         const res = await runStageJob(job, cache, {
@@ -191,6 +213,7 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
         if (res.state === 'failed') throw new UnrecoverableError(failure({ error: res.error ?? 'failed', log: res.log, tail: res.tail, host: res.host }));
         return res;
       } finally {
+        if (locked) cache.unlock(job.key);
         running.delete(job.key);
         void beat();
       }

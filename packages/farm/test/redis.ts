@@ -18,11 +18,15 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** A throw-away redis-server on a free 127.0.0.1 port: nothing saved, stopped by `stop()`. */
-export async function startRedis(port?: number): Promise<{ url: string; proc: ChildProcess; stop(): void }> {
+/**
+ * A throw-away redis-server on a free 127.0.0.1 port: nothing saved, stopped by `stop()`. With `password` it
+ * requires AUTH (`--requirepass`) and the URL carries it.
+ */
+export async function startRedis(port?: number, password?: string): Promise<{ url: string; proc: ChildProcess; stop(): void }> {
   port ??= await freePort();
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  const url = `redis://127.0.0.1:${port}`;
+  const auth = password ? ['--requirepass', password] : [];
+  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...auth], { stdio: 'ignore' });
+  const url = `redis://${password ? `:${encodeURIComponent(password)}@` : ''}127.0.0.1:${port}`;
   const t0 = Date.now();
   for (;;) {
     try {

@@ -21,6 +21,9 @@ export interface ImageSamples {
   data: Uint8Array | Uint16Array;
 }
 
+/** Largest image read (pixels): 16K x 16K, far above any plate (8K is 35 Mpx). */
+export const MAX_PIXELS = 16384 * 16384;
+
 /** Decodes PNG/JPEG/TIFF/WebP into its integer samples (`channels` as in readImage), without the float conversion. */
 export async function readSamples(file: string, opts: ReadOptions = {}): Promise<ImageSamples> {
   let pipe = sharp(file, { failOn: 'error', limitInputPixels: false });
@@ -33,7 +36,17 @@ export async function readSamples(file: string, opts: ReadOptions = {}): Promise
   else if (opts.channels === 4) pipe = pipe.ensureAlpha().toColourspace(sixteen ? 'rgb16' : 'srgb');
   else if (sixteen) pipe = pipe.toColourspace((meta.channels ?? 3) <= 2 ? 'grey16' : 'rgb16');
   else if ((meta.channels ?? 3) <= 2) pipe = pipe.toColourspace('b-w'); // else libvips hands grey back as sRGB
-  const { data, info } = await pipe.raw({ depth: sixteen ? 'ushort' : 'uchar' }).toBuffer({ resolveWithObject: true });
+  // a header may claim any size (100000x100000): refuse before decoding, naming the file
+  const px = (meta.width ?? 0) * (meta.height ?? 0);
+  if (px > MAX_PIXELS) {
+    throw new Error(`cannot read image ${file}: ${meta.width}x${meta.height} pixels (${(px / 1e6).toFixed(0)} Mpx) is more than the ${MAX_PIXELS / 1e6} Mpx this reads; scale it down first (or check the file: its header may be damaged)`);
+  }
+  const { data, info } = await pipe
+    .raw({ depth: sixteen ? 'ushort' : 'uchar' })
+    .toBuffer({ resolveWithObject: true })
+    .catch((e: Error) => {
+      throw new Error(`cannot read image ${file}: ${e.message}`);
+    });
   const n = info.width * info.height * info.channels;
   const samples = sixteen
     ? data.byteOffset % 2 === 0 ? new Uint16Array(data.buffer, data.byteOffset, n) : new Uint16Array(n).map((_, i) => data.readUInt16LE(2 * i))

@@ -9,11 +9,11 @@ import { frameName } from './extract.js';
 import { parseRational, rationalText } from './media/rational.js';
 import { narrow, StillWriter, VideoWriter, widen, type Samples, type StillFormat, type VideoFormat } from './media/writers.js';
 
-/** Output formats of `encode`: videos, image sequences, and the compositing patch. */
-export type EncodeFormat = VideoFormat | StillFormat | 'exr' | 'patch';
+/** Output formats of `encode`: videos, image sequences, the compositing patch, and the showcase grid. */
+export type EncodeFormat = VideoFormat | StillFormat | 'exr' | 'patch' | 'grid';
 export const VIDEO_FORMATS: VideoFormat[] = ['mp4', 'prores', 'prores4444'];
 export const SEQUENCE_FORMATS: Array<StillFormat | 'exr'> = ['exr', 'png16', 'tiff16', 'png'];
-export const ENCODE_FORMATS: EncodeFormat[] = [...VIDEO_FORMATS, ...SEQUENCE_FORMATS, 'patch'];
+export const ENCODE_FORMATS: EncodeFormat[] = [...VIDEO_FORMATS, ...SEQUENCE_FORMATS, 'patch', 'grid'];
 
 const EXT: Record<StillFormat | 'exr', string> = { exr: 'exr', png16: 'png', tiff16: 'tif', png: 'png' };
 
@@ -39,7 +39,7 @@ export interface EncodeOptions {
   out: string;
   /** Frame rate, a number or a rational ("30000/1001"). */
   fps: number | string;
-  format?: Exclude<EncodeFormat, 'patch'>;
+  format?: Exclude<EncodeFormat, 'patch' | 'grid'>;
   /** H.264 constant rate factor (default 18). */
   crf?: number;
   /** Audio to mux (trimmed to the video): a file and the second in it where frame `frames[0]` starts. */
@@ -224,7 +224,8 @@ export interface CompareOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-function to8(img: Image): Uint8Array {
+/** Float samples in [0, 1] -> 8-bit, rounded and clamped. */
+export function to8(img: Image): Uint8Array {
   const out = new Uint8Array(img.data.length);
   for (let i = 0; i < out.length; i++) {
     const v = img.data[i] * 255 + 0.5;
@@ -261,7 +262,8 @@ export async function encodeCompare(opts: CompareOptions): Promise<EncodeResult>
   }
 }
 
-function paste(dst: Image, src: Image, x0: number, y0: number): void {
+/** Copies `src` into `dst` with its top-left corner at (x0, y0); what falls outside is dropped. */
+export function paste(dst: Image, src: Image, x0: number, y0: number): void {
   const c = dst.channels;
   for (let y = 0; y < src.height; y++) {
     const dy = y + y0;

@@ -181,6 +181,13 @@ function rgbOnly(img: Image): Image {
   return { width: img.width, height: img.height, channels: 3, data: out };
 }
 
+/** How many samples are NaN or infinite. */
+export function countNonFinite(data: Float32Array): number {
+  let n = 0;
+  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) n++;
+  return n;
+}
+
 type Kind = 'sharp' | 'exr' | 'av';
 function kindOf(file: string): Kind {
   const ext = extname(file).toLowerCase();
@@ -223,6 +230,8 @@ export async function convertSequence(opts: SequenceOptions): Promise<SequenceRe
       throw new Error(`image sequence: ${f.file} is ${img.width}x${img.height}, but the first frame ${frames[0].file} is ${first.width}x${first.height}`);
     }
   };
+  // NaN and infinite samples (a renderer's bad pixels) are kept in linear/ as they are; counted and said once
+  const bad = { samples: 0, frames: 0, first: '' };
   opts.onProgress?.(0, total);
   for (let i = 0; i < total; i++) {
     const f = frames[i];
@@ -235,6 +244,12 @@ export async function convertSequence(opts: SequenceOptions): Promise<SequenceRe
     } else if (kind === 'exr') {
       const src = await readExr(f.file);
       sizeCheck(f, src);
+      const n = countNonFinite(src.data);
+      if (n) {
+        bad.samples += n;
+        bad.frames++;
+        bad.first ||= f.file;
+      }
       const img = rgbOnly(w !== src.width || h !== src.height ? resize(src, w, h) : src);
       await writeExr(join(linearDir!, frameName(f.number).replace(/\.png$/, '.exr')), img, { sampleType: src.sampleType });
       await writePng(out, srgbProxy(img), { bitDepth: 16 });
@@ -242,6 +257,11 @@ export async function convertSequence(opts: SequenceOptions): Promise<SequenceRe
       await convertWithAv(f.file, out, w !== first.width || h !== first.height ? [w, h] : null, depth);
     }
     opts.onProgress?.(i + 1, total);
+  }
+  if (bad.samples) {
+    process.stderr.write(
+      `warning: ${bad.frames} of ${total} EXR frame(s) hold NaN or infinite values (${bad.samples} samples; first in ${bad.first}): kept as they are in linear/, shown black (NaN, -inf) or white (+inf) in the PNG proxies; fix them in comp (e.g. a NaN-to-zero node) if the face is affected\n`,
+    );
   }
   const colour = { ...first.colour, bitDepth: exr ? first.colour.bitDepth : depth };
   return { frames: frames.map((f) => f.number), width: w, height: h, bitDepth: depth, colour, linear: linearDir };

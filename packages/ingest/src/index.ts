@@ -11,6 +11,8 @@ export {
   encodeVideo, encodeCompare, compareSheet, listFrames, fpsValue, ENCODE_FORMATS, VIDEO_FORMATS, SEQUENCE_FORMATS,
   type EncodeOptions, type EncodeResult, type EncodeFormat, type CompareOptions,
 } from './encode.js';
+export { encodeGrid, gridLayout, gridFrame, tileOrigin, GRID_TILE, type GridLayout, type GridOptions } from './grid.js';
+export { findGridInputs, type GridInputs } from './grid-inputs.js';
 export { writePatches, type PatchOptions } from './patch.js';
 export { MediaInput, avError } from './media/input.js';
 export { MediaOutput, openEncoder, encodeFrame, type EncoderSpec } from './media/output.js';

@@ -1,10 +1,12 @@
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { progress, readUpstream, resolveInput, needInput, summary, type StageEnv, type Upstream } from '@facecomb/stage';
+import { progress, readUpstream, requireOneSource, resolveInput, needInput, summary, type StageEnv, type Upstream } from '@facecomb/stage';
 import { displayDescription, type ColourDescription } from '@facecomb/image';
 import { encodeCompare, compareSheet, encodeVideo, fpsValue, listFrames, ENCODE_FORMATS, VIDEO_FORMATS, type EncodeFormat, type EncodeResult } from './encode.js';
 import { writePatches } from './patch.js';
+import { encodeGrid, GRID_TILE } from './grid.js';
+import { findGridInputs } from './grid-inputs.js';
 import { ingest, type FramesMeta } from './ingest.js';
 import { synthesize } from './synth.js';
 import type { BitDepthParam, FrameRange, ScaleLimit } from './extract.js';
@@ -141,10 +143,11 @@ function outputName(format: EncodeFormat, name: string): string {
   if (format === 'mp4') return `${name}.mp4`;
   if (format === 'prores') return `${name}.mov`;
   if (format === 'prores4444') return `${name}_4444.mov`;
+  if (format === 'grid') return `${name}_grid.mp4`;
   return `${format}/`;
 }
 
-/** Stage `encode`: params frames, plate, format (one or a list), name, crf, compare. */
+/** Stage `encode`: params frames, plate, format (one or a list), name, crf, compare, tile (grid). */
 export async function encodeStage(env: StageEnv): Promise<void> {
   const p = env.params;
   const fmts = formats(p);
@@ -153,6 +156,9 @@ export async function encodeStage(env: StageEnv): Promise<void> {
   const crf = num(p, 'crf', 18)!;
   const compare = p.compare === undefined ? true : p.compare;
   if (typeof compare !== 'boolean') throw new Error(`param 'compare' must be true or false, got ${JSON.stringify(compare)}`);
+  const tile = num(p, 'tile', GRID_TILE)!;
+  if (p.tile !== undefined && !fmts.includes('grid')) throw new Error(`param 'tile' is the tile size of format grid; add grid to 'format' or drop 'tile'`);
+  if (!Number.isInteger(tile) || tile < 16 || tile % 2) throw new Error(`param 'tile' must be an even integer >= 16 (px per grid tile), got ${tile}`);
 
   const { frames, plate } = await findEncodeInputs(env);
   const framesDir = join(frames.dir, 'frames');
@@ -171,6 +177,7 @@ export async function encodeStage(env: StageEnv): Promise<void> {
   const linearDir = typeof frames.meta.linear === 'string' ? join(frames.dir, frames.meta.linear) : null;
   const files: string[] = [];
   const outputs: Record<string, { codec: string; count: number; file: string }> = {};
+  let grid: Record<string, unknown> | null = null;
   let last: EncodeResult | null = null;
   for (const format of fmts) {
     const rel = outputName(format, name);
@@ -181,6 +188,12 @@ export async function encodeStage(env: StageEnv): Promise<void> {
       const width = Number(frames.meta.width ?? plateMeta?.width), height = Number(frames.meta.height ?? plateMeta?.height);
       const written = await writePatches({ alignDir: align.dir, swapDir: swap.dir, frames: listed, out: target, name, plate: { width, height }, colour: shown, onProgress });
       outputs.patch = { codec: 'png', count: written.length, file: rel };
+    } else if (format === 'grid') {
+      const g = await findGridInputs(env);
+      const identities = g.identities.map((n) => ({ name: n, dir: join(g.swap.dir, 'faces', n) }));
+      const r = await encodeGrid({ targetDir: join(g.align.dir, 'crops'), identities, frames: g.frames, fps, out: target, tile, crf, colour: shown, onProgress });
+      outputs.grid = { codec: r.codec, count: r.count, file: rel };
+      grid = { swap: g.swap.name, align: g.align.name, target: 'crop', identities: g.identities, tile, width: r.layout.width, height: r.layout.height };
     } else {
       const r = await encodeVideo({ framesDir, frames: listed, out: target, fps, format, crf, audio, mattesDir, linearDir, colour: shown, name, onProgress });
       outputs[format] = { codec: r.codec, count: r.count, file: rel };
@@ -214,6 +227,7 @@ export async function encodeStage(env: StageEnv): Promise<void> {
     audio: withAudio, colour, alpha: mattesDir ? 'mattes' : null,
     frames: { stage: frames.name, kind: frames.meta.kind ?? null, first: listed[0], last: listed[listed.length - 1] },
     plate: plate ? plate.name : null, compared: comparedFrames.length,
+    ...(grid ? { grid } : {}),
   };
   await writeFile(join(env.out, 'meta.json'), `${JSON.stringify(meta, null, 2)}\n`);
   summary({ files, formats: fmts, count, fps: fpsValue(fps), duration, audio: withAudio });
@@ -222,11 +236,14 @@ export async function encodeStage(env: StageEnv): Promise<void> {
 /** The align and swap stages a `patch` output needs (by kind among the needs). */
 async function findPatchInputs(env: Pick<StageEnv, 'inputs' | 'stage'>): Promise<{ align: Upstream; swap: Upstream }> {
   const all = await readUpstream(env.inputs);
-  const one = (kind: string): Upstream => {
-    const found = all.filter((u) => u.meta.kind === kind);
+  const one = (kind: string, found = all.filter((u) => u.meta.kind === kind)): Upstream => {
     if (found.length === 0) throw new Error(`stage '${env.stage}': format patch needs the ${kind} stage among its needs (it reads the swapped faces, mattes and matrices); add it to 'needs'`);
     if (found.length > 1) throw new Error(`stage '${env.stage}': format patch found several ${kind} stages (${found.map((u) => u.name).join(', ')}); keep one in 'needs'`);
     return found[0];
   };
-  return { align: one('align'), swap: one('swap') };
+  // a swap with source: all (format grid's) is not the patch's: it has no one face per frame
+  const swaps = all.filter((u) => u.meta.kind === 'swap');
+  const single = swaps.filter((u) => u.meta.source !== 'all');
+  if (swaps.length > 0 && single.length === 0) requireOneSource(swaps[0], `stage '${env.stage}' format patch`);
+  return { align: one('align'), swap: one('swap', single) };
 }

@@ -1,13 +1,22 @@
 // The review page: a stage graph fed live by server-sent events, and one view per stage kind.
-// Plain browser JavaScript, no build step; uPlot (served from node_modules) draws the charts.
+// Plain browser JavaScript, no build step; uPlot (served from node_modules, loaded by the views with charts) draws the charts.
 'use strict';
 
-const state = { pipelines: [], pipeline: null, stage: null, detailKey: '', charts: [], lastRefresh: 0, timer: 0 };
+const state = { pipelines: [], pipeline: null, stage: null, detailKey: '', charts: [], players: [], viewports: [], layout: null, lastRefresh: 0, timer: 0 };
 const $ = (sel) => document.querySelector(sel);
 const pad6 = (n) => String(n).padStart(6, '0');
 const fileUrl = (rel) => `/files/${rel.split('/').map(encodeURIComponent).join('/')}`;
 const thumbUrl = (rel, w) => `/thumb/${rel.split('/').map(encodeURIComponent).join('/')}?w=${w}`;
 const api = (path, params) => `/api/${path}?${new URLSearchParams(params)}`;
+
+/** Loads a script of the page once (uPlot and dagre: only the views that draw with them pay for them). */
+const scripts = new Map();
+function loadScript(src) {
+  if (!scripts.has(src)) {
+    scripts.set(src, new Promise((res, rej) => document.head.append(h('script', { src, onload: res, onerror: () => rej(new Error(`cannot load ${src}`)) }))));
+  }
+  return scripts.get(src);
+}
 
 /** h('div', {class: 'x', onclick: f}, child, 'text', ...) */
 function h(tag, attrs, ...kids) {
@@ -38,12 +47,20 @@ function fmtVal(v) {
   return String(v);
 }
 
-/** A key/value table; nested objects become nested tables (score.json, summaries). */
-function kvTable(obj) {
+/** Summary fields named for what they are, per stage kind (the stage's own names stay in the tooltip). */
+const LABELS = {
+  'align.fps': 'processing speed (frames/s)',
+  'train.imgPerSec': 'img/s (mean of all steps)',
+  'score.seconds': 'scoring time (s)',
+};
+
+/** A key/value table; nested objects become nested tables (summaries, params). */
+function kvTable(obj, kind) {
   const t = h('table', { class: 'kv' });
   for (const [k, v] of Object.entries(obj || {})) {
     const cell = Array.isArray(v) ? (v.length <= 12 && v.every((x) => typeof x !== 'object' || x === null) ? v.map(fmtVal).join(', ') : `${v.length} items`) : v && typeof v === 'object' ? kvTable(v) : fmtVal(v);
-    t.append(h('tr', {}, h('th', {}, k), h('td', {}, cell)));
+    const label = kind && LABELS[`${kind}.${k}`];
+    t.append(h('tr', {}, h('th', { title: label ? k : null }, label || k), h('td', {}, cell)));
   }
   return t;
 }
@@ -72,57 +89,8 @@ function renderPipelines() {
   state.pipeline = p.name;
   sel.value = p.name;
   $('#file').textContent = p.file;
+  renderVerdict(p);
   renderGraph(p);
-}
-
-function renderGraph(p) {
-  const g = $('#graph');
-  if (p.error) {
-    g.replaceChildren(h('p', { class: 'err' }, `${p.file}: cannot be loaded\n${p.error}`));
-    return;
-  }
-  // layers: a stage sits one column right of its deepest need
-  const depth = new Map();
-  for (const s of p.stages) depth.set(s.name, Math.max(-1, ...s.needs.map((n) => depth.get(n) ?? 0)) + 1);
-  const rows = new Map();
-  const pos = new Map();
-  const W = 160, H = 66, GX = 30, GY = 12;
-  for (const s of p.stages) {
-    const d = depth.get(s.name);
-    const r = rows.get(d) ?? 0;
-    rows.set(d, r + 1);
-    pos.set(s.name, { x: 10 + d * (W + GX), y: 10 + r * (H + GY) });
-  }
-  const width = 20 + (Math.max(...depth.values()) + 1) * (W + GX);
-  const height = 20 + Math.max(...rows.values()) * (H + GY);
-  const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
-  svg.setAttribute('width', width);
-  svg.setAttribute('height', height);
-  for (const s of p.stages) {
-    for (const n of s.needs) {
-      const a = pos.get(n), b = pos.get(s.name);
-      if (!a || !b) continue;
-      const path = document.createElementNS('http://www.w3.org/2000/svg', 'path');
-      const x1 = a.x + W, y1 = a.y + H / 2, x2 = b.x, y2 = b.y + H / 2;
-      path.setAttribute('d', `M${x1},${y1} C${x1 + GX / 2},${y1} ${x2 - GX / 2},${y2} ${x2},${y2}`);
-      svg.append(path);
-    }
-  }
-  const nodes = p.stages.map((s) => {
-    const { x, y } = pos.get(s.name);
-    const why = s.display === 'stale' ? s.reasons.join('; ') : s.display === 'failed' ? `failed ${s.failedAt?.slice(0, 19).replace('T', ' ') ?? ''}` : s.display === 'running' ? progressText(s.progress) : [s.engine, fmtMs(s.durationMs)].filter(Boolean).join(' · ');
-    const pct = s.progress?.total ? Math.min(100, (100 * s.progress.done) / s.progress.total) : 0;
-    return h(
-      'div',
-      { class: `node ${s.display}${state.stage === s.name ? ' selected' : ''}`, style: `left:${x}px;top:${y}px`, 'data-stage': s.name, 'data-state': s.display, title: `${s.name} (${s.kind}) ${s.display}\nkey ${s.key}${s.reasons.length ? `\n${s.reasons.join('\n')}` : ''}`, onclick: () => select(s.name) },
-      h('div', { class: 'name' }, s.name),
-      h('div', { class: 'sub' }, h('span', { class: `badge ${s.display}` }, s.display), ` ${s.kind} · ${s.key.slice(0, 8)}`),
-      h('div', { class: 'why' }, why),
-      s.display === 'running' ? h('div', { class: 'bar' }, h('div', { style: `width:${pct}%` })) : null,
-    );
-  });
-  g.replaceChildren(svg, ...nodes);
-  g.style.height = `${Math.min(height + 4, window.innerHeight * 0.46)}px`;
 }
 
 // ---------------------------------------------------------------- routing and live updates
@@ -196,6 +164,9 @@ async function loadStage(full) {
   }
   for (const c of state.charts) c.destroy();
   state.charts = [];
+  state.players.forEach((p) => p.stop());
+  state.players = [];
+  state.viewports = [];
   box.dataset.stage = s.name;
   const v = d.view;
   const facts = [
@@ -212,42 +183,154 @@ async function loadStage(full) {
     h('h2', {}, v.name),
     h('div', { class: 'facts' }, facts.map(([k, val]) => h('span', {}, `${k} `, h('b', {}, val)))),
   ];
-  if (v.reasons.length) parts.push(h('p', { class: 'hint' }, `${v.display === 'running' ? 'runs because' : 'stale'}: ${v.reasons.join('; ')}${v.lastKey && v.display !== 'running' ? ' (showing its last run)' : ''}`));
-  if (!v.dir) parts.push(h('p', { class: 'hint' }, v.display === 'failed' ? 'The last run failed: its log is below.' : 'Nothing made yet: this stage has not run with these settings.'));
+  // a failed stage is failed, not also "stale: never run"
+  if (v.reasons.length && v.display !== 'failed') parts.push(h('p', { class: 'hint' }, `${v.display === 'running' ? 'runs because' : 'stale'}: ${v.reasons.join('; ')}${v.lastKey && v.display !== 'running' ? ' (showing its last run)' : ''}`));
+  if (v.display === 'failed') parts.push(h('p', { class: 'err' }, `The last run failed: ${d.score ? 'the figures below come from its log; ' : ''}its log is below.`));
+  else if (!v.dir) parts.push(h('p', { class: 'hint' }, 'Nothing made yet: this stage has not run with these settings.'));
   box.replaceChildren(...parts);
-  const section = (title, ...kids) => box.append(h('h3', {}, title), ...kids);
-  if (d.frames && d.frames.frames.length) section(`frames (${d.frames.frames.length})`, frameScrub(d.frames.dir, d.frames.frames));
+  const section = (title, ...kids) => box.append(h('h3', {}, title), ...kids.filter((k) => k !== null && k !== undefined && k !== false));
+  if (d.score) scoreSection(d.score, section);
+  if (d.frames && d.frames.frames.length) section(`frames (${d.frames.frames.length})`, framesView(d.frames.dir, d.frames.frames, d.fps));
   if (d.align) alignView(d, section);
+  if (d.dataset) datasetSection(d.dataset, section);
   if (d.train) await trainView(d, section);
   if (d.compare && d.compare.frames.length) {
-    section(`${d.compare.a.label} | ${d.compare.b.label}`, compareView(d.compare));
+    section(`${d.compare.a.label} | ${d.compare.b.label}`, wipeView({ ...d.compare, fps: d.fps }, 'wipe'));
     const fig = h('p', { class: 'hint', id: 'flicker' }, 'measuring flicker…');
     const scored = currentPipeline().stages.some((s) => s.kind === 'score');
     section('flicker and seams', fig, h('p', { class: 'hint' }, scored ? 'Seam figures: open the score stage.' : 'Seam figures come from a score stage; this pipeline has none.'));
-    getJson(api('flicker', { pipeline: state.pipeline, stage: v.name })).then(
-      (f) => (fig.textContent = f.after === null ? `no swapped region found in ${f.pairs} frame pairs` : `frame-to-frame change inside the swapped region (${(100 * f.region).toFixed(1)}% of the picture, ${f.pairs} frame pairs): ${d.compare.a.label} ${fmtVal(f.before)}, ${d.compare.b.label} ${fmtVal(f.after)} levels; ratio ${fmtVal(f.ratio)} (1 = moves like the ${d.compare.a.label}, above 1 adds flicker)`),
-      (e) => (fig.textContent = `flicker: ${e.message}`),
-    );
+    getJson(api('flicker', { pipeline: state.pipeline, stage: v.name })).then((f) => (fig.textContent = flickerText(f, d.compare)), (e) => (fig.textContent = `flicker: ${e.message}`));
+  }
+  if (v.dir) {
+    const slot = h('div', { class: 'ab-slot' }); // filled once the stage's cached runs are listed
+    box.append(slot);
+    // when the browser is idle: the first frame comes before the list of the stage's other runs
+    const later = window.requestIdleCallback || ((f) => setTimeout(f, 100));
+    later(() => abSection(v, slot, d.fps));
   }
   if (d.videos && d.videos.length) section('video', h('div', { class: 'row' }, d.videos.map((f) => h('figure', {}, h('video', { src: fileUrl(f), controls: true, preload: 'metadata' }), h('figcaption', {}, f.split('/').pop())))));
-  if (d.images && d.images.length) section('images', h('div', { class: 'row' }, d.images.map((f) => h('figure', {}, h('a', { href: fileUrl(f), target: '_blank' }, h('img', { class: 'frame', src: thumbUrl(f, 512), alt: f })), h('figcaption', {}, f.split('/').pop())))));
-  if (d.score) section('score', kvTable(d.score));
-  if (v.summary) section('summary', kvTable(v.summary));
-  if (d.params) section('params', kvTable(d.params));
-  if (d.files.length) section('artifacts', h('p', { class: 'hint' }, d.files.map((f, i) => [i ? ' · ' : '', h('a', { href: f.endsWith('/') ? null : fileUrl(`${v.dir}/${f}`), target: '_blank' }, f)])));
+  const images = (d.images || []).filter((f) => !(d.score && d.score.plot === f));
+  if (images.length) section('images', h('div', { class: 'row' }, images.map((f) => h('figure', {}, h('a', { href: fileUrl(f), target: '_blank' }, h('img', { class: 'frame', src: thumbUrl(f, 512), alt: f })), h('figcaption', {}, f.split('/').pop())))));
+  if (v.summary && !d.score) section('summary', kvTable(v.summary, v.kind));
+  if (d.params) section(v.dir ? 'params' : 'params (as planned)', kvTable(d.params));
+  if (d.files.length) section('artifacts', artifactLinks(v, d.files));
   if (v.log) {
     const pre = h('pre', { class: 'log', id: 'log' });
-    section('log', h('div', {}, h('a', { href: fileUrl(v.log), target: '_blank' }, 'whole log'), ' · last 200 lines:'), pre);
+    section('log', h('div', {}, h('a', { href: fileUrl(v.log), target: '_blank' }, 'whole log'), ' · last 200 lines, progress lines folded:'), pre);
     await loadLog(v);
   }
+}
+
+/** The flicker figure in words; a ratio far below 1 is a face that does not move with the plate, not a good swap. */
+function flickerText(f, c) {
+  if (f.after === null) return `no swapped region found in ${f.pairs} frame pairs`;
+  const what = f.ratio < 0.5 ? ` — far below 1: the ${c.b.label} moves much less than the ${c.a.label} (a frozen or static face?)` : f.ratio > 1.5 ? ` — above 1: the ${c.b.label} adds flicker` : '';
+  return `frame-to-frame change inside the swapped region (${(100 * f.region).toFixed(1)}% of the picture, ${f.pairs} frame pairs): ${c.a.label} ${fmtVal(f.before)}, ${c.b.label} ${fmtVal(f.after)} levels; ratio ${fmtVal(f.ratio)} (1 = moves like the ${c.a.label})${what}`;
+}
+
+/** Artifact names as links: files open, folders unfold into their own links. */
+function artifactLinks(v, files, sub = '') {
+  return h(
+    'p',
+    { class: 'hint artifacts' },
+    files.map((f, i) => {
+      const rel = `${sub}${f}`;
+      if (!f.endsWith('/')) return [i ? ' · ' : '', h('a', { href: fileUrl(`${v.dir}/${rel}`), target: '_blank' }, f)];
+      const open = h('a', { href: '#', class: 'folder', 'data-sub': rel }, f);
+      open.addEventListener('click', async (e) => {
+        e.preventDefault();
+        if (open.nextElementSibling?.classList.contains('listing')) return open.nextElementSibling.remove();
+        const l = await getJson(api('list', { pipeline: state.pipeline, stage: v.name, sub: rel }));
+        const more = l.total > l.names.length ? ` … ${l.total - l.names.length} more` : '';
+        open.after(h('span', { class: 'listing' }, ' [ ', artifactLinks(v, l.names, rel), more, ' ] '));
+      });
+      return [i ? ' · ' : '', open];
+    }),
+  );
+}
+
+/** Log text with each run of `::progress` lines folded into one line (the last one, and how many). */
+function foldLog(text) {
+  const out = [];
+  let run = [];
+  const flush = () => {
+    if (!run.length) return;
+    let last = null;
+    try {
+      last = JSON.parse(run[run.length - 1].replace(/^::progress /, ''));
+    } catch {}
+    out.push(h('span', { class: 'folded', title: run.slice(-5).join('\n') }, `⋯ ${run.length} progress line${run.length > 1 ? 's' : ''} folded; last: ${last ? progressText(last) : run[run.length - 1]}\n`));
+    run = [];
+  };
+  for (const line of text.split('\n')) {
+    if (line.startsWith('::progress ')) run.push(line);
+    else {
+      flush();
+      out.push(`${line}\n`);
+    }
+  }
+  flush();
+  return out;
 }
 
 async function loadLog(v) {
   const pre = $('#log');
   if (!pre) return;
   const r = await fetch(api('log', { pipeline: state.pipeline, stage: v.name, tail: 200 }));
-  pre.textContent = await r.text();
+  pre.replaceChildren(...foldLog((await r.text()).replace(/\n$/, '')));
   pre.scrollTop = pre.scrollHeight;
+}
+
+// ---------------------------------------------------------------- score, dataset, A/B
+
+/** One table: each figure, its value coloured by its threshold, the threshold, what it means. */
+function scoreSection(sc, section) {
+  const shown = sc.rows.filter((r) => r.value !== null || r.ok !== null);
+  const missing = sc.rows.filter((r) => r.value === null && r.ok === null).map((r) => r.name);
+  const t = h('table', { class: 'kv score', id: 'score-table' }, h('tr', {}, h('th', {}, 'figure'), h('th', {}, 'value'), h('th', {}, 'threshold'), h('th', {}, 'better'), h('th', {}, 'what it measures')));
+  for (const r of shown) {
+    t.append(h('tr', { class: r.ok === null ? 'free' : r.ok ? 'ok' : 'bad', 'data-figure': r.name }, h('th', {}, r.name), h('td', { class: 'num' }, fmtVal(r.value)), h('td', {}, bounds(r) || '–'), h('td', {}, r.better || ''), h('td', {}, [r.group && `${r.group}: `, r.what || ''])));
+  }
+  section(sc.from === 'failed log' ? 'score (from the failed run: the gate stopped it)' : 'score', t, sc.breaches.length ? h('p', { class: 'err' }, sc.breaches.join('\n')) : null, missing.length ? h('p', { class: 'hint' }, `not measured in this run: ${missing.join(', ')}`) : null);
+  if (sc.plot) section('per frame', h('a', { href: fileUrl(sc.plot), target: '_blank' }, h('img', { class: 'frame', src: thumbUrl(sc.plot, 512), alt: 'score per frame' })));
+}
+
+/** The dataset's faces: train and held-out crops, and the frames of its clips it rejected (marked, with why). */
+function datasetSection(ds, section) {
+  const MAX = 600;
+  const tiles = [
+    ...ds.items.map((it) => ({ src: it.crop, cls: it.split, title: `${it.clip} frame ${it.frame}: ${it.split}` })),
+    ...ds.rejected.map((r) => ({ src: r.crop, cls: 'rejected', title: `${r.clip} frame ${r.frame}: rejected (${r.why})`, why: r.why })),
+  ];
+  const count = (c) => tiles.filter((t) => t.cls === c).length;
+  const grid = h('div', { class: 'face-grid', id: 'face-grid' }, tiles.slice(0, MAX).map((t) => h('figure', { class: `face ${t.cls}`, title: t.title }, t.src ? h('img', { src: thumbUrl(t.src, 64), alt: t.title, loading: 'lazy' }) : h('span', {}, t.why), t.cls === 'rejected' ? h('b', {}, '✗') : null)));
+  section(`faces: ${count('train')} train, ${count('heldout')} held out, ${count('rejected')} rejected`, h('p', { class: 'hint' }, 'green: train · blue: held out · red ✗: rejected (hover for why)'), grid, tiles.length > MAX ? h('p', { class: 'hint' }, `first ${MAX} of ${tiles.length}`) : null);
+}
+
+/** A/B: any two cached runs of this stage (other settings), as a wipe over their common frames. */
+async function abSection(v, slot, fps) {
+  let hist;
+  try {
+    hist = await getJson(api('history', { pipeline: state.pipeline, stage: v.name }));
+  } catch {
+    return;
+  }
+  if (hist.entries.length < 2 || !slot.isConnected) return;
+  const opt = (e) => h('option', { value: e.key }, `${e.key.slice(0, 8)} · ${e.label}`);
+  const selA = h('select', { id: 'ab-a' }, hist.entries.map(opt));
+  const selB = h('select', { id: 'ab-b' }, hist.entries.map(opt));
+  selB.value = hist.entries[1].key;
+  const body = h('div', { id: 'ab' });
+  const draw = () => {
+    const [a, b] = [selA, selB].map((s) => hist.entries.find((e) => e.key === s.value));
+    const common = a.frames.filter((f) => b.frames.includes(f));
+    state.players = state.players.filter((p) => p.el.isConnected);
+    body.replaceChildren(common.length ? wipeView({ a: { label: `A ${a.key.slice(0, 8)}`, dir: a.dir }, b: { label: `B ${b.key.slice(0, 8)}`, dir: b.dir }, frames: common, fps }, 'ab-wipe') : h('p', { class: 'hint' }, 'these two runs share no frame numbers'));
+  };
+  selA.addEventListener('change', draw);
+  selB.addEventListener('change', draw);
+  slot.replaceChildren(h('h3', {}, `A/B: ${hist.entries.length} cached runs of this stage (${hist.folder}/)`), h('div', { class: 'scrub' }, 'A ', selA, ' B ', selB), body);
+  draw();
 }
 
 async function refreshLive(d) {
@@ -256,24 +339,6 @@ async function refreshLive(d) {
   if (p && v.progress) p.textContent = progressText(v.progress);
   if (d.train) await refreshTrain(d);
   if (v.log) await loadLog(v);
-}
-
-/** A slider over frame numbers; thumbnails while dragging, the full frame when let go. */
-function scrubber(frames, onFrame) {
-  const label = h('span', {}, `frame ${frames[0]}`);
-  const input = h('input', { type: 'range', min: 0, max: frames.length - 1, value: 0, step: 1, class: 'frame-scrub' });
-  input.addEventListener('input', () => {
-    label.textContent = `frame ${frames[input.value]}`;
-    onFrame(frames[input.value], false);
-  });
-  input.addEventListener('change', () => onFrame(frames[input.value], true));
-  return h('div', { class: 'scrub' }, input, label);
-}
-
-function frameScrub(dir, frames) {
-  const img = h('img', { class: 'frame', src: fileUrl(`${dir}/${pad6(frames[0])}.png`), alt: 'frame' });
-  const show = (f, full) => (img.src = full ? fileUrl(`${dir}/${pad6(f)}.png`) : thumbUrl(`${dir}/${pad6(f)}.png`, 256));
-  return h('div', {}, scrubber(frames, show), img);
 }
 
 // ---------------------------------------------------------------- align
@@ -303,12 +368,11 @@ function alignView(d, section) {
       dots(face.landmarksRaw, '#ff5a4e');
       dots(face.landmarks, '#4eff7a');
     };
-    draw(a.frames[0]);
-    section(`landmarks on the plate (${a.withFace}/${a.frames.length} frames with a face; red raw, green stabilised)`, h('div', {}, scrubber(a.frames, (f) => draw(f)), canvas));
+    section(`landmarks on the plate (${a.withFace}/${a.frames.length} frames with a face; red raw, green stabilised)`, h('div', {}, player(a.frames, d.fps, (f) => draw(f).catch(() => undefined)).el, canvas));
   }
   const box = h('div', { class: 'chart', id: 'jitter-chart' });
   section('jitter: landmark motion per frame, inter-ocular units (raw vs stabilised)', box);
-  getJson(api('jitter', { pipeline: state.pipeline, stage: d.view.name })).then((j) => {
+  Promise.all([getJson(api('jitter', { pipeline: state.pipeline, stage: d.view.name })), loadScript('/static/uplot.js')]).then(([j]) => {
     if (!j.frame.length) return;
     const mean = (xs) => { const v = xs.filter((x) => x !== null); return v.length ? v.reduce((s, x) => s + x, 0) / v.length : NaN; };
     box.before(h('p', { class: 'hint' }, `mean raw ${fmtVal(mean(j.raw))}, stabilised ${fmtVal(mean(j.stabilised))}`));
@@ -333,34 +397,81 @@ function chartWidth() {
 
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#17becf'];
 
+/** The chart's columns: loss per identity, then held-out loss (dashed) when train wrote it. */
+function lossSeries(m) {
+  const ids = Object.keys(m.losses);
+  const held = Object.keys(m.heldout || {});
+  const series = [
+    { label: 'step' },
+    ...ids.map((id, i) => ({ label: id, stroke: COLORS[i % COLORS.length], spanGaps: true })),
+    ...held.map((id) => ({ label: id === 'held-out' ? 'held-out' : `held-out ${id}`, stroke: id === 'held-out' ? '#000' : COLORS[ids.indexOf(id) % COLORS.length], dash: [6, 4], width: 2, spanGaps: true, points: { show: true, size: 5 } })),
+  ];
+  return { shape: `${ids.join()}|${held.join()}`, series, data: [m.step, ...ids.map((id) => m.losses[id]), ...held.map((id) => m.heldout[id])] };
+}
+
+/** uPlot plugin: a dashed vertical line and a label where a resolution fades in and where its fade ends. */
+function marksPlugin(marks) {
+  return {
+    hooks: {
+      draw: (u) => {
+        const ctx = u.ctx;
+        const { top, height } = u.bbox;
+        ctx.save();
+        ctx.strokeStyle = '#888';
+        ctx.fillStyle = '#555';
+        ctx.setLineDash([4, 4]);
+        ctx.font = `${Math.round(11 * devicePixelRatio)}px system-ui, sans-serif`;
+        for (const mk of marks()) {
+          const x = u.valToPos(mk.step, 'x', true);
+          if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) continue;
+          ctx.beginPath();
+          ctx.moveTo(x, top);
+          ctx.lineTo(x, top + height);
+          ctx.stroke();
+          ctx.fillText(mk.what, x + 3, top + 12 * devicePixelRatio);
+        }
+        ctx.restore();
+      },
+    },
+  };
+}
+
 async function trainView(d, section) {
-  const m = await getJson(api('metrics', { pipeline: state.pipeline, stage: d.view.name }));
+  const [m] = await Promise.all([getJson(api('metrics', { pipeline: state.pipeline, stage: d.view.name })), loadScript('/static/uplot.js')]);
   section('training', h('div', { class: 'facts', id: 'train-facts' }, trainFacts(d, m)));
   const box = h('div', { class: 'chart', id: 'loss-chart' });
-  section('loss per identity (drag to zoom, double-click to reset)', box);
-  const ids = Object.keys(m.losses);
-  const chart = new uPlot(
-    { width: chartWidth(), height: 280, scales: { x: { time: false } }, axes: [{ label: 'step' }, { label: 'loss' }], series: [{ label: 'step' }, ...ids.map((id, i) => ({ label: id, stroke: COLORS[i % COLORS.length], spanGaps: true }))] },
-    [m.step, ...ids.map((id) => m.losses[id])],
-    box,
-  );
-  chart.ids = ids;
+  const held = Object.keys(m.heldout || {}).length;
+  section(`loss per identity${held ? ', and on held-out frames (dashed)' : ''} (drag to zoom, double-click to reset)`, h('p', { class: 'hint' }, 'dashed grey lines: a new resolution starts fading in, and where its fade-in ends; the loss jumps there because the level is new, not because training diverged'), box);
+  const ls = lossSeries(m);
+  state.marks = m.marks;
+  const chart = new uPlot({ width: chartWidth(), height: 280, scales: { x: { time: false } }, axes: [{ label: 'step' }, { label: 'loss' }], series: ls.series, plugins: [marksPlugin(() => state.marks)] }, ls.data, box);
+  chart.shape = ls.shape;
   state.charts.push(chart);
   state.lossChart = chart;
+  const kept = d.train.checkpoints || [];
+  if (kept.length) section('checkpoints kept', h('p', { class: 'hint', id: 'checkpoints' }, `steps ${kept.join(', ')}: a swap renders from one with 'step: N' (the final model is used without it)`));
   const prev = h('div', { id: 'previews' });
   section('previews (per identity: input | reconstruction | swaps)', prev);
   renderPreviews(prev, d.train);
 }
 
+/** Speed figures named as the summary names them; the one ETA is the train's own (in its progress line). */
 function trainFacts(d, m) {
   const last = m.last;
   if (!last) return [h('span', {}, 'no steps yet')];
-  const recent = m.imgPerSec.slice(-50);
-  const ips = recent.reduce((s, x) => s + x, 0) / recent.length;
-  const ms = m.msPerStep.slice(-50).reduce((s, x) => s + x, 0) / Math.max(1, m.msPerStep.slice(-50).length);
-  const p = d.view.progress;
-  const eta = d.view.display === 'running' && p && p.total ? fmtMs((p.total - p.done) * ms) : d.view.display === 'running' ? '?' : 'done';
-  const facts = [['step', last.step], ['resolution', `${last.resolution} px`], ['alpha', fmtVal(last.alpha)], ['img/s', fmtVal(ips)], ['ms/step', fmtVal(ms)], ['ETA', eta]];
+  const mean = (xs) => {
+    const v = xs.filter(Number.isFinite);
+    return v.length ? v.reduce((s, x) => s + x, 0) / v.length : null;
+  };
+  const running = d.view.display === 'running';
+  const summaryIps = d.view.summary && typeof d.view.summary.imgPerSec === 'number' ? d.view.summary.imgPerSec : null;
+  const facts = [
+    ['step', last.step],
+    ['resolution', `${last.resolution} px`],
+    ['alpha', fmtVal(last.alpha)],
+    running ? ['img/s (last 50 steps)', fmtVal(mean(m.imgPerSec.slice(-50)))] : ['img/s (mean of all steps)', fmtVal(summaryIps ?? mean(m.imgPerSec))],
+    running ? ['ms/step (last 50 steps)', fmtVal(mean(m.msPerStep.slice(-50)))] : ['ms/step (mean of all steps)', fmtVal(mean(m.msPerStep))],
+  ];
   return facts.map(([k, v]) => h('span', {}, `${k} `, h('b', {}, String(v))));
 }
 
@@ -387,45 +498,13 @@ async function refreshTrain(d) {
   const facts = $('#train-facts');
   if (facts) facts.replaceChildren(...trainFacts(d, m));
   const c = state.lossChart;
-  if (c && Object.keys(m.losses).join() === c.ids.join()) c.setData([m.step, ...c.ids.map((id) => m.losses[id])]);
+  const ls = lossSeries(m);
+  state.marks = m.marks;
+  if (c && ls.shape === c.shape) c.setData(ls.data);
   const prev = $('#previews');
   const slider = prev && prev.querySelector('input');
   // keep the slider where the user left it, unless it was on the newest step
   if (prev && (!slider || Number(slider.value) === Number(slider.max))) renderPreviews(prev, d.train);
-}
-
-// ---------------------------------------------------------------- swap / blend
-
-function compareView(c) {
-  const src = (dir, f, full) => (full ? fileUrl(`${dir}/${pad6(f)}.png`) : thumbUrl(`${dir}/${pad6(f)}.png`, 512));
-  const first = c.frames[0];
-  const a = h('img', { src: src(c.a.dir, first, true), alt: c.a.label });
-  const b = h('img', { src: src(c.b.dir, first, true), alt: c.b.label, class: 'top' });
-  const line = h('div', { class: 'line' });
-  const wipe = h('div', { class: 'wipe', id: 'wipe' }, a, b, line);
-  const sideA = h('img', { class: 'frame', src: src(c.a.dir, first, true), alt: c.a.label });
-  const sideB = h('img', { class: 'frame', src: src(c.b.dir, first, true), alt: c.b.label });
-  const slider = h('input', { type: 'range', min: 0, max: 100, value: 50, step: 1, id: 'wipe-slider' });
-  const setWipe = () => {
-    // left of the line: a (plate); right of it: b (swap)
-    b.style.clipPath = `inset(0 0 0 ${slider.value}%)`;
-    line.style.left = `${slider.value}%`;
-  };
-  slider.addEventListener('input', setWipe);
-  setWipe();
-  const show = (f, full) => {
-    a.src = src(c.a.dir, f, full);
-    b.src = src(c.b.dir, f, full);
-    sideA.src = src(c.a.dir, f, full);
-    sideB.src = src(c.b.dir, f, full);
-  };
-  return h(
-    'div',
-    {},
-    scrubber(c.frames, show),
-    h('div', { class: 'scrub' }, h('span', {}, `wipe: ${c.a.label}`), slider, h('span', {}, c.b.label)),
-    h('div', { class: 'row' }, wipe, h('div', { class: 'row pair' }, h('figure', {}, sideA, h('figcaption', {}, c.a.label)), h('figure', {}, sideB, h('figcaption', {}, c.b.label)))),
-  );
 }
 
 // ---------------------------------------------------------------- start
@@ -436,5 +515,14 @@ $('#pipeline').addEventListener('change', (e) => {
   $('#stage').replaceChildren(h('p', { class: 'hint' }, 'Click a stage to see what it made.'));
   renderPipelines();
 });
+// a shared address, or the browser's back / forward: show the stage it names
+window.addEventListener('hashchange', () => {
+  const before = `${state.pipeline}/${state.stage}`;
+  fromHash();
+  if (`${state.pipeline}/${state.stage}` === before) return;
+  renderPipelines();
+  loadStage(true);
+});
+window.addEventListener('resize', () => currentPipeline() && renderGraph(currentPipeline()));
 fromHash();
 connect();

@@ -1,5 +1,6 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { Pictures, verdictOf, type Verdict } from './overview.js';
 import type { PipelineStatus, RunningRecord, StageStatus, StageView } from './types.js';
 
 /** The parts of a manifest.json the page shows (entries are immutable: read once per key). */
@@ -10,6 +11,8 @@ interface ManifestLite {
   summary: Record<string, unknown> | null;
   params: Record<string, unknown>;
   upstream: Record<string, string>;
+  stage: string | null;
+  pipeline: string | null;
 }
 
 function readJson<T>(file: string): T | null {
@@ -23,8 +26,11 @@ function readJson<T>(file: string): T | null {
 /** Read-only access to the runner's cache folder (layout in packages/runner/README.md). */
 export class CacheReader {
   private manifests = new Map<string, ManifestLite>();
+  private pictures: Pictures;
 
-  constructor(readonly root: string) {}
+  constructor(readonly root: string) {
+    this.pictures = new Pictures(root);
+  }
 
   manifest(key: string): ManifestLite | null {
     const hit = this.manifests.get(key);
@@ -39,9 +45,27 @@ export class CacheReader {
       summary: (m.summary as Record<string, unknown>) ?? null,
       params: (m.params as Record<string, unknown>) ?? {},
       upstream: (m.upstream as Record<string, string>) ?? {},
+      stage: typeof m.stage === 'string' ? m.stage : null,
+      pipeline: typeof (m.pipeline as { name?: unknown } | undefined)?.name === 'string' ? (m.pipeline as { name: string }).name : null,
     };
     this.manifests.set(key, lite);
     return lite;
+  }
+
+  /** Every cached run of a pipeline's stage (any settings), newest first: the keys an A/B compare picks from. */
+  history(pipeline: string, stage: string): { key: string; startMs: number | null; params: Record<string, unknown> }[] {
+    let keys: string[] = [];
+    try {
+      keys = readdirSync(join(this.root, 'cache'));
+    } catch {
+      return [];
+    }
+    const out: { key: string; startMs: number | null; params: Record<string, unknown> }[] = [];
+    for (const key of keys) {
+      const m = this.manifest(key);
+      if (m && m.pipeline === pipeline && m.stage === stage) out.push({ key, startMs: m.startMs, params: m.params });
+    }
+    return out.sort((a, b) => (b.startMs ?? 0) - (a.startMs ?? 0));
   }
 
   /** Runs in progress: `tmp/<key>.<host>.<pid>.<rand>/progress.json`, by tmp folder name. */
@@ -112,16 +136,20 @@ export class CacheReader {
   }
 
   /** The page's view of every stage: the plan's state, overlaid with running runs, failures and manifests. */
-  views(pipes: PipelineStatus[]): { name: string; file: string; error?: string; stages: StageView[] }[] {
+  views(pipes: PipelineStatus[]): { name: string; file: string; error?: string; stages: StageView[]; verdict: Verdict | null }[] {
     const running = [...this.running().values()];
     return pipes.map((p) => {
       const fails = this.failures(p.name);
-      return { name: p.name, file: p.file, error: p.error, stages: p.stages.map((s) => this.view(p.name, s, running, fails)) };
+      const stages = p.stages.map((s) => this.view(p.name, s, running, fails));
+      for (const v of stages) v.thumb = this.pictures.of(v);
+      const verdict = verdictOf(this.root, stages, (n) => p.stages.find((s) => s.name === n)?.params);
+      return { name: p.name, file: p.file, error: p.error, stages, verdict };
     });
   }
 
   private view(pipeline: string, s: StageStatus, running: (RunningRecord & { tmp: string })[], fails: Map<string, { file: string; mtimeMs: number }>): StageView {
-    const base: StageView = { ...s, display: s.state, dir: null, log: null, engine: null, durationMs: null, startMs: null, summary: null, progress: null };
+    const { params: _planned, ...status } = s; // the planned params stay on the server (paths in them)
+    const base: StageView = { ...status, display: s.state, dir: null, log: null, engine: null, durationMs: null, startMs: null, summary: null, progress: null };
     const run = s.state === 'stale' ? running.find((r) => r.key === s.key && r.pipeline === pipeline && r.stage === s.name) ?? running.find((r) => r.key === s.key) : undefined;
     if (run) {
       return { ...base, display: 'running', dir: `tmp/${run.tmp}/out`, log: `tmp/${run.tmp}/log.txt`, startMs: run.startMs, progress: run.progress };

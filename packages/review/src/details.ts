@@ -34,19 +34,30 @@ export interface Compare {
   frames: number[];
 }
 
+/** A dataset's faces: the items it kept (train or held out) and the frames of its clips it rejected. */
+export interface DatasetGrid {
+  items: { crop: string; clip: string; frame: number; split: string }[];
+  rejected: { clip: string; frame: number; why: string; crop: string | null }[];
+}
+
 export interface StageDetail {
   view: StageView;
+  /** Frames per second of the clip the frames come from (playback rate). */
+  fps?: number;
   meta: Json | null;
   params: Json | null;
   /** Top-level names in the artifact folder (folders end with '/'). */
   files: string[];
   frames?: { dir: string; frames: number[] };
   align?: { contact: string | null; faces: string; plate: string | null; frames: number[]; withFace: number };
-  train?: { previews: { step: number; files: { identity: string; path: string }[] }[]; identities: string[] };
+  /** checkpoints: the steps of the snapshots train kept (`checkpoints/step-NNNNNN`), for swap's `step:`. */
+  train?: { previews: { step: number; files: { identity: string; path: string }[] }[]; identities: string[]; checkpoints: number[] };
   compare?: Compare;
   videos?: string[];
   images?: string[];
-  score?: Json | null;
+  /** The score stage's figures (set by the server: overview.ts scoreView). */
+  score?: unknown;
+  dataset?: DatasetGrid;
 }
 
 /** Upstream stage name -> its view (for the plate frames an align, swap or blend is compared with). */
@@ -68,6 +79,8 @@ export function stageDetail(root: string, view: StageView, upstream: Upstream, p
     return u ? `${u.dir}/${sub}` : null;
   };
   const kind = String(d.meta?.kind ?? view.kind);
+  d.fps = clipFps(root, d.meta, up);
+  if (kind === 'dataset') d.dataset = datasetGrid(root, view.dir, up, Number(params?.minScore ?? 0));
   if (kind === 'ingest' || kind === 'synth') d.frames = { dir: `${view.dir}/frames`, frames: frameNumbers(abs, d.meta, 'frames') };
   if (kind === 'align') {
     const frames = frameNumbers(abs, d.meta, 'faces');
@@ -95,7 +108,18 @@ export function stageDetail(root: string, view: StageView, upstream: Upstream, p
       byStep.get(step)!.push({ identity: m[2], path: `${view.dir}/previews/${n}` });
     }
     const identities = Array.isArray(d.meta?.identities) ? (d.meta.identities as string[]) : [...new Set([...byStep.values()].flat().map((f) => f.identity))];
+    let kept: string[] = [];
+    try {
+      kept = readdirSync(join(abs, 'checkpoints'));
+    } catch {
+      /* none kept */
+    }
     d.train = {
+      checkpoints: kept
+        .map((n) => /^step-(\d+)$/.exec(n))
+        .filter((m): m is RegExpExecArray => m !== null)
+        .map((m) => Number(m[1]))
+        .sort((a, b) => a - b),
       previews: [...byStep.entries()].sort((a, b) => a[0] - b[0]).map(([step, files]) => ({ step, files: files.sort((a, b) => identities.indexOf(a.identity) - identities.indexOf(b.identity)) })),
       identities,
     };
@@ -110,12 +134,77 @@ export function stageDetail(root: string, view: StageView, upstream: Upstream, p
   }
   d.videos = d.files.filter((f) => /\.(mp4|mov|webm|m4v)$/i.test(f)).map((f) => `${view.dir}/${f}`);
   d.images = d.files.filter((f) => /\.(png|jpe?g)$/i.test(f) && !(kind === 'align' && f === 'contact.png')).map((f) => `${view.dir}/${f}`);
-  if (d.files.includes('score.json')) d.score = readJson(join(abs, 'score.json'));
   return d;
 }
 
-/** Loss curves of a train folder's metrics.jsonl as columns, thinned to at most `max` points. */
-export function trainMetrics(file: string, max = 4000): { step: number[]; losses: Record<string, (number | null)[]>; imgPerSec: number[]; msPerStep: number[]; resolution: number[]; last: Json | null } {
+/** The clip's frame rate: the folder's own meta.json `fps`, else an upstream frame folder's (24 when none says). */
+function clipFps(root: string, meta: Json | null, up: StageView[]): number {
+  const own = Number(meta?.fps);
+  if (own > 0) return own;
+  for (const u of up) {
+    const m = u.dir ? readJson(join(root, u.dir, 'meta.json')) : null;
+    const f = Number(m?.fps ?? (m?.source as Json | undefined)?.fps);
+    if (f > 0) return f;
+  }
+  return 24;
+}
+
+/**
+ * The faces of a dataset: items.json (train / heldout), and per upstream align stage the frames it did not
+ * keep, with why (no face, or a detection score under the dataset's minScore).
+ */
+function datasetGrid(root: string, dir: string, up: StageView[], minScore: number): DatasetGrid {
+  const items = readJsonArray(join(root, dir, 'items.json')).map((it) => ({
+    crop: `${dir}/${String(it.crop)}`,
+    clip: String(it.clip),
+    frame: Number(it.frame),
+    split: String(it.split),
+  }));
+  const kept = new Set(items.map((i) => `${i.clip}:${i.frame}`));
+  const rejected: DatasetGrid['rejected'] = [];
+  for (const u of up) {
+    if (u.kind !== 'align' || !u.dir) continue;
+    const abs = join(root, u.dir);
+    for (const f of frameNumbers(abs, readJson(join(abs, 'meta.json')), 'faces')) {
+      if (kept.has(`${u.name}:${f}`)) continue;
+      const face = readJson(join(abs, 'faces', `${String(f).padStart(6, '0')}.json`))?.face as { score?: number } | null | undefined;
+      const why = !face ? 'no face' : typeof face.score === 'number' && face.score < minScore ? `score ${face.score.toFixed(2)} < ${minScore}` : 'not used';
+      const crop = `${String(f).padStart(6, '0')}.png`;
+      rejected.push({ clip: u.name, frame: f, why, crop: existsSync(join(abs, 'crops', crop)) ? `${u.dir}/crops/${crop}` : null });
+    }
+  }
+  return { items, rejected };
+}
+
+function readJsonArray(file: string): Json[] {
+  try {
+    const v = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    return Array.isArray(v) ? (v as Json[]) : [];
+  } catch {
+    return [];
+  }
+}
+
+/** A train's metrics.jsonl as chart columns. */
+export interface TrainMetrics {
+  step: number[];
+  losses: Record<string, (number | null)[]>;
+  /** Held-out loss (lines with `heldoutLosses`, one per identity, else `heldoutLoss`), null on the steps without one. */
+  heldout: Record<string, (number | null)[]>;
+  imgPerSec: number[];
+  msPerStep: number[];
+  resolution: number[];
+  alpha: number[];
+  /** Where the schedule changes: a new resolution starts fading in, or its fade-in ends (from every line). */
+  marks: { step: number; what: string }[];
+  last: Json | null;
+}
+
+/**
+ * Loss curves of a train folder's metrics.jsonl as columns, thinned to at most `max` points (every line with
+ * a held-out loss is kept); the schedule marks come from every line.
+ */
+export function trainMetrics(file: string, max = 4000): TrainMetrics {
   let text = '';
   try {
     text = readFileSync(file, 'utf8');
@@ -124,27 +213,38 @@ export function trainMetrics(file: string, max = 4000): { step: number[]; losses
   }
   const lines = text.split('\n').filter((l) => l.trim());
   const every = Math.max(1, Math.ceil(lines.length / max));
-  const out = { step: [] as number[], losses: {} as Record<string, (number | null)[]>, imgPerSec: [] as number[], msPerStep: [] as number[], resolution: [] as number[], last: null as Json | null };
+  const out: TrainMetrics = { step: [], losses: {}, heldout: {}, imgPerSec: [], msPerStep: [], resolution: [], alpha: [], marks: [], last: null };
+  const push = (cols: Record<string, (number | null)[]>, values: Record<string, number | null>, n: number) => {
+    for (const [id, v] of Object.entries(values)) {
+      cols[id] ??= new Array<number | null>(n).fill(null);
+      cols[id].push(typeof v === 'number' && Number.isFinite(v) ? v : null);
+    }
+    for (const col of Object.values(cols)) if (col.length < n + 1) col.push(null);
+  };
+  let prev: { resolution: number; alpha: number } | null = null;
   for (let i = 0; i < lines.length; i++) {
-    if (i % every !== 0 && i !== lines.length - 1) continue;
     let r: Json;
     try {
       r = JSON.parse(lines[i]) as Json;
     } catch {
       continue; // a line being written
     }
+    const res = Number(r.resolution);
+    const alpha = Number(r.alpha);
+    if (prev && res !== prev.resolution) out.marks.push({ step: Number(r.step), what: `${res} px fades in` });
+    else if (prev && prev.alpha < 1 && alpha >= 1) out.marks.push({ step: Number(r.step), what: `${res} px stable` });
+    if (Number.isFinite(res)) prev = { resolution: res, alpha };
+    const ho = r.heldoutLosses ?? r.heldoutLoss;
+    if (i % every !== 0 && i !== lines.length - 1 && ho === undefined) continue;
     const n = out.step.length;
     out.step.push(Number(r.step));
     out.imgPerSec.push(Number(r.imgPerSec));
     out.msPerStep.push(Number(r.msPerStep));
-    out.resolution.push(Number(r.resolution));
-    const ls = (r.losses ?? {}) as Record<string, number | null>;
-    for (const [id, v] of Object.entries(ls)) {
-      out.losses[id] ??= new Array<number | null>(n).fill(null);
-      out.losses[id].push(v);
-    }
-    for (const col of Object.values(out.losses)) if (col.length < n + 1) col.push(null);
-    out.last = r;
+    out.resolution.push(res);
+    out.alpha.push(alpha);
+    push(out.losses, (r.losses ?? {}) as Record<string, number | null>, n);
+    push(out.heldout, typeof ho === 'number' ? { 'held-out': ho } : ho && typeof ho === 'object' ? (ho as Record<string, number | null>) : {}, n);
+    if (r.losses) out.last = r;
   }
   return out;
 }

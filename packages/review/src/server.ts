@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync, realpathSync, statSync, unwatchFile, watchFile } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, realpathSync, statSync, unwatchFile, watchFile } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
@@ -7,10 +7,13 @@ import { fileURLToPath } from 'node:url';
 import { CacheReader } from './cache-reader.js';
 import { alignJitter, stageDetail, trainMetrics } from './details.js';
 import { flicker } from './flicker.js';
-import { sendError, sendFile, sendJson, sendText } from './http.js';
+import { allowedHosts, hostOf, pathRedactor, servable } from './guard.js';
+import { sendError, sendFile, sendJson as sendJsonRaw, sendText } from './http.js';
 import { CacheWatcher } from './live.js';
 import { PathError, safeResolve } from './paths.js';
+import { scoreView } from './overview.js';
 import { Thumbnails } from './thumbs.js';
+import { abCandidates, listFolder } from './history.js';
 import type { PipelineStatus, StageView, StatusSource } from './types.js';
 
 export interface ReviewOptions {
@@ -22,7 +25,14 @@ export interface ReviewOptions {
   host?: string;
   /** Files whose change makes the stages' state be planned again (the pipeline files). */
   watchFiles?: string[];
+  /** More Host header names to answer (`--allow-host`), besides the bound host and the loopback names. */
+  allowHosts?: string[];
 }
+
+/** At most this many live pages (SSE streams) at once; more are refused with 503. */
+export const MAX_EVENT_CLIENTS = 32;
+/** A page that has not read this much of its event stream is dropped (it reloads and starts afresh). */
+export const EVENT_BUFFER_BYTES = 4 * 1024 * 1024;
 
 export interface ReviewServer {
   url: string;
@@ -34,10 +44,15 @@ export interface ReviewServer {
 
 const publicDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'public');
 const uplotDir = join(dirname(createRequire(import.meta.url).resolve('uplot')));
+// dagre's own browser build (graphlib bundled in): the overview's layout, served like uPlot, nothing fetched from elsewhere
+const dagreFile = join(dirname(createRequire(import.meta.url).resolve('@dagrejs/dagre')), 'dagre.min.js');
 const STATIC: Record<string, string> = {
   '/': join(publicDir, 'index.html'),
   '/static/app.js': join(publicDir, 'app.js'),
   '/static/style.css': join(publicDir, 'style.css'),
+  '/static/player.js': join(publicDir, 'player.js'),
+  '/static/graph.js': join(publicDir, 'graph.js'),
+  '/static/dagre.js': dagreFile,
   '/static/uplot.js': join(uplotDir, 'uPlot.iife.min.js'),
   '/static/uplot.css': join(uplotDir, 'uPlot.min.css'),
 };
@@ -64,8 +79,20 @@ export async function startReviewServer(o: ReviewOptions): Promise<ReviewServer>
   const thumbs = new Thumbnails(rootReal);
   let statuses: PipelineStatus[] = await o.status();
   let views = reader.views(statuses);
-  let viewsText = JSON.stringify(views);
+  const redact = pathRedactor(rootReal, (o.watchFiles ?? []).map((f) => dirname(f)));
+  const sendJson = (res: ServerResponse, body: unknown, status = 200) => sendJsonRaw(res, JSON.parse(redact(JSON.stringify(body))), status);
+  let viewsText = redact(JSON.stringify(views));
+  const hosts = allowedHosts(o.host ?? '127.0.0.1', o.allowHosts);
   const clients = new Set<ServerResponse>();
+  /** Writes to a live page; one that lets its buffer grow past the bound is dropped. */
+  const push = (c: ServerResponse, text: string) => {
+    if (c.writableLength > EVENT_BUFFER_BYTES) {
+      clients.delete(c);
+      c.destroy();
+      return;
+    }
+    c.write(text);
+  };
   let refreshing: Promise<void> | null = null;
   let again: boolean | null = null;
 
@@ -81,10 +108,10 @@ export async function startReviewServer(o: ReviewOptions): Promise<ReviewServer>
         /* a pipeline file is being edited: keep the last plan */
       }
       views = reader.views(statuses);
-      const text = JSON.stringify(views);
+      const text = redact(JSON.stringify(views));
       if (text !== viewsText) {
         viewsText = text;
-        for (const c of clients) c.write(`event: pipelines\ndata: ${text}\n\n`);
+        for (const c of clients) push(c, `event: pipelines\ndata: ${text}\n\n`);
       }
     })();
     await refreshing;
@@ -96,6 +123,8 @@ export async function startReviewServer(o: ReviewOptions): Promise<ReviewServer>
     }
   };
 
+  const plannedParams = (pipeline: string, stage: string): Record<string, unknown> =>
+    statuses.find((p) => p.name === pipeline)?.stages.find((s) => s.name === stage)?.params ?? {};
   const findStage = (url: URL): { stage: StageView; pipeline: (typeof views)[number] } => {
     const pname = url.searchParams.get('pipeline');
     const sname = url.searchParams.get('stage');
@@ -117,6 +146,11 @@ export async function startReviewServer(o: ReviewOptions): Promise<ReviewServer>
       res.setHeader('allow', 'GET, HEAD');
       return sendError(res, 405, `${req.method} not allowed: the review page only reads`);
     }
+    // DNS rebinding: a foreign page reaching this port under its own name sends that name
+    const host = hostOf(req.headers.host);
+    if (!host || !hosts.has(host)) {
+      return sendError(res, 403, `Host '${req.headers.host ?? ''}' is not served here: open the address runner serve printed, or start it with --allow-host ${host ?? 'NAME'}`);
+    }
     // the raw path, not URL-normalised: '..' and '%2e%2e' must reach the path check, not be folded away
     const raw = req.url ?? '/';
     const rawPath = raw.split('?')[0];
@@ -124,10 +158,14 @@ export async function startReviewServer(o: ReviewOptions): Promise<ReviewServer>
     if (STATIC[rawPath]) return sendFile(req, res, STATIC[rawPath], false);
     if (rawPath.startsWith('/files/')) {
       const file = safeResolve(rootReal, rawPath.slice('/files/'.length));
+      if (!servable(file.slice(rootReal.length + 1))) throw new PathError(`path '${rawPath.slice('/files/'.length)}': only artifacts and logs are served`, 403);
+      // a stage's log names this machine's folders: sent with them replaced, like every other text
+      if (/(^|\/)log\.txt$|\.log$/.test(file)) return sendText(res, redact(readFileSync(file, 'utf8')));
       return sendFile(req, res, file, file.startsWith(join(rootReal, 'cache') + '/'));
     }
     if (rawPath.startsWith('/thumb/')) {
       const file = safeResolve(rootReal, rawPath.slice('/thumb/'.length));
+      if (!servable(file.slice(rootReal.length + 1))) throw new PathError(`path '${rawPath.slice('/thumb/'.length)}': only artifacts are served`, 403);
       if (!/\.(png|jpe?g|webp)$/i.test(file)) throw new PathError(`thumbnails are made of images only`, 400);
       const buf = await thumbs.get(file, Thumbnails.width(Number(url.searchParams.get('w') ?? 128) || 128));
       res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': buf.length, 'cache-control': 'public, max-age=3600' });
@@ -138,10 +176,11 @@ export async function startReviewServer(o: ReviewOptions): Promise<ReviewServer>
       case '/api/pipelines':
         return sendJson(res, views);
       case '/api/events': {
+        if (clients.size >= MAX_EVENT_CLIENTS) return sendError(res, 503, `${clients.size} pages are following this server already (at most ${MAX_EVENT_CLIENTS}): close some`);
         res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
         res.write(`event: pipelines\ndata: ${viewsText}\n\n`);
         clients.add(res);
-        const beat = setInterval(() => res.write(': keep-alive\n\n'), 15000);
+        const beat = setInterval(() => push(res, ': keep-alive\n\n'), 15000);
         req.on('close', () => {
           clearInterval(beat);
           clients.delete(res);
@@ -151,7 +190,19 @@ export async function startReviewServer(o: ReviewOptions): Promise<ReviewServer>
       case '/api/stage': {
         const { stage, pipeline } = findStage(url);
         const key = stage.display === 'running' ? null : stage.state === 'cached' ? stage.key : stage.lastKey;
-        return sendJson(res, stageDetail(rootReal, stage, upstreamOf(stage, pipeline), key ? reader.manifest(key)?.params ?? null : null));
+        const planned = plannedParams(pipeline.name, stage.name);
+        const d = stageDetail(rootReal, stage, upstreamOf(stage, pipeline), (key ? reader.manifest(key)?.params : null) ?? planned);
+        if (stage.kind === 'score') d.score = scoreView(rootReal, stage, (planned.thresholds ?? {}) as Record<string, unknown>);
+        return sendJson(res, d);
+      }
+      case '/api/history': {
+        const { stage, pipeline } = findStage(url);
+        return sendJson(res, abCandidates(rootReal, reader.history(pipeline.name, stage.name), stage));
+      }
+      case '/api/list': {
+        const { stage } = findStage(url);
+        if (!stage.dir) throw new PathError(`stage '${stage.name}' has no artifacts yet (${stage.display})`, 404);
+        return sendJson(res, listFolder(rootReal, stage.dir, url.searchParams.get('sub') ?? ''));
       }
       case '/api/metrics': {
         const { stage } = findStage(url);
@@ -174,7 +225,7 @@ export async function startReviewServer(o: ReviewOptions): Promise<ReviewServer>
         if (!stage.log) throw new PathError(`stage '${stage.name}' has no log yet`, 404);
         const file = safeResolve(rootReal, stage.log);
         const n = Math.min(10000, Math.max(1, Number(url.searchParams.get('tail') ?? 200) || 200));
-        return sendText(res, tail(file, n));
+        return sendText(res, redact(tail(file, n)));
       }
       default:
         return sendError(res, 404, `no such page '${rawPath}'`);
@@ -184,8 +235,8 @@ export async function startReviewServer(o: ReviewOptions): Promise<ReviewServer>
   const server = createServer((req, res) => {
     handle(req, res).catch((e: unknown) => {
       if (res.headersSent) return res.destroy();
-      if (e instanceof PathError) return sendError(res, e.status, e.message);
-      sendError(res, 500, (e as Error).message);
+      if (e instanceof PathError) return sendError(res, e.status, redact(e.message));
+      sendError(res, 500, redact((e as Error).message));
     });
   });
   await new Promise<void>((resolve, reject) => {

@@ -9,6 +9,8 @@ export interface StageStatus {
   key: string;
   /** Key of the stage's last recorded run (index/), when it differs from `key` and is still cached. */
   lastKey?: string;
+  /** The stage's params as planned now (shown for a stage that has no cached run, e.g. a failed gate's thresholds). */
+  params?: Record<string, unknown>;
 }
 
 export interface PipelineStatus {
@@ -49,4 +51,6 @@ export interface StageView extends StageStatus {
   progress: RunningRecord['progress'];
   /** Failure log time (ISO) when the last run failed. */
   failedAt?: string;
+  /** A picture of what the stage made, relative to the cache root (the overview's thumbnail). */
+  thumb?: string | null;
 }

@@ -15,7 +15,7 @@ export function runner(args: string[], cwd: string): CliResult {
 }
 
 /** Starts `runner serve ... --port 0` and resolves with the page's address once it listens. */
-export async function serve(args: string[], cwd: string): Promise<{ url: string; child: ChildProcess; stop: () => Promise<void> }> {
+export async function serve(args: string[], cwd: string): Promise<{ url: string; child: ChildProcess; stop: () => Promise<void>; stderr: () => string }> {
   const child = spawn(process.execPath, [RUNNER, 'serve', ...args, '--port', '0'], { cwd, env: { ...process.env, FACECOMB_CACHE: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
@@ -34,7 +34,7 @@ export async function serve(args: string[], cwd: string): Promise<{ url: string;
       child.on('exit', () => res());
       child.kill('SIGTERM');
     });
-  return { url, child, stop };
+  return { url, child, stop, stderr: () => err };
 }
 
 export interface Got {

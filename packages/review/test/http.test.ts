@@ -61,14 +61,16 @@ test('binds 127.0.0.1 unless told, serves the page and its local scripts', async
   const page = await get(url, '/');
   assert.equal(page.status, 200);
   assert.match(page.text, /<script src="\/static\/app\.js"/);
-  for (const p of ['/static/app.js', '/static/style.css', '/static/uplot.js', '/static/uplot.css']) {
+  for (const p of ['/static/app.js', '/static/player.js', '/static/graph.js', '/static/style.css', '/static/uplot.js', '/static/uplot.css', '/static/dagre.js']) {
     const r = await get(url, p);
     assert.equal(r.status, 200, p);
     assert.ok(r.body.length > 100, p);
   }
   assert.match((await get(url, '/static/uplot.js')).text, /uPlot/);
+  assert.match((await get(url, '/static/dagre.js')).text, /var dagre=/, "dagre's browser build, from node_modules");
   // the only absolute URL is the SVG namespace name (an identifier, never fetched)
-  const code = (page.text + (await get(url, '/static/app.js')).text).replaceAll('http://www.w3.org/2000/svg', '');
+  const ours = await Promise.all(['app', 'player', 'graph', 'dagre'].map(async (n) => (await get(url, `/static/${n}.js`)).text));
+  const code = [page.text, ...ours].join('\n').replaceAll('http://www.w3.org/2000/svg', '');
   assert.doesNotMatch(code, /https?:\/\//i, 'nothing fetched from elsewhere');
 });
 
@@ -111,6 +113,11 @@ test('stage data, files as they are (with byte ranges), thumbnails made once, lo
   const again = await get(url, `/thumb/cache/${key}/out/frames/000001.png?w=128`);
   assert.deepEqual(again.body, th.body);
   assert.deepEqual(readdirSync(join(dir, '.facecomb', 'review-thumbs')), thumbs, 'made once');
+
+  // a folder of the artifacts, listed for its links; nothing above the stage's folder
+  const list = await getJson(url, '/api/list?pipeline=paths&stage=frames&sub=frames');
+  assert.deepEqual(list, { sub: 'frames', names: ['000001.png', '000002.png'], total: 2 });
+  for (const sub of ['..', 'frames/../..', '/etc']) assert.equal((await get(url, `/api/list?pipeline=paths&stage=frames&sub=${encodeURIComponent(sub)}`)).status, sub === '/etc' ? 404 : 400, sub);
 
   const log = await get(url, '/api/log?pipeline=paths&stage=frames&tail=5');
   assert.equal(log.status, 200);

@@ -3,10 +3,11 @@
 // then Debian's chromium (puppeteer-core, no browser download) loads the page, sees every stage, finds a
 // rendered loss chart in the train view, moves the wipe slider in the blend view and saves screenshots.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import puppeteer from 'puppeteer-core';
+import { cliSpawn } from '../../runner/test/helpers.js';
 import { REPO, get, getJson, project, runner, serve } from './helpers.js';
 
 const CHROMIUM = process.env.FACECOMB_CHROMIUM ?? '/usr/bin/chromium';
@@ -20,17 +21,18 @@ stages:
   ava-align: { uses: align, needs: [ava-clip], with: { size: 64, samples: 1 } }
   bea-align: { uses: align, needs: [bea-clip], with: { size: 64, samples: 1 } }
   shot-align: { uses: align, needs: [shot], with: { size: 64, samples: 1 } }
-  ava: { uses: dataset, needs: [ava-align], with: { name: ava } }
-  bea: { uses: dataset, needs: [bea-align], with: { name: bea } }
+  ava: { uses: dataset, needs: [ava-align], with: { name: ava, heldoutFrames: 0.2 } }
+  bea: { uses: dataset, needs: [bea-align], with: { name: bea, heldoutFrames: 0.2 } }
   train:
     uses: train
     needs: [ava, bea]
-    with: { resolution: 16, startResolution: 8, stepsPerFade: 4, stepsPerStable: 4, batch: 2, channels: { "4": 8, "8": 8, "16": 8 }, latent: 16, previewEvery: 4, checkpointEvery: 100, seed: 3 }
+    with: { resolution: 16, startResolution: 8, stepsPerFade: 4, stepsPerStable: 4, batch: 2, channels: { "4": 8, "8": 8, "16": 8 }, latent: 16, previewEvery: 4, checkpointEvery: 4, heldoutEvery: 4, seed: 3 }
   swap: { uses: swap, needs: [train, shot-align], with: { source: ava } }
   blend: { uses: blend, needs: [shot, shot-align, swap], with: { mode: multiband } }
   encode: { uses: encode, needs: [blend, shot], with: { name: mini } }
+  score: { uses: score, needs: [swap, blend, shot-align, train, ava, bea], with: { thresholds: { seamRatio: { max: 1000 } } } }
 `;
-const STAGES = ['ava-clip', 'bea-clip', 'shot', 'ava-align', 'bea-align', 'shot-align', 'ava', 'bea', 'train', 'swap', 'blend', 'encode'];
+const STAGES = ['ava-clip', 'bea-clip', 'shot', 'ava-align', 'bea-align', 'shot-align', 'ava', 'bea', 'train', 'swap', 'blend', 'encode', 'score'];
 
 let dir = '';
 let url = '';
@@ -91,7 +93,16 @@ test('each kind shows what it made', async () => {
   assert.equal(video.body.subarray(4, 8).toString(), 'ftyp');
 });
 
-test('a real browser: every stage, a rendered loss chart, the wipe slider, screenshots', { timeout: 180_000 }, async (t) => {
+/** Coloured (not grey) pixels on a canvas: drawn lines of a chart. */
+function colouredPixels(c: Element): number {
+  const cv = c as HTMLCanvasElement;
+  const px = cv.getContext('2d')!.getImageData(0, 0, cv.width, cv.height).data;
+  let n = 0;
+  for (let i = 0; i < px.length; i += 4) if (px[i + 3] > 0 && Math.max(px[i], px[i + 1], px[i + 2]) - Math.min(px[i], px[i + 1], px[i + 2]) > 80) n++;
+  return n;
+}
+
+test('a real browser: verdict, thumbnails, playback, 1:1 zoom, loss chart, dataset grid; then a failed gate and an A/B of two blends', { timeout: 420_000 }, async (t) => {
   if (!existsSync(CHROMIUM)) {
     if (process.env.CI === 'true') assert.fail(`chromium not found at ${CHROMIUM}: .ci/install-chromium.sh installs it`);
     t.skip(`chromium not found at ${CHROMIUM} (apt-get install chromium)`);
@@ -106,6 +117,7 @@ test('a real browser: every stage, a rendered loss chart, the wipe slider, scree
   });
   try {
     const page = await browser.newPage();
+    page.setDefaultTimeout(30_000);
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(String(e)));
     const elsewhere: string[] = [];
@@ -114,41 +126,109 @@ test('a real browser: every stage, a rendered loss chart, the wipe slider, scree
     });
     await page.setViewport({ width: 1400, height: 1000 });
     await page.goto(url, { waitUntil: 'load' });
-    await page.waitForFunction((n) => document.querySelectorAll('.node').length === n, { timeout: 20_000 }, STAGES.length);
+    await page.waitForFunction((n) => document.querySelectorAll('.node').length === n, {}, STAGES.length);
     const nodes = await page.$$eval('.node', (els) => els.map((e) => [e.getAttribute('data-stage'), e.getAttribute('data-state')]));
     assert.deepEqual(nodes.map(([n]) => n).sort(), [...STAGES].sort());
     assert.ok(nodes.every(([, s]) => s === 'cached'), JSON.stringify(nodes));
 
-    // train: the loss chart is drawn (coloured line pixels on uPlot's canvas) and the previews load
+    // the verdict: the score gate passed, with its deciding figure
+    await page.waitForSelector('#verdict.pass');
+    const verdict = await page.$eval('#verdict', (e) => ({ word: e.querySelector('.word')!.textContent, figs: [...e.querySelectorAll('.fig')].map((f) => [f.className, f.textContent]) }));
+    assert.equal(verdict.word, 'PASS');
+    assert.equal(verdict.figs.length, 1);
+    assert.match(verdict.figs[0][1]!, /seamRatio [\d.]+ \(≤ 1000\)/);
+    assert.equal(verdict.figs[0][0], 'fig ok');
+    // a thumbnail on every stage (each made pictures), loaded
+    await page.waitForFunction((n) => [...document.querySelectorAll('.node .thumb img')].filter((i) => (i as HTMLImageElement).naturalWidth > 0).length === n, {}, STAGES.length);
+    // the graph is laid out without overlaps: no two stage boxes intersect
+    const boxes = await page.$$eval('.node', (els) => els.map((e) => e.getBoundingClientRect().toJSON() as DOMRect));
+    for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+      const [a, b] = [boxes[i], boxes[j]];
+      assert.ok(a.right <= b.left || b.right <= a.left || a.bottom <= b.top || b.bottom <= a.top, `stages ${nodes[i][0]} and ${nodes[j][0]} overlap`);
+    }
+    await page.screenshot({ path: join(shots, 'overview.png') });
+
+    // click-through from the verdict: the score view, one table, the figure coloured by its threshold
+    await page.click('#verdict');
+    await page.waitForSelector('#score-table tr[data-figure="seamRatio"].ok');
+    assert.equal(await page.$$eval('#score-table', (t) => t.length), 1);
+    assert.match(await page.$eval('#score-table tr[data-figure="identityRetrieval"]', (r) => r.textContent!), /nearest trained identity/);
+
+    // the shot's frames: playback advances, the arrow keys step, 1:1 shows one image pixel per screen pixel
+    await page.click('.node[data-stage="shot"]');
+    await page.waitForFunction(() => (document.querySelector('#stage img.frame') as HTMLImageElement | null)?.naturalWidth === 160);
+    const frameNow = () => page.$eval('.frame-label', (e) => Number((e as HTMLElement).dataset.frame));
+    assert.equal(await frameNow(), 1);
+    await page.click('button.play');
+    await page.waitForFunction(() => Number((document.querySelector('.frame-label') as HTMLElement).dataset.frame) >= 3);
+    await page.click('button.play');
+    const paused = await frameNow();
+    await page.keyboard.press('ArrowRight');
+    assert.equal(await frameNow(), (paused % 4) + 1, 'the right arrow steps one frame (wrapping)');
+    const width = () => page.$eval('#stage img.frame', (i) => Math.round(i.getBoundingClientRect().width));
+    assert.ok((await width()) >= 320, 'fitted: the 160 px frame is shown larger');
+    await page.click('button.zoom');
+    assert.equal(await width(), 160, '1:1');
+    await page.keyboard.press('z');
+    assert.ok((await width()) >= 320, 'z: back to fit');
+
+    // train: the loss chart is drawn, with its resolution marks; the previews load
     await page.click('.node[data-stage="train"]');
-    await page.waitForSelector('#loss-chart canvas', { timeout: 20_000 });
-    await page.waitForFunction(() => [...document.querySelectorAll('#previews img')].some((i) => (i as HTMLImageElement).naturalWidth > 0), { timeout: 20_000 });
-    const coloured = await page.$eval('#loss-chart canvas', (c) => {
-      const cv = c as HTMLCanvasElement;
-      const px = cv.getContext('2d')!.getImageData(0, 0, cv.width, cv.height).data;
-      let n = 0;
-      for (let i = 0; i < px.length; i += 4) if (px[i + 3] > 0 && Math.max(px[i], px[i + 1], px[i + 2]) - Math.min(px[i], px[i + 1], px[i + 2]) > 80) n++;
-      return n;
-    });
+    await page.waitForSelector('#loss-chart canvas');
+    await page.waitForFunction(() => [...document.querySelectorAll('#previews img')].some((i) => (i as HTMLImageElement).naturalWidth > 0));
+    const coloured = await page.$eval('#loss-chart canvas', colouredPixels);
     assert.ok(coloured > 100, `loss lines drawn (${coloured} coloured pixels)`);
     const legend = await page.$$eval('#loss-chart .u-legend .u-label', (els) => els.map((e) => e.textContent));
-    assert.deepEqual(legend, ['step', 'ava', 'bea']);
+    assert.deepEqual(legend, ['step', 'ava', 'bea', 'held-out ava', 'held-out bea'], 'the held-out loss of each identity, as train measured it');
+    assert.match(await page.$eval('#train-facts', (e) => e.textContent!), /img\/s \(mean of all steps\)/);
+    assert.match(await page.$eval('#checkpoints', (e) => e.textContent!), /^steps 4, 8(, 12)?: /, 'the kept checkpoints, for swap step:');
     await page.screenshot({ path: join(shots, 'train.png'), fullPage: true });
 
-    // blend: plate | swap with a wipe; moving the slider moves the cut
+    // the same page, live: a stricter gate and another blend mode, run while the page is open
+    // ... and an identity set of ava's clip plus a clip of window blinds, whose frames it rejects (no face)
+    const mixed = `  blinds: { uses: synth, with: { image: "${PHOTOS}/sample6.jpg", crop: [470, 0, 320, 320], size: [96, 96], frames: 4, motion: 0.02, light: 0.05, seed: 5 } }
+  blinds-align: { uses: align, needs: [blinds], with: { size: 64, samples: 1 } }
+  ava-mixed: { uses: dataset, needs: [ava-align, blinds-align], with: { name: ava, heldout: 0 } }
+`;
+    writeFileSync(join(dir, 'mini.yaml'), MINI.replace('mode: multiband', 'mode: poisson').replace('max: 1000', 'max: 0.001') + mixed);
+    const run = await cliSpawn(['run', 'mini.yaml', '--backend', 'wasm', '--jobs', '2'], { cwd: dir }).done;
+    assert.equal(run.code, 1, `the gate fails the run\n${run.stdout}\n${run.stderr}`);
+    await page.waitForSelector('#verdict.fail', { timeout: 60_000 });
+    const failed = await page.$eval('#verdict', (e) => [...e.querySelectorAll('.fig')].map((f) => [f.className, f.textContent]));
+    assert.equal(failed[0][0], 'fig bad');
+    assert.match(failed[0][1]!, /seamRatio [\d.]+ \(≤ 0.001\)/, 'the deciding figure stays visible on a failed gate');
+    await page.click('#verdict');
+    await page.waitForSelector('#score-table tr[data-figure="seamRatio"].bad');
+    assert.match(await page.$eval('#stage', (e) => e.textContent!), /from the failed run/);
+    assert.doesNotMatch(await page.$eval('#stage', (e) => e.textContent!), /stale: /, 'failed, not also stale');
+
+    // A/B: the multiband and the poisson blend, both cached, in one wipe
     await page.click('.node[data-stage="blend"]');
-    await page.waitForSelector('#wipe-slider', { timeout: 20_000 });
-    await page.waitForFunction(() => [...document.querySelectorAll('#wipe img')].every((i) => (i as HTMLImageElement).naturalWidth > 0), { timeout: 20_000 });
-    const box = (await (await page.$('#wipe-slider'))!.boundingBox())!;
+    await page.waitForSelector('#ab-a');
+    const ab = await page.$$eval('#ab-a option', (os) => os.map((o) => [(o as HTMLOptionElement).value, o.textContent]));
+    assert.equal(ab.length, 2);
+    assert.match(ab[1][1]!, /mode: "multiband"/, 'the other run is told apart by its params');
+    await page.waitForFunction(() => [...document.querySelectorAll('#ab-wipe img')].every((i) => (i as HTMLImageElement).naturalWidth > 0));
+    const srcs = await page.$$eval('#ab-wipe img', (is) => is.map((i) => (i as HTMLImageElement).src));
+    assert.ok(srcs[0].includes(ab[0][0]) && srcs[1].includes(ab[1][0]), `A and B show the two runs: ${srcs.join(' ')}`);
+    await page.$eval('#ab-wipe-slider', (e) => e.scrollIntoView({ block: 'center' }));
+    const box = (await (await page.$('#ab-wipe-slider'))!.boundingBox())!;
     await page.mouse.click(box.x + box.width * 0.2, box.y + box.height / 2);
-    const wipe = await page.$eval('#wipe-slider', (s) => Number((s as HTMLInputElement).value));
-    assert.ok(wipe >= 12 && wipe <= 28, `slider moved to about 20 (${wipe})`);
-    const clip = await page.$eval('#wipe img.top', (i) => (i as HTMLElement).style.clipPath);
-    assert.equal(clip, `inset(0px 0px 0px ${wipe}%)`);
-    await page.waitForFunction(() => (document.querySelector('#flicker')?.textContent ?? '').includes('ratio'), { timeout: 20_000 });
-    const file = join(shots, 'review.png');
-    await page.screenshot({ path: file, fullPage: true });
-    assert.ok(statSync(file).size > 20_000, 'a real screenshot');
+    const cut = await page.$eval('#ab-wipe-slider', (s) => Number((s as HTMLInputElement).value));
+    assert.ok(cut >= 12 && cut <= 28, `slider moved to about 20 (${cut})`);
+    assert.equal(await page.$eval('#ab-wipe img.top', (i) => (i as HTMLElement).style.clipPath), `inset(0px 0px 0px ${cut}%)`);
+    await page.waitForFunction(() => (document.querySelector('#flicker')?.textContent ?? '').includes('ratio'));
+    await page.screenshot({ path: join(shots, 'blend.png'), fullPage: true });
+
+    // the dataset grid: every kept face, and the frames it rejected, marked with why
+    await page.click('.node[data-stage="ava-mixed"]');
+    await page.waitForSelector('#face-grid');
+    const grid = await page.$$eval('#face-grid .face', (fs) => fs.map((f) => [f.className, f.getAttribute('title')]));
+    const items = JSON.parse(readFileSync(join(dir, '.facecomb', (await getJson(url, `/api/stage?${q('ava-mixed')}`)).view.dir, 'items.json'), 'utf8'));
+    assert.equal(grid.filter(([c]) => c === 'face train').length, items.length);
+    assert.deepEqual(grid.filter(([c]) => c === 'face rejected').map(([, why]) => why), [1, 2, 3, 4].map((f) => `blinds-align frame ${f}: rejected (no face)`));
+    assert.ok(items.length >= 5, `ava's faces kept (${items.length})`);
+    await page.screenshot({ path: join(shots, 'dataset.png'), fullPage: true });
     t.diagnostic(`screenshots: ${shots}`);
     assert.deepEqual(errors, [], 'no script errors');
     assert.deepEqual(elsewhere, [], 'nothing requested from elsewhere');

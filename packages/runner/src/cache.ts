@@ -1,9 +1,9 @@
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { diskFullError } from './disk.js';
+import { HOST_TAG, LeaseLock, leaseMsFrom, pidAlive } from './lease.js';
 
-/** This machine's name as it appears in temp folder names (a shared cache tells machines apart by it). */
-export const HOST_TAG = hostname().replace(/[^A-Za-z0-9-]/g, '-') || 'host';
+export { HOST_TAG };
 
 /** Where the cache of a pipeline lives: `--cache DIR`, FACECOMB_CACHE, else `.facecomb/` in the project folder. */
 export function cacheRootFor(pipelineFile: string | null, opts: { cache?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): string {
@@ -67,11 +67,17 @@ export interface IndexRecord {
   time: string;
 }
 
+/** Writes a whole file or leaves the old one: a full disk leaves no `.tmp` behind and says so plainly. */
 function writeAtomic(file: string, text: string): void {
-  mkdirSync(dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, file);
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(tmp, text);
+    renameSync(tmp, file);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw diskFullError(e, file, Buffer.byteLength(text));
+  }
 }
 
 /**
@@ -96,35 +102,31 @@ function killOrphanStage(tmp: string): void {
   }
 }
 
-function pidAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * What running a stage job needs of a cache (runStageJob, chunk assembly, farm workers): entries by key, a
  * temp area on the same store and an atomic commit, resume folders, logs of failures. `Cache` is the shared
  * folder; an S3-compatible store would implement this with a local staging folder and a manifest-last upload.
  */
-export type StageStore = Pick<Cache, 'root' | 'cacheDir' | 'entry' | 'artifacts' | 'work' | 'has' | 'manifest' | 'makeTemp' | 'commit' | 'cleanStaleTemps' | 'failedLog'>;
+export type StageStore = Pick<Cache, 'root' | 'cacheDir' | 'entry' | 'artifacts' | 'work' | 'stageCache' | 'has' | 'manifest' | 'makeTemp' | 'commit' | 'cleanStaleTemps' | 'failedLog' | 'tryLock' | 'unlock'>;
 
 /**
  * The cache folder:
  *   cache/<key>/{manifest.json, log.txt, out/}   finished stage runs (immutable)
  *   tmp/<key>.<pid>.<rand>/                      runs in progress (renamed into cache/ on success)
  *   work/<key>/                                  FACECOMB_RESUME folders, kept until the stage succeeds
- *   locks/<key>.lock                             one runner per key
+ *   stage-cache/<kind>/                          FACECOMB_STAGE_CACHE folders: a kind's own content-addressed data, shared by its keys
+ *   locks/<key>/<generation>                     lease lock: one runner per key (LeaseLock)
  *   index/<pipeline>/<stage>.json                last run of each stage (for status reasons)
  *   logs/<pipeline>/<stage>-<time>.log           logs of failed runs
  *   hashes.json                                  input-file hash index (size + mtime + inode)
  */
 export class Cache {
-  constructor(readonly root: string) {}
+  private held = new Map<string, { lock: LeaseLock; timer: NodeJS.Timeout }>();
+
+  constructor(
+    readonly root: string,
+    readonly leaseMs = leaseMsFrom(),
+  ) {}
 
   get cacheDir() {
     return join(this.root, 'cache');
@@ -138,18 +140,28 @@ export class Cache {
   work(key: string) {
     return join(this.root, 'work', key);
   }
+  /** Data a stage kind keeps across cache keys (e.g. score's readings of unchanged crops), content-addressed by the stage. */
+  stageCache(kind: string) {
+    return join(this.root, 'stage-cache', kind);
+  }
   get hashIndexFile() {
     return join(this.root, 'hashes.json');
   }
+  /** Whether `key` has a whole entry: a manifest that parses and names it (an empty one, after a power loss, does not). */
   has(key: string): boolean {
-    return existsSync(join(this.entry(key), 'manifest.json'));
+    return this.manifest(key) !== null;
   }
   manifest(key: string): Manifest | null {
     try {
-      return JSON.parse(readFileSync(join(this.entry(key), 'manifest.json'), 'utf8')) as Manifest;
+      const m = JSON.parse(readFileSync(join(this.entry(key), 'manifest.json'), 'utf8')) as Manifest;
+      return m && m.key === key && Array.isArray(m.outputs) && typeof m.artifacts === 'string' ? m : null;
     } catch {
       return null;
     }
+  }
+  /** An entry folder is there but its manifest is missing, empty or invalid: it is run again and replaced. */
+  damaged(key: string): boolean {
+    return existsSync(this.entry(key)) && !this.has(key);
   }
   keys(): string[] {
     try {
@@ -165,7 +177,12 @@ export class Cache {
    */
   makeTemp(key: string): string {
     const dir = join(this.root, 'tmp', `${key}.${HOST_TAG}.${process.pid}.${Math.random().toString(36).slice(2, 8)}`);
-    mkdirSync(join(dir, 'out'), { recursive: true });
+    try {
+      mkdirSync(join(dir, 'out'), { recursive: true });
+    } catch (e) {
+      rmSync(dir, { recursive: true, force: true });
+      throw diskFullError(e, dir);
+    }
     return dir;
   }
 
@@ -177,7 +194,7 @@ export class Cache {
   commit(tmp: string, key: string, replace = true): 'committed' | 'exists' {
     mkdirSync(this.cacheDir, { recursive: true });
     const dest = this.entry(key);
-    if (existsSync(dest) && replace) {
+    if (existsSync(dest) && (replace || !this.has(key))) {
       const trash = `${tmp}.old`;
       renameSync(dest, trash);
       renameSync(tmp, dest);
@@ -219,38 +236,26 @@ export class Cache {
     return n;
   }
 
-  /** Takes the lock of `key`; false while another live process holds it. A dead holder's lock is taken over. */
+  /**
+   * Takes the lease lock of `key` (locks/<key>/, see LeaseLock); false while another live process, here or on
+   * another machine sharing the cache, holds it. The lease is renewed in the background until `unlock`.
+   */
   tryLock(key: string): boolean {
-    const file = join(this.root, 'locks', `${key}.lock`);
-    mkdirSync(dirname(file), { recursive: true });
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        const fd = openSync(file, 'wx');
-        writeSync(fd, String(process.pid));
-        closeSync(fd);
-        return true;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-        let holder = 0;
-        try {
-          holder = Number(readFileSync(file, 'utf8').trim());
-        } catch {
-          continue;
-        }
-        if (holder === process.pid || pidAlive(holder)) return false;
-        rmSync(file, { force: true });
-      }
-    }
-    return false;
+    if (this.held.has(key)) return false;
+    const lock = new LeaseLock(join(this.root, 'locks', key), this.leaseMs);
+    if (!lock.tryAcquire()) return false;
+    const timer = setInterval(() => lock.renew(), Math.max(50, Math.floor(this.leaseMs / 3)));
+    timer.unref();
+    this.held.set(key, { lock, timer });
+    return true;
   }
 
   unlock(key: string): void {
-    const file = join(this.root, 'locks', `${key}.lock`);
-    try {
-      if (Number(readFileSync(file, 'utf8').trim()) === process.pid) rmSync(file, { force: true });
-    } catch {
-      /* already gone */
-    }
+    const h = this.held.get(key);
+    if (!h) return;
+    clearInterval(h.timer);
+    h.lock.release();
+    this.held.delete(key);
   }
 
   indexFile(pipeline: string, stage: string) {
@@ -298,7 +303,11 @@ export class Cache {
   failedLog(pipeline: string, stage: string): string {
     const t = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
     const file = join(this.root, 'logs', pipeline, `${stage}-${t}.log`);
-    mkdirSync(dirname(file), { recursive: true });
+    try {
+      mkdirSync(dirname(file), { recursive: true });
+    } catch (e) {
+      throw diskFullError(e, file);
+    }
     return file;
   }
 

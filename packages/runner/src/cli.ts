@@ -1,9 +1,10 @@
 import { availableParallelism } from 'node:os';
-import { parseArgs } from 'node:util';
-import { UsageError, dagCommand, gcCommand, lsCommand, runCommand, showCommand, statusCommand } from './commands.js';
+import { UsageError, checkBackend, dagCommand, gcCommand, lsCommand, publishCommand, runCommand, showCommand, statusCommand } from './commands.js';
 import { PipelineError, formatDiagnostic } from './diagnostics.js';
 import { endQuietlyOnClosedPipe } from './pipe.js';
 import { loadFarm } from './farm.js';
+import { COMMAND_OPTIONS, FlagError, parseFlags } from './flags.js';
+import { didYouMean } from './hint.js';
 import { RegistryError } from './registry.js';
 import { serveCommand } from './serve.js';
 
@@ -17,7 +18,9 @@ usage:
   runner ls [--json]               the cache entries
   runner gc [--keep-pipelines FILE...] [--all] [--dry-run]
                                    remove cache entries no pipeline refers to
-  runner serve [FILE...] [--port 8080] [--host 127.0.0.1]
+  runner publish FILE [STAGE]      copy the cached outputs of the stages with 'publish:' (or STAGE) into
+                                   their publish folders again (a new vNNN only when the files changed)
+  runner serve [FILE...] [--port 8080] [--host 127.0.0.1] [--allow-host NAME]...
                                    a read-only review page of the pipelines (default: every one the cache has seen)
   runner run FILE --farm redis://HOST:PORT    run the stages as jobs on a farm's workers
   runner worker --farm redis://HOST:PORT [--slots cpu=N,gpu=N] [--backend B]
@@ -58,6 +61,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return cmd ? 0 : 2;
   }
+  if (!(cmd in COMMAND_OPTIONS)) throw new UsageError(`unknown command '${cmd}'${didYouMean(cmd, Object.keys(COMMAND_OPTIONS))}; commands: ${Object.keys(COMMAND_OPTIONS).join(', ')} (runner --help)`);
   // `gc --keep-pipelines a.yaml b.yaml`: the files after the flag
   let keep: string[] = [];
   if (cmd === 'gc') {
@@ -69,27 +73,7 @@ async function main(argv: string[]): Promise<number> {
       rest.splice(i, j - i);
     }
   }
-  const { values, positionals } = parseArgs({
-    args: rest,
-    allowPositionals: true,
-    options: {
-      cache: { type: 'string' },
-      json: { type: 'boolean' },
-      jobs: { type: 'string', short: 'j' },
-      force: { type: 'string', multiple: true },
-      'dry-run': { type: 'boolean', short: 'n' },
-      backend: { type: 'string' },
-      workers: { type: 'string' },
-      gpus: { type: 'string' },
-      resource: { type: 'string', multiple: true },
-      all: { type: 'boolean' },
-      port: { type: 'string' },
-      host: { type: 'string' },
-      farm: { type: 'string' },
-      slots: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+  const { values, positionals } = parseFlags(cmd, rest);
   if (values.help) {
     process.stdout.write(HELP);
     return 0;
@@ -116,6 +100,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'worker': {
       if (!values.farm) throw new UsageError('runner worker: --farm redis://HOST:PORT is required');
+      checkBackend(values.backend);
       const farm = await loadFarm();
       const lockMs = process.env.FACECOMB_FARM_LOCK_MS ? Number(process.env.FACECOMB_FARM_LOCK_MS) : undefined;
       return farm.runWorker({ url: values.farm, slots: farm.parseSlots(values.slots), backend: values.backend, cache: values.cache, lockMs });
@@ -135,6 +120,8 @@ async function main(argv: string[]): Promise<number> {
     case 'show':
       if (!positionals[1]) throw new UsageError('runner show: usage: runner show FILE STAGE');
       return showCommand(file(), positionals[1], { ...common, json: values.json });
+    case 'publish':
+      return publishCommand(file(), positionals[1], common);
     case 'ls':
       lsCommand({ ...common, json: values.json });
       return 0;
@@ -143,7 +130,7 @@ async function main(argv: string[]): Promise<number> {
       await gcCommand({ ...common, keep, all: values.all, dryRun: values['dry-run'] });
       return 0;
     case 'serve':
-      await serveCommand(positionals, { ...common, port: int('--port', values.port) ?? 8080, host: values.host ?? '127.0.0.1' });
+      await serveCommand(positionals, { ...common, port: int('--port', values.port) ?? 8080, host: values.host ?? '127.0.0.1', allowHosts: values['allow-host'] });
       return 0;
     default:
       throw new UsageError(`unknown command '${cmd}'; commands: run, status, dag, show, ls, gc, serve, worker, farm (runner --help)`);
@@ -164,11 +151,11 @@ main(process.argv.slice(2)).then(
     if (e instanceof PipelineError) {
       for (const d of e.diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
       process.stderr.write(`${e.diagnostics.length} error(s) in the pipeline; nothing was run\n`);
-    } else if ((e as { farm?: boolean }).farm) {
+    } else if ((e as { farm?: boolean; diskFull?: boolean }).farm || (e as { diskFull?: boolean }).diskFull) {
       process.stderr.write(`runner: ${(e as Error).message}\n`);
       process.exitCode = 1;
       return;
-    } else if (e instanceof UsageError || e instanceof RegistryError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    } else if (e instanceof UsageError || e instanceof FlagError || e instanceof RegistryError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`runner: ${(e as Error).message}\n`);
     } else {
       process.stderr.write(`runner: ${(e as Error).stack ?? String(e)}\n`);

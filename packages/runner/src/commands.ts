@@ -1,16 +1,27 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { BACKENDS } from '@facecomb/stage';
 import { Cache, cacheRootFor, type Manifest } from './cache.js';
+import { checkKinds, checkNames } from './checks.js';
+import { PipelineError } from './diagnostics.js';
 import { Executor } from './execute.js';
 import { loadFarm } from './farm.js';
 import { HashIndex, formatBytes, treeSize } from './files.js';
 import { didYouMean } from './hint.js';
 import { loadPipeline, type Pipeline } from './pipeline.js';
 import { planPipeline, type StagePlan } from './plan.js';
+import { publishEntry } from './publish.js';
 import { Reporter, formatElapsed } from './progress.js';
 import { loadRegistry } from './registry.js';
 
 export class UsageError extends Error {}
+
+/** Refuses a `--backend` that is no tensor engine, before anything runs. */
+export function checkBackend(backend: string | undefined): void {
+  if (backend === undefined || BACKENDS.includes(backend)) return;
+  const hint = /gpu|cuda/i.test(backend) ? ' (the GPU engines are webgpu and tensorflow)' : didYouMean(backend, BACKENDS);
+  throw new UsageError(`--backend ${backend}: not a tensor engine${hint}; engines: ${BACKENDS.join(', ')}`);
+}
 
 export interface CommonOptions {
   cache?: string;
@@ -22,8 +33,11 @@ function write(o: CommonOptions, s: string): void {
   (o.out ?? process.stdout).write(s.endsWith('\n') ? s : `${s}\n`);
 }
 
-/** Loads a pipeline and plans it against its cache. Throws PipelineError on a bad pipeline. */
-export async function openPipeline(file: string, o: CommonOptions & { force?: string[] } = {}): Promise<{ p: Pipeline; cache: Cache; plans: Map<string, StagePlan> }> {
+/**
+ * Loads a pipeline and plans it against its cache. Throws PipelineError on a bad pipeline; with `check`, also
+ * on what the cross-stage names and the kinds' own checks of the stale stages find (run and status).
+ */
+export async function openPipeline(file: string, o: CommonOptions & { force?: string[]; check?: boolean } = {}): Promise<{ p: Pipeline; cache: Cache; plans: Map<string, StagePlan> }> {
   const registry = loadRegistry(o.env);
   const p = loadPipeline(file, registry, { env: o.env });
   const cache = new Cache(cacheRootFor(p.file, { cache: o.cache, env: o.env }));
@@ -36,6 +50,11 @@ export async function openPipeline(file: string, o: CommonOptions & { force?: st
   const hashes = new HashIndex(cache.hashIndexFile);
   const plans = await planPipeline(p, cache, hashes, force);
   await hashes.save((f, t) => cache.writeText(f, t));
+  if (o.check) {
+    const stale = p.order.filter((n) => plans.get(n)!.state === 'stale');
+    const diags = [...checkNames(p), ...(await checkKinds(p, stale))];
+    if (diags.length) throw new PipelineError(diags.sort((a, b) => a.line - b.line || a.col - b.col));
+  }
   return { p, cache, plans };
 }
 
@@ -53,7 +72,8 @@ export interface RunCommandOptions extends CommonOptions {
 
 /** `runner run`: returns the process exit code (0 ok, 1 a stage failed, 130 interrupted). */
 export async function runCommand(file: string, o: RunCommandOptions = {}): Promise<number> {
-  const { p, cache, plans } = await openPipeline(file, o);
+  checkBackend(o.backend);
+  const { p, cache, plans } = await openPipeline(file, { ...o, check: true });
   const out = o.out ?? process.stdout;
   if (o.dryRun) {
     const w = Math.max(8, ...p.order.map((n) => n.length));
@@ -96,7 +116,41 @@ export async function runCommand(file: string, o: RunCommandOptions = {}): Promi
   if (count('interrupted')) parts.push(`${count('interrupted')} interrupted`);
   write(o, `${p.name}: ${parts.join(', ')} in ${formatElapsed(Date.now() - t0)}${res.interrupted ? ' (interrupted; finished stages are cached, the next run resumes)' : ''}`);
   if (res.ok && !res.interrupted) for (const line of [...resultLines(p, cache, res.outcomes), ...summaryLines(p, cache, res.outcomes)]) write(o, line);
-  return res.interrupted ? 130 : res.ok ? 0 : 1;
+  // every stage that succeeded (ran or cached) publishes, even when an unrelated stage failed; nothing on Ctrl-C
+  const done = new Map([...res.outcomes].filter(([, x]) => x.state === 'done' || x.state === 'cached').map(([n, x]) => [n, x.key]));
+  const published = res.interrupted || publishStages(p, cache, done, o);
+  return res.interrupted ? 130 : res.ok && published ? 0 : 1;
+}
+
+/** Publishes the stages (name -> cache key) that have `publish:`; false when one could not be published. */
+function publishStages(p: Pipeline, cache: Cache, keys: Map<string, string>, o: CommonOptions): boolean {
+  let ok = true;
+  for (const name of p.order) {
+    const folder = p.stages.get(name)!.publish;
+    const m = folder && keys.has(name) ? cache.manifest(keys.get(name)!) : null;
+    if (!folder || !m) continue;
+    try {
+      const r = publishEntry(m, folder, p.file);
+      write(o, r.created ? `published ${name}: ${r.folder}` : `published ${name}: unchanged, still ${r.folder}`);
+    } catch (e) {
+      ok = false;
+      write(o, `publish of ${name} into ${folder} failed: ${(e as Error).message}`);
+    }
+  }
+  return ok;
+}
+
+/** `runner publish FILE [STAGE]`: publishes again from the cache (the stages must be cached). */
+export async function publishCommand(file: string, stage: string | undefined, o: CommonOptions = {}): Promise<number> {
+  const { p, cache, plans } = await openPipeline(file, o);
+  const withPublish = p.order.filter((n) => p.stages.get(n)!.publish);
+  if (stage !== undefined && !p.stages.has(stage)) throw new UsageError(`publish: no stage '${stage}' in ${p.name}${didYouMean(stage, p.order)}; stages with publish: ${withPublish.join(', ') || 'none'}`);
+  if (stage !== undefined && !p.stages.get(stage)!.publish) throw new UsageError(`publish: stage '${stage}' has no 'publish: <folder>' field in ${p.file}; stages with one: ${withPublish.join(', ') || 'none'}`);
+  const names = stage === undefined ? withPublish : [stage];
+  if (!names.length) throw new UsageError(`publish: no stage of ${p.name} has a 'publish: <folder>' field`);
+  const stale = names.filter((n) => plans.get(n)!.state !== 'cached');
+  if (stale.length) throw new UsageError(`publish: ${stale.map((n) => `'${n}' is stale (${plans.get(n)!.reasons.join('; ')})`).join(', ')}: run the pipeline first (runner run ${file})`);
+  return publishStages(p, cache, new Map(names.map((n) => [n, plans.get(n)!.key])), o) ? 0 : 1;
 }
 
 /** Where the final stages' results are: the artifact folders of stages nothing else needs, with their files. */
@@ -136,7 +190,7 @@ export interface StatusEntry {
 }
 
 export async function statusCommand(file: string, o: CommonOptions & { json?: boolean } = {}): Promise<StatusEntry[]> {
-  const { p, plans } = await openPipeline(file, o);
+  const { p, plans } = await openPipeline(file, { ...o, check: true });
   const entries = p.order.map((n) => {
     const sp = plans.get(n)!;
     return { stage: n, state: sp.state, reason: sp.state === 'stale' ? sp.reasons.join('; ') : null, key: sp.key };

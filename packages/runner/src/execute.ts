@@ -102,8 +102,17 @@ export class Executor {
             .finally(() => {
               release();
               tasks.delete(t);
-              const o = this.outcomes.get(name)!;
-              if (o.state === 'done' || o.state === 'cached') this.cache.writeIndex(this.p.name, name, indexRecord(this.p, sp));
+              let o = this.outcomes.get(name)!;
+              if (o.state === 'done' || o.state === 'cached') {
+                try {
+                  this.cache.writeIndex(this.p.name, name, indexRecord(this.p, sp));
+                } catch (e) {
+                  // the entry is committed; only the record of this run is missing: say why and fail the run
+                  o = { ...o, state: 'failed', error: (e as Error).message };
+                  this.outcomes.set(name, o);
+                  this.reporter.message(`\nstage '${name}': ${o.error}\n`);
+                }
+              }
               this.reporter.update(name, { state: o.state, note: o.state === 'done' || o.state === 'cached' ? sp.key.slice(0, 12) : o.state === 'failed' ? o.error : undefined });
             });
           tasks.add(t);

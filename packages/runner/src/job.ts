@@ -5,10 +5,11 @@ import { createInterface } from 'node:readline';
 import { execa } from 'execa';
 import { parseReportLine } from '@facecomb/stage';
 import type { Manifest, StageStore } from './cache.js';
-import { assembleChunks, type ChunkRef } from './chunks.js';
-import { hashTree } from './files.js';
+import { assembleChunks, chunkKey, type ChunkRef } from './chunks.js';
+import { DiskFullError, diskFullError, freeBytes, isDiskFull } from './disk.js';
+import { hashTree, treeSize } from './files.js';
 import { envName } from './pipeline.js';
-import type { StagePlan } from './plan.js';
+import { stageKey, type StagePlan } from './plan.js';
 import { ProgressFile } from './progress-file.js';
 import { formatElapsed, type StageProgress } from './progress.js';
 import type { ChunkSpec } from './registry.js';
@@ -38,6 +39,24 @@ export interface StageJob {
   chunkOf?: string;
   /** An assembly: the chunks merged into the stage's artifact, in frame order. */
   chunks?: ChunkRef[];
+  /** Which submission asked for it (recorded in the manifest): a submitter tells its own runs from cache hits. */
+  run?: string;
+}
+
+/**
+ * Why a job's key does not follow from its content (null when it does): a key is only ever filled by the work
+ * it names, whoever sent the job.
+ */
+export function jobKeyProblem(job: StageJob): string | null {
+  const own = stageKey({ kind: job.kind.kind, version: job.kind.version, params: job.params, upstream: job.upstream, inputs: job.inputs });
+  if (job.frames) {
+    if (job.chunkOf !== own) return `its stage key ${String(job.chunkOf).slice(0, 12)} is not the key of its content (${own.slice(0, 12)})`;
+    const k = chunkKey(own, job.frames);
+    return k === job.key ? null : `its key ${job.key.slice(0, 12)} is not the key of frames ${job.frames.join('-')} of its stage (${k.slice(0, 12)})`;
+  }
+  if (own !== job.key) return `its key ${job.key.slice(0, 12)} is not the key of its content (${own.slice(0, 12)})`;
+  const bad = (job.chunks ?? []).find((c) => c.key !== chunkKey(own, c.frames));
+  return bad ? `its chunk ${bad.key.slice(0, 12)} is not the key of frames ${bad.frames.join('-')} of the stage` : null;
 }
 
 export type JobState = 'done' | 'cached' | 'failed' | 'interrupted';
@@ -72,7 +91,7 @@ export interface RunJobOptions {
   hooks?: JobHooks;
 }
 
-const CONTRACT_VARS = /^FACECOMB_(OUT|PARAMS|INPUTS|IN_.*|STAGE|PIPELINE_DIR|RESUME|BACKEND|FRAMES)$/;
+const CONTRACT_VARS = /^FACECOMB_(OUT|PARAMS|INPUTS|IN_.*|STAGE|PIPELINE_DIR|RESUME|STAGE_CACHE|BACKEND|FRAMES)$/;
 
 /** The job for a planned stage (or one of its chunks / its assembly). */
 export function stageJob(pipeline: { name: string; file: string; dir: string }, sp: StagePlan, part: Partial<Pick<StageJob, 'key' | 'frames' | 'chunkOf' | 'chunks'>> = {}): StageJob {
@@ -80,7 +99,8 @@ export function stageJob(pipeline: { name: string; file: string; dir: string }, 
   return {
     key: sp.key,
     stage: sp.name,
-    pipeline,
+    // only these three: the executor passes its whole Pipeline (with the parsed YAML), which is no job content
+    pipeline: { name: pipeline.name, file: pipeline.file, dir: pipeline.dir },
     kind: { kind: k.kind, version: k.version, pkg: k.pkg, keep: k.keep, chunk: k.chunk },
     params: sp.def.params,
     upstream: sp.upstream,
@@ -110,6 +130,9 @@ export async function runStageJob(job: StageJob, cache: StageStore, o: RunJobOpt
     const resume = cache.work(key);
     const logFile = join(tmp, 'log.txt');
     const log = createWriteStream(logFile);
+    // a full disk fails the log's writes: kept to report once the stage ended, never an unhandled 'error'
+    let logError: unknown;
+    log.on('error', (e) => (logError ??= e));
     const what = job.chunks ? `assembly of ${job.chunks.length} chunks` : job.frames ? `frames ${job.frames[0]}-${job.frames[1]}` : '';
     log.write(`# stage '${stage}' of pipeline '${job.pipeline.name}' (${job.kind.kind} v${job.kind.version})${what ? `, ${what}` : ''}, key ${key}, on ${host}\n`);
     const startMs = Date.now();
@@ -128,6 +151,8 @@ export async function runStageJob(job: StageJob, cache: StageStore, o: RunJobOpt
       }
     } else {
       mkdirSync(resume, { recursive: true });
+      const stageCache = cache.stageCache(job.kind.kind);
+      mkdirSync(stageCache, { recursive: true });
       const inputs: Record<string, string> = {};
       for (const [n, k] of Object.entries(job.upstream)) inputs[n] = cache.artifacts(k);
       const env: NodeJS.ProcessEnv = {};
@@ -139,6 +164,7 @@ export async function runStageJob(job: StageJob, cache: StageStore, o: RunJobOpt
         FACECOMB_STAGE: stage,
         FACECOMB_PIPELINE_DIR: job.pipeline.dir,
         FACECOMB_RESUME: resume,
+        FACECOMB_STAGE_CACHE: stageCache,
       });
       if (job.frames) env.FACECOMB_FRAMES = `${job.frames[0]}-${job.frames[1]}`;
       if (o.backend) env.FACECOMB_BACKEND = o.backend;
@@ -149,7 +175,13 @@ export async function runStageJob(job: StageJob, cache: StageStore, o: RunJobOpt
       const [file, args] = o.cli ? [process.execPath, [o.cli, job.kind.kind]] : ['/bin/sh', ['-c', String(job.params.cmd)]];
       log.write(`# ${o.cli ? `node ${o.cli} ${job.kind.kind}` : `sh -c ${JSON.stringify(job.params.cmd)}`}  (cwd ${job.pipeline.dir})\n`);
       const child = execa(file, args, { cwd: job.pipeline.dir, env, extendEnv: false, stdin: 'ignore', buffer: false, reject: false, detached: true, cleanup: false });
-      if (child.pid) writeFileSync(join(tmp, 'stage.pid'), String(child.pid));
+      try {
+        if (child.pid) writeFileSync(join(tmp, 'stage.pid'), String(child.pid));
+      } catch (e) {
+        // (a full disk) the stage must not run on unseen, holding space in a folder about to be removed
+        if (child.pid) killTree(child.pid, 'SIGKILL');
+        throw diskFullError(e, join(tmp, 'stage.pid'));
+      }
       const live = new ProgressFile(tmp, { pipeline: job.pipeline.name, stage, kind: job.kind.kind, key, startMs, pid: process.pid });
       o.hooks?.started?.(child.pid, startMs);
       if (o.aborted() && child.pid) killTree(child.pid, 'SIGTERM');
@@ -179,17 +211,29 @@ export async function runStageJob(job: StageJob, cache: StageStore, o: RunJobOpt
       signal = result.signal ?? undefined;
     }
     const endMs = Date.now();
+    // whether the stage's own output filled the log (else the failed writes were the stage's outputs)
+    const logFilled = logError;
     log.write(`# exit ${exit ?? `signal ${signal}`} after ${formatElapsed(endMs - startMs)}\n`);
-    await new Promise<void>((res) => log.end(res));
+    await new Promise<void>((res) => (log.destroyed ? res() : log.end(res)));
     if (o.aborted()) return { state: 'interrupted', key };
-    if (exit !== 0) {
-      const saved = cache.failedLog(job.pipeline.name, job.frames ? `${stage}.${job.frames[0]}-${job.frames[1]}` : stage);
-      renameSync(logFile, saved);
-      const tail = readFileSync(saved, 'utf8').trimEnd().split('\n').slice(-(o.tailLines ?? 20));
-      return { state: 'failed', key, error: exit === null ? `killed by ${signal}` : `exit code ${exit}`, log: saved, tail, host };
+    // a stage that failed on a full disk (its own writes or its log's) is reported as that, with what it had made
+    const full = (logError && isDiskFull(logError)) || (exit !== 0 && freeBytes(tmp) < 64 * 1024) ? new DiskFullError(logFilled || exit === 0 ? logFile : out, Math.max(1, Math.ceil(treeSize(tmp) / 2 ** 20))) : null;
+    if (logError && !full) throw logError;
+    if (exit !== 0 || full) {
+      const tail = readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-(o.tailLines ?? 20));
+      let saved: string | undefined;
+      try {
+        saved = cache.failedLog(job.pipeline.name, job.frames ? `${stage}.${job.frames[0]}-${job.frames[1]}` : stage);
+        renameSync(logFile, saved);
+      } catch (e) {
+        if (!full || !isDiskFull(e)) throw e;
+        saved = undefined;
+      }
+      const error = full ? full.message : exit === null ? `killed by ${signal}` : `exit code ${exit}`;
+      return { state: 'failed', key, error, log: saved, tail, host };
     }
     const entry = cache.entry(key);
-    const manifest: Manifest & { frames?: [number, number]; chunkOf?: string; chunks?: ChunkRef[] } = {
+    const manifest: Manifest & { frames?: [number, number]; chunkOf?: string; chunks?: ChunkRef[]; run?: string } = {
       key,
       stage,
       kind: job.kind.kind,
@@ -215,8 +259,13 @@ export async function runStageJob(job: StageJob, cache: StageStore, o: RunJobOpt
       pid: process.pid,
       ...(job.frames ? { frames: job.frames, chunkOf: job.chunkOf } : {}),
       ...(job.chunks ? { chunks: job.chunks } : {}),
+      ...(job.run ? { run: job.run } : {}),
     };
-    writeFileSync(join(tmp, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    try {
+      writeFileSync(join(tmp, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    } catch (e) {
+      throw diskFullError(e, join(tmp, 'manifest.json'));
+    }
     rmSync(join(tmp, 'stage.pid'), { force: true });
     rmSync(join(tmp, ProgressFile.NAME), { force: true });
     if (o.aborted()) return { state: 'interrupted', key };
@@ -224,6 +273,8 @@ export async function runStageJob(job: StageJob, cache: StageStore, o: RunJobOpt
     tmp = undefined;
     rmSync(resume, { recursive: true, force: true });
     return { state: committed === 'committed' ? 'done' : 'cached', key, host };
+  } catch (e) {
+    throw diskFullError(e, tmp ?? cache.root);
   } finally {
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   }

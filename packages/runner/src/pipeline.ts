@@ -3,7 +3,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { makeAjv, type ErrorObject } from './ajv.js';
 import { PipelineError, SourceMap, type Diagnostic, type PathSeg } from './diagnostics.js';
-import { expandInput, isGlob } from './files.js';
+import { FileNameError, expandInput, isGlob } from './files.js';
 import { closest, didYouMean } from './hint.js';
 import type { KindSpec, Registry } from './registry.js';
 
@@ -32,6 +32,7 @@ export const PIPELINE_SCHEMA = {
         needs: { type: 'array', items: { type: 'string' }, uniqueItems: true },
         resources: { type: 'object', additionalProperties: { type: 'number', minimum: 0 } },
         chunk: { type: 'integer', minimum: 1 },
+        publish: { type: 'string', minLength: 1 },
         description: { type: 'string' },
       },
     },
@@ -57,6 +58,8 @@ export interface StageDef {
   /** Frames per chunk job (per-frame kinds); not part of the key: the merged artifact equals an unchunked run's. */
   chunk?: number;
   description?: string;
+  /** Absolute folder the stage's outputs are published into (`publish:`, relative to the pipeline file); not part of the key. */
+  publish?: string;
   /** Input files named by the kind's input params (expanded globs and folders), sorted. */
   inputFiles: InputFile[];
 }
@@ -228,7 +231,13 @@ export function loadPipeline(file: string, registry: Registry, opts: LoadOptions
       }),
     );
   }
-  const data = doc.toJS() as unknown;
+  let data: unknown;
+  try {
+    data = doc.toJS();
+  } catch (e) {
+    // an alias bomb (billion laughs) stops here: yaml refuses excessive alias expansion
+    throw new PipelineError([{ file: abs, line: 1, col: 1, field: '', message: `YAML: ${(e as Error).message.split('\n')[0]}; use fewer aliases (*name)` }]);
+  }
   const diags: Diagnostic[] = [];
   pipelineValidator ??= makeAjv().compile(PIPELINE_SCHEMA);
   if (!pipelineValidator(data)) diags.push(...ajvDiagnostics(pipelineValidator.errors ?? [], src, []));
@@ -318,7 +327,14 @@ export function loadPipeline(file: string, registry: Registry, opts: LoadOptions
           const list: [string, PathSeg[]][] =
             typeof v === 'string' ? [[v, [...base, 'with', param]]] : Array.isArray(v) ? v.map((x, i) => [x, [...base, 'with', param, i]] as [string, PathSeg[]]).filter(([x]) => typeof x === 'string') : [];
           for (const [p, path] of list) {
-            const files = expandInput(dir, p);
+            let files: string[] | null;
+            try {
+              files = expandInput(dir, p);
+            } catch (e) {
+              if (!(e instanceof FileNameError)) throw e;
+              diags.push(src.diag(path, e.message));
+              continue;
+            }
             if (!files) {
               const where = isAbsolute(p) ? p : resolve(dir, p);
               diags.push(src.diag(path, isGlob(p) ? `input glob '${p}' matches no file (under ${dir})` : `input file '${p}' not found (looked at ${where})`));
@@ -332,7 +348,7 @@ export function loadPipeline(file: string, registry: Registry, opts: LoadOptions
       const able = [...registry.kinds.values()].filter((k) => k.chunk).map((k) => k.kind);
       diags.push(src.diag([...base, 'chunk'], `stage kind '${kind.kind}' cannot be split into frame chunks; kinds that can: ${able.join(', ')}`));
     }
-    if (kind) stages.set(name, { name, uses: kind.kind, kind, params, needs, resources, chunk, description: typeof s.description === 'string' ? s.description : undefined, inputFiles: dedupe(inputFiles) });
+    if (kind) stages.set(name, { name, uses: kind.kind, kind, params, needs, resources, chunk, description: typeof s.description === 'string' ? s.description : undefined, publish: typeof s.publish === 'string' ? resolve(dir, s.publish) : undefined, inputFiles: dedupe(inputFiles) });
   }
 
   // cycles

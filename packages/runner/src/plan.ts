@@ -42,7 +42,7 @@ export function canonicalJson(v: unknown): string {
   return JSON.stringify(v ?? null);
 }
 
-export function stageKey(parts: { kind: string; version: string; params: unknown; upstream: Record<string, string>; inputs: PlannedInput[] }): string {
+export function stageKey(parts: { kind: string; version: string; params: unknown; upstream: Record<string, string>; inputs: Pick<PlannedInput, 'path' | 'sha256'>[] }): string {
   const text = canonicalJson({
     format: KEY_FORMAT,
     kind: parts.kind,
@@ -118,6 +118,7 @@ export async function planPipeline(p: Pipeline, cache: Cache, hashes: HashIndex,
     if (!cached) {
       reasons = staleReasons({ kind: def.kind.kind, version: def.kind.version, params: def.params, inputs, upstream, key }, cache.readIndex(p.name, name), (n) => plans.get(n)!.state === 'stale', cache);
       if (force.has(name)) reasons = cache.has(key) ? ['forced'] : ['forced', ...reasons];
+      if (cache.damaged(key)) reasons = [`cache entry ${key.slice(0, 12)} is damaged (manifest.json empty or invalid, e.g. after a power loss): it runs again`, ...reasons.filter((r) => !r.startsWith('cache entry'))];
     }
     plans.set(name, { name, def, key, inputs, upstream, state: cached ? 'cached' : 'stale', reasons });
   }

@@ -71,14 +71,16 @@ export class Reporter {
     const r = this.rows.get(name);
     if (!r) return;
     const changed = patch.state !== undefined && patch.state !== r.state;
+    // a new note in the same state (a farm job nobody can take) is news too
+    const noted = patch.note !== undefined && patch.note !== r.note && r.state === patch.state;
     Object.assign(r, patch);
     if (changed && patch.state === 'running' && r.startMs === undefined) r.startMs = Date.now();
     if (changed && ['done', 'failed', 'interrupted'].includes(r.state) && r.startMs !== undefined) r.endMs ??= Date.now();
     if (this.tty) {
-      if (changed) this.draw();
+      if (changed || noted) this.draw();
       return;
     }
-    if (changed) this.print(name, r);
+    if (changed || noted) this.print(name, r);
     else r.dirty = true;
   }
 

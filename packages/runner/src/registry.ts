@@ -31,6 +31,29 @@ export interface KindSpec {
    * how chunk meta.json files merge (fields summed; arrays of frame numbers are concatenated). null: no chunks.
    */
   chunk: ChunkSpec | null;
+  /** Cross-stage names (stages.json `provides`, `collects`, `refers`), checked before anything runs (src/checks.ts). */
+  names: NameSpec;
+  /**
+   * stages.json `check`: absolute path of a module exporting `check(params, ctx)`, the kind's own cheap checks
+   * (a probe of an input's length) run before anything runs; null when the kind has none.
+   */
+  check: string | null;
+}
+
+/**
+ * Names that stages hand down the DAG, by name space (e.g. `identity`): a dataset `provides` the identity named
+ * by its `name` param; a train `collects` the identities its needs provide (its `identities` param must list
+ * exactly those); a swap `refers` to one by its `source` param (it must be among those visible upstream).
+ */
+export interface NameSpec {
+  /** name space -> param holding the name this stage provides. */
+  provides: Record<string, string>;
+  /** name space -> param (optional) listing the names collected from the needs. */
+  collects: Record<string, string>;
+  /** param -> name space: the param must name one visible upstream. */
+  refers: Record<string, string>;
+  /** param -> values of a `refers` param that name nothing but a mode (swap's `source: all`): not checked. */
+  keywords: Record<string, string[]>;
 }
 
 /** stages.json `"chunk": {"sum": ["count"]}` (or `true`). */
@@ -104,8 +127,26 @@ function loadStagesJson(pkg: string, pkgDir: string, ajv: ReturnType<typeof make
       keep: spec.keep === true || kind === 'train',
       chunk: chunkSpec(spec.chunk, where),
       showSummary: spec.show === 'summary',
+      names: { provides: stringMap(spec.provides, `${where}: 'provides'`), collects: stringMap(spec.collects, `${where}: 'collects'`), refers: stringMap(spec.refers, `${where}: 'refers'`), keywords: listMap(spec.keywords, `${where}: 'keywords'`) },
+      check: typeof spec.check === 'string' ? resolve(pkgDir, spec.check) : null,
     });
   }
+}
+
+function listMap(raw: unknown, where: string): Record<string, string[]> {
+  if (raw === undefined) return {};
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw) || !Object.values(raw).every((v) => Array.isArray(v) && v.every((x) => typeof x === 'string'))) {
+    throw new RegistryError(`${where} must map param names to lists of strings`);
+  }
+  return raw as Record<string, string[]>;
+}
+
+function stringMap(raw: unknown, where: string): Record<string, string> {
+  if (raw === undefined) return {};
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw) || !Object.values(raw).every((v) => typeof v === 'string')) {
+    throw new RegistryError(`${where} must map names to strings`);
+  }
+  return raw as Record<string, string>;
 }
 
 function chunkSpec(raw: unknown, where: string): ChunkSpec | null {
@@ -138,6 +179,8 @@ export function loadRegistry(env: NodeJS.ProcessEnv = process.env): Registry {
     keep: false,
     chunk: { sum: [] },
     showSummary: false,
+    names: { provides: {}, collects: {}, refers: {}, keywords: {} },
+    check: null,
   });
   const require = createRequire(import.meta.url);
   const missing: string[] = [];

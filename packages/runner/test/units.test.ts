@@ -64,14 +64,19 @@ test('two machines commit one key: the second rename loses and counts as a hit; 
     const key = 'a'.repeat(64);
     const [t1, t2] = [cache.makeTemp(key), cache.makeTemp(key)];
     assert.match(t1, new RegExp(`${key}\\.${HOST_TAG}\\.${process.pid}\\.`));
-    writeFileSync(join(t1, 'out', 'x'), 'first');
-    writeFileSync(join(t2, 'out', 'x'), 'second');
+    // a finished run: its files and a manifest naming the key (a folder without one is a damaged entry)
+    const finish = (t: string, x: string) => {
+      writeFileSync(join(t, 'out', 'x'), x);
+      writeFileSync(join(t, 'manifest.json'), JSON.stringify({ key, outputs: [], artifacts: cache.artifacts(key) }));
+    };
+    finish(t1, 'first');
+    finish(t2, 'second');
     assert.equal(cache.commit(t1, key, false), 'committed');
     assert.equal(cache.commit(t2, key, false), 'exists');
     assert.equal(readFileSync(join(cache.artifacts(key), 'x'), 'utf8'), 'first');
     assert.ok(!existsSync(t2), 'the loser dropped its copy');
     const t3 = cache.makeTemp(key);
-    writeFileSync(join(t3, 'out', 'x'), 'forced');
+    finish(t3, 'forced');
     assert.equal(cache.commit(t3, key, true), 'committed');
     assert.equal(readFileSync(join(cache.artifacts(key), 'x'), 'utf8'), 'forced');
     // a temp folder of another machine (its pid means nothing here) and one of a dead process of this one

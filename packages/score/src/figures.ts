@@ -1,5 +1,18 @@
 /** The figures of the score summary: what each measures, and which way is better. */
 export const FIGURES = {
+  // the delivered shot: the face found again in the blended plate (what the user delivers)
+  deliveredRetrieval: { group: 'delivered', better: 'higher', what: 'share of blended frames whose face, found again, is nearest the source (no face found: not retrieved)' },
+  deliveredDistSource: { group: 'delivered', better: 'lower', what: 'mean descriptor distance of the blended face to the source identity' },
+  deliveredDistTarget: { group: 'delivered', better: 'higher', what: 'mean descriptor distance of the blended face to the target (plate) identity' },
+  deliveredDetectability: { group: 'delivered', better: 'higher', what: "share of blended frames where face-api's detector finds the face near the plate's face" },
+  deliveredLandmarkError: { group: 'delivered', better: 'lower', what: 'mean 68-landmark distance blended face vs plate face, in inter-ocular distances' },
+  deliveredExpressionL1: { group: 'delivered', better: 'lower', what: 'mean L1 distance of the 7 expression probabilities blended face vs plate (0-2)' },
+  deliveredDetailMouth: { group: 'delivered', better: 'near 1', what: 'high-frequency energy in the mouth, blended frame / plate' },
+  deliveredDetailEyes: { group: 'delivered', better: 'near 1', what: 'high-frequency energy around the eyes and lower forehead, blended frame / plate' },
+  seam: { group: 'seams', better: 'lower', what: 'luminance gradient the blend adds at the mask border (8-bit levels/px)' },
+  seamPlate: { group: 'seams', better: '-', what: "the plate's own gradient there" },
+  seamRatio: { group: 'seams', better: 'near 1', what: "(seamPlate + seam) / seamPlate: the border's gradient against the plate's own" },
+  // diagnostics of the decoder's output: the swap crops before the blend
   identityRetrieval: { group: 'identity', better: 'higher', what: 'share of swapped faces whose nearest trained identity is the source' },
   distSource: { group: 'identity', better: 'lower', what: 'mean descriptor distance of the swapped face to the source identity' },
   distTarget: { group: 'identity', better: 'higher', what: 'mean descriptor distance of the swapped face to the target (plate) identity' },
@@ -9,9 +22,6 @@ export const FIGURES = {
   jitter: { group: 'stability', better: 'lower', what: 'landmark jitter of the swapped faces (inter-ocular distances per frame)' },
   jitterPlate: { group: 'stability', better: 'lower', what: 'landmark jitter of the plate faces, measured the same way' },
   jitterRatio: { group: 'stability', better: 'near 1', what: 'jitter / jitterPlate' },
-  seam: { group: 'seams', better: 'lower', what: 'luminance gradient the blend adds at the mask border (8-bit levels/px)' },
-  seamPlate: { group: 'seams', better: '-', what: "the plate's own gradient there" },
-  seamRatio: { group: 'seams', better: 'near 1', what: "(seamPlate + seam) / seamPlate: the border's gradient against the plate's own" },
   detailMouth: { group: 'detail', better: 'near 1', what: 'high-frequency energy in the mouth, swap / plate' },
   detailEyes: { group: 'detail', better: 'near 1', what: 'high-frequency energy around the eyes and lower forehead, swap / plate' },
   ssim: { group: 'reconstruction', better: 'higher', what: 'SSIM of the swapped face vs the plate inside the mask' },
@@ -21,6 +31,9 @@ export const FIGURES = {
 } as const;
 
 export type FigureName = keyof typeof FIGURES;
+
+/** Groups measured on the blended plate (what is delivered); the others are diagnostics of the swap crops. */
+export const DELIVERED_GROUPS: readonly string[] = ['delivered', 'seams'];
 
 /** The summary: every figure (null where not measured: no blend, no reconstruction, too few frames). */
 export type Figures = Record<FigureName, number | null>;

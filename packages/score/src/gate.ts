@@ -29,7 +29,7 @@ export function checkThresholds(figures: Figures, thresholds: Partial<Record<Fig
 
 function unmeasured(name: FigureName): string {
   const g = FIGURES[name].group;
-  if (g === 'seams') return 'add the blend stage to the needs';
+  if (g === 'seams' || g === 'delivered') return 'add the blend stage to the needs';
   if (g === 'reconstruction') return "the source is not the target: set 'reconstruction: true' or 'target'";
   if (g === 'stability') return 'needs two consecutive frames with a face';
   return 'no frame with a face was scored';

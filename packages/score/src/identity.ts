@@ -4,6 +4,7 @@ import { readImage } from '@facecomb/image';
 import { descriptorDistance } from '@facecomb/align';
 import type { FaceReader } from './faces.js';
 import type { Identity } from './inputs.js';
+import type { ReadingCache } from './readings.js';
 
 export interface IdentityMean {
   name: string;
@@ -25,8 +26,8 @@ export function meanDescriptor(ds: Float32Array[]): Float32Array {
   return m;
 }
 
-/** The mean face descriptor of an identity over up to `per` of its dataset crops (evenly spaced). */
-export async function identityMean(reader: FaceReader, id: Identity, per: number): Promise<IdentityMean> {
+/** The mean face descriptor of an identity over up to `per` of its dataset crops (evenly spaced); readings kept in `cache` when given. */
+export async function identityMean(reader: FaceReader, id: Identity, per: number, cache?: ReadingCache): Promise<IdentityMean> {
   const file = join(id.dir, 'items.json');
   let items: { crop: string }[];
   try {
@@ -38,8 +39,10 @@ export async function identityMean(reader: FaceReader, id: Identity, per: number
   const chosen = evenly(items, per);
   const ds: Float32Array[] = [];
   for (let i = 0; i < chosen.length; i += 8) {
-    const crops = await Promise.all(chosen.slice(i, i + 8).map((it) => readImage(join(id.dir, it.crop), { channels: 3 })));
-    for (const r of await reader.read(crops, id.faceType)) ds.push(r.descriptor);
+    const files = chosen.slice(i, i + 8).map((it) => join(id.dir, it.crop));
+    const crops = await Promise.all(files.map((f) => readImage(f, { channels: 3 })));
+    const rs = cache ? await cache.read(reader, crops, files, id.faceType) : await reader.read(crops, id.faceType);
+    for (const r of rs) ds.push(r.descriptor);
   }
   return { name: id.name, descriptor: meanDescriptor(ds), crops: ds.length };
 }

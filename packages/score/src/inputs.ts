@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { readUpstream, type Upstream } from '@facecomb/stage';
+import { readUpstream, requireOneSource, type Upstream } from '@facecomb/stage';
 import type { FaceType } from '@facecomb/align';
 import type { ScoreParams } from './params.js';
 
@@ -54,6 +54,7 @@ export async function findInputs(inputs: Record<string, string>, params: Pick<Sc
   const ups = await readUpstream(inputs);
   for (const u of ups) if (!u.hasMeta) fail(`needed stage '${u.name}' has no meta.json at ${join(u.dir, 'meta.json')}: is it a facecomb stage output?`);
   const swap = pick(ups, ['swap'], 'swap', params.swap, true)!;
+  requireOneSource(swap, 'score');
   const blend = pick(ups, ['blend'], 'blend', params.blend, false);
   const align = pick(ups, ['align'], 'align', params.align, true)!;
   const frames = pick(ups, ['ingest', 'synth'], 'plate', params.plate, false);

@@ -51,12 +51,14 @@ export async function plotScore(r: ScoreResult, file: string): Promise<void> {
   const q = (pair: [number, number] | undefined) => (pair && pair[1] > 0 ? pair[0] / pair[1] : undefined);
   const ids = r.identities.map((i) => i.name);
   const palette = ['#d62728', '#1f77b4', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#17becf'];
+  const label = (n: string) => (n === r.source ? `${n} (source)` : n === r.target ? `${n} (target)` : n);
+  const identity = (title: string, d: (s: (typeof fr)[number]) => Record<string, number> | undefined): Panel => ({
+    title, ref: { value: 0.6, label: 'same person < 0.6' },
+    series: ids.map((n, k) => ({ name: label(n), colour: palette[k % palette.length], values: v((s) => d(s)?.[n]) })),
+  });
   const panels: Panel[] = [
-    {
-      title: `identity: descriptor distance of the swapped face to each identity (source ${r.source})`,
-      series: ids.map((n, k) => ({ name: n === r.source ? `${n} (source)` : n === r.target ? `${n} (target)` : n, colour: palette[k % palette.length], values: v((s) => s.distances?.[n]) })),
-      ref: { value: 0.6, label: 'same person < 0.6' },
-    },
+    ...(fr.some((s) => s.delivered) ? [identity(`delivered: distance of the face found in the blended plate to each identity (gaps: no face found)`, (s) => s.delivered?.distances)] : []),
+    identity(`swap crops: descriptor distance of the swapped face to each identity (source ${r.source})`, (s) => s.distances),
     {
       title: 'performance kept: swap vs plate',
       series: [

@@ -2,15 +2,16 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readImage, type Affine, type Image } from '@facecomb/image';
-import { descriptorDistance, frameName, interOcular, landmarkJitter, type Point } from '@facecomb/align';
+import { descriptorDistance, frameName, landmarkJitter, type Box, type Point } from '@facecomb/align';
 import type { FaceReader, FaceReading } from './faces.js';
+import { ReadingCache } from './readings.js';
 import { identityMean, meanDescriptor, nearest, type IdentityMean } from './identity.js';
 import type { ScoreInputs } from './inputs.js';
 import type { ScoreParams } from './params.js';
 import type { Figures } from './figures.js';
-import { highFrequency, maskedMeanAbsDiff, maskedPsnr, maskedSsim, regionMean } from './metrics.js';
+import { maskedMeanAbsDiff, maskedPsnr, maskedSsim } from './metrics.js';
 import { seamFigures, seamView, type SeamView } from './seams.js';
-import { eyesRegion, mouthRegion, rasterise } from './regions.js';
+import { detailPair, expressionL1, landmarkError, measureDelivered, type DeliveredFigures, type DeliveredFrame, type PlateFace } from './delivered.js';
 
 /** One plate frame's figures (docs: packages/score/README.md). */
 export interface FrameScore {
@@ -34,6 +35,8 @@ export interface FrameScore {
   psnr?: number;
   detected?: boolean;
   detectedPlate?: boolean;
+  /** The face found again in the blended frame (with a blend). */
+  delivered?: DeliveredFrame;
 }
 
 export interface ScoreResult {
@@ -56,6 +59,10 @@ interface Loaded {
   mask: Image;
   /** With a blend: the blend and the plate around the face, for the seam figures. */
   seams: SeamView | null;
+  matrix: Affine;
+  /** The crop files (keys of the reading cache). */
+  plateFile: string;
+  swapFile: string;
 }
 
 async function readJson(file: string): Promise<Record<string, unknown>> {
@@ -69,9 +76,10 @@ async function readJson(file: string): Promise<Record<string, unknown>> {
 async function load(inp: ScoreInputs, f: number, matrix: Affine): Promise<Loaded> {
   const name = frameName(f);
   const maskFile = existsSync(join(inp.swap.dir, 'masks', name)) ? join(inp.swap.dir, 'masks', name) : join(inp.align.dir, 'masks', name);
+  const plateFile = join(inp.align.dir, 'crops', name), swapFile = join(inp.swap.dir, 'faces', name);
   const [plate, swap, mask] = await Promise.all([
-    readImage(join(inp.align.dir, 'crops', name), { channels: 3 }),
-    readImage(join(inp.swap.dir, 'faces', name), { channels: 3 }),
+    readImage(plateFile, { channels: 3 }),
+    readImage(swapFile, { channels: 3 }),
     readImage(maskFile, { channels: 1 }),
   ]);
   if (swap.width !== plate.width || swap.height !== plate.height) throw new Error(`score: ${join(inp.swap.dir, 'faces', name)} is ${swap.width}x${swap.height} but the plate crop is ${plate.width}x${plate.height}`);
@@ -84,7 +92,7 @@ async function load(inp: ScoreInputs, f: number, matrix: Affine): Promise<Loaded
     const [b, p] = await Promise.all([readImage(file, { channels: 3 }), plateFile ? readImage(plateFile, { channels: 3 }) : null]);
     seams = seamView(b, p, plate, mask, matrix);
   }
-  return { frame: f, plate, swap, mask, seams };
+  return { frame: f, plate, swap, mask, seams, matrix, plateFile, swapFile };
 }
 
 const mean = (xs: number[]): number | null => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
@@ -96,44 +104,45 @@ const share = (xs: (boolean | undefined)[]): number | null => {
 };
 const ratio = (a: number | null, b: number | null): number | null => (a === null || b === null || !(b > 0) ? null : a / b);
 
-function landmarkError(a: Point[], b: Point[]): number {
-  let d = 0;
-  for (let k = 0; k < 68; k++) d += Math.hypot(a[k][0] - b[k][0], a[k][1] - b[k][1]);
-  return d / 68 / interOcular(b);
-}
-
 /** Per-frame image figures that need no nets: seams, detail, reconstruction. */
 function imageFigures(s: FrameScore, l: Loaded, plateLm: Point[]): void {
-  const { width: w, height: h } = l.plate;
+  const { width: w } = l.plate;
   if (l.seams) Object.assign(s, seamFigures(l.seams));
-  const r = Math.max(1, Math.round(w / 128));
-  const hs = highFrequency(l.swap, r), hp = highFrequency(l.plate, r);
-  const mouth = rasterise(mouthRegion(plateLm), w, h), eyes = rasterise(eyesRegion(plateLm), w, h);
-  s.detailMouth = [regionMean(hs, mouth), regionMean(hp, mouth)];
-  s.detailEyes = [regionMean(hs, eyes), regionMean(hp, eyes)];
+  Object.assign(s, detailPair(l.swap, l.plate, plateLm));
   // kept only when the swap is a reconstruction (known once the target is; cheap enough to compute anyway)
   s.ssim = maskedSsim(l.swap, l.plate, l.mask, Math.max(1, Math.round(w / 64)));
   s.psnr = maskedPsnr(l.swap, l.plate, l.mask);
 }
 
+const NO_DELIVERED: DeliveredFigures = {
+  deliveredRetrieval: null, deliveredDistSource: null, deliveredDistTarget: null, deliveredDetectability: null,
+  deliveredLandmarkError: null, deliveredExpressionL1: null, deliveredDetailMouth: null, deliveredDetailEyes: null,
+};
+
 export interface ScoreOptions {
   onProgress?: (done: number, total: number, what: string) => void;
+  /** Readings of unchanged crop files kept across runs (FACECOMB_STAGE_CACHE); without it every crop is read. */
+  readings?: ReadingCache;
 }
 
 /** Scores a swap (and its blend) against the plate and the trained identities. */
 export async function scoreSwap(reader: FaceReader, inp: ScoreInputs, params: ScoreParams, opts: ScoreOptions = {}): Promise<ScoreResult> {
   const frames = (inp.align.meta.frames ?? []) as number[];
   if (!Array.isArray(frames) || frames.length === 0) throw new Error(`score: align '${inp.align.name}' lists no frames (${join(inp.align.dir, 'meta.json')})`);
-  const total = frames.length + inp.identities.length;
+  // identities, then the crops, then (with a blend) the blended frames
+  const readings = opts.readings ?? await ReadingCache.open(undefined, reader);
+  const total = frames.length * (inp.blend ? 2 : 1) + inp.identities.length;
   const means: IdentityMean[] = [];
   for (const id of inp.identities) {
-    means.push(await identityMean(reader, id, params.perIdentity));
+    means.push(await identityMean(reader, id, params.perIdentity, readings));
     opts.onProgress?.(means.length, total, `identity ${id.name}`);
   }
 
   const scores: FrameScore[] = [];
   const swapDesc: Float32Array[] = [], plateDesc: Float32Array[] = [];
   const swapTrack: (Point[] | null)[] = [], plateTrack: (Point[] | null)[] = [];
+  const plateFaces: PlateFace[] = [];
+  const boxes = new Map<number, Box>();
   let prev: Loaded | null = null;
   let pending: { s: FrameScore; l: Loaded; n: number }[] = [];
   let nScored = 0;
@@ -141,11 +150,11 @@ export async function scoreSwap(reader: FaceReader, inp: ScoreInputs, params: Sc
   const flush = async () => {
     if (!pending.length) return;
     const opt = { detect: pending.map((p) => p.n % params.detectEvery === 0), minScore: params.detectScore };
-    const sw: FaceReading[] = await reader.read(pending.map((p) => p.l.swap), inp.faceType, opt);
-    const pl: FaceReading[] = await reader.read(pending.map((p) => p.l.plate), inp.faceType, opt);
+    const sw: FaceReading[] = await readings.read(reader, pending.map((p) => p.l.swap), pending.map((p) => p.l.swapFile), inp.faceType, opt);
+    const pl: FaceReading[] = await readings.read(reader, pending.map((p) => p.l.plate), pending.map((p) => p.l.plateFile), inp.faceType, opt);
     pending.forEach(({ s, l }, i) => {
       s.landmarkError = landmarkError(sw[i].landmarks, pl[i].landmarks);
-      s.expressionL1 = sw[i].expression.reduce((acc, v, k) => acc + Math.abs(v - pl[i].expression[k]), 0);
+      s.expressionL1 = expressionL1(sw[i].expression, pl[i].expression);
       s.detected = sw[i].detected;
       s.detectedPlate = pl[i].detected;
       s.distances = Object.fromEntries(means.map((m) => [m.name, descriptorDistance(sw[i].descriptor, m.descriptor)]));
@@ -155,6 +164,7 @@ export async function scoreSwap(reader: FaceReader, inp: ScoreInputs, params: Sc
       const idx = scores.indexOf(s);
       swapTrack[idx] = sw[i].landmarks;
       plateTrack[idx] = pl[i].landmarks;
+      plateFaces.push({ frame: s.frame, matrix: l.matrix, box: boxes.get(s.frame)!, reading: pl[i], crop: l.plate });
       imageFigures(s, l, pl[i].landmarks);
     });
     pending = [];
@@ -162,7 +172,7 @@ export async function scoreSwap(reader: FaceReader, inp: ScoreInputs, params: Sc
 
   for (const f of frames) {
     const rec = await readJson(join(inp.align.dir, 'faces', frameName(f).replace('.png', '.json')));
-    const face = rec.face as { matrix?: Affine } | null | undefined;
+    const face = rec.face as { matrix?: Affine; box?: Box } | null | undefined;
     const s: FrameScore = { frame: f, status: 'scored' };
     scores.push(s);
     swapTrack.push(null);
@@ -170,6 +180,7 @@ export async function scoreSwap(reader: FaceReader, inp: ScoreInputs, params: Sc
     if (!face) { s.status = 'noFace'; prev = null; continue; }
     if (!existsSync(join(inp.swap.dir, 'faces', frameName(f)))) { s.status = 'missing'; prev = null; continue; }
     const l = await load(inp, f, face.matrix as Affine);
+    boxes.set(f, face.box as Box);
     if (prev) {
       s.change = maskedMeanAbsDiff(l.swap, prev.swap, l.mask);
       s.changePlate = maskedMeanAbsDiff(l.plate, prev.plate, l.mask);
@@ -193,6 +204,13 @@ export async function scoreSwap(reader: FaceReader, inp: ScoreInputs, params: Sc
   if (!reconstruction) for (const s of scored) { delete s.ssim; delete s.psnr; }
 
   const targetDesc = target ? means.find((m) => m.name === target)!.descriptor : plateMean;
+  const delivered = inp.blend
+    ? await measureDelivered(reader, {
+      frames: join(inp.blend.dir, 'frames'), align: inp.align.dir, means, source: inp.source, target, minScore: params.detectScore, plate: plateFaces,
+      onFrame: (done) => opts.onProgress?.(inp.identities.length + frames.length + done, total, 'blended frames'),
+    })
+    : null;
+  for (const s of scored) if (delivered?.frames.has(s.frame)) s.delivered = delivered.frames.get(s.frame);
   const pick = (k: keyof FrameScore) => scored.map((s) => s[k]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
   const detail = (k: 'detailMouth' | 'detailEyes') => {
     const v = scored.map((s) => s[k]).filter((x): x is [number, number] => !!x && Number.isFinite(x[0]) && Number.isFinite(x[1]));
@@ -202,6 +220,7 @@ export async function scoreSwap(reader: FaceReader, inp: ScoreInputs, params: Sc
   const jSwap = landmarkJitter(swapTrack), jPlate = landmarkJitter(plateTrack);
   const seam = mean(pick('seam')), seamPlate = mean(pick('seamPlate'));
   const figures: Figures = {
+    ...(delivered?.figures ?? NO_DELIVERED),
     identityRetrieval: scored.length ? scored.filter((s) => s.nearest === inp.source).length / scored.length : null,
     distSource: mean(scored.map((s) => s.distances![inp.source])),
     distTarget: targetDesc ? mean(swapDesc.map((d) => descriptorDistance(d, targetDesc))) : null,

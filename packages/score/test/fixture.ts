@@ -10,9 +10,18 @@ export { footage, tmp };
 
 const cli = (pkg: string) => fileURLToPath(new URL(`../../${pkg}/src/cli.ts`, import.meta.url));
 
-/** Runs the score stage the way the runner does. */
-export function runScore(out: string, params: Record<string, unknown>, inputs: Record<string, string>): Promise<StageRun> {
-  return runCli(cli('score'), 'score', out, params, inputs);
+/** Runs the score stage the way the runner does; with `stageCache`, as FACECOMB_STAGE_CACHE. */
+export function runScore(out: string, params: Record<string, unknown>, inputs: Record<string, string>, stageCache?: string): Promise<StageRun> {
+  // the child's environment is copied when it is spawned, inside this call
+  const before = process.env.FACECOMB_STAGE_CACHE;
+  if (stageCache) process.env.FACECOMB_STAGE_CACHE = stageCache;
+  else delete process.env.FACECOMB_STAGE_CACHE;
+  try {
+    return runCli(cli('score'), 'score', out, params, inputs);
+  } finally {
+    if (before === undefined) delete process.env.FACECOMB_STAGE_CACHE;
+    else process.env.FACECOMB_STAGE_CACHE = before;
+  }
 }
 
 const pad = (n: number) => `${String(n).padStart(6, '0')}.png`;
@@ -32,6 +41,8 @@ export interface Fixture {
   blendAB: string;
   blendCopy: string;
   blendHard: string;
+  /** A blend that hands the plate back unchanged: its frames are the plate's frames. */
+  blendPlate: string;
 }
 
 async function aligned(root: string, name: string, video: string, start: number, count: number, width: number): Promise<{ frames: string; align: string }> {
@@ -51,6 +62,13 @@ async function fakeSwap(dir: string, source: string, plateAlign: string, frames:
     await copyFile(join(plateAlign, 'masks', pad(frames[i])), join(dir, 'masks', pad(frames[i])));
   }
   await writeFile(join(dir, 'meta.json'), JSON.stringify({ kind: 'swap', source, size: 64, frames, noFace: [] }));
+}
+
+/** A blend artifact (docs/ARTIFACTS.md) whose frames are the plate's own, byte for byte: a blend that keeps nothing of the swap. */
+async function plateAsBlend(dir: string, plate: string, frames: number[]): Promise<void> {
+  await mkdir(join(dir, 'frames'), { recursive: true });
+  for (const f of frames) await copyFile(join(plate, 'frames', pad(f)), join(dir, 'frames', pad(f)));
+  await writeFile(join(dir, 'meta.json'), JSON.stringify({ kind: 'blend', mode: 'none', frames, count: frames.length, blended: 0, passthrough: frames.length }));
 }
 
 /**
@@ -88,5 +106,7 @@ export async function buildFixture(): Promise<Fixture> {
     assert.equal(r.code, 0, r.stderr);
     blends.push(out);
   }
-  return { root, plate: c.dir, plateAlign, setA: sets.A, setB: sets.B, swapAB, copyB, blendAB: blends[0], blendCopy: blends[1], blendHard: blends[2] };
+  const blendPlate = join(root, 'blend-plate');
+  await plateAsBlend(blendPlate, c.dir, [...c.frames, 5]);
+  return { root, plate: c.dir, plateAlign, setA: sets.A, setB: sets.B, swapAB, copyB, blendAB: blends[0], blendCopy: blends[1], blendHard: blends[2], blendPlate };
 }

@@ -1,16 +1,17 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { buildFixture, runScore, type Fixture } from './fixture.js';
 
 interface ScoreJson {
   source: string;
+  cropReadings: { cached: number; read: number };
   target: string | null;
   counts: { frames: number; scored: number; noFace: number; missing: number };
   summary: Record<string, number | null>;
-  frames: { frame: number; status: string; nearest?: string }[];
+  frames: { frame: number; status: string; nearest?: string; delivered?: { detected: boolean; nearest?: string; landmarkError?: number } }[];
 }
 
 const readScore = async (dir: string) => JSON.parse(await readFile(join(dir, 'score.json'), 'utf8')) as ScoreJson;
@@ -25,7 +26,7 @@ describe('score: a swap measured against the plate and the trained identities', 
   before(async () => {
     fx = await buildFixture();
     const inputs = (s: string, b: string) => ({ plate: fx.plate, 'plate-align': fx.plateAlign, swap: s, blend: b, A: fx.setA, B: fx.setB });
-    const r1 = await runScore(join(fx.root, 'score-ab'), {}, inputs(fx.swapAB, fx.blendAB));
+    const r1 = await runScore(join(fx.root, 'score-ab'), {}, inputs(fx.swapAB, fx.blendAB), join(fx.root, 'stage-cache'));
     assert.equal(r1.code, 0, r1.stderr);
     const r2 = await runScore(join(fx.root, 'score-copy'), { reconstruction: true }, inputs(fx.copyB, fx.blendCopy));
     assert.equal(r2.code, 0, r2.stderr);
@@ -65,6 +66,55 @@ describe('score: a swap measured against the plate and the trained identities', 
     assert.ok(swap.summary.seamRatio! >= 1, `seam ratio of the swap: ${swap.summary.seamRatio}`);
     assert.equal(copy.summary.detectabilityPlate, copy.summary.detectability);
     assert.ok(swap.summary.detectabilityPlate! > 0.5);
+  });
+
+  test('the delivered plate is measured: the face found again in the blended frames', () => {
+    // the copy's blend is the plate's own face: found in every frame, nearest B, in the plate's pose
+    assert.equal(copy.summary.deliveredDetectability, 1);
+    assert.equal(copy.summary.deliveredRetrieval, 0);
+    assert.ok(copy.summary.deliveredDistTarget! < 0.45, `delivered distance of the copy to B: ${copy.summary.deliveredDistTarget}`);
+    assert.ok(copy.summary.deliveredLandmarkError! < 0.05, `delivered landmark error of the copy: ${copy.summary.deliveredLandmarkError}`);
+    for (const f of copy.frames.filter((x) => x.status === 'scored')) assert.equal(f.delivered?.detected, true, `frame ${f.frame}`);
+    assert.equal(copy.frames.find((f) => f.frame === 5)!.delivered, undefined, 'no delivered record where the plate has no face');
+    // A's faces blended into B's plate: measured, and nearer A than the plate itself is
+    assert.ok(swap.summary.deliveredDetectability! > 0);
+    assert.ok(swap.summary.deliveredDistSource! < copy.summary.deliveredDistSource!, `delivered distance to A: swap ${swap.summary.deliveredDistSource} vs copy ${copy.summary.deliveredDistSource}`);
+  });
+
+  test('a blend that returns the plate unchanged fails the delivered identity gate although the crop figures pass', async () => {
+    const inputs = { plate: fx.plate, 'plate-align': fx.plateAlign, swap: fx.swapAB, blend: fx.blendPlate, A: fx.setA, B: fx.setB };
+    const thresholds = { identityRetrieval: { min: 0.9 }, deliveredRetrieval: { min: 0.9 }, deliveredDetectability: { min: 0.9 } };
+    const r = await runScore(join(fx.root, 'score-plate'), { detectEvery: 4, thresholds }, inputs);
+    assert.notEqual(r.code, 0, 'the gate must fail');
+    assert.match(r.stderr, /deliveredRetrieval = 0\.0000 is below its min 0\.9/);
+    assert.doesNotMatch(r.stderr, /identityRetrieval|deliveredDetectability/, 'the crops are A and the plate\'s face is found');
+    const s = await readScore(join(fx.root, 'score-plate'));
+    assert.equal(s.summary.identityRetrieval, 1);
+    // the plate's own pixels: the same detail (up to the 8-bit crop align wrote), the same pose (found again by
+    // the detector, not by align's smoothing)
+    for (const k of ['deliveredDetailMouth', 'deliveredDetailEyes']) assert.ok(Math.abs(s.summary[k]! - 1) < 0.01, `${k} of the plate itself: ${s.summary[k]}`);
+    assert.ok(s.summary.deliveredLandmarkError! < 0.05, `delivered landmark error of the plate itself: ${s.summary.deliveredLandmarkError}`);
+    assert.ok(s.frames.filter((f) => f.status === 'scored').every((f) => f.delivered?.nearest === 'B'));
+  });
+
+  test('changing only the blend reuses the readings of the unchanged crops; a damaged reading is read again', async () => {
+    assert.deepEqual(swap.cropReadings, { cached: 0, read: swap.cropReadings.read });
+    const dir = join(fx.root, 'stage-cache', 'readings');
+    const stored = (await readdir(dir, { recursive: true })).filter((f) => f.endsWith('.json'));
+    assert.equal(stored.length, swap.cropReadings.read, 'one stored reading per crop read');
+    await writeFile(join(dir, stored[0]), '{"landmarks": [');
+    const inputs = { plate: fx.plate, 'plate-align': fx.plateAlign, swap: fx.swapAB, blend: fx.blendHard, A: fx.setA, B: fx.setB };
+    const r = await runScore(join(fx.root, 'score-hard'), {}, inputs, join(fx.root, 'stage-cache'));
+    assert.equal(r.code, 0, r.stderr);
+    const hard = await readScore(join(fx.root, 'score-hard'));
+    assert.deepEqual(hard.cropReadings, { cached: swap.cropReadings.read - 1, read: 1 });
+    // the crop figures are those of the run that read every crop; the blend's own figures are measured anew
+    for (const k of ['identityRetrieval', 'distSource', 'distTarget', 'landmarkError', 'expressionL1', 'detailMouth', 'detectability', 'detectabilityPlate']) {
+      assert.equal(hard.summary[k], swap.summary[k], k);
+    }
+    assert.ok(hard.summary.seamRatio! > swap.summary.seamRatio!, `a hard edge: seam ratio ${hard.summary.seamRatio} vs ${swap.summary.seamRatio}`);
+    assert.notEqual(hard.summary.deliveredDetailMouth, null);
+    assert.match(await readFile(join(dir, stored[0]), 'utf8'), /"descriptor"/, 'the damaged reading was replaced');
   });
 
   test('a frame with no face in the plate is counted, not crashed on', async () => {

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createImage, type Image } from '@facecomb/image';
-import { checkThresholds, findInputs, edgeBand, evenly, gradient, highFrequency, maskedPsnr, maskedSsim, parseScoreParams, rasterise, regionMean, type Figures } from '../src/index.js';
+import { checkThresholds, deliveredFigures, findInputs, edgeBand, evenly, gradient, highFrequency, matchDetection, maskedPsnr, maskedSsim, parseScoreParams, rasterise, regionMean, type Figures } from '../src/index.js';
 
 /** A deterministic textured RGB image (sums of sines) of side n. */
 function texture(n: number, freq: number): Image {
@@ -94,4 +94,26 @@ test('inputs found by kind; a clear error for what is missing or ambiguous', asy
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
+});
+
+test('the delivered face is the detection at the plate face\'s place and size, not another face', () => {
+  const plate: [number, number, number, number] = [100, 100, 200, 200];
+  const at = (x: number, y: number, s: number) => ({ box: [x, y, s, s] as [number, number, number, number] });
+  const near = at(110, 90, 190), elsewhere = at(400, 100, 200), tiny = at(180, 180, 40), nearer = at(102, 101, 200);
+  assert.equal(matchDetection([elsewhere, near], plate), near);
+  assert.equal(matchDetection([near, nearer], plate), nearer);
+  assert.equal(matchDetection([elsewhere, tiny], plate), null, 'a face elsewhere or a fraction of the size is not the plate\'s face');
+  assert.equal(matchDetection([], plate), null);
+});
+
+test('delivered figures: a frame with no face found counts as neither detected nor retrieved', () => {
+  const found = (nearest: string, dA: number) => ({ detected: true, nearest, distances: { A: dA, B: 0.5 }, distTarget: 0.5, landmarkError: 0.1, expressionL1: 0.2, detailMouth: [1, 2] as [number, number] });
+  const lost = { detected: false, detailMouth: [1, 2] as [number, number] };
+  const f = deliveredFigures([found('A', 0.3), found('B', 0.7), lost, lost], 'A');
+  assert.equal(f.deliveredDetectability, 0.5);
+  assert.equal(f.deliveredRetrieval, 0.25);
+  assert.ok(Math.abs(f.deliveredDistSource! - 0.5) < 1e-12, 'distances average over the faces found');
+  assert.equal(f.deliveredDetailMouth, 0.5, 'detail counts every frame measured');
+  assert.equal(f.deliveredDetailEyes, null);
+  assert.equal(deliveredFigures([], 'A').deliveredRetrieval, null);
 });

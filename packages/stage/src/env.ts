@@ -16,6 +16,11 @@ export interface StageEnv {
   pipelineDir: string;
   /** Folder kept across interrupted runs of the same cache key, if the runner gave one. */
   resume?: string;
+  /**
+   * Folder shared by every run of this stage kind (FACECOMB_STAGE_CACHE), if the runner gave one: data the stage
+   * may reuse across cache keys, stored under names derived from its content (a hash), never part of the output.
+   */
+  stageCache?: string;
   /** Requested tensor engine ("auto" when unset). */
   backend: string;
   /**
@@ -36,6 +41,9 @@ function parseJson(name: string, text: string | undefined, fallback: unknown): u
   }
 }
 
+/** The tensor engines a stage may be given in FACECOMB_BACKEND (`runner run --backend`). */
+export const BACKENDS: readonly string[] = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
+
 /** Reads the stage environment; throws a StageEnvError naming the variable when one is missing or malformed. */
 export function readStageEnv(argv: string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): StageEnv {
   const out = env.FACECOMB_OUT;
@@ -52,6 +60,7 @@ export function readStageEnv(argv: string[] = process.argv.slice(2), env: NodeJS
     inputs,
     pipelineDir,
     resume: env.FACECOMB_RESUME || undefined,
+    stageCache: env.FACECOMB_STAGE_CACHE || undefined,
     backend: env.FACECOMB_BACKEND || 'auto',
     frames: parseFrames(env.FACECOMB_FRAMES),
   };

@@ -1,4 +1,4 @@
-export { readStageEnv, resolveInput, needInput, chunkFrames, StageEnvError, type StageEnv } from './env.js';
+export { BACKENDS, readStageEnv, resolveInput, needInput, chunkFrames, StageEnvError, type StageEnv } from './env.js';
 export { progress, summary, engine, parseReportLine, type Progress } from './report.js';
 export { runStage, type StageMain } from './run.js';
-export { readUpstream, type Upstream } from './upstream.js';
+export { readUpstream, requireOneSource, type Upstream } from './upstream.js';

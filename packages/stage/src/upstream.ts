@@ -34,3 +34,17 @@ export async function readUpstream(inputs: Record<string, string>): Promise<Upst
     }),
   );
 }
+
+/**
+ * Refuses the output of a swap stage run with `source: all` (faces/<identity>/NNNNNN.png, every identity's
+ * decoder) where one swapped face per frame is read (blend, score, encode's patch); the message names the
+ * param to set. `reader` names the reading stage or format in the message.
+ */
+export function requireOneSource(swap: Pick<Upstream, 'name' | 'meta'>, reader: string): void {
+  if (swap.meta.source !== 'all') return;
+  const ids = Array.isArray(swap.meta.identities) ? ` (one of ${swap.meta.identities.join(', ')})` : '';
+  throw new Error(
+    `${reader} reads one swapped face per frame, but swap stage '${swap.name}' rendered every identity (source: all): ` +
+      `set that stage's param 'source' to one identity${ids}, or give ${reader} a swap stage with one source (source: all is for encode's format grid)`,
+  );
+}

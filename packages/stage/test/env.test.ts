@@ -9,8 +9,11 @@ test('readStageEnv parses params and inputs from the environment', () => {
     FACECOMB_INPUTS: '{"frames":"/c/1"}',
     FACECOMB_STAGE: 'plate',
     FACECOMB_PIPELINE_DIR: '/p',
+    FACECOMB_STAGE_CACHE: '/c/stage-cache/ingest',
   });
   assert.equal(env.kind, 'ingest');
+  assert.equal(env.stageCache, '/c/stage-cache/ingest');
+  assert.equal(readStageEnv(['ingest'], { FACECOMB_OUT: '/o' }).stageCache, undefined);
   assert.equal(env.stage, 'plate');
   assert.deepEqual(env.params, { src: 'a.mp4', range: [1, 5] });
   assert.equal(needInput(env, 'frames'), '/c/1');

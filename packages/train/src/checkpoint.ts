@@ -4,7 +4,7 @@
  * RNG state, config and its hash), card.json (the model card) and metrics.jsonl (the loss curve so far).
  * Written to a temporary folder and renamed into place, so a crash never leaves a half-written checkpoint.
  */
-import { mkdir, readFile, rename, rm, writeFile, readdir, stat } from 'node:fs/promises';
+import { copyFile, link, mkdir, readFile, rename, rm, writeFile, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { configDiff, configHash, essentialConfig, RUNTIME_FIELDS, type TrainConfig } from './config.js';
 import type { CombModel } from './model.js';
@@ -88,6 +88,7 @@ export async function saveCheckpoint(
   adam: Adam,
   state: Omit<TrainState, 'format' | 'configHash' | 'config' | 'identities' | 'savedAt' | 'level'>,
   metrics: string[],
+  opts: { optimizer?: boolean } = {},
 ): Promise<void> {
   const savedAt = new Date().toISOString();
   const cfg = model.cfg;
@@ -109,18 +110,21 @@ export async function saveCheckpoint(
   await writeFile(join(tmp, 'weights.bin'), concat(parts, total));
   await writeFile(join(tmp, 'weights.json'), JSON.stringify({ format: WEIGHTS_FORMAT, dtype: 'float32', littleEndian: true, tensors: entries }, null, 1));
 
-  const slots: SlotEntry[] = [];
-  const oparts: Float32Array[] = [];
-  let ototal = 0;
-  for (const [name, sl] of adam.slots) {
-    const m = (await sl.m.data()) as Float32Array;
-    const v = (await sl.v.data()) as Float32Array;
-    slots.push({ name, shape: sl.m.shape, t: sl.t, offsetM: ototal * 4, offsetV: (ototal + m.length) * 4, length: m.length });
-    oparts.push(m, v);
-    ototal += 2 * m.length;
+  // snapshots kept for rendering (swap `step:`) leave the optimizer out: it is twice the weights' size
+  if (opts.optimizer !== false) {
+    const slots: SlotEntry[] = [];
+    const oparts: Float32Array[] = [];
+    let ototal = 0;
+    for (const [name, sl] of adam.slots) {
+      const m = (await sl.m.data()) as Float32Array;
+      const v = (await sl.v.data()) as Float32Array;
+      slots.push({ name, shape: sl.m.shape, t: sl.t, offsetM: ototal * 4, offsetV: (ototal + m.length) * 4, length: m.length });
+      oparts.push(m, v);
+      ototal += 2 * m.length;
+    }
+    await writeFile(join(tmp, 'optimizer.bin'), concat(oparts, ototal));
+    await writeFile(join(tmp, 'optimizer.json'), JSON.stringify({ format: 'facecomb-adam/1', ...adam.s, slots }, null, 1));
   }
-  await writeFile(join(tmp, 'optimizer.bin'), concat(oparts, ototal));
-  await writeFile(join(tmp, 'optimizer.json'), JSON.stringify({ format: 'facecomb-adam/1', ...adam.s, slots }, null, 1));
 
   const full: TrainState = {
     format: STATE_FORMAT,
@@ -234,4 +238,60 @@ export async function readCard(dir: string): Promise<ModelCard> {
 export async function readMetrics(dir: string): Promise<string[]> {
   const text = await readFile(join(dir, 'metrics.jsonl'), 'utf8').catch(() => '');
   return text.split('\n').filter((l) => l.trim() !== '');
+}
+
+/** The folder name of the snapshot of a step: step-000250. */
+export const snapshotName = (step: number): string => `step-${String(step).padStart(6, '0')}`;
+const SNAPSHOT = /^step-(\d{6,})$/;
+
+/** The steps of the complete snapshots under `root` (a folder with state.json), oldest first. */
+export async function snapshotSteps(root: string): Promise<number[]> {
+  const steps: number[] = [];
+  for (const n of await readdir(root).catch(() => [] as string[])) {
+    const m = SNAPSHOT.exec(n);
+    if (m && (await exists(join(root, n, 'state.json')))) steps.push(Number(m[1]));
+  }
+  return steps.sort((a, b) => a - b);
+}
+
+/**
+ * Keeps the newest `keep` snapshots under `root`, removing the oldest. Each snapshot is written atomically
+ * first (saveCheckpoint), so a crash leaves at most one extra, which the next prune removes.
+ */
+export async function pruneSnapshots(root: string, keep: number): Promise<void> {
+  const steps = await snapshotSteps(root);
+  for (const s of steps.slice(0, Math.max(0, steps.length - keep))) await rm(join(root, snapshotName(s)), { recursive: true, force: true });
+}
+
+/** Saves the snapshot of `step` under `root` through `save` (atomic), then prunes to the newest `keep`. */
+export async function keepSnapshot(root: string, step: number, keep: number, save: (dir: string) => Promise<void>): Promise<void> {
+  await save(join(root, snapshotName(step)));
+  await pruneSnapshots(root, keep);
+}
+
+/** Hard-links (copies across filesystems) the snapshots under `from` into `to`: the resume folder's into the artifact. */
+export async function linkSnapshots(from: string, to: string): Promise<void> {
+  for (const s of await snapshotSteps(from)) {
+    const src = join(from, snapshotName(s));
+    const dest = join(to, snapshotName(s));
+    await mkdir(dest, { recursive: true });
+    for (const f of await readdir(src)) await link(join(src, f), join(dest, f)).catch(() => copyFile(join(src, f), join(dest, f)));
+  }
+}
+
+/**
+ * The model folder of a train artifact to render from: model/ (the last step), or, with `step`, the snapshot
+ * of that step (checkpoints/step-NNNNNN, kept by `keepCheckpoints`); a clear error lists the steps there are.
+ */
+export async function modelAtStep(trainDir: string, step?: unknown): Promise<string> {
+  const model = join(trainDir, 'model');
+  if (step === undefined || step === null) return model;
+  const last = (await readState(model)).step;
+  if (step === last) return model;
+  const kept = await snapshotSteps(join(trainDir, 'checkpoints'));
+  if (typeof step === 'number' && kept.includes(step)) return join(trainDir, 'checkpoints', snapshotName(step));
+  throw new Error(
+    `swap param 'step' = ${JSON.stringify(step)}: the train stage has no snapshot of that step; it has ${kept.length ? `steps ${kept.join(', ')} (checkpoints/) and ` : ''}` +
+      `${last} (the final model)${kept.length ? '' : ": it kept no snapshots (train param 'keepCheckpoints')"}`,
+  );
 }

@@ -70,6 +70,10 @@ export interface TrainConfig {
   seed: number;
   checkpointEvery: number;
   previewEvery: number;
+  /** Snapshots of every checkpointEvery steps kept in the artifact's checkpoints/ (oldest pruned); 0: none. */
+  keepCheckpoints: number;
+  /** Steps between measurements of the loss on the datasets' held-out frames (metrics.jsonl heldoutLoss); 0: never. */
+  heldoutEvery: number;
   /** GPU engines (webgpu, tensorflow): steps between reads of the losses, one transfer per run; CPU engines read every step. */
   lossEvery: number;
   /**
@@ -100,7 +104,7 @@ export const DEFAULT_AUGMENT: Augment = { rotate: 3, scale: 0.04, shift: 0.03, f
  * noise, as the engine does (which is no part of the model either): the weights are f32 in both, so a run
  * resumes across precisions.
  */
-export const RUNTIME_FIELDS = new Set(['checkpointEvery', 'previewEvery', 'batch', 'lossEvery', 'precision']);
+export const RUNTIME_FIELDS = new Set(['checkpointEvery', 'previewEvery', 'batch', 'lossEvery', 'precision', 'keepCheckpoints', 'heldoutEvery']);
 
 export class ConfigError extends Error {}
 
@@ -239,6 +243,8 @@ export function resolveConfig(params: Record<string, unknown>, identities: strin
     seed: num(params, 'seed', 1, (n) => Number.isInteger(n) && n >= 0, 'an integer >= 0'),
     checkpointEvery: num(params, 'checkpointEvery', 1000, (n) => Number.isInteger(n) && n >= 1, 'an integer >= 1'),
     previewEvery: num(params, 'previewEvery', 1000, (n) => Number.isInteger(n) && n >= 1, 'an integer >= 1'),
+    keepCheckpoints: num(params, 'keepCheckpoints', 5, (n) => Number.isInteger(n) && n >= 0, 'an integer >= 0'),
+    heldoutEvery: num(params, 'heldoutEvery', 100, (n) => Number.isInteger(n) && n >= 0, 'an integer >= 0'),
     lossEvery: num(params, 'lossEvery', 10, (n) => Number.isInteger(n) && n >= 1, 'an integer >= 1'),
     precision: precisionParam(params.precision),
   };

@@ -14,7 +14,7 @@ export { readDataset, loadSample, augment, BatchLoader, previewSamples, type Ide
 export { saveCheckpoint, loadCheckpoint, findCheckpoint, readState, readCard, readMetrics, checkCompatible, type TrainState, type ModelCard } from './checkpoint.js';
 export { leanTrainStep, readLosses } from './lean.js';
 export { train, trainStep, Interrupted, type TrainOptions, type TrainResult, type MetricsRecord } from './trainer.js';
-export { swapFaces, type SwapOptions, type SwapResult } from './swap.js';
+export { swapFaces, swapSources, ALL_SOURCES, type SwapOptions, type SwapResult } from './swap.js';
 export { infer, writePreviews } from './preview.js';
 export {
   estimateStepMemory, planBatches, explicitBatches, engineMemoryLimit, wasmMemoryMaximum, formatBytes, MemoryLimitError,

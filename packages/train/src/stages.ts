@@ -7,7 +7,8 @@ import { resolveConfig } from './config.js';
 import { engineMemoryLimit, explicitBatches, planBatches } from './memory.js';
 import { readDataset, type IdentitySet } from './data.js';
 import { train, type MetricsRecord } from './trainer.js';
-import { swapFaces } from './swap.js';
+import { ALL_SOURCES, swapFaces } from './swap.js';
+import { modelAtStep } from './checkpoint.js';
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -54,6 +55,7 @@ export async function trainStage(env: StageEnv): Promise<void> {
     sets: ordered,
     out: env.out,
     checkpointDir: env.resume ? join(env.resume, 'checkpoint') : undefined,
+    snapshotDir: env.resume ? join(env.resume, 'checkpoints') : undefined,
     engine: eng,
     signals: true,
     batchPlan: plan,
@@ -87,12 +89,12 @@ export async function swapStage(env: StageEnv): Promise<void> {
   if (trains.length !== 1) throw new Error(`stage '${env.stage}' (swap) needs exactly one train stage in 'needs'; found ${trains.length}`);
   if (aligns.length !== 1) throw new Error(`stage '${env.stage}' (swap) needs exactly one align stage (the target's crops) in 'needs'; found ${aligns.length}`);
   const source = env.params.source;
-  if (typeof source !== 'string' || !source) throw new Error(`swap param 'source' (the identity whose face is rendered) is required`);
+  if (typeof source !== 'string' || !source) throw new Error(`swap param 'source' (the identity whose face is rendered, or 'all' for every identity) is required`);
   const batch = env.params.batch ?? 8;
   if (typeof batch !== 'number' || !Number.isInteger(batch) || batch < 1) throw new Error(`swap param 'batch' must be an integer >= 1`);
   const eng = await startEngine(env);
   const res = await swapFaces({
-    modelDir: join(trains[0].dir, 'model'),
+    modelDir: await modelAtStep(trains[0].dir, env.params.step),
     alignDir: aligns[0].dir,
     out: env.out,
     source,
@@ -101,5 +103,5 @@ export async function swapStage(env: StageEnv): Promise<void> {
     range: env.frames,
     onProgress: (done, total) => progress({ done, total, unit: 'frames' }, done === total),
   });
-  summary({ frames: res.frames.length, noFace: res.noFace.length, source, resolution: res.resolution, size: res.size });
+  summary({ frames: res.frames.length, noFace: res.noFace.length, source, resolution: res.resolution, size: res.size, ...(source === ALL_SOURCES ? { identities: res.identities } : {}) });
 }

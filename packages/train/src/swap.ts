@@ -1,10 +1,9 @@
-/** Inference: encode aligned target crops, decode them with the source identity's decoder. */
-import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+/** Inference: encode aligned target crops, decode them with the source identity's decoder (or every decoder). */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readImage, resize, writePng } from '@facecomb/image';
 import { CombModel } from './model.js';
 import { loadCheckpoint, readCard } from './checkpoint.js';
-import { infer } from './preview.js';
+import { pad6, renderFaces } from './swap-render.js';
 
 export interface SwapOptions {
   /** A model folder (the train stage's model/, or a checkpoint folder). */
@@ -12,7 +11,7 @@ export interface SwapOptions {
   /** An align artifact folder: meta.json, faces/, crops/, masks/. */
   alignDir: string;
   out: string;
-  /** Identity whose decoder renders the faces. */
+  /** Identity whose decoder renders the faces, or 'all': every identity's decoder, faces/<identity>/NNNNNN.png. */
   source: string;
   batch?: number;
   engine: string;
@@ -26,9 +25,9 @@ export interface SwapResult {
   noFace: number[];
   size: number;
   resolution: number;
+  /** The identities rendered (one, or all of the model's for `source: all`). */
+  identities: string[];
 }
-
-const pad6 = (n: number) => String(n).padStart(6, '0');
 
 async function readJson(file: string, what: string): Promise<Record<string, unknown>> {
   const text = await readFile(file, 'utf8').catch(() => {
@@ -41,11 +40,24 @@ async function readJson(file: string, what: string): Promise<Record<string, unkn
   }
 }
 
+/** The `source` that renders the target through every identity's decoder (faces/<identity>/NNNNNN.png). */
+export const ALL_SOURCES = 'all';
+
+/** The identities a swap renders, in decoder order: the one `source` names, or every one for `source: all`. */
+export function swapSources(identities: string[], source: string): string[] {
+  if (source === ALL_SOURCES) {
+    if (identities.includes(ALL_SOURCES)) throw new Error(`swap param 'source' = 'all' is ambiguous: the model has an identity named 'all'; rename that dataset stage's 'name' to render every identity`);
+    return [...identities];
+  }
+  if (!identities.includes(source)) throw new Error(`swap param 'source' = '${source}' is not an identity of the model; it has [${identities.join(', ')}] (or 'all' renders every one)`);
+  return [source];
+}
+
 export async function swapFaces(opts: SwapOptions): Promise<SwapResult> {
   const card = await readCard(opts.modelDir);
   const cfg = card.config;
-  const src = cfg.identities.indexOf(opts.source);
-  if (src < 0) throw new Error(`swap param 'source' = '${opts.source}' is not an identity of the model; it has [${cfg.identities.join(', ')}]`);
+  const sources = swapSources(cfg.identities, opts.source);
+  const every = opts.source === ALL_SOURCES;
   const meta = await readJson(join(opts.alignDir, 'meta.json'), 'align input');
   if (meta.kind !== 'align') throw new Error(`${join(opts.alignDir, 'meta.json')}: kind is ${JSON.stringify(meta.kind)}, expected "align"`);
   const size = Number(meta.size);
@@ -58,8 +70,6 @@ export async function swapFaces(opts: SwapOptions): Promise<SwapResult> {
   try {
     await loadCheckpoint(opts.modelDir, model, null);
     const r = card.resolution;
-    const alpha = card.alpha;
-    const batchSize = Math.max(1, opts.batch ?? 8);
     const withFace: number[] = [];
     const noFace: number[] = [];
     for (const f of frames) {
@@ -67,36 +77,19 @@ export async function swapFaces(opts: SwapOptions): Promise<SwapResult> {
       if (face.face === null || face.face === undefined) noFace.push(f);
       else withFace.push(f);
     }
+    // one source keeps the flat faces/ layout that blend, score and encode's patch read
+    const decoders = sources.map((name) => ({ index: cfg.identities.indexOf(name), dir: every ? join(opts.out, 'faces', name) : join(opts.out, 'faces') }));
     await mkdir(join(opts.out, 'faces'), { recursive: true });
-    await mkdir(join(opts.out, 'masks'), { recursive: true });
-    let done = 0;
-    for (let i = 0; i < withFace.length; i += batchSize) {
-      const chunk = withFace.slice(i, i + batchSize);
-      const x = new Float32Array(chunk.length * r * r * 3);
-      await Promise.all(
-        chunk.map(async (f, k) => {
-          const file = join(opts.alignDir, 'crops', `${pad6(f)}.png`);
-          const img = await readImage(file, { channels: 3 });
-          x.set(img.width === r && img.height === r ? img.data : resize(img, r, r).data, k * r * r * 3);
-        }),
-      );
-      const [y] = await infer(model, x, chunk.length, r, alpha, [src]);
-      await Promise.all(
-        chunk.map(async (f, k) => {
-          const face = { width: r, height: r, channels: 3, data: y.slice(k * r * r * 3, (k + 1) * r * r * 3) };
-          await writePng(join(opts.out, 'faces', `${pad6(f)}.png`), r === size ? face : resize(face, size, size));
-          const mask = join(opts.alignDir, 'masks', `${pad6(f)}.png`);
-          if (await stat(mask).then(() => true, () => false)) await copyFile(mask, join(opts.out, 'masks', `${pad6(f)}.png`));
-        }),
-      );
-      done += chunk.length;
-      opts.onProgress?.(done, withFace.length);
-    }
+    await renderFaces({
+      model, alignDir: opts.alignDir, frames: withFace, resolution: r, alpha: card.alpha, size,
+      batch: Math.max(1, opts.batch ?? 8), decoders, masksDir: join(opts.out, 'masks'), onProgress: opts.onProgress,
+    });
+    const which = every ? { source: ALL_SOURCES, identities: sources } : { source: opts.source };
     await writeFile(
       join(opts.out, 'meta.json'),
-      JSON.stringify({ kind: 'swap', source: opts.source, size, frames: withFace, noFace, resolution: r, modelStep: card.step, engine: opts.engine }, null, 1),
+      JSON.stringify({ kind: 'swap', ...which, size, frames: withFace, noFace, resolution: r, modelStep: card.step, engine: opts.engine }, null, 1),
     );
-    return { frames: withFace, noFace, size, resolution: r };
+    return { frames: withFace, noFace, size, resolution: r, identities: sources };
   } finally {
     model.dispose();
   }

@@ -8,7 +8,8 @@ import { Adam } from './adam.js';
 import { GradientPool, resolveWorkers } from './parallel.js';
 import { BatchLoader, previewSamples, type Batch, type IdentitySet, type Sample } from './data.js';
 import { planStep, totalSteps } from './schedule.js';
-import { findCheckpoint, loadCheckpoint, readMetrics, saveCheckpoint } from './checkpoint.js';
+import { heldoutMeter } from './heldout.js';
+import { findCheckpoint, keepSnapshot, linkSnapshots, loadCheckpoint, readMetrics, saveCheckpoint } from './checkpoint.js';
 import { writePreviews } from './preview.js';
 import { hash32 } from './rng.js';
 import { Eta } from './eta.js';
@@ -31,6 +32,9 @@ export interface MetricsRecord {
   msPerStep: number;
   /** Share of the step spent waiting for data. */
   dataWait: number;
+  /** Every heldoutEvery steps: the loss on the datasets' held-out frames (mean over identities), and per identity. */
+  heldoutLoss?: number;
+  heldoutLosses?: Record<string, number>;
 }
 
 export interface TrainOptions {
@@ -41,6 +45,8 @@ export interface TrainOptions {
   out: string;
   /** Folder of the periodic checkpoint (resumed from when present). Default: <out>/model. */
   checkpointDir?: string;
+  /** Folder of the kept snapshots (keepCheckpoints), linked into <out>/checkpoints at the end. Default: <out>/checkpoints. */
+  snapshotDir?: string;
   engine: { name: string; why: string };
   /** Stop as on Ctrl-C (checkpoint, then throw Interrupted) once this many steps are done. */
   stopAfter?: number;
@@ -125,6 +131,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   }
   const modelDir = join(opts.out, 'model');
   const ckptDir = opts.checkpointDir ?? modelDir;
+  const snapDir = opts.snapshotDir ?? join(opts.out, 'checkpoints');
   const previewDir = join(opts.out, 'previews');
   await mkdir(opts.out, { recursive: true });
 
@@ -164,6 +171,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   let built = planStep(cfg, Math.max(0, step - 1)).resolution;
   let previewRes = 0;
   let previews: Sample[][] = [];
+  const heldout = heldoutMeter(cfg, opts.sets, log);
   const eta = new Eta(cfg);
   const memoryNote = (r: number) => {
     const n = opts.batchPlan?.levels.find((l) => l.resolution === r)?.note;
@@ -197,11 +205,11 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       engine: opts.engine.name,
     };
   };
-  const checkpoint = async (dir: string) => {
+  const checkpoint = async (dir: string, o: { optimizer?: boolean } = {}) => {
     await adam.settleSkips(); // f16: steps skipped on the GPU do not count in the saved step numbers
     // f16: the loss scale goes with the checkpoint, so a resumed run does not re-learn it through skipped steps
     const lossScale = prec.scaler ? (await prec.scaler.read()).scale : undefined;
-    return saveCheckpoint(dir, model, adam, { ...state(), ...(lossScale !== undefined ? { lossScale } : {}) }, metricsLines);
+    return saveCheckpoint(dir, model, adam, { ...state(), ...(lossScale !== undefined ? { lossScale } : {}) }, o.optimizer === false ? [] : metricsLines, o);
   };
   const preview = async (r: number, alpha: number) => {
     if (r !== previewRes) {
@@ -229,6 +237,11 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       msPerStep: ms,
       dataWait: waitMs / ms,
     };
+    if (heldout && at % cfg.heldoutEvery === 0) {
+      const h = await heldout.measure(model, batch.resolution, batch.alpha);
+      rec.heldoutLoss = h.mean;
+      rec.heldoutLosses = h.perIdentity;
+    }
     records.push(rec);
     const line = JSON.stringify(rec);
     metricsLines.push(line);
@@ -279,8 +292,11 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       const ckpt = step % cfg.checkpointEvery === 0 && step < total;
       const prev = step % cfg.previewEvery === 0;
       // the losses are read before anything that saves or shows them, so the records stay one per step
-      if (pending.length >= cfg.lossEvery || stop || ckpt || prev || step >= total) await flush();
+      // a held-out measurement reads the model as it is after its step: flush up to it
+      const held = heldout !== null && step % cfg.heldoutEvery === 0;
+      if (pending.length >= cfg.lossEvery || stop || ckpt || prev || held || step >= total) await flush();
       if (ckpt) await checkpoint(ckptDir);
+      if (ckpt && cfg.keepCheckpoints > 0) await keepSnapshot(snapDir, step, cfg.keepCheckpoints, (dir) => checkpoint(dir, { optimizer: false }));
       if (prev) await preview(batch.resolution, batch.alpha);
       if (stop) {
         await checkpoint(ckptDir);
@@ -291,6 +307,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     const last = planStep(cfg, Math.max(0, step - 1));
     if (step % cfg.previewEvery !== 0) await preview(last.resolution, step === 0 ? 0 : last.alpha);
     await checkpoint(modelDir);
+    if (snapDir !== join(opts.out, 'checkpoints')) await linkSnapshots(snapDir, join(opts.out, 'checkpoints'));
     const st = state();
     return { step, resolution: st.resolution, alpha: st.alpha, resumedFrom, metrics: records, modelDir, precision: prec.precision };
   } finally {
