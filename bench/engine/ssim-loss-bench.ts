@@ -24,7 +24,7 @@ function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 /** One row per size; `onRow` sees each as soon as it is measured (for partial results). */
 export async function benchLoss(sizes: number[], batch: number, budgetMs: number, onRow: (r: LossRow) => void = () => {}): Promise<LossRow[]> {
-  const weights = { ssim: 1, l1: 1, msssim: false, window: 7 };
+  const weights = { ssim: 1, l1: 1, msssim: false, window: 7, detail: 0 };
   const be = tf.backend() as unknown as { runWebGPUProgram: (...a: unknown[]) => unknown };
   let dispatches = 0;
   const run = be.runWebGPUProgram;

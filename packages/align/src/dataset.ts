@@ -3,6 +3,8 @@ import { createHash } from 'node:crypto';
 import { basename, join } from 'node:path';
 import { readMeta, frameName } from './frames.js';
 import type { FaceRecord } from './align.js';
+import { transformPoints } from './umeyama.js';
+import type { Point } from './template.js';
 
 export interface DatasetParams {
   /** Identity name. */
@@ -23,6 +25,8 @@ export interface DatasetItem {
   clip: string;
   frame: number;
   split: 'train' | 'heldout';
+  /** The 68 landmarks in crop pixels (train's region weights and expression balancing); absent in datasets of stage version 1. */
+  landmarks?: Point[];
 }
 
 export interface DatasetCounts {
@@ -148,11 +152,15 @@ export async function buildDataset(clips: Record<string, string>, out: string, p
   for (const { clip: c, input, frames } of units) {
     const dir = clips[input];
     const usable: number[] = [];
+    const inCrop = new Map<number, Point[]>();
     let rejected = 0;
     for (const f of frames) {
       const rec = JSON.parse(await readFile(join(dir, 'faces', frameName(f).replace('.png', '.json')), 'utf8')) as FaceRecord;
       if (!rec.face || rec.face.score < params.minScore) rejected++;
-      else usable.push(f);
+      else {
+        usable.push(f);
+        inCrop.set(f, transformPoints(rec.face.matrix, rec.face.landmarks).map(([x, y]): Point => [Math.round(x * 100) / 100, Math.round(y * 100) / 100]));
+      }
     }
     let used = usable;
     if (params.maxPerClip && usable.length > params.maxPerClip) {
@@ -167,7 +175,7 @@ export async function buildDataset(clips: Record<string, string>, out: string, p
       const s = k >= used.length - tail ? 'heldout' : split;
       await copyFile(join(dir, 'crops', frameName(f)), join(out, 'crops', name));
       await copyFile(join(dir, 'masks', frameName(f)), join(out, 'masks', name));
-      items.push({ crop: `crops/${name}`, mask: `masks/${name}`, clip: c, frame: f, split: s });
+      items.push({ crop: `crops/${name}`, mask: `masks/${name}`, clip: c, frame: f, split: s, landmarks: inCrop.get(f) });
       counts[s]++;
     }
     counts.rejected += rejected;

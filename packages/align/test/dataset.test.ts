@@ -50,6 +50,12 @@ describe('dataset: clips of one person into one identity set', () => {
     for (const it of items) {
       assert.ok(existsSync(join(out, it.crop)) && existsSync(join(out, it.mask)));
       assert.match(it.crop, new RegExp(`^crops/${it.clip}_\\d{6}\\.png$`));
+      // the 68 landmarks in crop pixels: inside the 64 px crop, eyes (36-47) above the mouth (48-67)
+      const lm = it.landmarks!;
+      assert.equal(lm.length, 68);
+      assert.ok(lm.every(([x, y]) => x > 0 && x < 64 && y > 0 && y < 64), JSON.stringify(lm));
+      const meanY = (a: number, b: number) => lm.slice(a, b).reduce((s, p) => s + p[1], 0) / (b - a);
+      assert.ok(meanY(36, 48) < meanY(48, 68) - 8);
       if (!clipsBySplit.has(it.split)) clipsBySplit.set(it.split, new Set());
       clipsBySplit.get(it.split)!.add(it.clip);
     }

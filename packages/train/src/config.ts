@@ -13,6 +13,15 @@ export interface LossWeights {
   msssim: boolean | number;
   /** SSIM window (box filter) size in pixels. */
   window: number;
+  /** Weight of the detail term: masked L1 of the horizontal and vertical image gradients (0 = off). */
+  detail: number;
+}
+
+/** Extra weight of face regions in the reconstruction loss: a pixel's weight is mask * (1 + eyes*E + brows*B + mouth*M). */
+export interface RegionWeights {
+  eyes: number;
+  brows: number;
+  mouth: number;
 }
 
 export interface Augment {
@@ -46,6 +55,10 @@ export interface TrainConfig {
   beta2: number;
   epsilon: number;
   loss: LossWeights;
+  /** Region weights from the crops' landmarks (all 0 = plain mask). */
+  regionWeights: RegionWeights;
+  /** Rare-expression balancing: k-means clusters of expression per identity, sampled equally (0 = uniform sampling). */
+  balance: number;
   batchNorm: BatchNormPlacement;
   /** Channels at each resolution 4..resolution (key: resolution). */
   channels: Record<string, number>;
@@ -79,6 +92,8 @@ export const DEFAULT_CHANNELS: Record<string, number> = {
 export const DEFAULT_BATCH: Record<string, number> = {
   '8': 8, '16': 8, '32': 8, '64': 8, '128': 8, '256': 8, '512': 4, '1024': 2,
 };
+
+export const DEFAULT_REGION_WEIGHTS: RegionWeights = { eyes: 0, brows: 0, mouth: 0 };
 
 export const DEFAULT_AUGMENT: Augment = { rotate: 3, scale: 0.04, shift: 0.03, flip: true, colour: 0.05 };
 
@@ -173,8 +188,18 @@ export function resolveConfig(params: Record<string, unknown>, identities: strin
     l1: num(loss, 'l1', 1, (n) => n >= 0, 'a number >= 0'),
     msssim: loss.msssim === undefined ? true : typeof loss.msssim === 'number' ? num(loss, 'msssim', 128, (n) => isPow2(n) && n >= 16 && n <= 1024, 'true, false or the resolution (a power of 2 from 16) from which MS-SSIM replaces SSIM') : Boolean(loss.msssim),
     window: num(loss, 'window', 7, (n) => Number.isInteger(n) && n >= 3 && n % 2 === 1, 'an odd integer >= 3'),
+    detail: num(loss, 'detail', 0, (n) => n >= 0, 'a number >= 0'),
   };
   if (lossCfg.ssim === 0 && lossCfg.l1 === 0) throw new ConfigError(`train param 'loss': ssim and l1 weights are both 0`);
+
+  const rw = (params.regionWeights ?? {}) as Record<string, unknown>;
+  if (typeof rw !== 'object' || rw === null || Array.isArray(rw)) throw new ConfigError(`train param 'regionWeights' must be an object {eyes, brows, mouth} of extra weights >= 0`);
+  for (const k of Object.keys(rw)) if (!(k in DEFAULT_REGION_WEIGHTS)) throw new ConfigError(`train param 'regionWeights.${k}': unknown region (known: eyes, brows, mouth)`);
+  const regionWeights: RegionWeights = {
+    eyes: num(rw, 'eyes', 0, (n) => n >= 0, 'an extra weight >= 0 (regionWeights.eyes)'),
+    brows: num(rw, 'brows', 0, (n) => n >= 0, 'an extra weight >= 0 (regionWeights.brows)'),
+    mouth: num(rw, 'mouth', 0, (n) => n >= 0, 'an extra weight >= 0 (regionWeights.mouth)'),
+  };
 
   const bn = params.batchNorm ?? 'none';
   if (!['none', 'encoder', 'decoder', 'both'].includes(bn as string)) throw new ConfigError(`train param 'batchNorm' = ${JSON.stringify(bn)}: must be none, encoder, decoder or both`);
@@ -207,6 +232,8 @@ export function resolveConfig(params: Record<string, unknown>, identities: strin
     beta2: num(params, 'beta2', 0.999, (n) => n >= 0 && n < 1, 'in [0, 1)'),
     epsilon: num(params, 'epsilon', 1e-8, (n) => n > 0, '> 0'),
     loss: lossCfg,
+    regionWeights,
+    balance: num(params, 'balance', 0, (n) => Number.isInteger(n) && n >= 0 && n <= 256, 'an integer number of expression clusters in 0..256 (0 = uniform sampling)'),
     batchNorm: bn as BatchNormPlacement,
     channels,
     latent: num(params, 'latent', 512, (n) => Number.isInteger(n) && n >= 1, 'an integer >= 1'),
@@ -237,6 +264,14 @@ function canonical(v: unknown): unknown {
 export function essentialConfig(cfg: TrainConfig): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(cfg)) if (!RUNTIME_FIELDS.has(k)) out[k] = v;
+  // the region weights, balancing and detail term at their defaults (off) are left out, so checkpoints made
+  // before these fields existed still resume
+  if (Object.values(cfg.regionWeights ?? {}).every((w) => w === 0)) delete out.regionWeights;
+  if (!cfg.balance) delete out.balance;
+  if (!cfg.loss.detail) {
+    const { detail: _off, ...loss } = cfg.loss;
+    out.loss = loss;
+  }
   return canonical(out) as Record<string, unknown>;
 }
 

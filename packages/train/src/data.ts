@@ -5,8 +5,10 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { composeAffine, readImage, resize, warpAffine, type Affine, type Image } from '@facecomb/image';
-import type { Augment, TrainConfig } from './config.js';
+import type { Augment, RegionWeights, TrainConfig } from './config.js';
 import { Rng, hash32 } from './rng.js';
+import { hasRegionWeights, regionWeightMap, type Point } from './regions.js';
+import { balanceWeights, cumulative, drawWeighted } from './balance.js';
 import { planStep } from './schedule.js';
 import type { GradBatch } from './gradients.js';
 
@@ -16,6 +18,8 @@ export interface DatasetItem {
   clip: string;
   frame: number;
   split: 'train' | 'heldout';
+  /** The 68 landmarks in crop pixels (dataset stage version 2 on). */
+  landmarks?: Point[];
 }
 
 export interface IdentitySet {
@@ -66,8 +70,11 @@ export interface Batch extends GradBatch {
   step: number;
 }
 
-/** Decodes a crop and its mask, resized to r x r with @facecomb/image. */
-export async function loadSample(set: IdentitySet, item: DatasetItem, r: number): Promise<Sample> {
+/**
+ * Decodes a crop and its mask, resized to r x r with @facecomb/image. With region weights, the mask is
+ * multiplied by the crop's region weight map (regions.ts), so the augmentation warps both together.
+ */
+export async function loadSample(set: IdentitySet, item: DatasetItem, r: number, regions?: RegionWeights): Promise<Sample> {
   const cropFile = join(set.dir, item.crop);
   const img = await readImage(cropFile, { channels: 3 }).catch((e: Error) => {
     throw new Error(`dataset '${set.name}': ${e.message}`);
@@ -83,7 +90,23 @@ export async function loadSample(set: IdentitySet, item: DatasetItem, r: number)
   } else {
     m = new Float32Array(r * r).fill(1);
   }
+  if (regions && hasRegionWeights(regions)) {
+    const w = regionWeightMap(item.landmarks!, img.width, r, regions);
+    for (let i = 0; i < m.length; i++) m[i] *= w[i];
+  }
   return { x, m };
+}
+
+/** Train params that need the crops' landmarks: an error naming the dataset when one has none (made by an older dataset stage). */
+export function checkLandmarks(sets: IdentitySet[], cfg: TrainConfig): void {
+  const needs = [hasRegionWeights(cfg.regionWeights) ? 'regionWeights' : '', cfg.balance > 0 ? 'balance' : ''].filter(Boolean);
+  if (!needs.length) return;
+  for (const set of sets) {
+    const bad = set.train.find((it) => !Array.isArray(it.landmarks) || it.landmarks.length !== 68);
+    if (bad) {
+      throw new Error(`train param${needs.length > 1 ? 's' : ''} ${needs.map((n) => `'${n}'`).join(' and ')} need${needs.length > 1 ? '' : 's'} each crop's 68 landmarks, but ${join(set.dir, 'items.json')} has none for ${bad.crop} (a dataset made before dataset stage version 2): run its dataset stage again, or leave ${needs.join(' and ')} off`);
+    }
+  }
 }
 
 /** Similarity jitter, flip and colour jitter with numbers drawn from rng (same warp for image and mask). */
@@ -128,13 +151,20 @@ export class BatchLoader {
   private pending = new Map<number, Promise<Batch>>();
   /** Time spent waiting for data in next() (ms): near 0 when decoding keeps up with the engine. */
   waitMs = 0;
+  /** With `balance`: per identity, the cumulative sampling weights of its training items (balance.ts). */
+  private readonly balanced: (Float64Array | null)[];
 
   constructor(
     readonly sets: IdentitySet[],
     readonly cfg: TrainConfig,
     readonly depth = 2,
     readonly cacheBudget = 1.5e9,
-  ) {}
+  ) {
+    checkLandmarks(sets, cfg);
+    this.balanced = sets.map((set) =>
+      cfg.balance > 0 ? cumulative(balanceWeights(set.train.map((it) => it.landmarks!), cfg.balance, new Rng(hash32(cfg.seed, 'balance'), set.name))) : null,
+    );
+  }
 
   private async sample(set: IdentitySet, item: DatasetItem, r: number): Promise<Sample> {
     if (r !== this.cacheRes) {
@@ -145,7 +175,7 @@ export class BatchLoader {
     const key = `${set.dir}\u0000${item.crop}`;
     const hit = this.cache.get(key);
     if (hit) return hit;
-    const s = await loadSample(set, item, r);
+    const s = await loadSample(set, item, r, this.cfg.regionWeights);
     const bytes = (s.x.length + s.m.length) * 4;
     if (this.cacheRes === r && this.cacheBytes + bytes <= this.cacheBudget) {
       this.cache.set(key, s);
@@ -160,7 +190,8 @@ export class BatchLoader {
     const set = this.sets[identity];
     const r = plan.resolution;
     const rng = new Rng(hash32(this.cfg.seed, 'batch'), `step:${step}`);
-    const picks = Array.from({ length: plan.batch }, () => set.train[rng.int(set.train.length)]);
+    const cum = this.balanced[identity];
+    const picks = Array.from({ length: plan.batch }, () => set.train[cum ? drawWeighted(cum, rng) : rng.int(set.train.length)]);
     const samples = await Promise.all(picks.map((it) => this.sample(set, it, r)));
     const x = new Float32Array(plan.batch * r * r * 3);
     const m = new Float32Array(plan.batch * r * r);

@@ -6,7 +6,9 @@ export {
 } from './config.js';
 export { CombModel, type ForwardOptions } from './model.js';
 export { Adam, type AdamSettings } from './adam.js';
-export { maskedSsim, maskedMsSsim, maskedL1, reconstructionLoss, usesMsSsim, msScales } from './loss.js';
+export { maskedSsim, maskedMsSsim, maskedL1, maskedGradientL1, reconstructionLoss, usesMsSsim, msScales } from './loss.js';
+export { regionWeightMap, hasRegionWeights, REGION_POINTS } from './regions.js';
+export { expressionVector, kmeans, balanceWeights, cumulative, drawWeighted } from './balance.js';
 export { phases, planStep, totalSteps, type Phase, type StepPlan } from './schedule.js';
 export { readDataset, loadSample, augment, BatchLoader, previewSamples, type IdentitySet, type DatasetItem, type Batch, type Sample } from './data.js';
 export { saveCheckpoint, loadCheckpoint, findCheckpoint, readState, readCard, readMetrics, checkCompatible, type TrainState, type ModelCard } from './checkpoint.js';

@@ -1,6 +1,7 @@
 /**
- * Masked reconstruction losses: SSIM (box window, as the reference model), MS-SSIM from 128 px up, and L1,
- * each averaged over the face mask only. loss = l1 * L1 + ssim * (1 - S) / 2.
+ * Masked reconstruction losses: SSIM (box window, as the reference model), MS-SSIM from 128 px up, L1 and
+ * the detail term (L1 of image gradients), each averaged over the face mask only.
+ * loss = l1 * L1 + ssim * (1 - S) / 2 + detail * G.
  */
 import { tf, type Scalar, type Tensor, type Tensor4D } from './tf.js';
 import type { LossWeights } from './config.js';
@@ -67,8 +68,27 @@ export function maskedL1(a: Tensor4D, b: Tensor4D, mask: Tensor4D, den?: number)
   return maskedMean(tf.abs(tf.sub(a, b)) as Tensor4D, mask, den);
 }
 
+/**
+ * The detail term: masked L1 of the difference of horizontal and vertical neighbour differences (image
+ * gradients), summed over both directions and normalised by the mask's sum like L1 (`den`: a whole batch's).
+ * L1 and SSIM barely penalise a blur of fine lines (wrinkles, teeth edges); this term grows with it.
+ */
+export function maskedGradientL1(a: Tensor4D, b: Tensor4D, mask: Tensor4D, den?: number): Scalar {
+  const [n, h, w, c] = a.shape;
+  const d = tf.sub(a, b) as Tensor4D;
+  const diff = (t: Tensor4D, dy: number, dx: number) =>
+    [tf.slice(t, [0, dy, dx, 0], [n, h - dy, w - dx, t.shape[3]]), tf.slice(t, [0, 0, 0, 0], [n, h - dy, w - dx, t.shape[3]])] as const;
+  let total: Tensor = tf.scalar(0);
+  for (const [dy, dx] of [[0, 1], [1, 0]]) {
+    const [d1, d0] = diff(d, dy, dx);
+    const [m1, m0] = diff(mask, dy, dx);
+    total = tf.add(total, tf.sum(tf.mul(tf.abs(tf.sub(d1, d0)), tf.minimum(m1, m0))));
+  }
+  return tf.div(total, den === undefined ? tf.add(tf.mul(tf.sum(mask), c), EPS) : den * c + EPS) as Scalar;
+}
+
 /** Whether MS-SSIM replaces SSIM at resolution r. */
-export function usesMsSsim(w: LossWeights, r: number): boolean {
+export function usesMsSsim(w: Pick<LossWeights, 'msssim'>, r: number): boolean {
   return w.msssim === true ? r >= 128 : typeof w.msssim === 'number' ? r >= w.msssim : false;
 }
 
@@ -108,9 +128,10 @@ export function reconstructionLoss(y: Tensor4D, x: Tensor4D, mask: Tensor4D, w: 
   // webgpu: the fused SSIM + L1 kernels (4 dispatches for loss and gradient); null elsewhere or for MS-SSIM
   if (!(w.ssim > 0 && usesMsSsim(w, x.shape[1]))) {
     const fused = webgpuReconstructionLoss(y, x, mask, { l1: w.l1, ssim: w.ssim, window: w.window, norm });
-    if (fused) return fused;
+    if (fused) return w.detail > 0 ? (tf.add(fused, tf.mul(maskedGradientL1(y, x, mask, norm?.l1), w.detail)) as Scalar) : fused;
   }
   let loss: Tensor = tf.scalar(0);
+  if (w.detail > 0) loss = tf.add(loss, tf.mul(maskedGradientL1(y, x, mask, norm?.l1), w.detail));
   if (w.l1 > 0) loss = tf.add(loss, tf.mul(maskedL1(y, x, mask, norm?.l1), w.l1));
   if (w.ssim > 0) {
     const s = usesMsSsim(w, x.shape[1]) ? maskedMsSsim(y, x, mask, w.window) : maskedSsim(y, x, mask, w.window, norm?.ssim);

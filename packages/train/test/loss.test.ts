@@ -80,3 +80,21 @@ test('msssim: true applies from 128 px, a number from that resolution, false nev
   assert.equal(usesMsSsim({ ...w, msssim: false }, 1024), false);
   assert.throws(() => resolveConfig({ loss: { msssim: 24 } }, ['a', 'b']), /'msssim' = 24: must be true, false or the resolution/);
 });
+
+test('the detail term (gradient L1) is 0 for identical images and grows with blur; its weight adds it to the loss', async () => {
+  const { maskedGradientL1 } = await import('../src/loss.js');
+  const a = noiseImage(32, 6);
+  const m = tf.ones([2, 32, 32, 1]) as tf.Tensor4D;
+  assert.ok((await value(maskedGradientL1(a, a, m))) < 1e-7);
+  const d3 = await value(maskedGradientL1(tf.avgPool(a, 3, 1, 'same') as tf.Tensor4D, a, m));
+  const d5 = await value(maskedGradientL1(tf.avgPool(a, 5, 1, 'same') as tf.Tensor4D, a, m));
+  assert.ok(d3 > 0.01 && d5 > d3, `detail ${d3} (3x3 blur), ${d5} (5x5 blur)`);
+  // a uniform brightness shift changes L1 but no gradient: the detail term ignores it
+  assert.ok((await value(maskedGradientL1(tf.add(a, 0.1) as tf.Tensor4D, a, m))) < 1e-6);
+  const cfg = resolveConfig({ resolution: 32, loss: { detail: 2 } }, ['a', 'b']);
+  const b = tf.avgPool(a, 3, 1, 'same') as tf.Tensor4D;
+  const withDetail = await value(reconstructionLoss(b, a, m, cfg.loss));
+  const without = await value(reconstructionLoss(b, a, m, { ...cfg.loss, detail: 0 }));
+  assert.ok(Math.abs(withDetail - without - 2 * d3) < 1e-5, `${withDetail} - ${without} vs 2 * ${d3}`);
+  assert.throws(() => resolveConfig({ loss: { detail: -1 } }, ['a', 'b']), /'detail' = -1: must be a number >= 0/);
+});

@@ -119,6 +119,10 @@ test('train stage: bad inputs and params are clear errors', async () => {
 test('stages.json declares every train param the config reads, and no other (the runner refuses undeclared fields)', async () => {
   const kinds = JSON.parse(await readFile(join(PKG, 'stages.json'), 'utf8')) as Record<string, { schema: { properties: Record<string, unknown> } }>;
   const declared = Object.keys(kinds.train.schema.properties).sort();
-  const read = Object.keys(resolveConfig({ resolution: 32 }, ['a', 'b'])).sort();
+  const cfg = resolveConfig({ resolution: 32 }, ['a', 'b']);
+  const read = Object.keys(cfg).sort();
   assert.deepEqual(declared, read);
+  // and the fields of the object params
+  const props = kinds.train.schema.properties as Record<string, { properties?: Record<string, unknown> }>;
+  for (const k of ['loss', 'regionWeights'] as const) assert.deepEqual(Object.keys(props[k].properties!).sort(), Object.keys(cfg[k]).sort(), k);
 });

@@ -16,12 +16,12 @@ const TOL = 1e-4;
 
 interface Case { shape: [number, number, number, number]; w: LossWeights; norm?: LossNorm }
 const CASES: Case[] = [
-  { shape: [3, 29, 37, 3], w: { ssim: 1, l1: 1, msssim: false, window: 7 } },
-  { shape: [2, 32, 32, 3], w: { ssim: 0.7, l1: 2, msssim: false, window: 5 } },
-  { shape: [3, 13, 11, 3], w: { ssim: 1, l1: 0, msssim: false, window: 7 }, norm: { l1: 300, ssim: 150, share: 0.6 } },
-  { shape: [1, 9, 10, 3], w: { ssim: 0, l1: 1, msssim: false, window: 7 } },
+  { shape: [3, 29, 37, 3], w: { ssim: 1, l1: 1, msssim: false, window: 7, detail: 0 } },
+  { shape: [2, 32, 32, 3], w: { ssim: 0.7, l1: 2, msssim: false, window: 5, detail: 0 } },
+  { shape: [3, 13, 11, 3], w: { ssim: 1, l1: 0, msssim: false, window: 7, detail: 0 }, norm: { l1: 300, ssim: 150, share: 0.6 } },
+  { shape: [1, 9, 10, 3], w: { ssim: 0, l1: 1, msssim: false, window: 7, detail: 0 } },
   // 131072 pixels: more than the 256 workgroups x 256 threads of partial sums, so each thread strides twice
-  { shape: [2, 256, 256, 3], w: { ssim: 1, l1: 1, msssim: false, window: 7 } },
+  { shape: [2, 256, 256, 3], w: { ssim: 1, l1: 1, msssim: false, window: 7, detail: 0 } },
 ];
 
 function values(n: number, key: string): Float32Array {
@@ -88,7 +88,7 @@ test('webgpu: the fused loss runs 4 programs for loss + gradient, far fewer than
 
 test('webgpu: a mask cast from bool (an int32 buffer on webgpu) takes the composed ops and matches cpu', async (t) => {
   const shape: [number, number, number, number] = [2, 15, 17, 3];
-  const w: LossWeights = { ssim: 1, l1: 1, msssim: false, window: 7 };
+  const w: LossWeights = { ssim: 1, l1: 1, msssim: false, window: 7, detail: 0 };
   const lossOf = async () => {
     const n = shape.reduce((a, v) => a * v, 1);
     const y = tf.tensor4d(values(n, 'cy'), shape);
