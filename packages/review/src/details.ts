@@ -2,16 +2,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StageView } from './types.js';
-
-type Json = Record<string, unknown>;
-
-function readJson(file: string): Json | null {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as Json;
-  } catch {
-    return null;
-  }
-}
+import { readJson, type Json } from './json.js';
 
 /** Frame numbers of an artifact folder: meta.json `frames`, else the names in `<sub>/`. */
 function frameNumbers(dir: string, meta: Json | null, sub: string): number[] {

@@ -3,16 +3,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { FIGURES } from '@facecomb/score/figures';
 import type { StageView } from './types.js';
-
-type Json = Record<string, unknown>;
-
-function readJson(file: string): Json | null {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as Json;
-  } catch {
-    return null;
-  }
-}
+import { readJson, type Json } from './json.js';
 
 function firstImage(abs: string, sub: string, pick: 'first' | 'middle' | 'last'): string | null {
   let names: string[];
