@@ -160,8 +160,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const total = Math.min(opts.maxSteps ?? Infinity, totalSteps(cfg));
   const par = resolveWorkers(opts.workers, opts.engine.name, cfg);
   log(`train: ${par.why}`);
-  const pool = par.workers > 1 && step < total ? new GradientPool(par.workers, cfg, opts.engine.name) : undefined;
+  // the loader checks the datasets (it may throw): made before the pool, whose worker threads a throw would leak
   const loader = new BatchLoader(opts.sets, cfg);
+  const pool = par.workers > 1 && step < total ? new GradientPool(par.workers, cfg, opts.engine.name) : undefined;
   const losses: Record<string, number | null> = Object.fromEntries(names.map((n) => [n, null]));
   for (const l of metricsLines) {
     const m = JSON.parse(l) as MetricsRecord;
