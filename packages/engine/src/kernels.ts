@@ -27,24 +27,13 @@
  */
 import { tf } from './tf.js';
 import { wasmNearestGrad } from './fixes.js';
+import { flags } from './flags.js';
 
 type TensorInfo = tf.TensorInfo;
 type NamedTensors = Record<string, TensorInfo>;
 type Attrs = Record<string, unknown>;
 type Backend = tf.KernelBackend;
 
-export type FilterGradMethod = 'auto' | 'conv' | 'gemm';
-let filterGradMethod: FilterGradMethod = 'auto';
-
-/** Chooses the formulation of wasm's Conv2DBackpropFilter (for benchmarks; both are checked by the tests). */
-export function setWasmFilterGradMethod(method: FilterGradMethod): void {
-  if (!['auto', 'conv', 'gemm'].includes(method)) throw new Error(`unknown filter-gradient method '${String(method)}': use 'auto', 'conv' or 'gemm'`);
-  filterGradMethod = method;
-}
-
-export function getWasmFilterGradMethod(): FilterGradMethod {
-  return filterGradMethod;
-}
 
 /** Name of a backend instance (the kernels below run on wasm and, for the filter gradient, on cpu). */
 const backendNames = new WeakMap<Backend, string>();
@@ -291,7 +280,8 @@ function conv2dBackpropFilter(args: { inputs: NamedTensors; attrs?: Attrs; backe
   if (nameOf(args.backend) === 'cpu') return filterGradConv(x, dy, g, args.backend);
   // auto: 1x1 filters are a plain matrix product (gemm measured 1.7x faster); larger ones use the conv form,
   // which avoids the KH*KW-fold im2col copy (1.2-10x faster, most on stride 2).
-  const gemm = filterGradMethod === 'gemm' || (filterGradMethod === 'auto' && g.KH * g.KW === 1);
+  const method = flags.wasmFilterGrad;
+  const gemm = method === 'gemm' || (method === 'auto' && g.KH * g.KW === 1);
   return gemm ? filterGradGemm(x, dy, g, args.backend) : filterGradConv(x, dy, g, args.backend);
 }
 

@@ -9,6 +9,10 @@
 import { tf } from '../tf.js';
 import { dispatchInPlace, FLAT_INDEX, MAIN } from './dispatch.js';
 import type { LossScaler } from './loss-scale.js';
+import { flags } from '../flags.js';
+import type { AdamHyper, AdamItem } from '../ops/adam.js';
+
+export type { AdamHyper, AdamItem } from '../ops/adam.js';
 
 /**
  * WGSL of one Adam step over K variables in one dispatch: invocation i updates element i - start[j] of the
@@ -68,7 +72,6 @@ export function adamGroupSize(maxStorageBuffers: number, scaled: boolean): numbe
 const MAX_GROUP = 8;
 const codes = new Map<string, string>();
 
-let enabled = true;
 let dispatched = 0;
 
 /** Dispatches recorded by webgpuAdamStep so far (they bypass tfjs's runWebGPUProgram; for profiles). */
@@ -76,28 +79,19 @@ export function webgpuAdamDispatches(): number {
   return dispatched;
 }
 
-/** Turns the fused Adam off (callers fall back to tf ops), for before/after benchmarks; see useWebgpuKernels. */
-export function setWebgpuAdam(on: boolean): void {
-  enabled = on;
-}
-
-export interface AdamHyper { lr: number; beta1: number; beta2: number; epsilon: number }
 
 /** Loss scaling for webgpuAdamStep: the scaler, and the variable's count of skipped steps (int32 [1], starts at 0). */
 export interface ScaledStep { scaler: LossScaler; skips: tf.Variable }
-
-/** One variable's part of a fused Adam step: w, m, v updated in place with gradient g at step t (1-based). */
-export interface AdamItem { w: tf.Variable; m: tf.Variable; v: tf.Variable; g: tf.Tensor; t: number; skips?: tf.Variable }
 
 /**
  * Adam steps of many variables in few dispatches (as many variables per dispatch as the device's storage-buffer
  * bindings allow: 4 on lavapipe's 16, more on a GPU's 32+). With `scaler`, every item's g is its gradient times
  * the scaler's scale and has its `skips` counter: a step the scaler flagged is skipped on the GPU (skips += 1) and
- * the bias correction uses t - skips. Returns false (nothing done) when the active backend is not webgpu or a
- * tensor is not float32 of its variable's size: the caller then runs its tf-ops Adam.
+ * the bias correction uses t - skips. Returns false (nothing done) when the flag fusedAdam is off, the active
+ * backend is not webgpu or a tensor is not float32 of its variable's size (the op adamSteps then runs its reference).
  */
 export function webgpuAdamSteps(items: AdamItem[], h: AdamHyper, scaler?: LossScaler): boolean {
-  if (!enabled || tf.getBackend() !== 'webgpu') return false;
+  if (!flags.fusedAdam || tf.getBackend() !== 'webgpu') return false;
   if (items.some((it) => [it.w, it.m, it.v, it.g].some((x) => x.dtype !== 'float32' || x.size !== it.w.size))) return false;
   if (scaler && items.some((it) => !it.skips)) throw new Error('webgpuAdamSteps: a loss-scaled step needs each variable\'s skips counter');
   const device = (tf.backend() as unknown as { device: GPUDevice }).device;

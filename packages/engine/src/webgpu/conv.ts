@@ -11,7 +11,8 @@
  */
 import { tf } from '../tf.js';
 import { trySubgroupMatrixGemm } from './subgroup-matrix-run.js';
-import { chooseTiling, epilogueKey, f, gemmSource, reduceSource, type Activation, type Epilogue, type GemmSpec, type Precision } from './gemm.js';
+import { chooseTiling, epilogueKey, f, gemmSource, reduceSource, type Activation, type Epilogue, type GemmSpec } from './gemm.js';
+import { flags } from '../flags.js';
 
 type TensorInfo = tf.TensorInfo;
 type Attrs = Record<string, unknown>;
@@ -53,19 +54,12 @@ fn main() {
   return program(`${key}_${n}`, names, shape, [dx, Math.ceil(groups / dx), 1], [256, 1, 1], code);
 }
 
-let precision: Precision = 'f32';
-
-/** Operand precision of the conv GEMMs from now on ('f16' needs a device with shader-f16: see setWebgpuPrecision). */
-export function setConvPrecision(p: Precision): void {
-  precision = p;
-}
-
 /** Runs a GEMM (split-K plus reduction when the tiling asks for it); the result has `outShape`. */
 export function runGemm(backend: WebgpuBackend, spec: GemmSpec, inputs: { names: string[]; infos: TensorInfo[] },
   outShape: number[], epi: Epilogue, splitK: boolean): TensorInfo {
   const smx = trySubgroupMatrixGemm(backend, spec, inputs, outShape, epi, splitK); // tensor cores, when on
   if (smx) return smx;
-  const t = chooseTiling(spec.M, spec.N, spec.K, splitK, precision);
+  const t = chooseTiling(spec.M, spec.N, spec.K, splitK, flags.webgpuPrecision);
   const key = `${spec.key}_${t.BM}x${t.BN}x${t.BK}_${t.TM}_s${t.S}${t.precision === 'f16' ? '_h' : ''}`;
   const dispatch: [number, number, number] = [t.DX, Math.ceil(t.tiles / t.DX), t.S];
   const wg: [number, number, number] = [t.TX * t.TY, 1, 1];
@@ -262,7 +256,7 @@ export function biasGradSpec(rows: number, Co: number, leak?: number): GemmSpec 
 /*
  * The gradients of y = LeakyReLU(conv2d(x, filter) + bias, alpha) (NHWC f32, dilation 1) from dy and the saved
  * output y ('yv'), the activation's derivative applied as each kernel loads dy (no dy' tensor, no elementwise
- * pass). Kernels of their own (registered on webgpu only, so tf.profile names them); conv-act.ts calls them
+ * pass). Kernels of their own (registered on webgpu only, so tf.profile names them); ops/conv2d-leaky-relu.ts calls them
  * after checking they cover the inputs, and the attrs are those of Conv2DBackpropInput/Filter plus leakyreluAlpha.
  */
 function leakOf(args: KernelArgs): number {

@@ -17,7 +17,9 @@
  * always shows as a non-finite result (what loss scaling checks for).
  */
 
-export type Precision = 'f32' | 'f16';
+import { flags, type Precision } from '../flags.js';
+
+export type { Precision } from '../flags.js';
 
 export type Activation = 'linear' | 'relu' | 'relu6' | 'leakyrelu' | 'elu' | 'sigmoid';
 
@@ -62,19 +64,7 @@ export interface GemmTiling {
   precision: Precision;
 }
 
-/** Workgroups a GEMM should spread over before split-K stops paying (a few per SM of a large GPU). */
-let targetWorkgroups = 256;
 const THREADS = 256;
-
-/** For benchmarks: how many workgroups split-K aims at (1 turns split-K off). */
-export function setSplitKTarget(n: number): void {
-  targetWorkgroups = Math.max(1, Math.floor(n));
-}
-
-/** The current split-K workgroup target (for other GEMM kernels that split the same way). */
-export function splitKTarget(): number {
-  return targetWorkgroups;
-}
 
 function pow2Floor(n: number): number {
   return 2 ** Math.floor(Math.log2(Math.max(1, n)));
@@ -92,7 +82,8 @@ export function chooseTiling(M: number, N: number, K: number, splitK: boolean, p
   const BK = Math.min(16, pow2Floor((precision === 'f16' ? 8192 : 4096) / (BM + BN)));
   const tiles = Math.ceil(M / BM) * Math.ceil(N / BN);
   let S = 1;
-  if (splitK && tiles < targetWorkgroups) S = Math.max(1, Math.min(Math.ceil(targetWorkgroups / tiles), Math.floor(K / (8 * BK))));
+  // split-K until about flags.splitKTarget workgroups run (a few per SM of a large GPU)
+  if (splitK && tiles < flags.splitKTarget) S = Math.max(1, Math.min(Math.ceil(flags.splitKTarget / tiles), Math.floor(K / (8 * BK))));
   const KC = Math.ceil(Math.ceil(K / S) / BK) * BK;
   S = Math.ceil(K / KC);
   const DX = Math.min(tiles, 32768);

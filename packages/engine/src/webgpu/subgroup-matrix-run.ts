@@ -10,7 +10,8 @@
 import { tf } from '../tf.js';
 import { relError } from '../compare.js';
 import { adapterFacts, type SubgroupMatrixConfig } from './features.js';
-import { splitKTarget, epilogueKey, type Epilogue, type GemmSpec } from './gemm.js';
+import { flags } from '../flags.js';
+import { epilogueKey, type Epilogue, type GemmSpec } from './gemm.js';
 import { pickSmxConfig, smxSource, smxTiling, smxWorkgroupBytes, SMX_FEATURE, SMX_SYNTAXES, type SmxMode, type SmxSyntax } from './subgroup-matrix.js';
 import { forwardSpec, reducePartials, type WebgpuBackend } from './conv.js';
 import { recordDispatch } from './dispatch.js';
@@ -75,7 +76,7 @@ export function trySubgroupMatrixGemm(backend: WebgpuBackend, spec: GemmSpec, in
   const be = backend as unknown as Internals;
   // bound as array<f32>: a float32 tensor holding an int32 buffer (a cast from bool) stays with the f32 kernels
   if (inputs.infos.some((i) => be.tensorMap.get(i.dataId).dtype !== 'float32')) return null;
-  const t = smxTiling(spec.M, spec.N, spec.K, st.config, st.sg, splitK, splitKTarget());
+  const t = smxTiling(spec.M, spec.N, spec.K, st.config, st.sg, splitK, flags.splitKTarget);
   const groups: [number, number, number] = [t.DX, Math.ceil(t.tiles / t.DX), t.S];
   const key = `${st.mode}_${st.syntax}_${spec.key}_${t.BM}x${t.BN}x${t.BK}_s${t.S}`;
   const biasInput = epi.bias ? 1 : 0;
