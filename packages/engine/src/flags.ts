@@ -85,7 +85,7 @@ export function readFlags(env: Record<string, string | undefined>): Flags {
     try {
       out[name] = raw === undefined ? spec.default : spec.parse(raw);
     } catch (e) {
-      throw new Error(`${spec.env}=${raw}: ${(e as Error).message}`);
+      throw new Error(`${spec.env}=${raw}: ${(e as Error).message} (or unset it for the default, ${JSON.stringify(spec.default)})`);
     }
   }
   return out as unknown as Flags;
