@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { tf } from './tf.js';
 import { registerWasmTrainingKernels, registerCpuTrainingKernels } from './kernels.js';
 import { applyTfjsFixes } from './fixes.js';
-import { registerWebgpuFixes } from './webgpu-fixes.js';
+import { registerWebgpuFixes } from './webgpu/fixes.js';
 import { requestOptionalFeatures, webgpuHasF16 } from './webgpu/features.js';
 import { flags } from './flags.js';
 

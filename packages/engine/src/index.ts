@@ -17,7 +17,7 @@ export {
 } from './flags.js';
 export { registeredOps, type Op } from './ops/registry.js';
 export { applyTfjsFixes } from './fixes.js';
-export { registerWebgpuFixes, forbidSyncReads } from './webgpu-fixes.js';
+export { registerWebgpuFixes, forbidSyncReads } from './webgpu/fixes.js';
 export { unavailable, webgpuRequired, switchOrSkip } from './require.js';
 export { registerWebgpuKernels, webgpuOriginalKernel, setWebgpuPrecision } from './webgpu/register.js';
 export { webgpuHasF16 } from './webgpu/features.js';

@@ -8,6 +8,7 @@
  */
 import { tf } from '../tf.js';
 import { dispatchInPlace, FLAT_INDEX, MAIN } from './dispatch.js';
+import { webgpuInternals } from './tfjs-internals.js';
 import type { LossScaler } from './loss-scale.js';
 import { flags } from '../flags.js';
 import type { AdamHyper, AdamItem } from '../ops/adam.js';
@@ -94,7 +95,7 @@ export function webgpuAdamSteps(items: AdamItem[], h: AdamHyper, scaler?: LossSc
   if (!flags.fusedAdam || tf.getBackend() !== 'webgpu') return false;
   if (items.some((it) => [it.w, it.m, it.v, it.g].some((x) => x.dtype !== 'float32' || x.size !== it.w.size))) return false;
   if (scaler && items.some((it) => !it.skips)) throw new Error('webgpuAdamSteps: a loss-scaled step needs each variable\'s skips counter');
-  const device = (tf.backend() as unknown as { device: GPUDevice }).device;
+  const device = webgpuInternals().device;
   const K = adamGroupSize(device.limits.maxStorageBuffersPerShaderStage, !!scaler);
   for (let at = 0; at < items.length; at += K) {
     const group = items.slice(at, at + K);

@@ -13,15 +13,13 @@ import { tf } from '../tf.js';
 import { trySubgroupMatrixGemm } from './subgroup-matrix-run.js';
 import { chooseTiling, epilogueKey, f, gemmSource, reduceSource, type Activation, type Epilogue, type GemmSpec } from './gemm.js';
 import { flags } from '../flags.js';
+import type { WebgpuInternals } from './tfjs-internals.js';
 
 type TensorInfo = tf.TensorInfo;
 type Attrs = Record<string, unknown>;
 
-/** The parts of tfjs-backend-webgpu's WebGPUBackend used here. */
-export interface WebgpuBackend {
-  runWebGPUProgram(program: object, inputs: TensorInfo[], dtype: string, uniforms?: unknown[]): TensorInfo;
-  disposeData(dataId: object): boolean;
-}
+/** The backend as our kernels see it (its internals: tfjs-internals.ts). */
+export type WebgpuBackend = WebgpuInternals;
 
 /** A program object as tfjs-backend-webgpu expects it (its WebGPUProgram interface). */
 export function program(key: string, variableNames: string[], outputShape: number[], dispatch: [number, number, number],

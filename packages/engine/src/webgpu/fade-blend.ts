@@ -5,14 +5,15 @@
  */
 import { tf } from '../tf.js';
 import { flags } from '../flags.js';
-import { elementwiseProgram, type WebgpuBackend } from './conv.js';
+import { elementwiseProgram } from './conv.js';
+import { webgpuInternals } from './tfjs-internals.js';
 
 /** null (the op runs its reference) when the flag or our kernels are off, or the inputs are not float32 of one shape. */
 export function webgpuFadeBlend(a: tf.Tensor, b: tf.Tensor, alpha: number): tf.Tensor | null {
   if (!flags.fadeBlend || !flags.webgpuKernels) return null;
   if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.join() !== b.shape.join()) return null;
   const p = { ...elementwiseProgram('blend', ['a', 'b'], a.shape, 'result[i] = a[i] * uniforms.alpha + b[i] * uniforms.beta;'), uniforms: 'alpha : f32, beta : f32,' };
-  const be = tf.backend() as unknown as WebgpuBackend;
+  const be = webgpuInternals();
   const fn = tf.customGrad(((x: tf.Tensor, y: tf.Tensor) => {
     const info = be.runWebGPUProgram(p, [x, y], 'float32', [{ type: 'float32', data: [alpha] }, { type: 'float32', data: [1 - alpha] }]);
     const value = tf.engine().makeTensorFromTensorInfo(info);

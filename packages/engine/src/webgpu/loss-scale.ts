@@ -8,6 +8,7 @@
  */
 import { tf } from '../tf.js';
 import { dispatchInPlace, FLAT_INDEX, MAIN } from './dispatch.js';
+import { webgpuInternals } from './tfjs-internals.js';
 
 /** WGSL of the check of K gradients in one dispatch: invocation i tests element i - end[j-1] of gradient j. */
 function checkSource(K: number): string {
@@ -99,7 +100,7 @@ export class LossScaler {
   /** Raises this step's flag if any of the gradients (float32) holds an inf or NaN: several per dispatch, no read. */
   checkAll(gs: tf.Tensor[]): void {
     for (const g of gs) if (g.dtype !== 'float32') throw new Error(`loss scale check: gradient of dtype ${g.dtype}`);
-    const device = (tf.backend() as unknown as { device: GPUDevice }).device;
+    const device = webgpuInternals().device;
     const K = Math.max(1, Math.min(MAX_CHECK_GROUP, device.limits.maxStorageBuffersPerShaderStage - 1));
     for (let at = 0; at < gs.length; at += K) {
       const group = gs.slice(at, at + K);

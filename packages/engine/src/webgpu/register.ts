@@ -18,6 +18,7 @@ import {
   type WebgpuBackend,
 } from './conv.js';
 import { webgpuHasF16 } from './features.js';
+import { checkWebgpuInternals } from './tfjs-internals.js';
 
 type Args = { inputs: Record<string, tf.TensorInfo>; attrs?: Record<string, unknown>; backend: WebgpuBackend };
 type OurKernel = (args: Args, fallback: (args: Args) => tf.TensorInfo) => tf.TensorInfo;
@@ -60,6 +61,7 @@ export function setWebgpuPrecision(p: Precision): void {
  * Returns the kernel names now served by this package.
  */
 export function registerWebgpuKernels(): string[] {
+  checkWebgpuInternals();
   for (const [name, ours] of Object.entries(KERNELS)) {
     const own = tf.getKernel(name, 'webgpu') as (tf.KernelConfig & { facecomb?: boolean }) | undefined;
     if (!own) throw new Error(`tfjs-backend-webgpu has no ${name} kernel to replace (is the backend imported?)`);

@@ -8,7 +8,7 @@
  * All geometry is baked into the shaders as constants.
  */
 import { tf } from '../tf.js';
-import type { WebgpuBackend } from './conv.js';
+import { webgpuInternals } from './tfjs-internals.js';
 import { flags } from '../flags.js';
 import type { FusedLossSpec } from '../ops/ssim-l1-loss.js';
 
@@ -230,7 +230,7 @@ export function webgpuSsimL1Loss(y: tf.Tensor4D, x: tf.Tensor4D, mask: tf.Tensor
 function fusedLoss(y: tf.Tensor4D, x: tf.Tensor4D, mask: tf.Tensor4D, spec: FusedLossSpec): tf.Scalar | null {
   const g = geometry(y, x, mask, spec.window);
   if (!g) return null;
-  const be = tf.backend() as unknown as WebgpuBackend;
+  const be = webgpuInternals();
   const k = key(g, spec);
   const make = (info: tf.TensorInfo) => tf.engine().makeTensorFromTensorInfo(info);
   const fn = tf.customGrad(((yy: tf.Tensor, save: (ts: tf.Tensor[]) => void) => {
