@@ -72,15 +72,10 @@ export function smxWorkgroupBytes(t: SmxTiling): number {
   return 2 * (t.BM * t.BK + t.BK * t.BN) + 4 * (t.NT / t.SG) * t.CM * t.CN;
 }
 
-/**
- * The whole WGSL module (bindings included: `result` at 0, then `inputs` in order, all array<f32>).
- * With t.S > 1 it writes raw partial sums ([S, M*N]); otherwise C with `epi` applied.
- */
-export function smxSource(s: GemmSpec, t: SmxTiling, epi: Epilogue | null, inputs: string[], mode: SmxMode, syntax: SmxSyntax = 'template'): string {
+/** WGSL of the builtin calls (or their emulation): the multiply-accumulates of one CK step, the accumulators, a fragment's store. */
+function smxParts(t: SmxTiling, mode: SmxMode, syntax: SmxSyntax): { mma: string[]; accDecl: string[]; storeFrag: (acc: string) => string; frags: [number, number][] } {
   const hw = mode === 'hardware';
-  const final = t.S === 1 && epi !== null;
-  const { CM, CN, CK, SG, FM, FN } = t;
-  const Q = (CM * CN) / SG;
+  const { CM, CN, CK, FM, FN } = t;
   const frags: [number, number][] = [];
   for (let i = 0; i < FM; i++) for (let j = 0; j < FN; j++) frags.push([i, j]);
   const left = `subgroup_matrix_left<f16, ${CK}, ${CM}>`;
@@ -105,6 +100,19 @@ export function smxSource(s: GemmSpec, t: SmxTiling, epi: Epilogue | null, input
   const accDecl = frags.map(([i, j]) => (hw
     ? `var acc${i}${j} = subgroup_matrix_result<f32, ${CN}, ${CM}>();`
     : `var acc${i}${j}: array<f32, Q>;`));
+  return { mma, accDecl, storeFrag, frags };
+}
+
+/**
+ * The whole WGSL module (bindings included: `result` at 0, then `inputs` in order, all array<f32>).
+ * With t.S > 1 it writes raw partial sums ([S, M*N]); otherwise C with `epi` applied.
+ */
+export function smxSource(s: GemmSpec, t: SmxTiling, epi: Epilogue | null, inputs: string[], mode: SmxMode, syntax: SmxSyntax = 'template'): string {
+  const hw = mode === 'hardware';
+  const final = t.S === 1 && epi !== null;
+  const { CM, CN, CK, SG, FM, FN } = t;
+  const Q = (CM * CN) / SG;
+  const { mma, accDecl, storeFrag, frags } = smxParts(t, mode, syntax);
   const aIdx = s.aAlongK ? 'let kk = e % BK; let mm = e / BK;' : 'let mm = e % BM; let kk = e / BM;';
   const bIdx = s.bAlongK ? 'let kk = e % BK; let nn = e / BK;' : 'let nn = e % BN; let kk = e / BN;';
   const write = final ? 'result[m * N + n] = epilogue(v, n);' : 'result[kz * M * N + m * N + n] = v;';
