@@ -10,7 +10,9 @@ export {
   type EngineInfo,
   type InitEngineOptions,
 } from './engine.js';
-export { registerWasmTrainingKernels, registerCpuTrainingKernels, originalKernel } from './kernels.js';
+export { registerWasmTrainingKernels } from './wasm/register.js';
+export { registerCpuTrainingKernels } from './cpu/register.js';
+export { originalKernel } from './kernel-calls.js';
 export {
   flags, setFlag, listFlags, readFlags, setWasmFilterGradMethod, setSplitKTarget, setConvActFusion, useWebgpuKernels, setWebgpuLoss,
   type Flags, type FlagRow, type FilterGradMethod, type ConvActFusion, type Precision, type SubgroupMatrixRequest,

@@ -8,7 +8,7 @@
  *     Node lacks: the ReferenceError becomes an error that says what to do.
  */
 import { tf } from '../tf.js';
-import { nearestSource } from '../fixes.js';
+import { nearestSource } from '../cpu/resize-nearest-grad.js';
 import { webgpuBackendInternals } from './tfjs-internals.js';
 
 /** One-hot [inSize, outSize] matrix M with M[src(o), o] = 1. */
