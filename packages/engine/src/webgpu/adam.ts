@@ -9,6 +9,7 @@
 import { tf } from '../tf.js';
 import { dispatchInPlace, FLAT_INDEX, MAIN } from './dispatch.js';
 import { webgpuInternals } from './tfjs-internals.js';
+import { bindingsSource, type Binding } from './program.js';
 import type { LossScaler } from './loss-scale.js';
 import { flags } from '../flags.js';
 import type { AdamHyper, AdamItem } from '../ops/adam.js';
@@ -22,17 +23,13 @@ export type { AdamHyper, AdamItem } from '../ops/adam.js';
  * uniform. K is bound by the device's storage buffers per shader stage.
  */
 function wgsl(K: number, scaled: boolean): string {
-  const written = scaled ? 4 : 3;
-  const decl: string[] = [];
-  for (let j = 0; j < K; j++) {
-    decl.push(`@group(0) @binding(${3 * j}) var<storage, read_write> w${j}: array<f32>;`,
-      `@group(0) @binding(${3 * j + 1}) var<storage, read_write> m${j}: array<f32>;`,
-      `@group(0) @binding(${3 * j + 2}) var<storage, read_write> v${j}: array<f32>;`);
-    if (scaled) decl.push(`@group(0) @binding(${3 * K + j}) var<storage, read_write> skips${j}: array<i32>;`);
-    decl.push(`@group(0) @binding(${written * K + j}) var<storage, read> g${j}: array<f32>;`);
-  }
-  const after = (written + 1) * K;
-  if (scaled) decl.push(`@group(0) @binding(${after}) var<storage, read> scale: array<f32>;`, `@group(0) @binding(${after + 1}) var<storage, read> state: array<i32>;`);
+  const each = (f: (j: number) => Binding[]) => Array.from({ length: K }, (_, j) => f(j)).flat();
+  const bindings: Binding[] = [
+    ...each((j) => ['w', 'm', 'v'].map((n) => ({ name: `${n}${j}`, write: true }))),
+    ...(scaled ? each((j) => [{ name: `skips${j}`, write: true, type: 'i32' }]) : []),
+    ...each((j) => [{ name: `g${j}` }]),
+    ...(scaled ? [{ name: 'scale' }, { name: 'state', type: 'i32' }] : []),
+  ];
   const body = (j: number) => `  if (i >= p.range[${j}].x && i < p.range[${j}].y) {
     let k = i - p.range[${j}].x;
     ${scaled ? `// a non-finite gradient somewhere in this step: skip it (no invocation reads skips in such a step)
@@ -56,8 +53,7 @@ function wgsl(K: number, scaled: boolean): string {
   return /* wgsl */ `
 // hyper[j]: (lr / bias correction 1, sqrt(bias correction 2)) or, scaled, (lr, -); range[j]: (start, end, t)
 struct Params { beta1: f32, beta2: f32, eps: f32, pad: f32, hyper: array<vec4<f32>, ${K}>, range: array<vec4<u32>, ${K}> };
-${decl.join('\n')}
-@group(0) @binding(${after + (scaled ? 2 : 0)}) var<uniform> p: Params;
+${bindingsSource(bindings, 'Params')}
 ${MAIN} {
   ${FLAT_INDEX}
 ${Array.from({ length: K }, (_, j) => body(j)).join('\n')}

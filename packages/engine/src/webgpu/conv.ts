@@ -13,6 +13,9 @@ import { tf } from '../tf.js';
 import { trySubgroupMatrixGemm } from './subgroup-matrix-run.js';
 import { chooseTiling, epilogueKey, f, gemmSource, reduceSource, type Activation, type Epilogue, type GemmSpec } from './gemm.js';
 import { flags } from '../flags.js';
+import { elementwiseProgram, tfjsProgram as program } from './program.js';
+
+export { elementwiseProgram } from './program.js';
 import type { WebgpuInternals } from './tfjs-internals.js';
 
 type TensorInfo = tf.TensorInfo;
@@ -20,37 +23,6 @@ type Attrs = Record<string, unknown>;
 
 /** The backend as our kernels see it (its internals: tfjs-internals.ts). */
 export type WebgpuBackend = WebgpuInternals;
-
-/** A program object as tfjs-backend-webgpu expects it (its WebGPUProgram interface). */
-export function program(key: string, variableNames: string[], outputShape: number[], dispatch: [number, number, number],
-  workgroupSize: [number, number, number], code: string | (() => string), flat = false): object {
-  return {
-    variableNames,
-    outputShape,
-    shaderKey: `facecomb_${key}`,
-    dispatchLayout: flat ? { x: outputShape.map((_, i) => i) } : { x: [0], y: [1], z: [2] },
-    dispatch,
-    workgroupSize,
-    size: false,
-    // tfjs asks for the code only when its pipeline cache misses: generate it lazily (once per shape, not per dispatch)
-    getUserCode: typeof code === 'function' ? code : () => code,
-  };
-}
-
-/**
- * A flat elementwise program over `shape`: `body` runs for each i < size (256 threads a workgroup, the workgroups
- * folded into two dimensions past 65535); `prelude` holds WGSL functions the body calls.
- */
-export function elementwiseProgram(key: string, names: string[], shape: number[], body: string, prelude = ''): object {
-  const n = tf.util.sizeFromShape(shape);
-  const groups = Math.ceil(n / 256), dx = Math.min(groups, 65535);
-  const code = `${prelude}
-fn main() {
-  let i = (i32(workgroupId.y) * ${dx} + i32(workgroupId.x)) * 256 + i32(localIndex);
-  if (i < ${n}) { ${body} }
-}`;
-  return program(`${key}_${n}`, names, shape, [dx, Math.ceil(groups / dx), 1], [256, 1, 1], code);
-}
 
 /** Runs a GEMM (split-K plus reduction when the tiling asks for it); the result has `outShape`. */
 export function runGemm(backend: WebgpuBackend, spec: GemmSpec, inputs: { names: string[]; infos: TensorInfo[] },

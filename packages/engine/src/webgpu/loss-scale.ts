@@ -9,10 +9,11 @@
 import { tf } from '../tf.js';
 import { dispatchInPlace, FLAT_INDEX, MAIN } from './dispatch.js';
 import { webgpuInternals } from './tfjs-internals.js';
+import { bindingsSource, type Binding } from './program.js';
 
 /** WGSL of the check of K gradients in one dispatch: invocation i tests element i - end[j-1] of gradient j. */
 function checkSource(K: number): string {
-  const decl = Array.from({ length: K }, (_, j) => `@group(0) @binding(${j + 1}) var<storage, read> g${j}: array<f32>;`);
+  const bindings: Binding[] = [{ name: 'state', write: true, type: 'atomic<i32>' }, ...Array.from({ length: K }, (_, j) => ({ name: `g${j}` }))];
   // exponent bits all set: inf or NaN (tested on the bits: float comparisons may assume finite values)
   const body = Array.from({ length: K }, (_, j) => `  if (i < p.end[${j}].x) {
     if ((bitcast<u32>(g${j}[i - ${j === 0 ? '0u' : `p.end[${j - 1}].x`}]) & 0x7f800000u) == 0x7f800000u) { atomicOr(&state[0], 1); }
@@ -20,9 +21,7 @@ function checkSource(K: number): string {
   }`);
   return /* wgsl */ `
 struct Params { end: array<vec4<u32>, ${K}> };
-@group(0) @binding(0) var<storage, read_write> state: array<atomic<i32>>;
-${decl.join('\n')}
-@group(0) @binding(${K + 1}) var<uniform> p: Params;
+${bindingsSource(bindings, 'Params')}
 ${MAIN} {
   ${FLAT_INDEX}
 ${body.join('\n')}
@@ -35,9 +34,7 @@ const MAX_CHECK_GROUP = 8;
 
 const UPDATE = /* wgsl */ `
 struct Params { growthInterval: i32, minScale: f32, maxScale: f32, pad: f32 };
-@group(0) @binding(0) var<storage, read_write> scale: array<f32>;
-@group(0) @binding(1) var<storage, read_write> state: array<i32>;
-@group(0) @binding(2) var<uniform> p: Params;
+${bindingsSource([{ name: 'scale', write: true }, { name: 'state', write: true, type: 'i32' }], 'Params')}
 ${MAIN} {
   ${FLAT_INDEX}
   if (i > 0u) { return; }

@@ -9,6 +9,7 @@
  */
 import { tf } from '../tf.js';
 import { webgpuInternals } from './tfjs-internals.js';
+import { tfjsProgram256 as program } from './program.js';
 import { flags } from '../flags.js';
 import type { FusedLossSpec } from '../ops/ssim-l1-loss.js';
 
@@ -17,20 +18,6 @@ const WG = 256;
 const MAX_GROUPS = 256;
 
 interface Geo { B: number; H: number; W: number; C: number; K: number; HO: number; WO: number; NP: number; NW: number; G: number }
-
-function program(key: string, variableNames: string[], outputShape: number[], groups: number, code: string): object {
-  const dx = Math.min(groups, 65535);
-  return {
-    variableNames,
-    outputShape,
-    shaderKey: `facecomb_${key}`,
-    dispatchLayout: { x: [0], y: [1], z: [2] },
-    dispatch: [dx, Math.ceil(groups / dx), 1],
-    workgroupSize: [WG, 1, 1],
-    size: false,
-    getUserCode: () => code,
-  };
-}
 
 const f = (v: number) => (Number.isInteger(v) ? `${v}.0` : `${v}`);
 

@@ -15,6 +15,7 @@
  */
 import type { SubgroupMatrixConfig } from './features.js';
 import { epilogueSource, type Epilogue, type GemmSpec } from './gemm.js';
+import { bindingsSource } from './program.js';
 
 export type SmxMode = 'hardware' | 'emulate';
 /**
@@ -118,8 +119,7 @@ export function smxSource(s: GemmSpec, t: SmxTiling, epi: Epilogue | null, input
   const write = final ? 'result[m * N + n] = epilogue(v, n);' : 'result[kz * M * N + m * N + n] = v;';
   return `enable f16;
 ${hw ? 'enable chromium_experimental_subgroup_matrix;' : ''}
-@group(0) @binding(0) var<storage, read_write> result: array<f32>;
-${inputs.map((name, i) => `@group(0) @binding(${i + 1}) var<storage, read> ${name}: array<f32>;`).join('\n')}
+${bindingsSource([{ name: 'result', write: true }, ...inputs.map((name) => ({ name }))])}
 const M = ${s.M}; const N = ${s.N}; const K = ${s.K};
 const CM = ${CM}; const CN = ${CN}; const CK = ${CK}; const SG = ${SG}; const Q = ${Q};
 const WN = ${t.WN}; const FM = ${FM}; const FN = ${FN};
