@@ -5,7 +5,7 @@
  */
 import { tf } from '../tf.js';
 import { flags } from '../flags.js';
-import { elementwiseProgram } from './conv.js';
+import { elementwiseProgram } from './program.js';
 import { webgpuInternals } from './tfjs-internals.js';
 
 /** null (the op runs its reference) when the flag or our kernels are off, or the inputs are not float32 of one shape. */

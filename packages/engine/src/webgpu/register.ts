@@ -13,10 +13,11 @@ import { ssimL1LossOp } from '../ops/ssim-l1-loss.js';
 import { webgpuFadeBlend } from './fade-blend.js';
 import { webgpuAdamSteps } from './adam.js';
 import { webgpuSsimL1Loss } from './ssim-loss.js';
-import {
-  conv2d, conv2dBackpropFilter, conv2dBackpropInput, fusedConv2d, leakyConv2dBackpropFilter, leakyConv2dBackpropInput, leakyConv2dBiasGrad, leakyReluGradFromOutput,
-  type WebgpuBackend,
-} from './conv.js';
+import type { WebgpuBackend } from './conv.js';
+import { conv2d, fusedConv2d } from './conv2d.js';
+import { conv2dBackpropInput } from './conv2d-backprop-input.js';
+import { conv2dBackpropFilter } from './conv2d-backprop-filter.js';
+import { leakyConv2dBackpropFilter, leakyConv2dBackpropInput, leakyConv2dBiasGrad, leakyReluGradFromOutput } from './leaky-conv-grads.js';
 import { webgpuHasF16 } from './features.js';
 import { checkWebgpuInternals } from './tfjs-internals.js';
 
