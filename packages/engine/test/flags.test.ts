@@ -29,11 +29,19 @@ test('flags: defaults, environment values, and errors that name the variable', (
   assert.deepEqual(row, { name: 'fusedLoss', value: true, default: true, env: 'FACECOMB_FUSED_LOSS' });
 });
 
-test('engine-info lists the flags as the environment set them, and refuses a malformed one', async () => {
+test('engine-info lists the flags as the environment set them and the ops per backend, and refuses a malformed flag', async () => {
   const env = { ...process.env, FACECOMB_CONV_ACT_FUSION: 'grad' };
   const { stdout } = await run(process.execPath, ['--import', 'tsx', cli, '--json'], { env });
   const info = JSON.parse(stdout) as { flags: { name: string; value: unknown }[] };
   assert.equal(info.flags.find((f) => f.name === 'convActFusion')?.value, 'grad');
+  // with --backend: the engine, and each op with the backends that have a kernel for it
+  const withEngine = JSON.parse((await run(process.execPath, ['--import', 'tsx', cli, '--backend', 'cpu', '--json'], { env })).stdout) as {
+    engine: { name: string; addedKernels: string[] }; ops: { name: string; backends: string[] }[];
+  };
+  assert.equal(withEngine.engine.name, 'cpu');
+  assert.ok(withEngine.engine.addedKernels.includes('Conv2DBackpropFilter'));
+  assert.deepEqual(withEngine.ops.map((o) => o.name).sort(), ['FacecombAdam', 'FacecombConv2DLeakyRelu', 'FacecombFadeBlend', 'FacecombSsimL1Loss']);
+  assert.deepEqual(withEngine.ops.find((o) => o.name === 'FacecombConv2DLeakyRelu')?.backends, ['*']);
   await assert.rejects(run(process.execPath, ['--import', 'tsx', cli], { env: { ...env, FACECOMB_FUSED_ADAM: 'maybe' } }),
     (e: { code: number; stderr: string }) => e.code === 2 && /engine-info: FACECOMB_FUSED_ADAM=maybe: 'maybe': use 1 or 0/.test(e.stderr));
 });
