@@ -1,9 +1,10 @@
 export { tf, initEngine, type EngineChoice } from './tf.js';
 export {
-  resolveConfig, configHash, configDiff, essentialConfig, levels, ConfigError,
+  resolveConfig, configHash, configDiff, modelIdentity, storedModel, storedConfig, levels, ConfigError,
   DEFAULT_CHANNELS, DEFAULT_BATCH, DEFAULT_AUGMENT,
-  type TrainConfig, type LossWeights, type Augment, type BatchNormPlacement, type Activation,
+  type TrainConfig, type ModelConfig, type ScheduleConfig, type OptimConfig, type LossConfig, type RunConfig, type LossWeights, type Augment, type BatchNormPlacement, type Activation,
 } from './config.js';
+export { TRAIN_PARAMS, trainParamsSchema, type ParamSpec, type Group } from './params.js';
 export { CombModel, type ForwardOptions } from './model.js';
 export { Adam, type AdamSettings } from './adam.js';
 export { maskedSsim, maskedMsSsim, maskedL1, maskedGradientL1, reconstructionLoss, usesMsSsim, msScales } from './loss.js';

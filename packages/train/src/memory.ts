@@ -77,19 +77,19 @@ interface Count {
 
 /** Parameter counts from the config, mirroring CombModel.build (tested against it). */
 function parameterCounts(cfg: TrainConfig, r: number, fading: boolean): Count {
-  const c = (s: number) => ch(cfg, s);
-  const P = cfg.identities.length;
+  const c = (s: number) => ch(cfg.model, s);
+  const P = cfg.model.identities.length;
   const c4 = c(4);
-  const bnE = cfg.batchNorm === 'encoder' || cfg.batchNorm === 'both';
-  const bnD = cfg.batchNorm === 'decoder' || cfg.batchNorm === 'both';
+  const bnE = cfg.model.batchNorm === 'encoder' || cfg.model.batchNorm === 'both';
+  const bnD = cfg.model.batchNorm === 'decoder' || cfg.model.batchNorm === 'both';
   let largestVar = 0;
   const conv = (k: number, cin: number, cout: number, bn: boolean) => {
     largestVar = Math.max(largestVar, k * k * cin * cout);
     return k * k * cin * cout + cout + (bn ? 2 * cout : 0);
   };
-  const enc0 = conv(3, c4, c4, false) + conv(4, c4, cfg.latent, false);
-  const dec0 = cfg.latent * 16 * c4 + 16 * c4 + conv(3, c4, c4, false);
-  largestVar = Math.max(largestVar, cfg.latent * 16 * c4);
+  const enc0 = conv(3, c4, c4, false) + conv(4, c4, cfg.model.latent, false);
+  const dec0 = cfg.model.latent * 16 * c4 + 16 * c4 + conv(3, c4, c4, false);
+  largestVar = Math.max(largestVar, cfg.model.latent * 16 * c4);
   let enc = enc0;
   let dec = dec0;
   for (let s = 8; s <= r; s *= 2) {
@@ -98,7 +98,7 @@ function parameterCounts(cfg: TrainConfig, r: number, fading: boolean): Count {
   }
   // fromRGB / toRGB: every level built so far exists; the current one (and r/2 while fading) is trained
   let rgbAll = 0;
-  const start = Math.min(cfg.startResolution, r);
+  const start = Math.min(cfg.schedule.startResolution, r);
   for (let s = start; s <= r; s *= 2) rgbAll += conv(1, 3, c(s), false) + P * conv(1, c(s), 3, false);
   let rgbTrained = conv(1, 3, c(r), false) + conv(1, c(r), 3, false);
   if (fading) rgbTrained += conv(1, 3, c(r / 2), false) + conv(1, c(r / 2), 3, false);
@@ -107,9 +107,9 @@ function parameterCounts(cfg: TrainConfig, r: number, fading: boolean): Count {
 
 /** Values of every tensor one forward pass (encoder, one decoder, loss) creates, per image. */
 function forwardValues(cfg: TrainConfig, r: number, fading: boolean): { total: number; largest: number } {
-  const c = (s: number) => ch(cfg, s);
-  const bnE = cfg.batchNorm === 'encoder' || cfg.batchNorm === 'both';
-  const bnD = cfg.batchNorm === 'decoder' || cfg.batchNorm === 'both';
+  const c = (s: number) => ch(cfg.model, s);
+  const bnE = cfg.model.batchNorm === 'encoder' || cfg.model.batchNorm === 'both';
+  const bnD = cfg.model.batchNorm === 'decoder' || cfg.model.batchNorm === 'both';
   let total = 0;
   let largest = 0;
   const t = (n: number, times = 1) => {
@@ -132,7 +132,7 @@ function forwardValues(cfg: TrainConfig, r: number, fading: boolean): { total: n
     }
   }
   convAct(16 * c(4), false);
-  convAct(cfg.latent, false);
+  convAct(cfg.model.latent, false);
   // decoder
   t(16 * c(4), 5); // dense, bias, activation, base conv + activation
   for (let s = 8; s <= r; s *= 2) {
@@ -155,7 +155,7 @@ function forwardValues(cfg: TrainConfig, r: number, fading: boolean): { total: n
 
 /** Estimated memory of one training step at resolution r with the given batch (see the file header). */
 export function estimateStepMemory(cfg: TrainConfig, r: number, batch: number, opts: { fading?: boolean } = {}): StepMemory {
-  const fading = opts.fading ?? r > cfg.startResolution;
+  const fading = opts.fading ?? r > cfg.schedule.startResolution;
   const n = parameterCounts(cfg, r, fading);
   const fwd = forwardValues(cfg, r, fading);
   const weightBytes = n.params * F32;
@@ -305,11 +305,11 @@ export interface BatchPlan {
  */
 export function planBatches(cfg: TrainConfig, explicit: Set<number> | 'all', engine: string, limit: number | null): BatchPlan {
   const out: LevelBatch[] = [];
-  const batch: Record<string, number> = { ...cfg.batch };
+  const batch: Record<string, number> = { ...cfg.schedule.batch };
   const limitText = limit === null ? '' : `${formatBytes(limit)} ${engine} heap`;
   const fix = `use --backend webgpu or --backend tensorflow (no such limit)`;
   for (const r of levels(cfg)) {
-    const requested = cfg.batch[String(r)];
+    const requested = cfg.schedule.batch[String(r)];
     const isExplicit = explicit === 'all' || explicit.has(r);
     const est = (b: number) => estimateStepMemory(cfg, r, b);
     const reqEst = est(requested);
@@ -335,5 +335,5 @@ export function planBatches(cfg: TrainConfig, explicit: Set<number> | 'all', eng
         : `${r} px, batch ${chosen}: estimated ${formatBytes(limit === null ? chosenEst.tensorBytes : chosenEst.heapBytes)} per training step${limit === null ? '' : ` of the ${limitText}`}`;
     out.push({ resolution: r, batch: chosen, requested, explicit: isExplicit, estimate: chosenEst, requestedEstimate: reqEst, note });
   }
-  return { config: { ...cfg, batch }, levels: out, engine, limit };
+  return { config: { ...cfg, schedule: { ...cfg.schedule, batch } }, levels: out, engine, limit };
 }

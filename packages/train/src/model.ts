@@ -60,15 +60,15 @@ export class CombModel {
   }
 
   get identities(): number {
-    return this.cfg.identities.length;
+    return this.cfg.model.identities.length;
   }
 
   private bnEncoder(): boolean {
-    return this.cfg.batchNorm === 'encoder' || this.cfg.batchNorm === 'both';
+    return this.cfg.model.batchNorm === 'encoder' || this.cfg.model.batchNorm === 'both';
   }
 
   private bnDecoder(): boolean {
-    return this.cfg.batchNorm === 'decoder' || this.cfg.batchNorm === 'both';
+    return this.cfg.model.batchNorm === 'decoder' || this.cfg.model.batchNorm === 'both';
   }
 
   private initValues(name: string, shape: number[], fanIn: number, kind: 'weight' | 'zeros' | 'ones'): Float32Array {
@@ -77,9 +77,9 @@ export class CombModel {
     if (kind === 'ones') v.fill(1);
     if (kind !== 'weight') return v;
     // He (Kaiming) uniform for leaky ReLU, seeded by the variable's name so growing is order independent
-    const gain = Math.sqrt(2 / (1 + this.cfg.leak * this.cfg.leak));
+    const gain = Math.sqrt(2 / (1 + this.cfg.model.leak * this.cfg.model.leak));
     const bound = gain * Math.sqrt(3 / fanIn);
-    const rng = new Rng(hash32(this.cfg.seed, 'init'), name);
+    const rng = new Rng(hash32(this.cfg.run.seed, 'init'), name);
     for (let i = 0; i < n; i++) v[i] = (rng.next() * 2 - 1) * bound;
     return v;
   }
@@ -107,7 +107,7 @@ export class CombModel {
 
   /** Creates every variable the model needs at resolution `r` (and, for fading, at r/2). Existing ones are kept. */
   build(r: number): void {
-    const c = this.cfg;
+    const c = this.cfg.model;
     const c4 = ch(c, 4);
     this.addConv('enc.final.conv', 3, c4, c4, false);
     this.addConv('enc.final.dense', 4, c4, c.latent, false);
@@ -116,7 +116,7 @@ export class CombModel {
       this.addParam(`dec${i}.dense.b`, [16 * c4], 1, 'zeros');
       this.addConv(`dec${i}.base.conv`, 3, c4, c4, false);
     }
-    const lo = r > c.startResolution ? r / 2 : r;
+    const lo = r > this.cfg.schedule.startResolution ? r / 2 : r;
     for (const res of [lo, r]) {
       this.addConv(`enc.fromRGB.${res}`, 1, 3, ch(c, res), false);
       for (let i = 0; i < this.identities; i++) this.addConv(`dec${i}.toRGB.${res}`, 1, ch(c, res), 3, false);
@@ -138,13 +138,13 @@ export class CombModel {
   }
 
   private act(x: Tensor4D): Tensor4D {
-    switch (this.cfg.activation) {
+    switch (this.cfg.model.activation) {
       case 'relu':
         return tf.relu(x);
       case 'elu':
         return tf.elu(x);
       default:
-        return tf.leakyRelu(x, this.cfg.leak);
+        return tf.leakyRelu(x, this.cfg.model.leak);
     }
   }
 
@@ -169,9 +169,9 @@ export class CombModel {
    * image (no gradient w.r.t. it is needed).
    */
   private convAct(x: Tensor4D, name: string, bn: boolean, opts: ForwardOptions, pad: 'same' | 'valid' = 'same', data = false): Tensor4D {
-    if (!bn && this.cfg.activation === 'leaky_relu') {
+    if (!bn && this.cfg.model.activation === 'leaky_relu') {
       const y = conv2dLeakyRelu(x, this.p(`${name}.w`) as Tensor4D, this.p(`${name}.b`) as Tensor1D,
-        { pad, alpha: this.cfg.leak, inputGrad: !data });
+        { pad, alpha: this.cfg.model.leak, inputGrad: !data });
       if (y) return y;
     }
     let h = this.conv(x, name, pad);
@@ -197,7 +197,7 @@ export class CombModel {
   }
 
   private fading(r: number, alpha: number): boolean {
-    return alpha < 1 && r > this.cfg.startResolution;
+    return alpha < 1 && r > this.cfg.schedule.startResolution;
   }
 
   /** x: [B, r, r, 3] in [0, 1] -> latent [B, latent]. x is data: no gradient flows back to the image. */
@@ -212,13 +212,13 @@ export class CombModel {
     for (let s = r / 2; s >= 8; s /= 2) h = this.encBlock(h, s, opts);
     h = this.convAct(h, 'enc.final.conv', false, opts);
     h = this.convAct(h, 'enc.final.dense', false, opts, 'valid');
-    return tf.reshape(h, [h.shape[0], this.cfg.latent]) as Tensor2D;
+    return tf.reshape(h, [h.shape[0], this.cfg.model.latent]) as Tensor2D;
   }
 
   /** latent [B, latent] -> image [B, r, r, 3] in [0, 1] through identity i's decoder. */
   decode(z: Tensor2D, i: number, r: number, alpha: number, opts: ForwardOptions): Tensor4D {
     if (i < 0 || i >= this.identities) throw new Error(`no decoder ${i}: the model has ${this.identities} identities`);
-    const c4 = ch(this.cfg, 4);
+    const c4 = ch(this.cfg.model, 4);
     let h = tf.matMul(z, this.p(`dec${i}.dense.w`)).add(this.p(`dec${i}.dense.b`)) as Tensor2D;
     let x = this.act(tf.reshape(h, [z.shape[0], 4, 4, c4]));
     x = this.convAct(x, `dec${i}.base.conv`, false, opts);

@@ -39,7 +39,7 @@ export interface MetricsRecord {
 
 export interface TrainOptions {
   config: TrainConfig;
-  /** Identity sets in config.identities order. */
+  /** Identity sets in config.model.identities order. */
   sets: IdentitySet[];
   /** Output folder: model/, metrics.jsonl, previews/. */
   out: string;
@@ -73,7 +73,7 @@ export interface TrainResult {
   resumedFrom: number | null;
   metrics: MetricsRecord[];
   modelDir: string;
-  /** The precision used (config.precision, or f32 where f16 is not available). */
+  /** The precision used (config.run.precision, or f32 where f16 is not available). */
   precision: 'f32' | 'f16';
 }
 
@@ -118,14 +118,14 @@ export async function trainStep(model: CombModel, adam: Adam, b: Batch, pool?: G
   }
   const loss = (await value.data())[0];
   value.dispose();
-  if (!Number.isFinite(loss)) throw new Error(`loss is ${loss} at step ${b.step + 1} (identity ${model.cfg.identities[b.identity]}); lower 'lr'`);
+  if (!Number.isFinite(loss)) throw new Error(`loss is ${loss} at step ${b.step + 1} (identity ${model.cfg.model.identities[b.identity]}); lower 'lr'`);
   return loss;
 }
 
 export async function train(opts: TrainOptions): Promise<TrainResult> {
   const cfg = opts.config;
   const log = opts.log ?? (() => undefined);
-  const names = cfg.identities;
+  const names = cfg.model.identities;
   if (opts.sets.length !== names.length || opts.sets.some((s, i) => s.name !== names[i])) {
     throw new Error(`identity sets [${opts.sets.map((s) => s.name)}] do not match the config's identities [${names}]`);
   }
@@ -136,7 +136,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   await mkdir(opts.out, { recursive: true });
 
   const model = new CombModel(cfg);
-  const adam = new Adam({ lr: cfg.lr, beta1: cfg.beta1, beta2: cfg.beta2, epsilon: cfg.epsilon });
+  const adam = new Adam(cfg.optim);
   let step = 0;
   let metricsLines: string[] = [];
   let resumedFrom: number | null = null;
@@ -149,7 +149,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     resumedFrom = step;
     metricsLines = (await readMetrics(found)).filter((l) => (JSON.parse(l) as MetricsRecord).step <= step);
     log(`resuming from ${found} at step ${step} (resolution ${st.resolution}, alpha ${st.alpha.toFixed(3)})`);
-    const was = st.batch?.[String(st.resolution)], now = cfg.batch[String(st.resolution)];
+    const was = st.batch?.[String(st.resolution)], now = cfg.schedule.batch[String(st.resolution)];
     if (was !== undefined && was !== now) log(`batch at ${st.resolution} px: ${was} in the checkpoint (engine ${st.engine}), ${now} now: the batch is a run-time choice, the model is the same`);
   } else {
     model.build(planStep(cfg, 0).resolution);
@@ -202,7 +202,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       step,
       resolution: p.resolution,
       alpha: step === 0 ? 0 : p.alpha,
-      rng: { seed: hash32(cfg.seed, 'batch'), key: 'step', counter: step },
+      rng: { seed: hash32(cfg.run.seed, 'batch'), key: 'step', counter: step },
       engine: opts.engine.name,
     };
   };
@@ -238,7 +238,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       msPerStep: ms,
       dataWait: waitMs / ms,
     };
-    if (heldout && at % cfg.heldoutEvery === 0) {
+    if (heldout && at % cfg.run.heldoutEvery === 0) {
       const h = await heldout.measure(model, batch.resolution, batch.alpha);
       rec.heldoutLoss = h.mean;
       rec.heldoutLosses = h.perIdentity;
@@ -267,14 +267,14 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     for (let i = 0; i < run.length; i++) await record(run[i].batch, values[i], ms, run[i].waitMs);
   };
 
-  const prec = startPrecision(cfg.precision, opts.engine.name, log, resumedScale(opts.lossScale, savedScale));
+  const prec = startPrecision(cfg.run.precision, opts.engine.name, log, resumedScale(opts.lossScale, savedScale));
   try {
     while (step < total) {
       const plan = planStep(cfg, step);
       if (plan.resolution !== built) {
         await flush();
         model.build(plan.resolution);
-        log(`level ${Math.log2(plan.resolution)}: growing to ${plan.resolution} px (fade-in over ${cfg.stepsPerFade} steps); trained weights kept`);
+        log(`level ${Math.log2(plan.resolution)}: growing to ${plan.resolution} px (fade-in over ${cfg.schedule.stepsPerFade} steps); trained weights kept`);
         memoryNote(plan.resolution);
         built = plan.resolution;
       }
@@ -290,14 +290,14 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       }
       step++;
       const stop = stopSignal !== null || (opts.stopAfter !== undefined && step >= opts.stopAfter && step < total);
-      const ckpt = step % cfg.checkpointEvery === 0 && step < total;
-      const prev = step % cfg.previewEvery === 0;
+      const ckpt = step % cfg.run.checkpointEvery === 0 && step < total;
+      const prev = step % cfg.run.previewEvery === 0;
       // the losses are read before anything that saves or shows them, so the records stay one per step
       // a held-out measurement reads the model as it is after its step: flush up to it
-      const held = heldout !== null && step % cfg.heldoutEvery === 0;
-      if (pending.length >= cfg.lossEvery || stop || ckpt || prev || held || step >= total) await flush();
+      const held = heldout !== null && step % cfg.run.heldoutEvery === 0;
+      if (pending.length >= cfg.run.lossEvery || stop || ckpt || prev || held || step >= total) await flush();
       if (ckpt) await checkpoint(ckptDir);
-      if (ckpt && cfg.keepCheckpoints > 0) await keepSnapshot(snapDir, step, cfg.keepCheckpoints, (dir) => checkpoint(dir, { optimizer: false }));
+      if (ckpt && cfg.run.keepCheckpoints > 0) await keepSnapshot(snapDir, step, cfg.run.keepCheckpoints, (dir) => checkpoint(dir, { optimizer: false }));
       if (prev) await preview(batch.resolution, batch.alpha);
       if (stop) {
         await checkpoint(ckptDir);
@@ -306,7 +306,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     }
     await flush();
     const last = planStep(cfg, Math.max(0, step - 1));
-    if (step % cfg.previewEvery !== 0) await preview(last.resolution, step === 0 ? 0 : last.alpha);
+    if (step % cfg.run.previewEvery !== 0) await preview(last.resolution, step === 0 ? 0 : last.alpha);
     await checkpoint(modelDir);
     if (snapDir !== join(opts.out, 'checkpoints')) await linkSnapshots(snapDir, join(opts.out, 'checkpoints'));
     const st = state();

@@ -60,7 +60,7 @@ test('wasm 4 GiB: default batches are lowered to the largest that fits, and say 
   assert.deepEqual(plan.levels.map((l) => l.resolution), [16, 32, 64, 128, 256]);
   let lowered = 0;
   for (const l of plan.levels) {
-    assert.equal(plan.config.batch[String(l.resolution)], l.batch);
+    assert.equal(plan.config.schedule.batch[String(l.resolution)], l.batch);
     assert.ok(l.estimate.heapBytes <= WASM32_MAX_BYTES, `${l.resolution} px batch ${l.batch} does not fit`);
     assert.equal(l.requested, 8);
     if (l.batch < l.requested) {
@@ -73,10 +73,10 @@ test('wasm 4 GiB: default batches are lowered to the largest that fits, and say 
   assert.ok(plan.levels.find((l) => l.resolution === 256)!.batch < 8, '256 px at batch 8 fits a 4 GiB heap?');
   assert.ok(lowered >= 1);
   // the rest of the config is untouched
-  assert.deepEqual({ ...plan.config, batch: cfg.batch }, cfg);
+  assert.deepEqual({ ...plan.config, schedule: { ...plan.config.schedule, batch: cfg.schedule.batch } }, cfg);
   // an engine without a hard limit keeps the defaults
   const free = planBatches(cfg, new Set(), 'tensorflow', null);
-  assert.deepEqual(free.config.batch, cfg.batch);
+  assert.deepEqual(free.config.schedule.batch, cfg.schedule.batch);
   assert.match(free.levels[4].note, /^256 px, batch 8: estimated [\d.]+ GiB per training step$/);
 });
 
@@ -99,7 +99,7 @@ test('wasm 4 GiB: a batch set in the params that does not fit is an error naming
   assert.throws(() => planBatches(real({ batch: 8 }), 'all', 'wasm', WASM32_MAX_BYTES), /'with\.batch' at (64|128) px = 8/);
   // an explicit batch that fits is kept as it is
   const ok = planBatches(real({ batch: { 256: 1 } }), explicitBatches({ batch: { 256: 1 } }), 'wasm', WASM32_MAX_BYTES);
-  assert.equal(ok.config.batch['256'], 1);
+  assert.equal(ok.config.schedule.batch['256'], 1);
   // a level where not even batch 1 fits is an error even with the default batch
   assert.throws(() => planBatches(real({ resolution: 1024 }), new Set(), 'wasm', WASM32_MAX_BYTES), /the default batch at \d+ px \(\d\) needs .* not even batch 1 fits \([\d.]+ GiB\): lower 'resolution' below \d+/);
 });
@@ -119,7 +119,7 @@ test('the tensor estimate is within 2x of the tensor memory a real training step
   const batch = 4;
   const before = tf.memory().numBytes;
   const model = new CombModel(cfg);
-  const adam = new Adam(cfg);
+  const adam = new Adam(cfg.optim);
   try {
     model.build(r);
     const rng = new Rng(4, 'mem');
