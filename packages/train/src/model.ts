@@ -1,7 +1,8 @@
 /**
- * The comb model: one encoder shared by all identities and one decoder per identity, built from raw tf ops
- * over named variables (ProGAN-style levels, see DESIGN.md). Growing to a higher resolution only adds the
- * variables of the new level; every trained weight is kept.
+ * The comb model of Naruniec et al., "High-Resolution Neural Face Swapping for Visual Effects" (EGSR 2020):
+ * one encoder shared by all identities and one decoder per identity, built from raw tf ops over named
+ * variables, in progressively grown levels (Karras et al., ICLR 2018; packages/train/README.md). Growing to a
+ * higher resolution only adds the variables of the new level; every trained weight is kept.
  *
  * Encoder at resolution R:  fromRGB_R (1x1) -> blocks R..8 (two 3x3 convs, the second to the next
  *   level's channels, then 2x2 average pool) -> 3x3 conv -> 4x4 valid conv to the latent.
