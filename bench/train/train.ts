@@ -56,7 +56,7 @@ async function one(engine: string, r: number, batch: number, steps: number): Pro
   const cfg = resolveConfig({ resolution: r, startResolution: r, batch, loss: { msssim: false } }, ['a', 'b', 'c']);
   const model = new CombModel(cfg);
   model.build(r);
-  const adam = new Adam(cfg);
+  const adam = new Adam(cfg.optim);
   const rng = new Rng(1, 'bench');
   const x = new Float32Array(batch * r * r * 3).map(() => rng.next());
   const m = new Float32Array(batch * r * r).fill(1);
@@ -79,7 +79,7 @@ async function one(engine: string, r: number, batch: number, steps: number): Pro
   }
   const est = estimateStepMemory(cfg, r, batch, { fading: false });
   const ms = times.length ? times.reduce((a, b) => a + b, 0) / times.length : firstStepMs;
-  const flops = 3 * 2 * forwardMacs(r, cfg.channels, cfg.latent) * batch; // forward + two backward passes
+  const flops = 3 * 2 * forwardMacs(r, cfg.model.channels, cfg.model.latent) * batch; // forward + two backward passes
   const wasm = (tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } }).wasm;
   return {
     engine,
