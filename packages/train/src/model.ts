@@ -15,6 +15,7 @@ import { conv2dLeakyRelu, webgpuBlend } from '@facecomb/engine';
 import { tf, type Tensor, type Tensor1D, type Tensor2D, type Tensor4D, type Variable } from './tf.js';
 import { ch, type TrainConfig } from './config.js';
 import { hash32, Rng } from './rng.js';
+import { bnDecoder, bnEncoder, trainedAt, variablesAt } from './build-plan.js';
 
 export interface BatchStat {
   name: string;
@@ -65,11 +66,11 @@ export class CombModel {
   }
 
   private bnEncoder(): boolean {
-    return this.cfg.model.batchNorm === 'encoder' || this.cfg.model.batchNorm === 'both';
+    return bnEncoder(this.cfg);
   }
 
   private bnDecoder(): boolean {
-    return this.cfg.model.batchNorm === 'decoder' || this.cfg.model.batchNorm === 'both';
+    return bnDecoder(this.cfg);
   }
 
   private initValues(name: string, shape: number[], fanIn: number, kind: 'weight' | 'zeros' | 'ones'): Float32Array {
@@ -95,40 +96,11 @@ export class CombModel {
     this.buffers.set(name, tf.tidy(() => tf.variable(tf.tensor(this.initValues(name, shape, 1, kind), shape), false, `${this.prefix}${name}`)));
   }
 
-  private addConv(name: string, k: number, cin: number, cout: number, bn: boolean): void {
-    this.addParam(`${name}.w`, [k, k, cin, cout], k * k * cin, 'weight');
-    this.addParam(`${name}.b`, [cout], 1, 'zeros');
-    if (bn) {
-      this.addParam(`${name}.bn.gamma`, [cout], 1, 'ones');
-      this.addParam(`${name}.bn.beta`, [cout], 1, 'zeros');
-      this.addBuffer(`${name}.bn.mean`, [cout], 'zeros');
-      this.addBuffer(`${name}.bn.var`, [cout], 'ones');
-    }
-  }
-
-  /** Creates every variable the model needs at resolution `r` (and, for fading, at r/2). Existing ones are kept. */
+  /** Creates every variable the model needs at resolution `r` (and, for fading, at r/2): the build plan's. Existing ones are kept. */
   build(r: number): void {
-    const c = this.cfg.model;
-    const c4 = ch(c, 4);
-    this.addConv('enc.final.conv', 3, c4, c4, false);
-    this.addConv('enc.final.dense', 4, c4, c.latent, false);
-    for (let i = 0; i < this.identities; i++) {
-      this.addParam(`dec${i}.dense.w`, [c.latent, 16 * c4], c.latent, 'weight');
-      this.addParam(`dec${i}.dense.b`, [16 * c4], 1, 'zeros');
-      this.addConv(`dec${i}.base.conv`, 3, c4, c4, false);
-    }
-    const lo = r > this.cfg.schedule.startResolution ? r / 2 : r;
-    for (const res of [lo, r]) {
-      this.addConv(`enc.fromRGB.${res}`, 1, 3, ch(c, res), false);
-      for (let i = 0; i < this.identities; i++) this.addConv(`dec${i}.toRGB.${res}`, 1, ch(c, res), 3, false);
-    }
-    for (let s = 8; s <= r; s *= 2) {
-      this.addConv(`enc.${s}.conv1`, 3, ch(c, s), ch(c, s), this.bnEncoder());
-      this.addConv(`enc.${s}.conv2`, 3, ch(c, s), ch(c, s / 2), this.bnEncoder());
-      for (let i = 0; i < this.identities; i++) {
-        this.addConv(`dec${i}.${s}.conv1`, 3, ch(c, s / 2), ch(c, s), this.bnDecoder());
-        this.addConv(`dec${i}.${s}.conv2`, 3, ch(c, s), ch(c, s), this.bnDecoder());
-      }
+    for (const v of variablesAt(this.cfg, r)) {
+      if (v.kind === 'param') this.addParam(v.name, v.shape, v.fanIn, v.init);
+      else this.addBuffer(v.name, v.shape, v.init as 'zeros' | 'ones');
     }
   }
 
@@ -250,21 +222,8 @@ export class CombModel {
 
   /** Variables used at resolution r (during a fade, the r/2 fromRGB/toRGB too); only decoder `identity`'s when given. */
   trainableAt(r: number, alpha: number, identity?: number): Variable[] {
-    const out: Variable[] = [];
-    for (const [name, v] of this.params) {
-      const d = /^dec(\d+)\./.exec(name);
-      if (identity !== undefined && d && Number(d[1]) !== identity) continue;
-      const m = /\.(fromRGB|toRGB)\.(\d+)\./.exec(name);
-      if (m) {
-        const res = Number(m[2]);
-        if (res === r || (res === r / 2 && this.fading(r, alpha))) out.push(v);
-        continue;
-      }
-      const b = /^(?:enc|dec\d+)\.(\d+)\./.exec(name);
-      if (b && Number(b[1]) > r) continue;
-      out.push(v);
-    }
-    return out;
+    const fading = this.fading(r, alpha);
+    return [...this.params].filter(([name]) => trainedAt(name, r, fading, identity)).map(([, v]) => v);
   }
 
   /** Total number of trainable values at resolution r. */

@@ -8,6 +8,8 @@ import {
   wasmMemoryMaximum, MemoryLimitError, WASM32_MAX_BYTES, type TrainConfig,
 } from '../src/index.js';
 import { Rng } from '../src/rng.js';
+import { forwardValues, variablesUpTo } from '../src/build-plan.js';
+import type { BatchStat } from '../src/model.js';
 
 const BACKEND = process.env.FACECOMB_TEST_BACKEND ?? 'wasm';
 await initEngine({ backend: BACKEND, log: () => undefined });
@@ -34,6 +36,38 @@ test('the analytic parameter counts are those of the built model (all decoders, 
       }
     } finally {
       model.dispose();
+    }
+  }
+});
+
+test('the build plan counts the forward pass\'s tensors exactly, and its variables are the built model\'s', () => {
+  for (const batchNorm of ['none', 'both'] as const) {
+    for (const activation of ['leaky_relu', 'relu'] as const) {
+      const cfg = tiny({ batchNorm, activation, channels: { 4: 16, 8: 16, 16: 12, 32: 8 } });
+      const model = new CombModel(cfg);
+      try {
+        model.build(16);
+        model.build(32);
+        const plan = variablesUpTo(cfg, 32);
+        const built = [...model.params, ...model.buffers].map(([name, v]) => ({ name, shape: v.shape }));
+        const planned = [...plan.filter((v) => v.kind === 'param'), ...plan.filter((v) => v.kind === 'buffer')];
+        assert.deepEqual(planned.map((v) => ({ name: v.name, shape: v.shape })), built);
+        for (const fading of [false, true]) {
+          const batch = 2;
+          const x = tf.randomUniform([batch, 32, 32, 3]) as tf.Tensor4D;
+          tf.engine().startScope();
+          const before = tf.memory().numBytes;
+          const alpha = fading ? 0.5 : 1;
+          const stats: BatchStat[] = [];
+          model.decode(model.encode(x, alpha, { training: true, stats }), 1, 32, alpha, { training: true, stats });
+          const bytes = tf.memory().numBytes - before;
+          tf.engine().endScope();
+          tf.dispose([x, ...stats.flatMap((st) => [st.mean, st.variance])]);
+          assert.equal(forwardValues(cfg, 32, fading).total * batch * 4, bytes, `${batchNorm}, ${activation}, fading ${fading}`);
+        }
+      } finally {
+        model.dispose();
+      }
     }
   }
 });
