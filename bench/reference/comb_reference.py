@@ -2,7 +2,8 @@
 
 Writes the fixtures that packages/train/test/reference.test.ts compares our model against: for each case
 (a tiny config), seeded weights and inputs, the forward outputs, the loss, the gradient of every trained
-variable, the batch-norm running statistics after the step and an inference-mode forward pass.
+variable, the batch-norm running statistics after the step and an inference-mode forward pass; for two
+cases also the losses and weights of a few Adam steps.
 
     python3 bench/reference/comb_reference.py        # needs torch (CPU is enough), nothing else
 
@@ -34,13 +35,15 @@ MS_WEIGHTS = [0.0448, 0.2856, 0.3001, 0.2363, 0.1333]
 # Each case: train stage params (resolveConfig takes them as they are, identities ['a', 'b']), the level and
 # fade alpha of the step, the decoder it trains and the batch size. Together they cover every placement of
 # batch norm, the three activations, the fade-in on both sides, SSIM, MS-SSIM, L1 and the detail term.
+# `steps`: that many training steps (torch.optim.Adam, as train's adam.ts) on the same batch after the first
+# gradients: the loss of each and the weights after the last are saved too.
 CASES = [
-    dict(name='fade-bn-both-leaky', identity=1, resolution=16, alpha=0.375, batch=2,
-         params=dict(resolution=16, startResolution=8, channels={'4': 8, '8': 6, '16': 4}, latent=12,
+    dict(name='fade-bn-both-leaky', identity=1, resolution=16, alpha=0.375, batch=2, steps=3,
+         params=dict(resolution=16, startResolution=8, channels={'4': 8, '8': 6, '16': 4}, latent=12, lr=1e-3,
                      batchNorm='both', activation='leaky_relu', leak=0.2,
                      loss=dict(l1=1, ssim=1, msssim=False, window=5, detail=0.5))),
-    dict(name='stable-msssim-leaky', identity=0, resolution=16, alpha=1, batch=2,
-         params=dict(resolution=16, startResolution=16, channels={'4': 8, '8': 6, '16': 4}, latent=12,
+    dict(name='stable-msssim-leaky', identity=0, resolution=16, alpha=1, batch=2, steps=3,
+         params=dict(resolution=16, startResolution=16, channels={'4': 8, '8': 6, '16': 4}, latent=12, lr=1e-3,
                      batchNorm='none', activation='leaky_relu', leak=0.1,
                      loss=dict(l1=0.5, ssim=1, msssim=16, window=7, detail=0))),
     dict(name='bn-encoder-elu', identity=0, resolution=8, alpha=1, batch=3,
@@ -316,6 +319,23 @@ def reconstruction_loss(y, x, m, loss):
     return total
 
 
+def train_steps(plan, params32, x, m, case):
+    """`steps` Adam steps on the batch (x, m) from params32 (training-mode batch norm): losses, final weights."""
+    p = case['params']
+    params = {k: v.double().requires_grad_(True) for k, v in params32.items()}
+    opt = torch.optim.Adam(params.values(), lr=p['lr'], betas=(p.get('beta1', 0.9), p.get('beta2', 0.999)),
+                           eps=p.get('epsilon', 1e-8))
+    losses = []
+    for _ in range(case['steps']):
+        model = Model(plan, params, None, training=True)
+        loss = reconstruction_loss(model.decode(model.encode(x)), x, m, p['loss'])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.detach())
+    return torch.stack(losses), params
+
+
 def run_case(case, seed):
     plan = Plan(case)
     g = torch.Generator().manual_seed(seed)
@@ -345,6 +365,10 @@ def run_case(case, seed):
     t.update({f'buffer.{n}': v for n, v in buffers32.items()})
     t.update({f'grad.{n}': gr for n, gr in zip(names, grads)})
     t.update({f'running.{n}': v for n, v in running.items()})
+    if case.get('steps'):
+        losses, trained = train_steps(plan, params32, x, m, case)
+        t['steps.loss'] = losses
+        t.update({f'steps.param.{n}': v for n, v in trained.items()})
     return t
 
 
@@ -361,7 +385,7 @@ def main():
             flat = v.detach().to(torch.float32).reshape(-1).tolist()
             tensors[name] = {'offset': len(blob), 'shape': list(v.shape)}
             blob.extend(flat)
-        entry = {k2: case[k2] for k2 in ('name', 'identity', 'resolution', 'alpha', 'batch', 'params')}
+        entry = {k2: case[k2] for k2 in ('name', 'identity', 'resolution', 'alpha', 'batch', 'steps', 'params') if k2 in case}
         entry['tensors'] = tensors
         index['cases'].append(entry)
         loss = blob[tensors['out.loss']['offset']]

@@ -1,15 +1,15 @@
 /**
  * Our comb model against the PyTorch reference (bench/reference/comb_reference.py): with the same weights and
  * inputs, the forward outputs, the loss, the gradient of every trained variable, the batch-norm running
- * statistics after the step and an inference-mode forward pass must agree, on the cpu and wasm engines. The
- * reference computes in float64 from the same float32 values, so the differences are our float32 rounding
- * only (tolerances below).
+ * statistics after the step, an inference-mode forward pass and (two cases) the losses and weights of a few
+ * Adam steps must agree, on the cpu and wasm engines. The reference computes in float64 from the same float32
+ * values, so the differences are our float32 rounding only (tolerances below).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { initEngine, tf, CombModel, resolveConfig, reconstructionLoss, type TrainConfig } from '../src/index.js';
+import { initEngine, tf, CombModel, Adam, resolveConfig, reconstructionLoss, trainStep, type TrainConfig } from '../src/index.js';
 import type { BatchStat } from '../src/model.js';
 
 const FIXTURES = fileURLToPath(new URL('../../../bench/reference/fixtures/', import.meta.url));
@@ -20,6 +20,8 @@ interface Case {
   resolution: number;
   alpha: number;
   batch: number;
+  /** Training steps on the same batch whose losses and final weights the fixture holds (0: none). */
+  steps?: number;
   params: Record<string, unknown>;
   tensors: Record<string, { offset: number; shape: number[] }>;
 }
@@ -36,10 +38,12 @@ const blob = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength /
  * where the loss's divisions (SSIM terms near C1/C2) and batch norm's 1/sqrt(var) amplify rounding (measured
  * 1.6e-5 / 8.2e-6). Each bound leaves 5-10x for another summation order (another engine or kernel); a changed
  * layer or loss term moves figures by >1e-4 (1e-2 and more for a layer). `zero`: a gradient that is 0 in
- * exact arithmetic, against the case's largest gradient (measured 2.4e-7 / 5.9e-7). REFERENCE_ERRORS=1 prints
- * every tensor's error.
+ * exact arithmetic, against the case's largest gradient (measured 2.4e-7 / 5.9e-7). `update`: a weight's change
+ * over the Adam steps (~3e-3 at lr 1e-3), against the reference's change: float32 weights near 0.3 round at
+ * ~2e-8 and Adam divides small gradients by their own size (measured 1.6e-4 / 1.0e-4). REFERENCE_ERRORS=1
+ * prints every tensor's error.
  */
-const TOL = { forward: 1e-5, loss: 1e-5, grad: 1e-4, zero: 1e-5 };
+const TOL = { forward: 1e-5, loss: 1e-5, grad: 1e-4, zero: 1e-5, update: 1e-3 };
 
 function fixture(c: Case, name: string): { data: Float32Array; shape: number[] } {
   const t = c.tensors[name];
@@ -95,11 +99,42 @@ function compareGradients(c: Case, model: CombModel, grads: Record<string, tf.Te
     const name = model.nameOf(tfName);
     // a conv bias that batch norm follows has a gradient of 0 in exact arithmetic (the mean removes it):
     // ours is rounding noise, measured against the case's largest gradient
-    const zero = name.endsWith('.b') && `param.${name.slice(0, -2)}.bn.gamma` in c.tensors;
+    const zero = beforeBatchNorm(c, name);
     const e = expectClose(`gradient of ${name}${zero ? ' (0 exactly)' : ''}`, g, fixture(c, `grad.${name}`), zero ? TOL.zero : TOL.grad, zero ? largest : undefined);
     if (!zero) worst = Math.max(worst, e);
   }
   return worst;
+}
+
+/** A conv bias that batch norm follows: its gradient is 0 in exact arithmetic (the batch mean removes it). */
+const beforeBatchNorm = (c: Case, name: string) => name.endsWith('.b') && `param.${name.slice(0, -2)}.bn.gamma` in c.tensors;
+
+/**
+ * `c.steps` training steps (trainStep: gradients, Adam, running statistics) on the fixture's batch: each
+ * step's loss, and each weight's change over the steps against the reference's change.
+ */
+async function compareSteps(c: Case): Promise<void> {
+  const model = referenceModel(c);
+  const adam = new Adam(model.cfg);
+  const batch = { identity: c.identity, resolution: c.resolution, alpha: c.alpha, size: c.batch, x: fixture(c, 'input.x').data, m: fixture(c, 'input.mask').data };
+  const losses: number[] = [];
+  for (let step = 0; step < c.steps!; step++) losses.push(await trainStep(model, adam, { ...batch, step }));
+  const ours = tf.tensor1d(losses);
+  expectClose('losses of the training steps', ours, fixture(c, 'steps.loss'), TOL.loss);
+  for (const name of withPrefix(c, 'steps.param.')) {
+    // Adam turns the rounding noise of a 0 gradient into full steps: such a bias moves in ours, not in the
+    // reference, and no output sees it (batch norm subtracts it)
+    if (beforeBatchNorm(c, name)) continue;
+    const before = fixture(c, `param.${name}`);
+    const after = fixture(c, `steps.param.${name}`);
+    const change = { data: after.data.map((v, i) => v - before.data[i]), shape: after.shape };
+    const moved = tf.tidy(() => tf.sub(model.params.get(name)!, tf.tensor(before.data, before.shape)));
+    expectClose(`change of ${name} over ${c.steps} steps`, moved, change, TOL.update);
+    moved.dispose();
+  }
+  ours.dispose();
+  adam.dispose();
+  model.dispose();
 }
 
 // cpu: tfjs's plain kernels and our registered training kernels; wasm: XNNPACK's summation order, the CPU trainer's engine
@@ -144,4 +179,5 @@ for (const engine of ['cpu', 'wasm'] as const) for (const c of index.cases) {
     tf.dispose([x, m, z!, y!, value, yEval, ...Object.values(grads)]);
     model.dispose();
   });
+  if (c.steps) test(`reference ${c.name} on ${engine}: ${c.steps} training steps (Adam) match PyTorch's`, () => compareSteps(c));
 }
