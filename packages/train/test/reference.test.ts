@@ -20,7 +20,7 @@ interface Case {
   resolution: number;
   alpha: number;
   batch: number;
-  /** Training steps on the same batch whose losses and final weights the fixture holds (0: none). */
+  /** Training steps on the same batch whose losses and final weights the fixture holds (absent: none). */
   steps?: number;
   params: Record<string, unknown>;
   tensors: Record<string, { offset: number; shape: number[] }>;
@@ -97,8 +97,7 @@ function compareGradients(c: Case, model: CombModel, grads: Record<string, tf.Te
   let worst = 0;
   for (const [tfName, g] of Object.entries(grads)) {
     const name = model.nameOf(tfName);
-    // a conv bias that batch norm follows has a gradient of 0 in exact arithmetic (the mean removes it):
-    // ours is rounding noise, measured against the case's largest gradient
+    // ours of a gradient that is 0 exactly is rounding noise: measured against the case's largest gradient
     const zero = beforeBatchNorm(c, name);
     const e = expectClose(`gradient of ${name}${zero ? ' (0 exactly)' : ''}`, g, fixture(c, `grad.${name}`), zero ? TOL.zero : TOL.grad, zero ? largest : undefined);
     if (!zero) worst = Math.max(worst, e);
