@@ -1,5 +1,5 @@
 /**
- * Training speed of the real comb model (the reference architecture of ../shared/bench/comb_reference.py:
+ * Training speed of the real comb model (the reference architecture of bench/reference/comb_reference.py:
  * default channels, 512-d latent, 3 identities, L1 + SSIM loss, Adam) per engine and resolution, at the
  * default batch sizes: ms/step, img/s, GFLOPS achieved, peak RSS and tensor memory. Each (engine, resolution)
  * runs in its own process so peak memory is its own. Prints a table and writes bench/results/train.json.
