@@ -25,6 +25,8 @@ export interface ParamSpec {
 }
 
 export const RESOLUTIONS = [8, 16, 32, 64, 128, 256, 512, 1024];
+/** SSIM window sizes: odd, 3..31. */
+const ODD_WINDOWS = Array.from({ length: 15 }, (_, i) => 3 + 2 * i);
 const int = (minimum: number, extra: Partial<JsonSchema> = {}): JsonSchema => ({ type: 'integer', minimum, ...extra });
 const weight = (extra: Partial<JsonSchema> = {}): JsonSchema => ({ type: 'number', minimum: 0, ...extra });
 const intOrMap = (minimum: number): JsonSchema => ({ oneOf: [int(minimum), { type: 'object', additionalProperties: int(minimum) }] });
@@ -77,7 +79,8 @@ export const TRAIN_PARAMS: Record<string, ParamSpec> = {
           default: true,
           description: 'MS-SSIM instead of SSIM: true from 128 px, or from this resolution',
         },
-        window: int(3, { not: { multipleOf: 2 }, default: 7, description: 'SSIM window size, odd' }),
+        // an enum, not `not: {multipleOf: 2}`: the runner's plan-time message then lists the allowed sizes
+        window: { enum: ODD_WINDOWS, default: 7, description: 'SSIM window size in pixels, odd' },
         detail: weight({ default: 0, description: 'weight of the detail term: masked L1 of image gradients (0 = off)' }),
       },
     },

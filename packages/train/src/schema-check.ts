@@ -1,6 +1,6 @@
 /**
- * A checker for the small JSON-schema subset the train params use (type, enum, const, bounds, multipleOf,
- * not, oneOf, properties, additionalProperties, items, minItems, uniqueItems), so the stage validates its
+ * A checker for the small JSON-schema subset the train params use (type, enum, const, bounds, oneOf,
+ * properties, additionalProperties, items, minItems, uniqueItems), so the stage validates its
  * params with the very schema the runner checks at plan time, without a validator dependency.
  */
 
@@ -12,8 +12,6 @@ export interface JsonSchema {
   maximum?: number;
   exclusiveMinimum?: number;
   exclusiveMaximum?: number;
-  multipleOf?: number;
-  not?: JsonSchema;
   oneOf?: JsonSchema[];
   properties?: Record<string, JsonSchema>;
   additionalProperties?: boolean | JsonSchema;
@@ -67,11 +65,10 @@ export function describe(s: JsonSchema): string {
   if (s.oneOf) return s.oneOf.map(describe).join(' or ');
   if ('const' in s) return JSON.stringify(s.const);
   if (s.enum) return `one of ${s.enum.map((v) => (typeof v === 'string' ? v : JSON.stringify(v))).join(', ')}`;
-  const odd = s.not?.multipleOf === 2 ? 'an odd ' : '';
   const r = range(s);
   switch (s.type) {
     case 'integer':
-      return `${odd || 'an '}integer${r ? ` ${r}` : ''}`;
+      return `an integer${r ? ` ${r}` : ''}`;
     case 'number':
       return r.startsWith('in') ? r : `a number${r ? ` ${r}` : ''}`;
     case 'object':
@@ -92,9 +89,7 @@ function scalarOk(s: JsonSchema, v: unknown): boolean {
     if (s.maximum !== undefined && v > s.maximum) return false;
     if (s.exclusiveMinimum !== undefined && v <= s.exclusiveMinimum) return false;
     if (s.exclusiveMaximum !== undefined && v >= s.exclusiveMaximum) return false;
-    if (s.multipleOf !== undefined && v % s.multipleOf !== 0) return false;
   }
-  if (s.not && check(s.not, v).length === 0) return false;
   if (Array.isArray(v) && s.minItems !== undefined && v.length < s.minItems) return false;
   if (Array.isArray(v) && s.uniqueItems && new Set(v).size !== v.length) return false;
   return true;

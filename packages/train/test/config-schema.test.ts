@@ -45,7 +45,7 @@ test('the schema refuses bad params naming the field; augment keeps the bounds t
   refuses({ augment: { scale: 0.5 } }, /train param 'augment\.scale' = 0.5: must be in \[0, 0.5\)/);
   refuses({ augment: { flip: 'yes' } }, /train param 'augment\.flip' = "yes": must be a boolean/);
   refuses({ augment: true }, /train param 'augment' = true: must be false or an object/);
-  refuses({ loss: { window: 8 } }, /train param 'loss\.window' = 8: must be an odd integer >= 3/);
+  refuses({ loss: { window: 8 } }, /train param 'loss\.window' = 8: must be one of 3, 5, 7, 9/);
   refuses({ batch: { 16: 0 } }, /train param 'batch\.16' = 0: must be an integer >= 1/);
   refuses({ learningRate: 0.1 }, /train param 'learningRate': unknown field; must be one of the known fields \(resolution, startResolution/);
   refuses({ resolution: 32, startResolution: 64 }, /'startResolution' = 64: must be a power of 2 from 8 to resolution \(32\)/);
