@@ -5,7 +5,7 @@
  */
 import { ch, type TrainConfig } from './config.js';
 
-export type PlanConfig = Pick<TrainConfig, 'model' | 'schedule'>;
+export type PlanConfig = Pick<TrainConfig, 'model'>;
 
 export interface ConvLayer {
   name: string;
@@ -44,7 +44,7 @@ export function convLayers(cfg: PlanConfig, r: number): ConvLayer[] {
   const c4 = c(4);
   const out: ConvLayer[] = [{ name: 'enc.final.conv', k: 3, cin: c4, cout: c4, bn: false, side: 4 }, { name: 'enc.final.dense', k: 4, cin: c4, cout: cfg.model.latent, bn: false, side: 1 }];
   for (let i = 0; i < P; i++) out.push({ name: `dec${i}.base.conv`, k: 3, cin: c4, cout: c4, bn: false, side: 4 });
-  const lo = r > cfg.schedule.startResolution ? r / 2 : r;
+  const lo = r > cfg.model.startResolution ? r / 2 : r;
   for (const res of [lo, r]) {
     out.push({ name: `enc.fromRGB.${res}`, k: 1, cin: 3, cout: c(res), bn: false, side: res });
     for (let i = 0; i < P; i++) out.push({ name: `dec${i}.toRGB.${res}`, k: 1, cin: c(res), cout: 3, bn: false, side: res });
@@ -93,7 +93,7 @@ export function variablesAt(cfg: PlanConfig, r: number): VarSpec[] {
 /** Every variable a run has built by the time it trains at r (the levels from startResolution up to r). */
 export function variablesUpTo(cfg: PlanConfig, r: number): VarSpec[] {
   const seen = new Map<string, VarSpec>();
-  for (let s = Math.min(cfg.schedule.startResolution, r); s <= r; s *= 2) for (const v of variablesAt(cfg, s)) if (!seen.has(v.name)) seen.set(v.name, v);
+  for (let s = Math.min(cfg.model.startResolution, r); s <= r; s *= 2) for (const v of variablesAt(cfg, s)) if (!seen.has(v.name)) seen.set(v.name, v);
   return [...seen.values()];
 }
 

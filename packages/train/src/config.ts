@@ -39,12 +39,14 @@ export interface Augment {
   colour: number;
 }
 
-/** The architecture: what a checkpoint's weights are, and so its identity (checkpoint.ts). */
+/** The architecture and its levels: what a checkpoint's weights are, and so its identity (checkpoint.ts). */
 export interface ModelConfig {
   /** Decoder order: one identity (dataset name) per decoder. */
   identities: string[];
   /** Target resolution (power of 2, 64..1024; tests may go lower). */
   resolution: number;
+  /** First level: the model's levels are startResolution .. resolution. */
+  startResolution: number;
   /** Channels at each resolution 4..resolution (key: resolution). */
   channels: Record<string, number>;
   latent: number;
@@ -54,10 +56,8 @@ export interface ModelConfig {
   batchNorm: BatchNormPlacement;
 }
 
-/** What is trained when: levels, steps, batches and which frames are drawn. */
+/** What is trained when: steps per phase, batches and which frames are drawn. */
 export interface ScheduleConfig {
-  /** First trained resolution. */
-  startResolution: number;
   /** Steps of each fade-in phase (alpha 0 -> 1). */
   stepsPerFade: number;
   /** Steps of the stable phase at each resolution (key: resolution). */
@@ -119,9 +119,9 @@ export const DEFAULT_AUGMENT: Augment = defaults(augmentObject()) as unknown as 
 export class ConfigError extends Error {}
 
 /** The resolutions trained, from startResolution to resolution. */
-export function levels(cfg: Pick<TrainConfig, 'model' | 'schedule'>): number[] {
+export function levels(cfg: Pick<TrainConfig, 'model'>): number[] {
   const out: number[] = [];
-  for (let r = cfg.schedule.startResolution; r <= cfg.model.resolution; r *= 2) out.push(r);
+  for (let r = cfg.model.startResolution; r <= cfg.model.resolution; r *= 2) out.push(r);
   return out;
 }
 
@@ -172,7 +172,7 @@ function resolveParam(key: string, spec: ParamSpec, v: unknown, resolution: numb
 /** The checks that span params (the schema checks each alone). */
 function crossCheck(cfg: TrainConfig, datasets: string[]): void {
   const { resolution } = cfg.model;
-  const start = cfg.schedule.startResolution;
+  const start = cfg.model.startResolution;
   if (start > resolution) throw new ConfigError(`train param 'startResolution' = ${start}: must be a power of 2 from 8 to resolution (${resolution})`);
   const order = cfg.model.identities;
   for (const n of order) {

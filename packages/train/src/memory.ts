@@ -83,7 +83,7 @@ function stepValues(cfg: TrainConfig, r: number, fading: boolean): { total: numb
 
 /** Estimated memory of one training step at resolution r with the given batch (see the file header). */
 export function estimateStepMemory(cfg: TrainConfig, r: number, batch: number, opts: { fading?: boolean } = {}): StepMemory {
-  const fading = opts.fading ?? r > cfg.schedule.startResolution;
+  const fading = opts.fading ?? r > cfg.model.startResolution;
   const n = parameterCount(cfg, r, fading);
   const fwd = stepValues(cfg, r, fading);
   const weightBytes = n.params * F32;

@@ -170,7 +170,7 @@ export class CombModel {
   }
 
   private fading(r: number, alpha: number): boolean {
-    return alpha < 1 && r > this.cfg.schedule.startResolution;
+    return alpha < 1 && r > this.cfg.model.startResolution;
   }
 
   /** x: [B, r, r, 3] in [0, 1] -> latent [B, latent]. x is data: no gradient flows back to the image. */

@@ -51,7 +51,7 @@ export const TRAIN_PARAMS: Record<string, ParamSpec> = {
     must: 'a power of 2 from 8 (tests) or 64 up to 1024',
   },
   startResolution: {
-    group: 'schedule',
+    group: 'model',
     schema: { enum: RESOLUTIONS, description: 'first level trained (default: 16, or resolution when lower)' },
     defaultFor: (resolution) => Math.min(16, resolution),
   },

@@ -21,7 +21,7 @@ export function phases(cfg: TrainConfig): Phase[] {
   const out: Phase[] = [];
   let start = 0;
   for (const r of levels(cfg)) {
-    if (r > cfg.schedule.startResolution) {
+    if (r > cfg.model.startResolution) {
       out.push({ resolution: r, kind: 'fade', start, steps: cfg.schedule.stepsPerFade });
       start += cfg.schedule.stepsPerFade;
     }

@@ -48,7 +48,7 @@ export async function trainStage(env: StageEnv): Promise<void> {
   // a step that outgrows an engine's hard memory limit (wasm: 4 GB) aborts the process: check every level now
   const plan = planBatches(requested, explicitBatches(env.params), eng.name, await engineMemoryLimit(eng.name));
   const cfg = plan.config;
-  log(`train: identities [${cfg.model.identities.join(', ')}] (${ordered.map((s) => s.train.length).join('/')} crops), ${cfg.schedule.startResolution} -> ${cfg.model.resolution} px`);
+  log(`train: identities [${cfg.model.identities.join(', ')}] (${ordered.map((s) => s.train.length).join('/')} crops), ${cfg.model.startResolution} -> ${cfg.model.resolution} px`);
   const res = await train({
     config: cfg,
     workers: workersFromEnv(),

@@ -56,6 +56,8 @@ test('a checkpoint identity is the model part; a stored flat config (older check
   const cfg = resolveConfig({ resolution: 32, latent: 16, lr: 1e-3, augment: false }, IDS);
   assert.equal(configHash(resolveConfig({ resolution: 32, latent: 16, lr: 0.5, seed: 3, stepsPerFade: 9 }, IDS)), configHash(cfg));
   assert.notEqual(configHash(resolveConfig({ resolution: 32, latent: 17 }, IDS)), configHash(cfg));
+  // the levels are the model's: a run started at another resolution has other fromRGB/toRGB layers
+  assert.notEqual(configHash(resolveConfig({ resolution: 32, latent: 16, startResolution: 32 }, IDS)), configHash(cfg));
   const flat: Record<string, unknown> = { identities: IDS };
   for (const group of Object.values(cfg as unknown as Record<string, Record<string, unknown> | null>)) Object.assign(flat, group);
   const old: Record<string, unknown> = { ...flat, loss: { ssim: 1, l1: 1, msssim: true, window: 7, detail: 0 }, regionWeights: cfg.loss.regionWeights, augment: null };
