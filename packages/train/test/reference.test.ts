@@ -114,7 +114,7 @@ const beforeBatchNorm = (c: Case, name: string) => name.endsWith('.b') && `param
  */
 async function compareSteps(c: Case): Promise<void> {
   const model = referenceModel(c);
-  const adam = new Adam(model.cfg);
+  const adam = new Adam(model.cfg.optim);
   const batch = { identity: c.identity, resolution: c.resolution, alpha: c.alpha, size: c.batch, x: fixture(c, 'input.x').data, m: fixture(c, 'input.mask').data };
   const losses: number[] = [];
   for (let step = 0; step < c.steps!; step++) losses.push(await trainStep(model, adam, { ...batch, step }));
