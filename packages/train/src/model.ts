@@ -11,7 +11,7 @@
  * While a new level fades in, encoder features are alpha*new + (1-alpha)*fromRGB_{R/2}(avgpool(x)) and
  * the output is alpha*toRGB_R(new) + (1-alpha)*upsample(toRGB_{R/2}(old)).
  */
-import { conv2dLeakyRelu, webgpuBlend } from '@facecomb/engine';
+import { conv2dLeakyRelu, fadeBlend } from '@facecomb/engine';
 import { tf, type Tensor, type Tensor1D, type Tensor2D, type Tensor4D, type Variable } from './tf.js';
 import { ch, type TrainConfig } from './config.js';
 import { hash32, Rng } from './rng.js';
@@ -143,9 +143,7 @@ export class CombModel {
    */
   private convAct(x: Tensor4D, name: string, bn: boolean, opts: ForwardOptions, pad: 'same' | 'valid' = 'same', data = false): Tensor4D {
     if (!bn && this.cfg.model.activation === 'leaky_relu') {
-      const y = conv2dLeakyRelu(x, this.p(`${name}.w`) as Tensor4D, this.p(`${name}.b`) as Tensor1D,
-        { pad, alpha: this.cfg.model.leak, inputGrad: !data });
-      if (y) return y;
+      return conv2dLeakyRelu(x, this.p(`${name}.w`) as Tensor4D, this.p(`${name}.b`) as Tensor1D, { pad, alpha: this.cfg.model.leak, inputGrad: !data });
     }
     let h = this.conv(x, name, pad);
     if (bn) h = this.bn(h, name, opts);
@@ -164,9 +162,9 @@ export class CombModel {
     return this.convAct(h, `dec${i}.${r}.conv2`, this.bnDecoder(), opts);
   }
 
-  /** The fade-in blend alpha * a + (1 - alpha) * b: one dispatch on webgpu (webgpuBlend), three tf ops elsewhere. */
+  /** The fade-in blend alpha * a + (1 - alpha) * b: one dispatch on webgpu, three tf ops elsewhere (engine's fadeBlend). */
   private blend(a: Tensor4D, b: Tensor4D, alpha: number): Tensor4D {
-    return webgpuBlend(a, b, alpha) ?? (tf.add(tf.mul(a, alpha), tf.mul(b, 1 - alpha)) as Tensor4D);
+    return fadeBlend(a, b, alpha);
   }
 
   private fading(r: number, alpha: number): boolean {
