@@ -1,10 +1,11 @@
 /** Inference: encode aligned target crops, decode them with the source identity's decoder (or every decoder). */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { frameName, readJson } from '@facecomb/stage';
 import { CombModel } from './model.js';
 import { storedConfig } from './config.js';
 import { loadCheckpoint, readCard } from './checkpoint.js';
-import { pad6, renderFaces } from './swap-render.js';
+import { renderFaces } from './swap-render.js';
 
 export interface SwapOptions {
   /** A model folder (the train stage's model/, or a checkpoint folder). */
@@ -28,17 +29,6 @@ export interface SwapResult {
   resolution: number;
   /** The identities rendered (one, or all of the model's for `source: all`). */
   identities: string[];
-}
-
-async function readJson(file: string, what: string): Promise<Record<string, unknown>> {
-  const text = await readFile(file, 'utf8').catch(() => {
-    throw new Error(`${what}: ${file} is missing`);
-  });
-  try {
-    return JSON.parse(text) as Record<string, unknown>;
-  } catch (e) {
-    throw new Error(`${what}: ${file} is not valid JSON (${(e as Error).message})`);
-  }
 }
 
 /** The `source` that renders the target through every identity's decoder (faces/<identity>/NNNNNN.png). */
@@ -74,7 +64,7 @@ export async function swapFaces(opts: SwapOptions): Promise<SwapResult> {
     const withFace: number[] = [];
     const noFace: number[] = [];
     for (const f of frames) {
-      const face = await readJson(join(opts.alignDir, 'faces', `${pad6(f)}.json`), `align frame ${f}`);
+      const face = await readJson(join(opts.alignDir, 'faces', frameName(f, 'json')), `align frame ${f}`);
       if (face.face === null || face.face === undefined) noFace.push(f);
       else withFace.push(f);
     }
