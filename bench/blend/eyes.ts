@@ -52,17 +52,17 @@ const plateDir = dirOf(opt('plate', 'shot')), alignDir = dirOf(opt('align', 'sho
 // the source person's own aligned crops, for the delivered identity (the target's are alignDir's)
 const sourceAlignDir = dirOf(opt('source-align', 'ava-align'));
 
+// the rows before the chroma and plate-detail defaults set them off, to show what each step did
+const OLD = { chroma: 0, plateDetail: 0 };
 const SETTINGS: Array<{ name: string; opts: BlendOptions }> = [
-  { name: 'plateLevels 2 (old default)', opts: { plateLevels: 2 } },
-  { name: 'plateLevels 2, contrast off', opts: { plateLevels: 2, contrast: false } },
-  { name: 'plateLevels 0 (old)', opts: { plateLevels: 0 } },
-  { name: 'plateCutoff default', opts: {} },
-  { name: 'plateCutoff default, contrast off', opts: { contrast: false } },
-  { name: 'alpha', opts: { mode: 'alpha' } },
-  { name: 'plateCutoff default, chroma 0.5', opts: { chroma: 0.5 } },
-  { name: 'plateCutoff default, chroma 1', opts: { chroma: 1 } },
-  { name: 'plateCutoff default, chroma 1.5', opts: { chroma: 1.5 } },
-  { name: 'plateCutoff default, chroma 2', opts: { chroma: 2 } },
+  { name: 'plateLevels 2 (old default)', opts: { plateLevels: 2, chroma: 0 } },
+  { name: 'plateLevels 0 (old)', opts: { plateLevels: 0, chroma: 0 } },
+  { name: 'alpha', opts: { mode: 'alpha', chroma: 0 } },
+  { name: 'plateCutoff 2', opts: { ...OLD } },
+  { name: 'plateCutoff 2, contrast off', opts: { ...OLD, contrast: false } },
+  ...[0.5, 1, 1.5, 2].map((c) => ({ name: `plateCutoff 2, chroma ${c}`, opts: { ...OLD, chroma: c } })),
+  ...[1.5, 2, 3].map((d) => ({ name: `plateCutoff 2, chroma 1, plate detail ${d}`, opts: { chroma: 1, plateDetail: d } })),
+  { name: 'defaults', opts: {} },
 ];
 
 const highPass = (v: Float32Array, w: number, h: number, r: number): Float32Array => {

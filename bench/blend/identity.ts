@@ -63,7 +63,7 @@ const SETTINGS: Array<{ name: string; opts: BlendOptions }> = [
   { name: 'alpha', opts: { mode: 'alpha' } },
   { name: 'alpha + lab', opts: { mode: 'alpha', colour: 'lab' } },
   ...[0, 0.5, 1, 1.5].map((c) => ({ name: `cutoff 2, chroma ${c}`, opts: { mode: 'multiband', plateCutoff: 2, chroma: c } as BlendOptions })),
-  ...[0.5, 0.7, 1].map((d) => ({ name: `cutoff 2, plate detail ${d}`, opts: { mode: 'multiband', plateCutoff: 2, plateDetail: d } as BlendOptions })),
+  ...[0.5, 0.7, 1, 1.5, 2].map((d) => ({ name: `cutoff 2, plate detail ${d}`, opts: { mode: 'multiband', plateCutoff: 2, plateDetail: d } as BlendOptions })),
 ];
 
 interface Clip { name: string; plates: Image[]; crops: Image[]; masks: Image[]; matrices: Affine[] }

@@ -85,7 +85,7 @@ export const DEFAULT_PLATE_CUTOFF = 2;
 export const DEFAULT_CHROMA = 1;
 
 /** Plate detail above this multiple of the crop's Nyquist frequency (0: off), chosen in bench/blend/RESULTS.md. */
-export const DEFAULT_PLATE_DETAIL = 0;
+export const DEFAULT_PLATE_DETAIL = 2;
 
 /** Crop pixels per plate pixel of a plate -> crop matrix. */
 export function matrixScale(m: Affine): number {

@@ -69,11 +69,12 @@ export function parseParams(raw: Record<string, unknown>): BlendParams {
   if (typeof chroma !== 'number' || !Number.isFinite(chroma) || chroma < 0 || chroma > 8) {
     fail(`blend: param 'chroma' must be a number 0-8 (Gaussian sigma in crop px of the swap's colour smoothing; 0: off), got ${JSON.stringify(raw.chroma)}`);
   }
-  const plateDetail = raw.plateDetail ?? DEFAULT_PLATE_DETAIL;
+  // the old blend (plateLevels) has no plate detail: it takes the plate's coarse levels instead
+  const plateDetail = raw.plateDetail ?? (plateLevels === undefined ? DEFAULT_PLATE_DETAIL : 0);
   if (typeof plateDetail !== 'number' || !Number.isFinite(plateDetail) || plateDetail < 0 || plateDetail > 4) {
     fail(`blend: param 'plateDetail' must be a number 0-4 (the plate's detail above this multiple of the crop's Nyquist frequency; 0: off), got ${JSON.stringify(raw.plateDetail)}`);
   }
-  if (plateDetail > 0 && plateLevels !== undefined) fail(`blend: 'plateDetail' works with 'plateCutoff' (the new blend), not with the old 'plateLevels'`);
+  if ((plateDetail as number) > 0 && plateLevels !== undefined) fail(`blend: 'plateDetail' works with 'plateCutoff' (the new blend), not with the old 'plateLevels'`);
   const colour = (raw.colour ?? 'none') as ColourMode;
   if (!['none', 'lab', 'histogram'].includes(colour)) fail(`blend: param 'colour' is '${String(raw.colour)}'; use none, lab or histogram`);
   const num = (name: string, def: number): number => {
