@@ -201,7 +201,7 @@ for (const r of sizes) {
     const t0row = performance.now();
     const model = new CombModel(cfg);
     model.build(r);
-    const adam = new Adam({ lr: cfg.lr, beta1: cfg.beta1, beta2: cfg.beta2, epsilon: cfg.epsilon });
+    const adam = new Adam(cfg.optim);
     const scaler = variant.f16 ? new LossScaler() : undefined;
     const lean = isWebgpu && variant.ours;
     // compile + warm: the first step compiles; a second one only when it fits the budget

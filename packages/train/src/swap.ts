@@ -2,6 +2,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CombModel } from './model.js';
+import { storedConfig } from './config.js';
 import { loadCheckpoint, readCard } from './checkpoint.js';
 import { pad6, renderFaces } from './swap-render.js';
 
@@ -55,8 +56,8 @@ export function swapSources(identities: string[], source: string): string[] {
 
 export async function swapFaces(opts: SwapOptions): Promise<SwapResult> {
   const card = await readCard(opts.modelDir);
-  const cfg = card.config;
-  const sources = swapSources(cfg.identities, opts.source);
+  const cfg = storedConfig(card.config as unknown as Record<string, unknown>);
+  const sources = swapSources(cfg.model.identities, opts.source);
   const every = opts.source === ALL_SOURCES;
   const meta = await readJson(join(opts.alignDir, 'meta.json'), 'align input');
   if (meta.kind !== 'align') throw new Error(`${join(opts.alignDir, 'meta.json')}: kind is ${JSON.stringify(meta.kind)}, expected "align"`);
@@ -78,7 +79,7 @@ export async function swapFaces(opts: SwapOptions): Promise<SwapResult> {
       else withFace.push(f);
     }
     // one source keeps the flat faces/ layout that blend, score and encode's patch read
-    const decoders = sources.map((name) => ({ index: cfg.identities.indexOf(name), dir: every ? join(opts.out, 'faces', name) : join(opts.out, 'faces') }));
+    const decoders = sources.map((name) => ({ index: cfg.model.identities.indexOf(name), dir: every ? join(opts.out, 'faces', name) : join(opts.out, 'faces') }));
     await mkdir(join(opts.out, 'faces'), { recursive: true });
     await renderFaces({
       model, alignDir: opts.alignDir, frames: withFace, resolution: r, alpha: card.alpha, size,
