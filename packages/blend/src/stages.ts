@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { linearise, readExr, readImage, srgbProxy, writeExr, writePng, writePngSamples, type Affine, type ColourDescription, type Image } from '@facecomb/image';
 import { chunkFrames, frameName, frameNumber, progress, readUpstream, requireOneSource, summary, type StageEnv } from '@facecomb/stage';
-import { blendFace, BLEND_MODES, DEFAULT_PLATE_CUTOFF, type BlendMode } from './blend.js';
+import { blendFace, BLEND_MODES, DEFAULT_CHROMA, DEFAULT_PLATE_CUTOFF, DEFAULT_PLATE_DETAIL, type BlendMode } from './blend.js';
 import type { ColourMode } from './colour.js';
 import { BufferPool } from './pool.js';
 
@@ -15,6 +15,10 @@ export interface BlendParams {
   /** The old multiband's plate levels, for old pipelines (not with plateCutoff). */
   plateLevels?: number;
   contrast: boolean;
+  /** Chroma smoothing of the swap crop (Gaussian sigma, crop px); 0: off. */
+  chroma: number;
+  /** The plate's detail above this multiple of the crop's Nyquist frequency (multiband with plateCutoff); 0: off. */
+  plateDetail: number;
   colour: ColourMode;
   feather: number;
   erode: number;
@@ -41,7 +45,7 @@ function fail(msg: string): never {
 
 /** Checks and fills the `with` map (defaults as in stages.json). */
 export function parseParams(raw: Record<string, unknown>): BlendParams {
-  const known = ['mode', 'levels', 'plateCutoff', 'plateLevels', 'contrast', 'colour', 'feather', 'erode', 'plate', 'align', 'swap'];
+  const known = ['mode', 'levels', 'plateCutoff', 'plateLevels', 'contrast', 'chroma', 'plateDetail', 'colour', 'feather', 'erode', 'plate', 'align', 'swap'];
   for (const k of Object.keys(raw)) if (!known.includes(k)) fail(`blend: unknown param '${k}' (known: ${known.join(', ')})`);
   const mode = (raw.mode ?? 'multiband') as BlendMode;
   if (!BLEND_MODES.includes(mode)) fail(`blend: param 'mode' is '${String(raw.mode)}'; use one of ${BLEND_MODES.join(', ')}`);
@@ -61,6 +65,16 @@ export function parseParams(raw: Record<string, unknown>): BlendParams {
   if (plateLevels !== undefined && levels !== 'auto' && (levels as number) <= (plateLevels as number)) fail(`blend: param 'levels' (${levels}) must exceed 'plateLevels' (${plateLevels})`);
   const contrast = raw.contrast ?? true;
   if (typeof contrast !== 'boolean') fail(`blend: param 'contrast' must be true or false`);
+  const chroma = raw.chroma ?? DEFAULT_CHROMA;
+  if (typeof chroma !== 'number' || !Number.isFinite(chroma) || chroma < 0 || chroma > 8) {
+    fail(`blend: param 'chroma' must be a number 0-8 (Gaussian sigma in crop px of the swap's colour smoothing; 0: off), got ${JSON.stringify(raw.chroma)}`);
+  }
+  // the old blend (plateLevels) has no plate detail: it takes the plate's coarse levels instead
+  const plateDetail = raw.plateDetail ?? (plateLevels === undefined ? DEFAULT_PLATE_DETAIL : 0);
+  if (typeof plateDetail !== 'number' || !Number.isFinite(plateDetail) || plateDetail < 0 || plateDetail > 4) {
+    fail(`blend: param 'plateDetail' must be a number 0-4 (the plate's detail above this multiple of the crop's Nyquist frequency; 0: off), got ${JSON.stringify(raw.plateDetail)}`);
+  }
+  if ((plateDetail as number) > 0 && plateLevels !== undefined) fail(`blend: 'plateDetail' works with 'plateCutoff' (the new blend), not with the old 'plateLevels'`);
   const colour = (raw.colour ?? 'none') as ColourMode;
   if (!['none', 'lab', 'histogram'].includes(colour)) fail(`blend: param 'colour' is '${String(raw.colour)}'; use none, lab or histogram`);
   const num = (name: string, def: number): number => {
@@ -74,7 +88,7 @@ export function parseParams(raw: Record<string, unknown>): BlendParams {
     return v as string | undefined;
   };
   return {
-    mode, levels: levels as number | 'auto', plateCutoff: plateCutoff as number | undefined, plateLevels: plateLevels as number | undefined, contrast, colour,
+    mode, levels: levels as number | 'auto', plateCutoff: plateCutoff as number | undefined, plateLevels: plateLevels as number | undefined, contrast, chroma, plateDetail, colour,
     feather: num('feather', 0.04), erode: num('erode', 0), plate: name('plate'), align: name('align'), swap: name('swap'),
   };
 }
@@ -229,7 +243,7 @@ export async function runBlend(env: StageEnv): Promise<void> {
     } else {
       const plate = job.plate;
       const r = blendFace(plate, job.face.crop, job.face.mask, job.face.matrix, {
-        mode: params.mode, levels: params.levels, plateCutoff: params.plateCutoff, plateLevels: params.plateLevels, contrast: params.contrast,
+        mode: params.mode, levels: params.levels, plateCutoff: params.plateCutoff, plateLevels: params.plateLevels, contrast: params.contrast, chroma: params.chroma, plateDetail: params.plateDetail,
         colour: params.colour, feather: params.feather, erode: params.erode, inPlace: true, pool,
       });
       if (!width) { width = plate.width; height = plate.height; }
@@ -257,7 +271,7 @@ export async function runBlend(env: StageEnv): Promise<void> {
     // the plate's colour description, carried to encode; `light` says which values were blended
     colour, light: outLinear ? 'linear' : 'display', linear: outLinear ? 'linear' : null, mattes: 'mattes', clips: inp.framesMeta.clips ?? null,
     count: frames.length, blended, passthrough: frames.length - blended,
-    params: { levels: params.levels, plateCutoff: params.plateLevels === undefined ? params.plateCutoff ?? DEFAULT_PLATE_CUTOFF : undefined, plateLevels: params.plateLevels, contrast: params.contrast, colour: params.colour, feather: params.feather, erode: params.erode },
+    params: { levels: params.levels, plateCutoff: params.plateLevels === undefined ? params.plateCutoff ?? DEFAULT_PLATE_CUTOFF : undefined, plateLevels: params.plateLevels, contrast: params.contrast, chroma: params.chroma, plateDetail: params.plateDetail, colour: params.colour, feather: params.feather, erode: params.erode },
   }, null, 2) + '\n');
   summary({ frames: frames.length, blended, passthrough: frames.length - blended, mode: params.mode, light: outLinear ? 'linear' : 'display', seconds: Math.round(seconds * 10) / 10, framesPerSecond: Math.round((frames.length / Math.max(seconds, 1e-3)) * 100) / 100 });
 }
