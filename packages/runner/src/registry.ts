@@ -4,7 +4,7 @@ import { delimiter, dirname, join, resolve } from 'node:path';
 import { makeAjv, type ValidateFunction } from './ajv.js';
 
 /** The packages whose `stages.json` registers stage kinds (docs/STAGES.md). */
-export const STAGE_PACKAGES = ['@facecomb/ingest', '@facecomb/align', '@facecomb/train', '@facecomb/blend', '@facecomb/score'];
+export const STAGE_PACKAGES = ['@facecomb/ingest', '@facecomb/align', '@facecomb/train', '@facecomb/blend', '@facecomb/score', '@facecomb/occlusion'];
 
 /** A stage kind: what `uses:` names. */
 export interface KindSpec {
