@@ -1,7 +1,7 @@
 import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { linearise, readExr, readImage, srgbProxy, writeExr, writePng, writePngSamples, type Affine, type ColourDescription, type Image } from '@facecomb/image';
+import { linearise, readExr, readImage, resize, srgbProxy, writeExr, writePng, writePngSamples, type Affine, type ColourDescription, type Image } from '@facecomb/image';
 import { chunkFrames, progress, readUpstream, requireOneSource, summary, type StageEnv } from '@facecomb/stage';
 import { blendFace, BLEND_MODES, DEFAULT_PLATE_CUTOFF, type BlendMode } from './blend.js';
 import type { ColourMode } from './colour.js';
@@ -31,6 +31,8 @@ export interface BlendInputs {
   framesMeta: Record<string, unknown>;
   alignMeta: Record<string, unknown>;
   swapMeta: Record<string, unknown>;
+  /** An occlusion stage's output, when one is needed: its masks keep the plate where the face is covered. */
+  occlusion: string | null;
 }
 
 const FRAME_KINDS = ['ingest', 'synth'];
@@ -103,8 +105,10 @@ export async function findInputs(inputs: Record<string, string>, params: Pick<Bl
   const align = pick('align', 'align', ['align']);
   const swap = pick('swap', 'swap', ['swap']);
   requireOneSource({ name: swap, meta: metas.get(swap)! }, 'blend');
+  const occl = [...metas].filter(([, m]) => m.kind === 'occlusion').map(([n]) => n);
+  if (occl.length > 1) fail(`blend: stages ${occl.join(' and ')} are both occlusion stages; keep one in its needs`);
   return {
-    frames: inputs[frames], align: inputs[align], swap: inputs[swap],
+    frames: inputs[frames], align: inputs[align], swap: inputs[swap], occlusion: occl.length ? inputs[occl[0]] : null,
     framesMeta: metas.get(frames)!, alignMeta: metas.get(align)!, swapMeta: metas.get(swap)!,
   };
 }
@@ -162,9 +166,18 @@ async function loadFrame(inp: BlendInputs, n: number, cropSize: number | null): 
     : readImage(plateFile, { channels: 3 });
   const [plate, crop0, mask] = await Promise.all([readPlate, readImage(faceFile, { channels: 3 }), readImage(maskFile, { channels: 1 })]);
   const crop = linearFile ? linearise(crop0) : crop0;
+  if (inp.occlusion) await occlude(mask, join(inp.occlusion, 'masks', `${name}.png`), n);
   if (cropSize !== null && (crop.width !== cropSize || crop.height !== cropSize)) fail(`${faceFile} is ${crop.width}x${crop.height} but the align crop size is ${cropSize}: swap and align outputs do not match`);
   if (mask.width !== crop.width || mask.height !== crop.height) fail(`${maskFile} is ${mask.width}x${mask.height} but the face crop ${faceFile} is ${crop.width}x${crop.height}`);
   return { n, plateFile, linearFile, face: { crop, mask, matrix: m as Affine }, plate };
+}
+
+/** Multiplies `mask` by the occlusion stage's visible-face mask of frame `n`, so the plate stays where the face is covered. */
+async function occlude(mask: Image, file: string, n: number): Promise<void> {
+  if (!existsSync(file)) fail(`swap has a face for frame ${n} but the occlusion stage has no mask ${file}: rerun occlusion on the same align stage`);
+  const m = await readImage(file, { channels: 1 });
+  const v = m.width === mask.width && m.height === mask.height ? m : resize(m, mask.width, mask.height);
+  for (let i = 0; i < mask.data.length; i++) mask.data[i] *= v.data[i];
 }
 
 function rgb(img: Image): Image {
