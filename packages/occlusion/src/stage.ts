@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { writePng } from '@facecomb/image';
 import { initEngine } from '@facecomb/engine';
 import { engine, progress, readUpstream, resolveInput, summary, type StageEnv } from '@facecomb/stage';
-import { packInput } from './batch.js';
+import { INPUT_CHANNELS, medianFace, packInput } from './batch.js';
 import { readLabels, rasteriseLabels } from './labels.js';
 import { contactSheet, writeMasks } from './masks.js';
 import { parseParams, WIDTHS, type OcclusionParams } from './params.js';
@@ -51,15 +51,15 @@ export async function runOcclusion(env: StageEnv): Promise<void> {
   const frames = await readShot(inp.align, numbers, p.size);
   const labels = await labelMasks(env, p, frames, p.size);
   const textures = await readTextures(inp.frames, numbers, samplePhotos(), 12, 2 * p.size);
-  const set = { size: p.size, frames, labelled: labels.masks, textures, occluded: p.occluded };
+  const set = { size: p.size, frames, labelled: labels.masks, textures, occluded: p.occluded, median: medianFace(frames) };
   const trained = await trainSegmenter(set, {
     steps: p.steps, batch: p.batch, rate: p.rate, seed: p.seed, widths: WIDTHS, resume: env.resume, every: 50,
     onStep: (step, loss) => progress({ done: step, total: p.steps, unit: 'steps', msg: `loss ${loss.toFixed(4)}` }),
   });
   const t0 = performance.now();
   const px = p.size * p.size;
-  const packed = new Float32Array(frames.length * px * 4);
-  frames.forEach((f, i) => packInput(f.rgb, f.hull, packed, i * px * 4));
+  const packed = new Float32Array(frames.length * px * INPUT_CHANNELS);
+  frames.forEach((f, i) => packInput(f.rgb, f.hull, set.median, packed, i * px * INPUT_CHANNELS));
   const pred = await predict(trained.net, packed, frames.length);
   const applySeconds = (performance.now() - t0) / 1000;
   const fallbacks = await writeMasks(env.out, inp.align, frames, pred, p.size, labels.masks, p.minShare);

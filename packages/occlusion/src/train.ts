@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tf } from '@facecomb/engine';
-import { makeBatch, type TrainingSet } from './batch.js';
+import { INPUT_CHANNELS, makeBatch, type TrainingSet } from './batch.js';
 import { rng } from './synth.js';
 import { createUNet, forward, loadWeights, saveWeights, type UNet } from './unet.js';
 
@@ -54,7 +54,9 @@ export async function writeCheckpoint(net: UNet, dir: string, ck: Checkpoint): P
 }
 
 /**
- * Trains the segmenter on synthetic occluders (and labels) with Adam on the log loss of the visible face. Resumed runs
+ * Trains the segmenter on synthetic occluders (and labels) with Adam on the cross-entropy of
+ * 'uncovered' weighted by the landmark hull (only the face counts; the mask is the hull times the prediction; see
+ * batch.ts for the weights). Resumed runs
  * continue from the checkpoint's weights and step with fresh Adam moments; the batch stream is seeded by step,
  * so a resumed run sees the batches the uninterrupted one would have.
  */
@@ -67,26 +69,18 @@ export async function trainSegmenter(set: TrainingSet, o: TrainOptions): Promise
   let loss = ck?.loss ?? NaN;
   for (let step = ck?.step ?? 0; step < o.steps; step++) {
     const b = makeBatch(set, o.batch, rng(o.seed * 1_000_003 + step));
-    const x = tf.tensor4d(b.x, [b.n, set.size, set.size, 4]);
+    const x = tf.tensor4d(b.x, [b.n, set.size, set.size, INPUT_CHANNELS]);
     const y = tf.tensor4d(b.y, [b.n, set.size, set.size, 1]);
-    const l = opt.minimize(() => tf.losses.logLoss(y, visible(net, x)) as tf.Scalar, true, [...net.vars.values()])!;
+    const w = tf.tensor4d(b.w, [b.n, set.size, set.size, 1]);
+    const l = opt.minimize(() => tf.losses.sigmoidCrossEntropy(y, forward(net, x), w) as tf.Scalar, true, [...net.vars.values()])!;
     loss = (await l.data())[0];
-    tf.dispose([x, y, l]);
+    tf.dispose([x, y, w, l]);
     if (!Number.isFinite(loss)) throw new Error(`segmenter training diverged at step ${step + 1} (loss ${loss}): lower 'rate'`);
     o.onStep?.(step + 1, loss);
     if (o.resume && o.every && (step + 1) % o.every === 0) await writeCheckpoint(net, o.resume, { step: step + 1, loss, key });
   }
   opt.dispose();
   return { net, loss, resumedFrom: ck?.step ?? 0, seconds: (performance.now() - t0) / 1000 };
-}
-
-/**
- * The visible face: the landmark hull (input channel 3) times the network's probability that the face is not
- * covered there. The network only decides what covers the face; the hull gives the face's outline.
- */
-function visible(net: UNet, x: tf.Tensor4D): tf.Tensor4D {
-  const hull = tf.slice(x, [0, 0, 0, 3], [-1, -1, -1, 1]);
-  return tf.mul(hull, tf.sigmoid(forward(net, x)));
 }
 
 /**
@@ -98,7 +92,7 @@ export async function predict(net: UNet, inputs: Float32Array, n: number, chunk 
   const out = new Float32Array(n * px);
   for (let i = 0; i < n; i += chunk) {
     const m = Math.min(chunk, n - i);
-    const p = tf.tidy(() => tf.sigmoid(forward(net, tf.tensor4d(inputs.subarray(i * px * 4, (i + m) * px * 4), [m, net.size, net.size, 4]))));
+    const p = tf.tidy(() => tf.sigmoid(forward(net, tf.tensor4d(inputs.subarray(i * px * INPUT_CHANNELS, (i + m) * px * INPUT_CHANNELS), [m, net.size, net.size, INPUT_CHANNELS]))));
     out.set((await p.data()) as Float32Array, i * px);
     p.dispose();
   }

@@ -1,4 +1,5 @@
 import { tf } from '@facecomb/engine';
+import { INPUT_CHANNELS } from './batch.js';
 
 /**
  * A small U-Net: three stride-2 encoder levels, a bottleneck and three decoder levels with skip connections,
@@ -17,7 +18,7 @@ export interface UNet {
 function layers(w: number[]): [string, number, number, number][] {
   const [a, b, c, d] = w;
   return [
-    ['e0', 3, 4, a], ['e1', 3, a, b], ['e2', 3, b, c], ['e3', 3, c, d],
+    ['e0', 3, INPUT_CHANNELS, a], ['e1', 3, a, b], ['e2', 3, b, c], ['e3', 3, c, d],
     ['b0', 3, d, d],
     ['d2', 3, d + c, c], ['d1', 3, c + b, b], ['d0', 3, b + a, a],
     ['out', 1, a, 1],
@@ -46,7 +47,7 @@ function up(x: tf.Tensor4D, skip: tf.Tensor4D): tf.Tensor4D {
   return tf.concat([tf.image.resizeNearestNeighbor(x, [h, w]), skip], 3);
 }
 
-/** Logits [n, size, size, 1] for inputs [n, size, size, 4]: RGB in [0, 1] and the landmark hull mask. */
+/** Logits [n, size, size, 1] for inputs [n, size, size, INPUT_CHANNELS] (see packInput). */
 export function forward(net: UNet, x: tf.Tensor4D): tf.Tensor4D {
   const e0 = conv(net, tf.sub(x, 0.5) as tf.Tensor4D, 'e0');
   const e1 = conv(net, e0, 'e1', 2);
