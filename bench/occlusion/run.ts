@@ -1,6 +1,7 @@
 /**
  * Occlusion masks on real footage with occluders of known shape painted into held-out plates.
- *   nice -n 10 node --import tsx bench/occlusion/run.ts [--frames 200] [--steps 500] [--size 64] [--crop 128]
+ *   nice -n 10 node --import tsx bench/occlusion/run.ts [--frames 200] [--steps 500] [--size 64] [--crop 128] [--mesh DIR]
+ * (--mesh: the folder of an installed @vladmandic/human, see mesh.ts: adds the mesh rows)
  *
  * The shot: the first N frames of ../shared/footage/congress/katiehill.mp4, aligned at `--crop` px. Every 4th
  * frame (and every 10th from the 6th, the frames offered for labelling: bench/occlusion/labels.json was drawn on
@@ -17,11 +18,12 @@ import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readImage } from '@facecomb/image';
+import { readImage, type Affine } from '@facecomb/image';
 import { ingestClip, footage } from '../../packages/align/test/helpers.ts';
 import { runCli, runStage as runAlign } from '../../packages/align/test/stage.ts';
 import { iou, parseLabels, readMask, readTextures } from '../../packages/occlusion/src/index.ts';
 import { occludePlates, type PlateOccluder } from './occlude.ts';
+import { loadHuman, meshMasks } from './mesh.ts';
 
 const arg = (name: string, def: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -92,6 +94,23 @@ async function blendShare(occ: PlateOccluder[], frames: string, align: string, f
   return paintedOver(occ, join(frames, 'frames'), join(out, 'frames'));
 }
 
+/** IoU rows for the mesh silhouette and the mesh minus hands; frames without a face fall back to the hull (counted). */
+async function meshRows(dir: string): Promise<{ method: string; iou: number; note: string }[]> {
+  const human = await loadHuman(dir);
+  let a = 0, b = 0, fallbacks = 0, hands = 0;
+  for (const o of occ) {
+    const rec = JSON.parse(await readFile(join(align, 'faces', `${pad(o.frame)}.json`), 'utf8')) as { face: { matrix: Affine } };
+    const m = await meshMasks(human, join(frames, 'frames', `${pad(o.frame)}.png`), rec.face.matrix, CROP);
+    const hull = await readMask(join(work, 'align', 'masks', `${pad(o.frame)}.png`));
+    if (!m.mesh) fallbacks++;
+    hands += m.hands;
+    a += iou(m.mesh ?? hull, o.truth);
+    b += iou(m.meshHands ?? hull, o.truth);
+  }
+  const note = `no face: ${fallbacks} frames (hull used); hands found: ${hands}`;
+  return [{ method: 'mesh silhouette (human 3.3.6)', iou: a / occ.length, note }, { method: 'mesh minus hands', iou: b / occ.length, note }];
+}
+
 const clean = await shot();
 // every 4th frame is held out for measuring; every 10th (from the 6th) is offered for labelling, with its own occluder
 const held = clean.faces.filter((_, i) => i % 4 === 2);
@@ -115,6 +134,8 @@ const seg = await occlusionRun('seg', inputs, params);
 const rows: { method: string; iou: number; painted?: number; note?: string }[] = [];
 rows.push({ method: 'landmark hull (align mask)', iou: await meanIou(occ, join(work, 'align', 'masks')), painted: await blendShare(occ, frames, align, clean.faces, null) });
 rows.push({ method: 'segmenter, no labels', iou: await meanIou(occ, join(work, 'seg', 'masks')), painted: await blendShare(occ, frames, align, clean.faces, join(work, 'seg')) });
+const meshDir = process.argv.includes('--mesh') ? process.argv[process.argv.indexOf('--mesh') + 1] : null;
+if (meshDir) rows.push(...(await meshRows(meshDir)));
 if (existsSync(labelsFile)) {
   const labelled = new Set(Object.keys(parseLabels(await readFile(labelsFile, 'utf8'), labelsFile).frames).map(Number));
   await occlusionRun('seg-labels', inputs, { ...params, labels: 'labels.json' });
@@ -123,7 +144,7 @@ if (existsSync(labelsFile)) {
 const load = loadavg()[0];
 console.log(`\n${N} frames of katiehill, ${held.length} occluded, crops ${CROP} px, segmenter ${SIZE} px, ${STEPS} steps, engine ${seg.engine}; load average ${load.toFixed(1)}`);
 console.log('| method | held-out IoU | occluder pixels painted over |\n| --- | --- | --- |');
-for (const r of rows) console.log(`| ${r.method} | ${r.iou.toFixed(3)} | ${r.painted === undefined ? '-' : `${(100 * r.painted).toFixed(2)}%`} |`);
+for (const r of rows) console.log(`| ${r.method} | ${r.iou.toFixed(3)} | ${r.painted === undefined ? '-' : `${(100 * r.painted).toFixed(2)}%`} |${r.note ? ` ${r.note}` : ''}`);
 console.log(`segmenter training ${seg.trainSeconds} s for ${seg.frames} frames (${STEPS} steps), applying ${seg.applyFps} frames/s (load average ${load.toFixed(1)} on ${(await import('node:os')).cpus().length} cores)`);
 await mkdir(join(root, 'bench/results'), { recursive: true });
 await writeFile(join(root, 'bench/results/occlusion.json'), JSON.stringify({ frames: N, occluded: held.length, crop: CROP, size: SIZE, steps: STEPS, load, rows, segmenter: seg }, null, 2));
