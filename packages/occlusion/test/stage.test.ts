@@ -72,6 +72,24 @@ test('a bad labels file stops the stage with the file, the label and what is wro
   assert.match(r2.stderr, /occlusion needs exactly one frames stage/);
 });
 
+test('a run resumes from the checkpoint its interrupted run left', async () => {
+  // the runner keeps FACECOMB_RESUME across interrupted runs of one cache key; a run that got past step 50
+  // left its checkpoint there, and the next run of the same key goes on from it
+  process.env.FACECOMB_RESUME = join(root, 'resume');
+  try {
+    const params = { size: 32, steps: 55, contact: false };
+    const first = await occlusion('resume-a', params);
+    assert.equal(first.code, 0, first.stderr);
+    const again = await occlusion('resume-b', params);
+    assert.equal(again.code, 0, again.stderr);
+    const report = (dir: string) => readFile(join(root, dir, 'occlusion.json'), 'utf8').then((t) => JSON.parse(t) as { resumedFrom: number });
+    assert.equal((await report('resume-a')).resumedFrom, 0);
+    assert.equal((await report('resume-b')).resumedFrom, 50);
+  } finally {
+    delete process.env.FACECOMB_RESUME;
+  }
+});
+
 /** A swap-stage layout for the occluded frames: another frame's crop stands in for the swapped face. */
 async function swapLayout(dir: string, which: number[]): Promise<void> {
   await mkdir(join(dir, 'faces'), { recursive: true });
