@@ -1,7 +1,8 @@
 /**
  * Occlusion masks on real footage with occluders of known shape painted into held-out plates.
  *   nice -n 10 node --import tsx bench/occlusion/run.ts [--frames 200] [--steps 500] [--size 64] [--crop 128] [--mesh DIR]
- * (--mesh: the folder of an installed @vladmandic/human, see mesh.ts: adds the mesh rows)
+ * (--mesh: the folder of an installed @vladmandic/human, see mesh.ts: adds the mesh rows; --reuse: keeps the
+ * segmenter runs of the last bench run in the work folder instead of training again)
  *
  * The shot: the first N frames of ../shared/footage/congress/katiehill.mp4, aligned at `--crop` px. Every 4th
  * frame (and every 10th from the 6th, the frames offered for labelling: bench/occlusion/labels.json was drawn on
@@ -52,6 +53,8 @@ async function shot(): Promise<{ frames: string; align: string; faces: number[] 
 
 async function occlusionRun(name: string, inputs: Record<string, string>, params: Record<string, unknown>): Promise<Record<string, number>> {
   const out = join(work, name);
+  // --reuse: keep a segmenter run of an earlier bench run (the occluded plates are drawn again identically)
+  if (process.argv.includes('--reuse') && existsSync(join(out, 'occlusion.json'))) return JSON.parse(await readFile(join(out, 'occlusion.json'), 'utf8')) as Record<string, number>;
   await rm(out, { recursive: true, force: true });
   const r = await runCli(occlCli, 'occlusion', out, params, inputs, join(root, 'bench/occlusion'));
   if (r.code !== 0) throw new Error(`${name}: ${r.stderr}`);
