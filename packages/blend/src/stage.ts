@@ -1,11 +1,12 @@
 import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { linearise, readExr, readImage, resize, srgbProxy, writeExr, writePng, writePngSamples, type Affine, type ColourDescription, type Image } from '@facecomb/image';
+import { linearise, readExr, readImage, srgbProxy, writeExr, writePng, writePngSamples, type Affine, type ColourDescription, type Image } from '@facecomb/image';
 import { chunkFrames, progress, readUpstream, requireOneSource, summary, type StageEnv } from '@facecomb/stage';
 import { blendFace, BLEND_MODES, DEFAULT_PLATE_CUTOFF, type BlendMode } from './blend.js';
 import type { ColourMode } from './colour.js';
 import { BufferPool } from './pool.js';
+import { keepCovered, occlude, restoreCovered } from './occlusion.js';
 
 export interface BlendParams {
   mode: BlendMode;
@@ -127,7 +128,8 @@ interface FrameJob {
   /** The scene-linear plate (EXR), when the plate is linear. */
   linearFile: string | null;
   /** null: no face, copy the plate. */
-  face: null | { crop: Image; mask: Image; matrix: Affine };
+  /** covered: the part of the face an occluder covers (crop space), when an occlusion stage is needed. */
+  face: null | { crop: Image; mask: Image; matrix: Affine; covered: Image | null };
   plate: (Image & { bitDepth: 8 | 16 }) | null;
 }
 
@@ -166,18 +168,10 @@ async function loadFrame(inp: BlendInputs, n: number, cropSize: number | null): 
     : readImage(plateFile, { channels: 3 });
   const [plate, crop0, mask] = await Promise.all([readPlate, readImage(faceFile, { channels: 3 }), readImage(maskFile, { channels: 1 })]);
   const crop = linearFile ? linearise(crop0) : crop0;
-  if (inp.occlusion) await occlude(mask, join(inp.occlusion, 'masks', `${name}.png`), n);
+  const covered = inp.occlusion ? await occlude(mask, join(inp.occlusion, 'masks', `${name}.png`), n) : null;
   if (cropSize !== null && (crop.width !== cropSize || crop.height !== cropSize)) fail(`${faceFile} is ${crop.width}x${crop.height} but the align crop size is ${cropSize}: swap and align outputs do not match`);
   if (mask.width !== crop.width || mask.height !== crop.height) fail(`${maskFile} is ${mask.width}x${mask.height} but the face crop ${faceFile} is ${crop.width}x${crop.height}`);
-  return { n, plateFile, linearFile, face: { crop, mask, matrix: m as Affine }, plate };
-}
-
-/** Multiplies `mask` by the occlusion stage's visible-face mask of frame `n`, so the plate stays where the face is covered. */
-async function occlude(mask: Image, file: string, n: number): Promise<void> {
-  if (!existsSync(file)) fail(`swap has a face for frame ${n} but the occlusion stage has no mask ${file}: rerun occlusion on the same align stage`);
-  const m = await readImage(file, { channels: 1 });
-  const v = m.width === mask.width && m.height === mask.height ? m : resize(m, mask.width, mask.height);
-  for (let i = 0; i < mask.data.length; i++) mask.data[i] *= v.data[i];
+  return { n, plateFile, linearFile, face: { crop, mask, matrix: m as Affine, covered }, plate };
 }
 
 function rgb(img: Image): Image {
@@ -244,6 +238,7 @@ export async function runBlend(env: StageEnv): Promise<void> {
       ]).then(() => undefined);
     } else {
       const plate = job.plate;
+      const kept = job.face.covered ? keepCovered(plate, job.face.covered, job.face.matrix) : null;
       const r = blendFace(plate, job.face.crop, job.face.mask, job.face.matrix, {
         mode: params.mode, levels: params.levels, plateCutoff: params.plateCutoff, plateLevels: params.plateLevels, contrast: params.contrast,
         colour: params.colour, feather: params.feather, erode: params.erode, inPlace: true, pool,
@@ -253,6 +248,7 @@ export async function runBlend(env: StageEnv): Promise<void> {
       // the matte now: the mask is a view of the pool's buffers, reused by the next frame
       const matte = matteOf(plate.width, plate.height, r);
       const image = r.image;
+      if (kept) restoreCovered(image, kept, matte);
       pendingWrite = Promise.all([
         outLinear ? writeExr(join(outLinear, `${pad(job.n)}.exr`), image, { sampleType: colour?.sampleType === 'float' ? 'float' : 'half' }) : null,
         writePng(outFile, outLinear ? srgbProxy(image) : image, { bitDepth: plate.bitDepth }),
