@@ -7,6 +7,7 @@ import { occluderMatte, occluderTexture, rng, visibleTarget, type OccluderShape,
 
 export interface PlateOccluder {
   frame: number;
+  shape: OccluderShape;
   /** Ground-truth visible face in crop space: align's hull where the occluder does not cover it. */
   truth: Float32Array;
   /** The occluder's alpha in plate space (plate width x height). */
@@ -33,7 +34,8 @@ export async function occludePlates(srcFrames: string, srcAlign: string, dstFram
     const [plate, hull] = await Promise.all([readImage(join(srcFrames, 'frames', `${pad(frame)}.png`), { channels: 3 }), readImage(join(srcAlign, 'masks', `${pad(frame)}.png`), { channels: 1 })]);
     const size = hull.width;
     const r = rng(seed * 7919 + frame);
-    const matte = occluderMatte(r, size, SHAPES[k % SHAPES.length]);
+    const shape = SHAPES[k % SHAPES.length];
+    const matte = occluderMatte(r, size, shape);
     const fill = occluderTexture(r, textures[Math.floor(r() * textures.length)], size);
     const inv = invertAffine(m);
     const pm = warpAffine({ width: size, height: size, channels: 1, data: matte }, inv, plate.width, plate.height).data;
@@ -42,7 +44,7 @@ export async function occludePlates(srcFrames: string, srcAlign: string, dstFram
     await writePng(join(dstFrames, 'frames', `${pad(frame)}.png`), plate);
     await writePng(join(dstAlign, 'crops', `${pad(frame)}.png`), warpAffine(plate, m, size, size, { replicate: true }));
     const plateHull = warpAffine(hull, inv, plate.width, plate.height).data;
-    out.push({ frame, truth: visibleTarget(hull.data, matte), plateMatte: pm, plateHull });
+    out.push({ frame, shape, truth: visibleTarget(hull.data, matte), plateMatte: pm, plateHull });
   }
   return out;
 }

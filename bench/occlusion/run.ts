@@ -68,17 +68,23 @@ async function meanIou(occ: PlateOccluder[], maskDir: string, skip: Set<number> 
   return s / use.length;
 }
 
-/** Share of occluder pixels inside the face that the blend changed, over the occluded frames. */
+/** Share of occluder pixels inside the face that the blend changed, over the occluded frames (and per shape). */
 async function paintedOver(occ: PlateOccluder[], plates: string, blended: string): Promise<number> {
   let hit = 0, all = 0;
+  const shapes: Record<string, [number, number]> = {};
   for (const o of occ) {
+    const before = [hit, all];
     const [a, b] = await Promise.all([readImage(join(plates, `${pad(o.frame)}.png`), { channels: 3 }), readImage(join(blended, `${pad(o.frame)}.png`), { channels: 3 })]);
     for (let i = 0; i < o.plateMatte.length; i++) {
       if (o.plateMatte[i] < 0.5 || o.plateHull[i] < 0.5) continue;
       all++;
       if ([0, 1, 2].some((c) => Math.abs(a.data[i * 3 + c] - b.data[i * 3 + c]) > 2 / 255)) hit++;
     }
+    const t = (shapes[o.shape] ??= [0, 0]);
+    t[0] += hit - before[0];
+    t[1] += all - before[1];
   }
+  console.log(`painted over by shape (${blended}): ${Object.entries(shapes).map(([k, [h, n]]) => `${k} ${((100 * h) / Math.max(1, n)).toFixed(1)}% of ${n} px`).join(', ')}`);
   return hit / Math.max(1, all);
 }
 

@@ -2,9 +2,10 @@ import { existsSync } from 'node:fs';
 import { invertAffine, readImage, resize, warpAffine, type Affine, type Image } from '@facecomb/image';
 
 /**
- * An occlusion stage's visible-face mask applied to a frame: the face mask is multiplied by it, and the part of
- * the face it covers (mask x (1 - visible), crop space) is returned, so the plate's occluder can be put back on
- * top after blending (the blend's low frequencies and feathering reach past the mask).
+ * An occlusion stage's visible-face mask applied to a frame. Where the face mask is set, the share of it the
+ * occlusion mask leaves out is the chance something covers the face there: the face mask is lowered by it, and
+ * the covered part (crop space; the occluder wins a tie: twice that chance, at most 1) is returned, so the plate's
+ * occluder can be put back on top after blending (the blend's low frequencies and feathering reach past the mask).
  */
 export async function occlude(mask: Image, file: string, n: number): Promise<Image> {
   if (!existsSync(file)) throw new Error(`swap has a face for frame ${n} but the occlusion stage has no mask ${file}: rerun occlusion on the same align stage`);
@@ -12,8 +13,11 @@ export async function occlude(mask: Image, file: string, n: number): Promise<Ima
   const v = m.width === mask.width && m.height === mask.height ? m : resize(m, mask.width, mask.height);
   const covered = new Float32Array(mask.data.length);
   for (let i = 0; i < mask.data.length; i++) {
-    covered[i] = mask.data[i] * (1 - v.data[i]);
-    mask.data[i] *= v.data[i];
+    const f = mask.data[i];
+    if (f <= 1 / 255) continue;
+    const hidden = Math.min(1, Math.max(0, 1 - v.data[i] / f));
+    covered[i] = Math.min(1, 2 * hidden);
+    mask.data[i] = f * (1 - hidden);
   }
   return { width: mask.width, height: mask.height, channels: 1, data: covered };
 }
