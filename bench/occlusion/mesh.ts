@@ -58,7 +58,7 @@ export async function loadHuman(dir: string): Promise<Any> {
 export async function meshMasks(human: Any, plateFile: string, matrix: Affine, size: number): Promise<MeshMasks> {
   const s = await readSamples(plateFile, { channels: 3 });
   const tf = human.tf;
-  const t = tf.tidy(() => tf.tensor3d(Int32Array.from(s.data), [s.height, s.width, 3], 'int32').expandDims(0).toFloat());
+  const t = tf.tidy(() => tf.cast(tf.expandDims(tf.tensor3d(Int32Array.from(s.data), [s.height, s.width, 3], 'int32'), 0), 'float32'));
   const r = await human.detect(t);
   t.dispose();
   const toCrop = (pts: number[][]): Point[] => pts.map(([x, y]) => applyAffine(matrix, x, y)).map(([u, v]) => [Math.min(1, Math.max(0, u / size)), Math.min(1, Math.max(0, v / size))]);
