@@ -6,6 +6,7 @@ import { chunkFrames, frameName, frameNumber, progress, readUpstream, requireOne
 import { blendFace, BLEND_MODES, DEFAULT_CHROMA, DEFAULT_PLATE_CUTOFF, DEFAULT_PLATE_DETAIL, type BlendMode } from './blend.js';
 import type { ColourMode } from './colour.js';
 import { BufferPool } from './pool.js';
+import { keepCovered, occlude, restoreCovered } from './occlusion.js';
 
 export interface BlendParams {
   mode: BlendMode;
@@ -35,6 +36,8 @@ export interface BlendInputs {
   framesMeta: Record<string, unknown>;
   alignMeta: Record<string, unknown>;
   swapMeta: Record<string, unknown>;
+  /** An occlusion stage's output, when one is needed: its masks keep the plate where the face is covered. */
+  occlusion: string | null;
 }
 
 const FRAME_KINDS = ['ingest', 'synth'];
@@ -117,8 +120,10 @@ export async function findInputs(inputs: Record<string, string>, params: Pick<Bl
   const align = pick('align', 'align', ['align']);
   const swap = pick('swap', 'swap', ['swap']);
   requireOneSource({ name: swap, meta: metas.get(swap)! }, 'blend');
+  const occl = [...metas].filter(([, m]) => m.kind === 'occlusion').map(([n]) => n);
+  if (occl.length > 1) fail(`blend: stages ${occl.join(' and ')} are both occlusion stages; keep one in its needs`);
   return {
-    frames: inputs[frames], align: inputs[align], swap: inputs[swap],
+    frames: inputs[frames], align: inputs[align], swap: inputs[swap], occlusion: occl.length ? inputs[occl[0]] : null,
     framesMeta: metas.get(frames)!, alignMeta: metas.get(align)!, swapMeta: metas.get(swap)!,
   };
 }
@@ -135,7 +140,8 @@ interface FrameJob {
   /** The scene-linear plate (EXR), when the plate is linear. */
   linearFile: string | null;
   /** null: no face, copy the plate. */
-  face: null | { crop: Image; mask: Image; matrix: Affine };
+  /** covered: the part of the face an occluder covers (crop space), when an occlusion stage is needed. */
+  face: null | { crop: Image; mask: Image; matrix: Affine; covered: Image | null };
   plate: (Image & { bitDepth: 8 | 16 }) | null;
 }
 
@@ -173,9 +179,10 @@ async function loadFrame(inp: BlendInputs, n: number, cropSize: number | null): 
     : readImage(plateFile, { channels: 3 });
   const [plate, crop0, mask] = await Promise.all([readPlate, readImage(faceFile, { channels: 3 }), readImage(maskFile, { channels: 1 })]);
   const crop = linearFile ? linearise(crop0) : crop0;
+  const covered = inp.occlusion ? await occlude(mask, join(inp.occlusion, 'masks', `${name}.png`), n) : null;
   if (cropSize !== null && (crop.width !== cropSize || crop.height !== cropSize)) fail(`${faceFile} is ${crop.width}x${crop.height} but the align crop size is ${cropSize}: swap and align outputs do not match`);
   if (mask.width !== crop.width || mask.height !== crop.height) fail(`${maskFile} is ${mask.width}x${mask.height} but the face crop ${faceFile} is ${crop.width}x${crop.height}`);
-  return { n, plateFile, linearFile, face: { crop, mask, matrix: m as Affine }, plate };
+  return { n, plateFile, linearFile, face: { crop, mask, matrix: m as Affine, covered }, plate };
 }
 
 function rgb(img: Image): Image {
@@ -242,6 +249,7 @@ export async function runBlend(env: StageEnv): Promise<void> {
       ]).then(() => undefined);
     } else {
       const plate = job.plate;
+      const kept = job.face.covered ? keepCovered(plate, job.face.covered, job.face.matrix) : null;
       const r = blendFace(plate, job.face.crop, job.face.mask, job.face.matrix, {
         mode: params.mode, levels: params.levels, plateCutoff: params.plateCutoff, plateLevels: params.plateLevels, contrast: params.contrast, chroma: params.chroma, plateDetail: params.plateDetail,
         colour: params.colour, feather: params.feather, erode: params.erode, inPlace: true, pool,
@@ -251,6 +259,7 @@ export async function runBlend(env: StageEnv): Promise<void> {
       // the matte now: the mask is a view of the pool's buffers, reused by the next frame
       const matte = matteOf(plate.width, plate.height, r);
       const image = r.image;
+      if (kept) restoreCovered(image, kept, matte);
       pendingWrite = Promise.all([
         outLinear ? writeExr(join(outLinear, frameName(job.n, 'exr')), image, { sampleType: colour?.sampleType === 'float' ? 'float' : 'half' }) : null,
         writePng(outFile, outLinear ? srgbProxy(image) : image, { bitDepth: plate.bitDepth }),
