@@ -179,7 +179,7 @@ async function loadFrame(inp: BlendInputs, n: number, cropSize: number | null): 
     : readImage(plateFile, { channels: 3 });
   const [plate, crop0, mask] = await Promise.all([readPlate, readImage(faceFile, { channels: 3 }), readImage(maskFile, { channels: 1 })]);
   const crop = linearFile ? linearise(crop0) : crop0;
-  const covered = inp.occlusion ? await occlude(mask, join(inp.occlusion, 'masks', `${name}.png`), n) : null;
+  const covered = inp.occlusion ? await occlude(mask, join(inp.occlusion, 'masks', frameName(n)), n) : null;
   if (cropSize !== null && (crop.width !== cropSize || crop.height !== cropSize)) fail(`${faceFile} is ${crop.width}x${crop.height} but the align crop size is ${cropSize}: swap and align outputs do not match`);
   if (mask.width !== crop.width || mask.height !== crop.height) fail(`${maskFile} is ${mask.width}x${mask.height} but the face crop ${faceFile} is ${crop.width}x${crop.height}`);
   return { n, plateFile, linearFile, face: { crop, mask, matrix: m as Affine, covered }, plate };
