@@ -82,7 +82,7 @@ export interface BlendResult {
 export const DEFAULT_PLATE_CUTOFF = 2;
 
 /** Chroma smoothing of the swap crop in crop px, chosen on the demo's eyes and real footage (bench/blend/RESULTS.md). */
-export const DEFAULT_CHROMA = 1;
+export const DEFAULT_CHROMA = 0.5;
 
 /** Plate detail above this multiple of the crop's Nyquist frequency (0: off), chosen in bench/blend/RESULTS.md. */
 export const DEFAULT_PLATE_DETAIL = 2;
