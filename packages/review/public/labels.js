@@ -87,11 +87,13 @@ function labelEditor(v, info) {
     const ctx = raster.getContext('2d');
     ctx.fillStyle = '#000';
     ctx.fillRect(0, 0, n, n);
-    // in the order drawn: include paints the face white, exclude paints it back black
-    for (const p of polys()) {
-      ctx.fillStyle = p.mode === 'exclude' ? '#000' : '#fff';
-      tracePolygon(ctx, p.points, n, n);
-      ctx.fill();
+    // as the stage rasterises them (rasteriseLabels): the union of the includes, minus every exclude
+    for (const mode of ['include', 'exclude']) {
+      ctx.fillStyle = mode === 'exclude' ? '#000' : '#fff';
+      for (const p of polys().filter((q) => q.mode === mode)) {
+        tracePolygon(ctx, p.points, n, n);
+        ctx.fill();
+      }
     }
   };
 
@@ -260,7 +262,7 @@ function labelEditor(v, info) {
     h('div', { class: 'scrub' }, 'mode ', modes, h('button', { id: 'label-flip', onclick: flipSelected }, 'flip include/exclude'), h('button', { id: 'label-delete', onclick: deleteSelected }, 'delete polygon'), maskToggle, h('button', { id: 'label-save', onclick: save }, 'save')),
     status,
     strip,
-    h('div', { class: 'row' }, h('figure', {}, canvas, h('figcaption', {}, help)), h('figure', {}, raster, h('figcaption', {}, 'the labels rasterised (white: face, black: not), at the crop size'))),
+    h('div', { class: 'row' }, h('figure', {}, canvas, h('figcaption', {}, help)), h('figure', {}, raster, h('figcaption', {}, 'the labels rasterised at the crop size: the includes (white) minus the excludes'))),
   );
   pick(ed.frame);
   return el;

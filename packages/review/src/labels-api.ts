@@ -4,24 +4,11 @@
  * by @facecomb/occlusion's parseLabels, the one validator the stage reads the file with too).
  */
 import type { IncomingMessage } from 'node:http';
-import { LABELLED_KIND, MAX_LABELS_BYTES, alignCrops, formatLabels, labelsTarget, readLabelsText, writeAtomic, type LabelsTarget } from './labels.js';
+import { formatLabels, parseLabels, type Labels } from '@facecomb/occlusion';
+import { LABELLED_KIND, MAX_LABELS_BYTES, alignCrops, labelsTarget, readLabelsText, writeAtomic, type LabelsTarget } from './labels.js';
 import { PathError } from './paths.js';
 import type { StageView } from './types.js';
 import { checkWriteRequest, readBody } from './write-guard.js';
-
-type ParseLabels = (text: string, file: string, frameNames?: string[]) => unknown;
-
-/** parseLabels, loaded when first needed (the review page serves caches without the occlusion package too). */
-async function parser(): Promise<ParseLabels> {
-  const pkg = '@facecomb/occlusion';
-  try {
-    const m = (await import(pkg)) as { parseLabels?: ParseLabels };
-    if (typeof m.parseLabels === 'function') return m.parseLabels;
-  } catch {
-    /* not installed: answered below */
-  }
-  throw new PathError(`labels cannot be checked: ${pkg} (parseLabels) is not installed; nothing was written`, 503);
-}
 
 /** The stage, its pipeline file and planned params, and the stages it needs. */
 export interface LabelledStage {
@@ -37,14 +24,14 @@ function target(s: LabelledStage): LabelsTarget {
 }
 
 /** What the labelling view shows: the crops to label, the masks the stage made, the labels saved so far. */
-export async function labelsView(root: string, s: LabelledStage) {
+export function labelsView(root: string, s: LabelledStage) {
   const t = target(s);
   const crops = alignCrops(root, s.upstream);
   const text = readLabelsText(t);
   let error: string | null = null;
   if (text !== null) {
     try {
-      (await parser())(text, t.rel, crops.frames);
+      parseLabels(text, t.rel, crops.frames);
     } catch (e) {
       error = (e as Error).message;
     }
@@ -63,14 +50,13 @@ export async function saveLabels(req: IncomingMessage, url: URL, root: string, t
   const t = target(s);
   const crops = alignCrops(root, s.upstream);
   const text = await readBody(req, MAX_LABELS_BYTES);
-  const parse = await parser();
+  let labels: Labels;
   try {
-    parse(text, t.rel, crops.frames);
+    labels = parseLabels(text, t.rel, crops.frames);
   } catch (e) {
     throw new PathError((e as Error).message, 400);
   }
-  const doc = JSON.parse(text) as { version: number; frames: Record<string, unknown[]> };
-  writeAtomic(t.file, formatLabels(doc));
-  const polygons = Object.values(doc.frames).reduce((n, ps) => n + ps.length, 0);
-  return { file: t.rel, configured: t.configured, hint: t.hint, frames: Object.keys(doc.frames).length, polygons };
+  writeAtomic(t.file, formatLabels(labels));
+  const polygons = Object.values(labels.frames).reduce((n, ps) => n + ps.length, 0);
+  return { file: t.rel, configured: t.configured, hint: t.hint, frames: Object.keys(labels.frames).length, polygons };
 }

@@ -1,8 +1,8 @@
 /**
  * The labels file of an `occlusion` stage: where it lives (the stage's `labels` param, relative to the pipeline
  * file; `labels/<stage>.json` beside the pipeline when the stage names none), what the labelling view needs
- * (the align stage's crops, the occlusion masks when the stage has run, the labels as saved), and the one write
- * the review page makes: the file replaced atomically, after @facecomb/occlusion's parseLabels accepted it.
+ * (the align stage's crops, the occlusion masks when the stage has run, the labels as saved), and how the
+ * page's one write replaces it (atomically).
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -60,17 +60,6 @@ export function alignCrops(root: string, upstream: StageView[]): { stage: string
 /** The labels file's text as saved, or null when it does not exist yet. */
 export function readLabelsText(t: LabelsTarget): string | null {
   return existsSync(t.file) ? readFileSync(t.file, 'utf8') : null;
-}
-
-/**
- * The labels as written: one frame per line group and one polygon per line, so a labels file committed to
- * the project diffs by polygon.
- */
-export function formatLabels(doc: { version: number; frames: Record<string, unknown[]> }): string {
-  const frames = Object.keys(doc.frames)
-    .sort()
-    .map((f) => `    ${JSON.stringify(f)}: [\n${doc.frames[f].map((p) => `      ${JSON.stringify(p)}`).join(',\n')}\n    ]`);
-  return `{\n  "version": ${JSON.stringify(doc.version)},\n  "frames": {\n${frames.join(',\n')}\n  }\n}\n`;
 }
 
 /** Replaces the file atomically: a temp file beside it, then a rename (a reader never sees half a file). */

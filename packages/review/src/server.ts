@@ -236,7 +236,7 @@ export async function startReviewServer(o: ReviewOptions): Promise<ReviewServer>
         return sendJson(res, await flicker(rootReal, d.compare.a.dir, d.compare.b.dir, d.compare.frames));
       }
       case '/api/labels': {
-        if (!write) return sendJson(res, await labelsView(rootReal, labelled(url)));
+        if (!write) return sendJson(res, labelsView(rootReal, labelled(url)));
         const saved = await saveLabels(req, url, rootReal, token, labelled(url));
         void refresh(true); // the labels file is an input of the stage: it is stale now
         return sendJson(res, saved);
