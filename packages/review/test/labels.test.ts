@@ -5,7 +5,7 @@
 // drawn with the mouse, one of its points dragged, an exclude polygon closed on its first point, saved: the
 // file holds those points; a damaged labels file's error is shown on the page.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
@@ -19,7 +19,8 @@ stages:
   clip: { uses: synth, with: { image: "${PHOTOS}/sample6.jpg", crop: [1004, 175, 540, 540], size: [128, 128], frames: 3, motion: 0.06, light: 0.15, seed: 1 } }
   clip-align: { uses: align, needs: [clip], with: { size: 64, samples: 1 } }
 `;
-// one occlusion stage naming its labels file, one without (the page says which line to add)
+// one occlusion stage naming its labels file (an input: it must exist for the pipeline to load), one without
+// (the page says which line to add)
 const LABELLED = `${ALIGNED}  occl: { uses: occlusion, needs: [clip, clip-align], with: { labels: hand/occl-labels.json } }
   occl2: { uses: occlusion, needs: [clip, clip-align] }
 `;
@@ -34,6 +35,7 @@ let token = '';
 let frames: string[] = [];
 let stop: () => Promise<void> = async () => undefined;
 const target = () => join(dir, 'hand', 'occl-labels.json');
+const EMPTY = '{"version": 1, "frames": {}}\n';
 const q = (stage: string) => `/api/labels?pipeline=mini&stage=${stage}`;
 const tri = (mode: string) => ({ mode, points: [[0.1, 0.1], [0.9, 0.15], [0.5, 0.9]] });
 const post = (path: string, body: string, headers: Record<string, string> = {}) =>
@@ -44,6 +46,8 @@ before(async () => {
   const r = runner(['run', 'mini.yaml', '--backend', 'wasm', '--jobs', '1'], dir);
   assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
   writeFileSync(join(dir, 'mini.yaml'), LABELLED);
+  mkdirSync(join(dir, 'hand'));
+  writeFileSync(target(), EMPTY);
   if (!kindInstalled) process.env.FACECOMB_STAGE_PATHS = KIND;
   ({ url, stop } = await serve(['mini.yaml'], dir));
   origin = url.replace(/\/$/, '');
@@ -57,7 +61,8 @@ after(() => stop());
 test('the labels file is the pipeline\'s own; the write is refused unless the page itself sends valid labels', async () => {
   const view = await getJson(url, q('occl'));
   assert.equal(view.file, 'hand/occl-labels.json');
-  assert.equal(view.text, null);
+  assert.equal(view.text, EMPTY);
+  assert.equal(view.error, null);
   const plain = await getJson(url, q('occl2'));
   assert.equal(plain.file, 'labels/occl2.json');
   assert.match(plain.hint, /add 'labels: labels\/occl2\.json' to its 'with:' in mini\.yaml/);
@@ -82,7 +87,9 @@ test('the labels file is the pipeline\'s own; the write is refused unless the pa
   }
   for (const method of ['PUT', 'DELETE', 'PATCH']) assert.equal((await get(url, q('occl'), { method, headers: { origin, 'x-facecomb-token': token } })).status, 405, method);
   assert.equal((await post('/api/stage?pipeline=mini&stage=occl', good)).status, 405, 'no other path takes a POST');
-  assert.ok(!existsSync(target()) && !existsSync(join(dir, 'hand')), 'nothing written');
+  assert.equal(readFileSync(target(), 'utf8'), EMPTY, 'nothing written');
+  assert.deepEqual(readdirSync(join(dir, 'hand')), ['occl-labels.json'], 'no other file either');
+  assert.ok(!existsSync(join(dir, 'labels')), 'nor in the other stage\'s folder');
   assert.ok(!existsSync(join(dir, 'evil.json')) && !existsSync(join(dir, '..', 'evil.json')), 'nothing written at the client\'s path');
 
   const ok = await post(q('occl'), good);
@@ -95,7 +102,7 @@ test('the labels file is the pipeline\'s own; the write is refused unless the pa
 });
 
 test('chromium: draw polygons with the mouse, move a point, save; a damaged file\'s error is shown', { timeout: 180_000 }, async (t) => {
-  writeFileSync(target(), JSON.stringify({ version: 1, frames: {} }));
+  writeFileSync(target(), EMPTY);
   const chromium = await openChromium(t, dir);
   if (!chromium) return;
   const { browser, page, errors, shots } = chromium;
