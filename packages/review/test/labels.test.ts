@@ -2,8 +2,8 @@
 // saves them through the page's one write, POST /api/labels. Over HTTP: the write is refused without the
 // page's token, from a foreign Origin or Host, with a non-JSON body, with malformed labels or a frame that has
 // no crop, and with a client-supplied path; nothing is written then. In chromium (puppeteer-core): a polygon
-// drawn with the mouse, one of its points dragged, an exclude polygon closed on its first point, saved: the
-// file holds those points; a damaged labels file's error is shown on the page.
+// drawn with the mouse, one of its points dragged, an exclude polygon closed on its first point, a third one
+// selected and deleted, saved: the file holds those points; a damaged labels file's error is shown on the page.
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -134,6 +134,13 @@ test('chromium: draw polygons with the mouse, move a point, save; a damaged file
     // an exclude polygon, closed by clicking its first point
     await page.click('#label-exclude');
     for (const [x, y] of [[0.05, 0.9], [0.15, 0.9], [0.1, 0.97], [0.05, 0.9]]) await page.mouse.click(...at(x, y));
+    // a third polygon, then a stray click dropped with Escape; the third selected by a click inside it, deleted
+    for (const [x, y] of [[0.85, 0.8], [0.95, 0.8], [0.9, 0.95]]) await page.mouse.click(...at(x, y));
+    await page.keyboard.press('Enter');
+    await page.mouse.click(...at(0.6, 0.05));
+    await page.keyboard.press('Escape');
+    await page.mouse.click(...at(0.9, 0.85));
+    await page.keyboard.press('Delete');
     // the rasterised labels: white inside the include polygon
     const white = await page.$eval('#label-raster', (c) => {
       const cv = c as HTMLCanvasElement;
