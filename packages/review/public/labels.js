@@ -183,7 +183,10 @@ function labelEditor(v, info) {
   ed.frame = frames.includes(state.labelFrame) ? state.labelFrame : Object.keys(ed.doc.frames).sort()[0] || frames[0] || null;
   const polys = () => (ed.doc.frames[ed.frame] ||= []);
 
-  const status = h('p', { class: info.error ? 'err' : 'hint', id: 'label-status' }, info.error ? `the saved labels file has errors (the next save replaces it): ${info.error}` : '');
+  // a save makes the stage stale, which rebuilds this view: the save's message stays
+  const where = `${state.pipeline}/${v.name}`;
+  const saved = state.labelSaved && state.labelSaved.where === where ? state.labelSaved.text : '';
+  const status = h('p', { class: info.error ? 'err' : 'hint', id: 'label-status' }, info.error ? `the saved labels file has errors (the next save replaces it): ${info.error}` : saved);
   const setStatus = (text, err) => {
     status.textContent = text;
     status.className = err ? 'err' : 'hint';
@@ -246,7 +249,10 @@ function labelEditor(v, info) {
   const save = async () => {
     close(true);
     const [text, err] = await saveLabelDoc(v, ed.doc);
-    if (!err) state.labelsDirty = false;
+    if (!err) {
+      state.labelsDirty = false;
+      state.labelSaved = { where, text };
+    }
     setStatus(text, err);
   };
   labelPointer(canvas, ed, polys, { draw, changed, close, remove });
