@@ -20,7 +20,10 @@ export interface LabelledStage {
 
 function target(s: LabelledStage): LabelsTarget {
   if (s.stage.kind !== LABELLED_KIND) throw new PathError(`stage '${s.stage.name}' is a ${s.stage.kind} stage: only ${LABELLED_KIND} stages take labels`, 400);
-  return labelsTarget(s.pipelineFile, s.stage.name, s.params);
+  const t = labelsTarget(s.pipelineFile, s.stage.name, s.params);
+  // a slip in the pipeline (labels: shot.yaml) must not let the page overwrite another file
+  if (!/\.json$/i.test(t.file)) throw new PathError(`stage '${s.stage.name}': 'labels: ${t.rel}' must name a .json file; the page writes only labels files`, 400);
+  return t;
 }
 
 /** What the labelling view shows: the crops to label, the masks the stage made, the labels saved so far. */

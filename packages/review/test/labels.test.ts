@@ -20,9 +20,10 @@ stages:
   clip-align: { uses: align, needs: [clip], with: { size: 64, samples: 1 } }
 `;
 // one occlusion stage naming its labels file (an input: it must exist for the pipeline to load), one without
-// (the page says which line to add)
+// (the page says which line to add), one naming a file that is not a labels file
 const LABELLED = `${ALIGNED}  occl: { uses: occlusion, needs: [clip, clip-align], with: { labels: hand/occl-labels.json } }
   occl2: { uses: occlusion, needs: [clip, clip-align] }
+  occl3: { uses: occlusion, needs: [clip, clip-align], with: { labels: mini.yaml } }
 `;
 // the occlusion kind's name and params, registered for these tests while no installed stage package has it
 const KIND = fileURLToPath(new URL('./fixtures/occlusion-kind', import.meta.url));
@@ -78,6 +79,7 @@ test('the labels file is the pipeline\'s own; the write is refused unless the pa
     ['malformed JSON', post(q('occl'), '{"version": 1, "frames": {', {}), 400, /occl-labels\.json/],
     ['a frame with no crop', post(q('occl'), JSON.stringify({ version: 1, frames: { '999999': [tri('include')] } }), {}), 400, /999999/],
     ['a client-supplied path', post(`${q('occl')}&path=../evil.json`, good), 400, /'path' not accepted/],
+    ['a labels param that is not a .json file', post(q('occl3'), good), 400, /'labels: mini\.yaml' must name a \.json file/],
     ['a stage that is not occlusion', post('/api/labels?pipeline=mini&stage=clip', good), 400, /synth stage/],
   ];
   for (const [what, r, status, message] of refused) {
@@ -90,6 +92,7 @@ test('the labels file is the pipeline\'s own; the write is refused unless the pa
   assert.equal(readFileSync(target(), 'utf8'), EMPTY, 'nothing written');
   assert.deepEqual(readdirSync(join(dir, 'hand')), ['occl-labels.json'], 'no other file either');
   assert.ok(!existsSync(join(dir, 'labels')), 'nor in the other stage\'s folder');
+  assert.equal(readFileSync(join(dir, 'mini.yaml'), 'utf8'), LABELLED, 'the pipeline file untouched');
   assert.ok(!existsSync(join(dir, 'evil.json')) && !existsSync(join(dir, '..', 'evil.json')), 'nothing written at the client\'s path');
 
   const ok = await post(q('occl'), good);
