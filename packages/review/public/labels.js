@@ -265,7 +265,8 @@ function labelEditor(v, info) {
     h('div', { class: 'scrub' }, 'mode ', modes, h('button', { id: 'label-flip', onclick: flip }, 'flip include/exclude'), h('button', { id: 'label-delete', onclick: remove }, 'delete polygon'), maskOn && h('label', {}, maskOn, ' mask of the last run'), h('button', { id: 'label-save', onclick: save }, 'save')),
     status,
     strip,
-    h('div', { class: 'row' }, h('figure', {}, canvas, h('figcaption', {}, help)), h('figure', {}, raster, h('figcaption', {}, 'the labels rasterised at the crop size: the includes (white) minus the excludes'))),
+    h('div', { class: 'row' }, canvas, h('figure', { class: 'label-raster-box' }, raster, h('figcaption', {}, 'rasterised at the crop size: the includes (white) minus the excludes'))),
+    h('p', { class: 'hint' }, help),
   );
   pick(ed.frame);
   return el;
