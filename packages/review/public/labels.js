@@ -177,15 +177,21 @@ async function saveLabelDoc(v, doc) {
   return [`saved ${s(body.polygons, 'polygon')} on ${s(body.frames, 'frame')} to ${body.file}${body.hint ? `. ${body.hint}` : ''}`, false];
 }
 
+// unsaved labels per stage ('pipeline/stage'): they survive opening another stage and the view being rebuilt
+const labelDrafts = new Map();
+window.addEventListener('beforeunload', (e) => {
+  if (labelDrafts.size) e.preventDefault();
+});
+
 function labelEditor(v, info) {
-  const ed = { doc: labelDoc(info), frame: null, mode: 'include', drawing: null, selected: null, dragging: false, hover: null, img: null, mask: null };
+  const where = `${state.pipeline}/${v.name}`;
+  const ed = { doc: labelDrafts.get(where) || labelDoc(info), frame: null, mode: 'include', drawing: null, selected: null, dragging: false, hover: null, img: null, mask: null };
   const frames = info.crops.frames;
   ed.frame = frames.includes(state.labelFrame) ? state.labelFrame : Object.keys(ed.doc.frames).sort()[0] || frames[0] || null;
   const polys = () => (ed.doc.frames[ed.frame] ||= []);
 
   // a save makes the stage stale, which rebuilds this view: the save's message stays
-  const where = `${state.pipeline}/${v.name}`;
-  const saved = state.labelSaved && state.labelSaved.where === where ? state.labelSaved.text : '';
+  const saved = labelDrafts.has(where) ? 'unsaved changes' : state.labelSaved && state.labelSaved.where === where ? state.labelSaved.text : '';
   const status = h('p', { class: info.error ? 'err' : 'hint', id: 'label-status' }, info.error ? `the saved labels file has errors (the next save replaces it): ${info.error}` : saved);
   const setStatus = (text, err) => {
     status.textContent = text;
@@ -206,6 +212,7 @@ function labelEditor(v, info) {
   };
   const changed = () => {
     state.labelsDirty = true;
+    labelDrafts.set(where, ed.doc);
     setStatus('unsaved changes', false);
     draw();
   };
@@ -252,6 +259,7 @@ function labelEditor(v, info) {
     if (!err) {
       state.labelsDirty = false;
       state.labelSaved = { where, text };
+      labelDrafts.delete(where);
     }
     setStatus(text, err);
   };

@@ -3,7 +3,8 @@
 // page's token, from a foreign Origin or Host, with a non-JSON body, with malformed labels or a frame that has
 // no crop, and with a client-supplied path; nothing is written then. In chromium (puppeteer-core): a polygon
 // drawn with the mouse, one of its points dragged, an exclude polygon closed on its first point, a third one
-// selected and deleted, saved: the file holds those points; a damaged labels file's error is shown on the page.
+// selected and deleted, another stage opened and this one again (the polygons kept), saved: the file holds
+// those points; a damaged labels file's error is shown on the page.
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -153,6 +154,13 @@ test('chromium: draw polygons with the mouse, move a point, save; a damaged file
       return n / (px.length / 4);
     });
     assert.ok(white > 0.1 && white < 0.4, `the include polygon is about a fifth of the crop (${white})`);
+    // unsaved polygons survive opening another stage and coming back
+    await page.click('.node[data-stage="clip"]');
+    await page.waitForSelector('#label-canvas', { hidden: true });
+    await page.click('.node[data-stage="occl"]');
+    await page.waitForSelector(`#label-strip .label-tile.on[data-frame="${frames[1]}"] b`);
+    assert.equal(await page.$eval(`#label-strip .label-tile[data-frame="${frames[1]}"] b`, (b) => b.textContent), '2');
+    assert.equal(await page.$eval('#label-status', (e) => e.textContent), 'unsaved changes');
     await page.click('#label-save');
     await page.waitForFunction(() => /^saved /.test(document.querySelector('#label-status')!.textContent ?? ''));
     assert.match(await page.$eval('#label-status', (e) => e.textContent!), /saved 2 polygons on 1 frame to hand\/occl-labels\.json/);
