@@ -1,6 +1,6 @@
 /**
  * conv + bias + LeakyReLU with its gradient (forward, then dx, dW, db of sum(y * r)) per layer shape, in each
- * mode of conv2dLeakyRelu (engine src/conv-act.ts): off (conv + bias, then tf.leakyRelu, as the model was),
+ * mode of conv2dLeakyRelu (engine src/ops/conv2d-leaky-relu.ts): off (conv + bias, then tf.leakyRelu, as the model was),
  * forward, grad, prologue. The modes run interleaved, round after round, and each keeps its best wall time
  * (to the gradients read back) and the sum of its kernels' best timestamp-query GPU times: on a machine shared
  * with other jobs only the best of interleaved runs compares. Also dispatches per step for each mode.

@@ -17,7 +17,7 @@
  * --fusion: the model's conv + bias + LeakyReLU (conv2dLeakyRelu of @facecomb/engine), one row per value and variant
  * (repeats allowed, to see the noise): off (conv + bias, then tf.leakyRelu), forward (one forward kernel, backward
  * from tf ops), grad (the derivative in one pass of ours), prologue (default: the derivative fused into the loads of
- * the gradient kernels); see src/conv-act.ts of the engine. --alpha 0.5: steps mid fade-in (default 1: a stable level).
+ * the gradient kernels); see src/ops/conv2d-leaky-relu.ts of the engine. --alpha 0.5: steps mid fade-in (default 1: a stable level).
  *        [--loss 64,128,256]           also the fused-loss benchmark (bench/engine/ssim-loss-bench.ts), batch 4
  *   node --import tsx bench/gpu/comb.ts --results DIR      RESULTS.md (markdown) from what run.sh left in DIR
  * --reference: the output of ../shared/bench/comb_reference.py from the same machine; adds img/s ratios to PyTorch.
@@ -31,7 +31,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
   tf, initEngine, useWebgpuKernels, webgpuOwnDispatches, initSubgroupMatrix, disableSubgroupMatrix, subgroupMatrixDispatches,
-  setWebgpuPrecision, webgpuHasF16, LossScaler, setConvActFusion,
+  setWebgpuPrecision, webgpuHasF16, LossScaler, setConvActFusion, setFlag,
   type BackendRequest, type SmxKind, type SmxStatus, type ConvActFusion,
 } from '@facecomb/engine';
 import { readFileSync } from 'node:fs';
@@ -188,6 +188,7 @@ for (const r of sizes) {
     const variant = VARIANTS[v];
     if (isWebgpu) useWebgpuKernels(variant.ours);
     setConvActFusion(fusion);
+    setFlag('fadeBlend', fusion !== 'off'); // 'off' is the model before both fusions
     const set = isWebgpu && variant.setup ? await variant.setup() : {};
     if (set.skip) {
       results.push({ ...base, skipped: set.skip, smx: set.info });
@@ -201,7 +202,7 @@ for (const r of sizes) {
     const t0row = performance.now();
     const model = new CombModel(cfg);
     model.build(r);
-    const adam = new Adam({ lr: cfg.lr, beta1: cfg.beta1, beta2: cfg.beta2, epsilon: cfg.epsilon });
+    const adam = new Adam(cfg.optim);
     const scaler = variant.f16 ? new LossScaler() : undefined;
     const lean = isWebgpu && variant.ours;
     // compile + warm: the first step compiles; a second one only when it fits the budget
@@ -267,6 +268,7 @@ for (const r of sizes) {
 }
 if (isWebgpu) useWebgpuKernels(true);
 setConvActFusion('prologue');
+setFlag('fadeBlend', true);
 
 console.log(`\ncomb model training step on ${engine.name} (${String(engine.details.adapter ?? engine.why)}), channels x${scale}`);
 for (const line of counterTable(results)) console.log(line);

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import puppeteer from 'puppeteer-core';
 import sharp from 'sharp';
+import { frameName } from '@facecomb/stage';
 
 const BIN = fileURLToPath(new URL('../../packages/runner/bin/runner.js', import.meta.url));
 const RESULTS = fileURLToPath(new URL('../results/', import.meta.url));
@@ -76,7 +77,7 @@ try {
   const stage = await fetchMs(url, '/api/stage?pipeline=big&stage=plate');
   const stageWarm = await fetchMs(url, '/api/stage?pipeline=big&stage=plate');
   const key = JSON.parse(spawnSync(process.execPath, [BIN, 'status', 'big.yaml', '--json'], { cwd: dir, encoding: 'utf8' }).stdout)[0].key;
-  const frame = `cache/${key}/out/frames/${String(Math.ceil(FRAMES / 2)).padStart(6, '0')}.png`;
+  const frame = `cache/${key}/out/frames/${frameName(Math.ceil(FRAMES / 2))}`;
   const full = await fetchMs(url, `/files/${frame}`);
   const thumbCold = await fetchMs(url, `/thumb/${frame}?w=256`);
   const thumbWarm = await fetchMs(url, `/thumb/${frame}?w=256`);

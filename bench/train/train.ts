@@ -1,5 +1,5 @@
 /**
- * Training speed of the real comb model (the reference architecture of ../shared/bench/comb_reference.py:
+ * Training speed of the real comb model (the reference architecture of bench/reference/comb_reference.py:
  * default channels, 512-d latent, 3 identities, L1 + SSIM loss, Adam) per engine and resolution, at the
  * default batch sizes: ms/step, img/s, GFLOPS achieved, peak RSS and tensor memory. Each (engine, resolution)
  * runs in its own process so peak memory is its own. Prints a table and writes bench/results/train.json.
@@ -56,7 +56,7 @@ async function one(engine: string, r: number, batch: number, steps: number): Pro
   const cfg = resolveConfig({ resolution: r, startResolution: r, batch, loss: { msssim: false } }, ['a', 'b', 'c']);
   const model = new CombModel(cfg);
   model.build(r);
-  const adam = new Adam(cfg);
+  const adam = new Adam(cfg.optim);
   const rng = new Rng(1, 'bench');
   const x = new Float32Array(batch * r * r * 3).map(() => rng.next());
   const m = new Float32Array(batch * r * r).fill(1);
@@ -79,7 +79,7 @@ async function one(engine: string, r: number, batch: number, steps: number): Pro
   }
   const est = estimateStepMemory(cfg, r, batch, { fading: false });
   const ms = times.length ? times.reduce((a, b) => a + b, 0) / times.length : firstStepMs;
-  const flops = 3 * 2 * forwardMacs(r, cfg.channels, cfg.latent) * batch; // forward + two backward passes
+  const flops = 3 * 2 * forwardMacs(r, cfg.model.channels, cfg.model.latent) * batch; // forward + two backward passes
   const wasm = (tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } }).wasm;
   return {
     engine,

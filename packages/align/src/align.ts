@@ -10,7 +10,8 @@ import { alignMatrix, type Point } from './template.js';
 import { transformPoints } from './umeyama.js';
 import { hullMask, maskPolygon } from './mask.js';
 import { contactSheet, type ContactCell } from './contact.js';
-import { frameName, type FrameSource } from './frames.js';
+import { frameName } from '@facecomb/stage';
+import type { FrameSource } from './frames.js';
 import type { AlignParams } from './params.js';
 import type { ClipSpan } from './dataset.js';
 
@@ -191,7 +192,7 @@ export async function alignFrames(src: FrameSource, out: string, params: AlignPa
     }
     if (!write) continue;
     const record: FaceRecord = { frame, face: res.face };
-    await writeFile(join(out, 'faces', frameName(frame).replace('.png', '.json')), JSON.stringify(record));
+    await writeFile(join(out, 'faces', frameName(frame, 'json')), JSON.stringify(record));
     lap('write');
     results.push(res);
     opts.onFrame?.(i + 1 - lo, hi - lo);

@@ -1,7 +1,8 @@
-import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { basename, join } from 'node:path';
-import { readMeta, frameName } from './frames.js';
+import { frameName, readJson } from '@facecomb/stage';
+import { readMeta } from './frames.js';
 import type { FaceRecord } from './align.js';
 import { transformPoints } from './umeyama.js';
 import type { Point } from './template.js';
@@ -155,7 +156,7 @@ export async function buildDataset(clips: Record<string, string>, out: string, p
     const inCrop = new Map<number, Point[]>();
     let rejected = 0;
     for (const f of frames) {
-      const rec = JSON.parse(await readFile(join(dir, 'faces', frameName(f).replace('.png', '.json')), 'utf8')) as FaceRecord;
+      const rec = await readJson<FaceRecord>(join(dir, 'faces', frameName(f, 'json')), `dataset '${params.name}'`);
       if (!rec.face || rec.face.score < params.minScore) rejected++;
       else {
         usable.push(f);

@@ -1,5 +1,6 @@
-import { readFile, access } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import { join } from 'node:path';
+import { frameName, readJson } from '@facecomb/stage';
 
 /** What align reads from an ingest/synth artifact (docs/ARTIFACTS.md). */
 export interface FrameSource {
@@ -13,21 +14,8 @@ export interface FrameSource {
   clipStarts: Set<number>;
 }
 
-export const frameName = (n: number): string => `${String(n).padStart(6, '0')}.png`;
-
 export async function readMeta(dir: string): Promise<Record<string, unknown>> {
-  const file = join(dir, 'meta.json');
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch {
-    throw new Error(`${file} is missing: ${dir} is not a stage artifact folder`);
-  }
-  try {
-    return JSON.parse(text) as Record<string, unknown>;
-  } catch (e) {
-    throw new Error(`${file} is not valid JSON: ${(e as Error).message}`);
-  }
+  return readJson(join(dir, 'meta.json'), 'align', `${dir} is not a stage artifact folder`);
 }
 
 /** Reads a frames artifact (kind ingest or synth) and checks its first and last frame files exist. */

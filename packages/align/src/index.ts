@@ -2,7 +2,7 @@ export { alignFrames, type AlignRun, type AlignOptions, type FaceRecord, type Fr
 export { parseAlignParams, ALIGN_DEFAULTS, type AlignParams } from './params.js';
 export { buildDataset, parseDatasetParams, heldoutClips, heldoutTail, type DatasetParams, type DatasetItem, type DatasetCounts, type DatasetResult } from './dataset.js';
 export { alignStage, datasetStage } from './stages.js';
-export { readFrameSource, frameName, type FrameSource } from './frames.js';
+export { readFrameSource, type FrameSource } from './frames.js';
 export { initRuntime, modelDir, type Runtime } from './tf.js';
 export { detectFaces, referenceDescriptor, selectFace, descriptorDistance, largest, type Detection, type Selection } from './detect.js';
 export { detectLandmarks, landmarksInWindows, windowMatrix, REFINE_WINDOW, NET_SIZE, type LandmarkResult, type Box } from './landmarks.js';

@@ -8,9 +8,10 @@ import { readImage, writePng, warpAffine, invertAffine, createImage, type Affine
 import { footage, ingestClip, tmp, writeMeta } from './helpers.js';
 import { runStage, type StageRun } from './stage.js';
 import { templateInCrop, transformPoints, interOcular, TEMPLATE_FIRST, type FaceRecord, type Point } from '../src/index.js';
+import { frameNumber } from '@facecomb/stage';
 
 const readJson = async <T>(f: string): Promise<T> => JSON.parse(await readFile(f, 'utf8')) as T;
-const name = (n: number) => String(n).padStart(6, '0');
+const name = frameNumber;
 
 describe('align on real footage (congress/aoc-a.mp4, 12 frames)', () => {
   let root: string;

@@ -6,8 +6,9 @@ import sharp from 'sharp';
 import { footage, ingestClip, tmp, writeMeta } from './helpers.js';
 import { runStage } from './stage.js';
 import type { FaceRecord } from '../src/index.js';
+import { frameNumber } from '@facecomb/stage';
 
-const name = (n: number) => String(n).padStart(6, '0');
+const name = frameNumber;
 
 // No clip shows two people, so make one: each frame is an aoc-a frame (left) beside the same-numbered
 // katiehill frame (right). A reference photo of one of them, from elsewhere in her own clip, must pick her

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { readImage } from '@facecomb/image';
 import { footage, ingestClip, tmp, writeMeta } from './helpers.js';
+import { frameNumber } from '@facecomb/stage';
 import {
   alignFrames,
   parseAlignParams,
@@ -19,7 +20,7 @@ import {
   type Point,
 } from '../src/index.js';
 
-const name = (n: number) => String(n).padStart(6, '0');
+const name = frameNumber;
 const track = (run: AlignRun, f: (r: AlignRun['results'][number]) => Point[] | undefined) => run.results.map((r) => f(r) ?? null);
 const cutsOf = (run: AlignRun) => new Set(run.results.map((r, i) => (r.cut && i > 0 ? i : -1)).filter((i) => i > 0));
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
 import { runStage } from '@facecomb/stage';
-import { runBlend } from './stage.js';
+import { runBlend } from './stages.js';
 
 await runStage({ blend: runBlend });

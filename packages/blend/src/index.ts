@@ -8,5 +8,5 @@ export { unwarp, plateRoi, cropToRoi, extractRoi, pasteRoi, type Roi, type Unwar
 export { reduce, expand, half, levelSizes, pyramidSpread } from './pyramid.js';
 export { prepareMask, erodeBinary, boxBlur, maskBounds } from './mask.js';
 export { BufferPool } from './pool.js';
-export { runBlend, findInputs, type BlendParams, type BlendInputs } from './stage.js';
+export { runBlend, findInputs, type BlendParams, type BlendInputs } from './stages.js';
 export { lightTransfer, cutoffSigma } from './light.js';

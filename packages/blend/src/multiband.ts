@@ -66,6 +66,7 @@ export function multiband(plate: Image, face: Image, mask: Image, opts: Multiban
  */
 export function multibandInto(plate: Strided, face: Image, mask: Image, opts: MultibandOptions, out: Strided): number {
   const { width: w, height: h, channels: c } = face;
+  if (c !== 3) throw new Error(`multiband: the face has ${c} channel(s); the blend is written for RGB (the blend stage reads every image as RGB)`);
   if (mask.width !== w || mask.height !== h || mask.channels !== 1) throw new Error('multiband: mask must be 1-channel, face-sized');
   const plateLevels = opts.plateLevels ?? 2;
   const bands = opts.levels - plateLevels;
@@ -161,7 +162,7 @@ export function multibandInto(plate: Strided, face: Image, mask: Image, opts: Mu
     const X = pool.f('mb.X', n * c);
     expand(G[k + 1], lw, lh, c, X, tmp);
     const Ak = pool.f(`mb.A${k % 2}`, n * c);
-    maskedBand(G[k], X, M[k], n, c, Ak);
+    maskedBand(G[k], X, M[k], n, Ak);
     if (A) expand(A, lw, lh, c, Ak, tmp, true);
     A = Ak;
   }
@@ -181,7 +182,7 @@ export function multibandInto(plate: Strided, face: Image, mask: Image, opts: Mu
   for (let y = 0; y < h; y++) {
     const i = y >> 1, even = (y & 1) === 0;
     const a = (i - 1 < 0 ? 0 : i - 1) * row, b = i * row, d = (i + 1 > h1 - 1 ? h1 - 1 : i + 1) * row;
-    if (c === 3 && tA) {
+    if (tA) {
       // the vertical expansions inline, and expand G_1 only where the mask is not 0
       if (even) level0Even3(pd, po + y * ps, fd, y * row, M0, y * w, tA, tG, a, b, d, gain, out.data, out.offset + y * out.stride, w);
       else level0Odd3(pd, po + y * ps, fd, y * row, M0, y * w, tA, tG, b, d, gain, out.data, out.offset + y * out.stride, w);
@@ -189,7 +190,7 @@ export function multibandInto(plate: Strided, face: Image, mask: Image, opts: Mu
     }
     expandColumn(tG, a, b, d, row, even, rG);
     if (tA) expandColumn(tA, a, b, d, row, even, rA);
-    level0Row(pd, po + y * ps, fd, y * row, M0, y * w, rA, rG, gain, out.data, out.offset + y * out.stride, w, c);
+    level0Row(pd, po + y * ps, fd, y * row, M0, y * w, rA, rG, gain, out.data, out.offset + y * out.stride, w);
   }
   return measured;
 }
@@ -229,18 +230,11 @@ function lumaPlane(s: Float32Array, offset: number, stride: number, w: number, h
   return dst;
 }
 
-/** A = M (G − X) per pixel, c channels. */
-function maskedBand(G: Float32Array, X: Float32Array, M: Float32Array, n: number, c: number, A: Float32Array): void {
-  if (c === 3) {
-    for (let p = 0, i = 0; p < n; p++, i += 3) {
-      const m = M[p];
-      A[i] = m * (G[i] - X[i]); A[i + 1] = m * (G[i + 1] - X[i + 1]); A[i + 2] = m * (G[i + 2] - X[i + 2]);
-    }
-    return;
-  }
-  for (let p = 0, i = 0; p < n; p++) {
+/** A = M (G − X) per pixel, 3 channels. */
+function maskedBand(G: Float32Array, X: Float32Array, M: Float32Array, n: number, A: Float32Array): void {
+  for (let p = 0, i = 0; p < n; p++, i += 3) {
     const m = M[p];
-    for (let ch = 0; ch < c; ch++, i++) A[i] = m * (G[i] - X[i]);
+    A[i] = m * (G[i] - X[i]); A[i + 1] = m * (G[i + 1] - X[i + 1]); A[i + 2] = m * (G[i + 2] - X[i + 2]);
   }
 }
 
@@ -279,31 +273,20 @@ function maskedResidual(G: Float32Array, M: Float32Array, n: number, c: number, 
  */
 function level0Row(
   pd: Float32Array, po: number, fd: Float32Array, fo: number, M0: Float32Array, mo: number, rA: Float64Array, rG: Float64Array,
-  gain: number, out: Float32Array, oo: number, w: number, c: number,
+  gain: number, out: Float32Array, oo: number, w: number,
 ): void {
-  if (c === 3) {
-    for (let x = 0, j = 0; x < w; x++, j += 3) {
-      const m = M0[mo + x];
-      const p0 = pd[po + j], p1 = pd[po + j + 1], p2 = pd[po + j + 2];
-      if (m !== 0) {
-        const f = fo + j;
-        out[oo + j] = p0 + rA[j] + m * (gain * fd[f] - p0 - rG[j]);
-        out[oo + j + 1] = p1 + rA[j + 1] + m * (gain * fd[f + 1] - p1 - rG[j + 1]);
-        out[oo + j + 2] = p2 + rA[j + 2] + m * (gain * fd[f + 2] - p2 - rG[j + 2]);
-      } else {
-        out[oo + j] = p0 + rA[j];
-        out[oo + j + 1] = p1 + rA[j + 1];
-        out[oo + j + 2] = p2 + rA[j + 2];
-      }
-    }
-    return;
-  }
-  for (let x = 0, j = 0; x < w; x++) {
+  for (let x = 0, j = 0; x < w; x++, j += 3) {
     const m = M0[mo + x];
-    for (let ch = 0; ch < c; ch++, j++) {
-      const p = pd[po + j];
-      const v = p + rA[j];
-      out[oo + j] = m !== 0 ? v + m * (gain * fd[fo + j] - p - rG[j]) : v;
+    const p0 = pd[po + j], p1 = pd[po + j + 1], p2 = pd[po + j + 2];
+    if (m !== 0) {
+      const f = fo + j;
+      out[oo + j] = p0 + rA[j] + m * (gain * fd[f] - p0 - rG[j]);
+      out[oo + j + 1] = p1 + rA[j + 1] + m * (gain * fd[f + 1] - p1 - rG[j + 1]);
+      out[oo + j + 2] = p2 + rA[j + 2] + m * (gain * fd[f + 2] - p2 - rG[j + 2]);
+    } else {
+      out[oo + j] = p0 + rA[j];
+      out[oo + j + 1] = p1 + rA[j + 1];
+      out[oo + j + 2] = p2 + rA[j + 2];
     }
   }
 }

@@ -42,6 +42,7 @@ export interface PoissonResult {
  */
 export function poissonBlend(plate: Image, face: Image, mask: Image, opts: PoissonOptions = {}): PoissonResult {
   const { width: w, height: h, channels: c } = plate;
+  if (c !== 3) throw new Error(`poisson: the plate has ${c} channel(s); the solver is written for RGB (the blend stage reads every image as RGB)`);
   if (face.width !== w || face.height !== h || face.channels !== c) throw new Error('poisson: face and plate differ in size or channels');
   if (mask.width !== w || mask.height !== h || mask.channels !== 1) throw new Error('poisson: mask must be 1-channel, plate-sized');
   const pool = opts.pool ?? new BufferPool();
@@ -273,22 +274,14 @@ function interp(n: number, n2: number): [Int32Array, Int32Array, Float64Array] {
   return [a, b, t];
 }
 
-/** Gauss-Seidel on the pixels `list`: u_p = (rhs_p + Σ neighbours) / diag_p, every channel. */
-function sweep(list: Int32Array, W: number, c: number, inv: Float64Array, rhs: Float32Array, u: Float32Array): void {
-  if (c === 3) {
-    const W3 = 3 * W;
-    for (let i = 0; i < list.length; i++) {
-      const p = list[i], o = 3 * p, d = inv[p];
-      u[o] = (rhs[o] + u[o - 3] + u[o + 3] + u[o - W3] + u[o + W3]) * d;
-      u[o + 1] = (rhs[o + 1] + u[o - 2] + u[o + 4] + u[o + 1 - W3] + u[o + 1 + W3]) * d;
-      u[o + 2] = (rhs[o + 2] + u[o - 1] + u[o + 5] + u[o + 2 - W3] + u[o + 2 + W3]) * d;
-    }
-    return;
-  }
-  const Wc = W * c;
+/** Gauss-Seidel on the pixels `list`: u_p = (rhs_p + Σ neighbours) / diag_p, the three channels. */
+function sweep(list: Int32Array, W: number, inv: Float64Array, rhs: Float32Array, u: Float32Array): void {
+  const W3 = 3 * W;
   for (let i = 0; i < list.length; i++) {
-    const p = list[i], d = inv[p];
-    for (let k = 0, o = p * c; k < c; k++, o++) u[o] = (rhs[o] + u[o - c] + u[o + c] + u[o - Wc] + u[o + Wc]) * d;
+    const p = list[i], o = 3 * p, d = inv[p];
+    u[o] = (rhs[o] + u[o - 3] + u[o + 3] + u[o - W3] + u[o + W3]) * d;
+    u[o + 1] = (rhs[o + 1] + u[o - 2] + u[o + 4] + u[o + 1 - W3] + u[o + 1 + W3]) * d;
+    u[o + 2] = (rhs[o + 2] + u[o - 1] + u[o + 5] + u[o + 2 - W3] + u[o + 2 + W3]) * d;
   }
 }
 
@@ -298,19 +291,19 @@ function vcycle(levels: Level[], l: number, c: number): void {
   const { e, rhs, W, inv, red, black } = lev;
   e.fill(0);
   if (l === levels.length - 1) {
-    for (let s = 0; s < COARSE_SWEEPS; s++) { sweep(red, W, c, inv, rhs, e); sweep(black, W, c, inv, rhs, e); }
-    for (let s = 0; s < COARSE_SWEEPS; s++) { sweep(black, W, c, inv, rhs, e); sweep(red, W, c, inv, rhs, e); }
+    for (let s = 0; s < COARSE_SWEEPS; s++) { sweep(red, W, inv, rhs, e); sweep(black, W, inv, rhs, e); }
+    for (let s = 0; s < COARSE_SWEEPS; s++) { sweep(black, W, inv, rhs, e); sweep(red, W, inv, rhs, e); }
     return;
   }
-  for (let s = 0; s < SMOOTH; s++) { sweep(red, W, c, inv, rhs, e); sweep(black, W, c, inv, rhs, e); }
-  for (let s = 0; s < BAND_SWEEPS; s++) { sweep(lev.bandRed, W, c, inv, rhs, e); sweep(lev.bandBlack, W, c, inv, rhs, e); }
+  for (let s = 0; s < SMOOTH; s++) { sweep(red, W, inv, rhs, e); sweep(black, W, inv, rhs, e); }
+  for (let s = 0; s < BAND_SWEEPS; s++) { sweep(lev.bandRed, W, inv, rhs, e); sweep(lev.bandBlack, W, inv, rhs, e); }
   const co = levels[l + 1];
   restrict(lev, co, c);
   // coarse cells outside the coarse Ω got some weight: they are not unknowns there, and stay 0 in e
   vcycle(levels, l + 1, c);
   prolongAdd(lev, co, c);
-  for (let s = 0; s < BAND_SWEEPS; s++) { sweep(lev.bandBlack, W, c, inv, rhs, e); sweep(lev.bandRed, W, c, inv, rhs, e); }
-  for (let s = 0; s < SMOOTH; s++) { sweep(black, W, c, inv, rhs, e); sweep(red, W, c, inv, rhs, e); }
+  for (let s = 0; s < BAND_SWEEPS; s++) { sweep(lev.bandBlack, W, inv, rhs, e); sweep(lev.bandRed, W, inv, rhs, e); }
+  for (let s = 0; s < SMOOTH; s++) { sweep(black, W, inv, rhs, e); sweep(red, W, inv, rhs, e); }
 }
 
 /** Coarse rhs = Pᵀ (fine residual rhs − A e on Ω): the transpose of `prolongAdd`. */
@@ -329,20 +322,14 @@ function restrict(lev: Level, co: Level, c: number): void {
       const tx = wx[x], a = cx0[x], b = cx1[x];
       const w00 = (1 - ty) * (1 - tx), w01 = (1 - ty) * tx, w10 = ty * (1 - tx), w11 = ty * tx;
       const q00 = (ra + a) * c, q01 = (ra + b) * c, q10 = (rb + a) * c, q11 = (rb + b) * c, o = p * c;
-      if (c === 3) {
-        const d = diag[p];
-        const r0 = rhs[o] - (d * e[o] - e[o - 3] - e[o + 3] - e[o - Wf] - e[o + Wf]);
-        const r1 = rhs[o + 1] - (d * e[o + 1] - e[o - 2] - e[o + 4] - e[o + 1 - Wf] - e[o + 1 + Wf]);
-        const r2 = rhs[o + 2] - (d * e[o + 2] - e[o - 1] - e[o + 5] - e[o + 2 - Wf] - e[o + 2 + Wf]);
-        crhs[q00] += w00 * r0; crhs[q00 + 1] += w00 * r1; crhs[q00 + 2] += w00 * r2;
-        crhs[q01] += w01 * r0; crhs[q01 + 1] += w01 * r1; crhs[q01 + 2] += w01 * r2;
-        crhs[q10] += w10 * r0; crhs[q10 + 1] += w10 * r1; crhs[q10 + 2] += w10 * r2;
-        crhs[q11] += w11 * r0; crhs[q11 + 1] += w11 * r1; crhs[q11 + 2] += w11 * r2;
-      } else for (let k = 0; k < c; k++) {
-        const u = o + k;
-        const r = rhs[u] - (diag[p] * e[u] - e[u - c] - e[u + c] - e[u - Wf] - e[u + Wf]);
-        crhs[q00 + k] += w00 * r; crhs[q01 + k] += w01 * r; crhs[q10 + k] += w10 * r; crhs[q11 + k] += w11 * r;
-      }
+      const d = diag[p];
+      const r0 = rhs[o] - (d * e[o] - e[o - 3] - e[o + 3] - e[o - Wf] - e[o + Wf]);
+      const r1 = rhs[o + 1] - (d * e[o + 1] - e[o - 2] - e[o + 4] - e[o + 1 - Wf] - e[o + 1 + Wf]);
+      const r2 = rhs[o + 2] - (d * e[o + 2] - e[o - 1] - e[o + 5] - e[o + 2 - Wf] - e[o + 2 + Wf]);
+      crhs[q00] += w00 * r0; crhs[q00 + 1] += w00 * r1; crhs[q00 + 2] += w00 * r2;
+      crhs[q01] += w01 * r0; crhs[q01 + 1] += w01 * r1; crhs[q01 + 2] += w01 * r2;
+      crhs[q10] += w10 * r0; crhs[q10 + 1] += w10 * r1; crhs[q10 + 2] += w10 * r2;
+      crhs[q11] += w11 * r0; crhs[q11 + 1] += w11 * r1; crhs[q11 + 2] += w11 * r2;
     }
   }
 }
@@ -361,11 +348,9 @@ function prolongAdd(lev: Level, co: Level, c: number): void {
       const tx = wx[x], a = cx0[x], b = cx1[x];
       const w00 = (1 - ty) * (1 - tx), w01 = (1 - ty) * tx, w10 = ty * (1 - tx), w11 = ty * tx;
       const q00 = (ra + a) * c, q01 = (ra + b) * c, q10 = (rb + a) * c, q11 = (rb + b) * c, o = p * c;
-      if (c === 3) {
-        e[o] += w00 * ce[q00] + w01 * ce[q01] + w10 * ce[q10] + w11 * ce[q11];
-        e[o + 1] += w00 * ce[q00 + 1] + w01 * ce[q01 + 1] + w10 * ce[q10 + 1] + w11 * ce[q11 + 1];
-        e[o + 2] += w00 * ce[q00 + 2] + w01 * ce[q01 + 2] + w10 * ce[q10 + 2] + w11 * ce[q11 + 2];
-      } else for (let k = 0; k < c; k++) e[o + k] += w00 * ce[q00 + k] + w01 * ce[q01 + k] + w10 * ce[q10 + k] + w11 * ce[q11 + k];
+      e[o] += w00 * ce[q00] + w01 * ce[q01] + w10 * ce[q10] + w11 * ce[q11];
+      e[o + 1] += w00 * ce[q00 + 1] + w01 * ce[q01 + 1] + w10 * ce[q10 + 1] + w11 * ce[q11 + 1];
+      e[o + 2] += w00 * ce[q00 + 2] + w01 * ce[q01 + 2] + w10 * ce[q10 + 2] + w11 * ce[q11 + 2];
     }
   }
 }
@@ -386,10 +371,10 @@ function mgpcg(levels: Level[], c: number, b: Float64Array, x: Float64Array, tol
   // every vector is 0 outside Ω (r starts as b, the rest are built from it), so the vector operations run
   // over the whole grid: contiguous, no index lists
   // r = b − A x
-  applyA(lev, c, x, q);
+  applyA(lev, x, q);
   for (let o = 0; o < N; o++) r[o] = b[o] - q[o];
-  dot64(b, b, c, N, bnorm);
-  dot64(r, r, c, N, acc);
+  dot64(b, b, N, bnorm);
+  dot64(r, r, N, acc);
   let live = 0;
   for (let k = 0; k < c; k++) {
     bnorm[k] = Math.sqrt(bnorm[k]);
@@ -406,14 +391,14 @@ function mgpcg(levels: Level[], c: number, b: Float64Array, x: Float64Array, tol
   lev.rhs.set(r);
   vcycle(levels, 0, c);
   s.set(z);
-  dotZ(r, z, c, N, rz);
+  dotZ(r, z, N, rz);
   let it = 0;
   while (it < maxIt) {
     // q = A s, and s·q
-    applyA(lev, c, s, q);
-    dot64(s, q, c, N, acc);
+    applyA(lev, s, q);
+    dot64(s, q, N, acc);
     for (let k = 0; k < c; k++) alpha[k] = active[k] ? rz[k] / acc[k] : 0;
-    stepXR(x, r, s, q, alpha, c, N, acc, lev.rhs);
+    stepXR(x, r, s, q, alpha, N, acc, lev.rhs);
     it++;
     for (let k = 0; k < c; k++) {
       if (!active[k]) continue;
@@ -423,97 +408,60 @@ function mgpcg(levels: Level[], c: number, b: Float64Array, x: Float64Array, tol
     }
     if (live === 0) break;
     vcycle(levels, 0, c);
-    dotZ(r, z, c, N, acc);
+    dotZ(r, z, N, acc);
     for (let k = 0; k < c; k++) {
       beta[k] = active[k] ? acc[k] / rz[k] : 0;
       rz[k] = acc[k];
     }
-    stepS(s, z, beta, c, N);
+    stepS(s, z, beta, N);
   }
   return { iterations, residual };
 }
 
 /** out[k] = Σ u·v per channel. */
-function dot64(u: Float64Array, v: Float64Array, c: number, N: number, out: Float64Array): void {
-  if (c === 3) {
-    let e0 = 0, e1 = 0, e2 = 0;
-    for (let o = 0; o < N; o += 3) { e0 += u[o] * v[o]; e1 += u[o + 1] * v[o + 1]; e2 += u[o + 2] * v[o + 2]; }
-    out[0] = e0; out[1] = e1; out[2] = e2;
-    return;
-  }
-  out.fill(0);
-  for (let o = 0; o < N; o += c) for (let k = 0; k < c; k++) out[k] += u[o + k] * v[o + k];
+function dot64(u: Float64Array, v: Float64Array, N: number, out: Float64Array): void {
+  let e0 = 0, e1 = 0, e2 = 0;
+  for (let o = 0; o < N; o += 3) { e0 += u[o] * v[o]; e1 += u[o + 1] * v[o + 1]; e2 += u[o + 2] * v[o + 2]; }
+  out[0] = e0; out[1] = e1; out[2] = e2;
 }
 
 /** x += α s, r −= α q per channel (r32: r again, the V-cycle's input), and acc[k] = Σ r² after. */
-function stepXR(x: Float64Array, r: Float64Array, s: Float64Array, q: Float64Array, alpha: Float64Array, c: number, N: number, acc: Float64Array, r32: Float32Array): void {
-  if (c === 3) {
-    const a0 = alpha[0], a1 = alpha[1], a2 = alpha[2];
-    let e0 = 0, e1 = 0, e2 = 0;
-    for (let o = 0; o < N; o += 3) {
-      x[o] += a0 * s[o]; x[o + 1] += a1 * s[o + 1]; x[o + 2] += a2 * s[o + 2];
-      const r0 = r[o] - a0 * q[o], r1 = r[o + 1] - a1 * q[o + 1], r2 = r[o + 2] - a2 * q[o + 2];
-      r[o] = r0; r[o + 1] = r1; r[o + 2] = r2;
-      r32[o] = r0; r32[o + 1] = r1; r32[o + 2] = r2;
-      e0 += r0 * r0; e1 += r1 * r1; e2 += r2 * r2;
-    }
-    acc[0] = e0; acc[1] = e1; acc[2] = e2;
-    return;
+function stepXR(x: Float64Array, r: Float64Array, s: Float64Array, q: Float64Array, alpha: Float64Array, N: number, acc: Float64Array, r32: Float32Array): void {
+  const a0 = alpha[0], a1 = alpha[1], a2 = alpha[2];
+  let e0 = 0, e1 = 0, e2 = 0;
+  for (let o = 0; o < N; o += 3) {
+    x[o] += a0 * s[o]; x[o + 1] += a1 * s[o + 1]; x[o + 2] += a2 * s[o + 2];
+    const r0 = r[o] - a0 * q[o], r1 = r[o + 1] - a1 * q[o + 1], r2 = r[o + 2] - a2 * q[o + 2];
+    r[o] = r0; r[o + 1] = r1; r[o + 2] = r2;
+    r32[o] = r0; r32[o + 1] = r1; r32[o + 2] = r2;
+    e0 += r0 * r0; e1 += r1 * r1; e2 += r2 * r2;
   }
-  acc.fill(0);
-  for (let o = 0; o < N; o += c) {
-    for (let k = 0; k < c; k++) {
-      const a = alpha[k];
-      x[o + k] += a * s[o + k];
-      const ri = r[o + k] - a * q[o + k];
-      r[o + k] = ri;
-      r32[o + k] = ri;
-      acc[k] += ri * ri;
-    }
-  }
+  acc[0] = e0; acc[1] = e1; acc[2] = e2;
 }
 
 /** s = z + β s per channel. */
-function stepS(s: Float64Array, z: Float32Array, beta: Float64Array, c: number, N: number): void {
-  if (c === 3) {
-    const b0 = beta[0], b1 = beta[1], b2 = beta[2];
-    for (let o = 0; o < N; o += 3) { s[o] = z[o] + b0 * s[o]; s[o + 1] = z[o + 1] + b1 * s[o + 1]; s[o + 2] = z[o + 2] + b2 * s[o + 2]; }
-    return;
-  }
-  for (let o = 0; o < N; o += c) for (let k = 0; k < c; k++) s[o + k] = z[o + k] + beta[k] * s[o + k];
+function stepS(s: Float64Array, z: Float32Array, beta: Float64Array, N: number): void {
+  const b0 = beta[0], b1 = beta[1], b2 = beta[2];
+  for (let o = 0; o < N; o += 3) { s[o] = z[o] + b0 * s[o]; s[o + 1] = z[o + 1] + b1 * s[o + 1]; s[o + 2] = z[o + 2] + b2 * s[o + 2]; }
 }
 
 /** out[k] = Σ r·z per channel (z the preconditioned residual, in single precision). */
-function dotZ(r: Float64Array, z: Float32Array, c: number, N: number, out: Float64Array): void {
-  if (c === 3) {
-    let e0 = 0, e1 = 0, e2 = 0;
-    for (let o = 0; o < N; o += 3) { e0 += r[o] * z[o]; e1 += r[o + 1] * z[o + 1]; e2 += r[o + 2] * z[o + 2]; }
-    out[0] = e0; out[1] = e1; out[2] = e2;
-    return;
-  }
-  out.fill(0);
-  for (let o = 0; o < N; o += c) for (let k = 0; k < c; k++) out[k] += r[o + k] * z[o + k];
+function dotZ(r: Float64Array, z: Float32Array, N: number, out: Float64Array): void {
+  let e0 = 0, e1 = 0, e2 = 0;
+  for (let o = 0; o < N; o += 3) { e0 += r[o] * z[o]; e1 += r[o + 1] * z[o + 1]; e2 += r[o + 2] * z[o + 2]; }
+  out[0] = e0; out[1] = e1; out[2] = e2;
 }
 
 /** q = A u on Ω (elsewhere untouched). */
-function applyA(lev: Level, c: number, u: Float64Array, q: Float64Array): void {
-  const Wc = lev.W * c, diag = lev.diag;
-  if (c === 3) {
-    for (let y = 0; y < lev.h; y++) {
-      for (let p = (y + 1) * lev.W + 1, o = 3 * p, end = p + lev.w; p < end; p++, o += 3) {
-        if (!lev.inside[p]) continue;
-        const d = diag[p];
-        q[o] = d * u[o] - u[o - 3] - u[o + 3] - u[o - Wc] - u[o + Wc];
-        q[o + 1] = d * u[o + 1] - u[o - 2] - u[o + 4] - u[o + 1 - Wc] - u[o + 1 + Wc];
-        q[o + 2] = d * u[o + 2] - u[o - 1] - u[o + 5] - u[o + 2 - Wc] - u[o + 2 + Wc];
-      }
-    }
-    return;
-  }
-  for (const list of [lev.red, lev.black]) {
-    for (let i = 0; i < list.length; i++) {
-      const p = list[i], d = diag[p];
-      for (let k = 0, o = p * c; k < c; k++, o++) q[o] = d * u[o] - u[o - c] - u[o + c] - u[o - Wc] - u[o + Wc];
+function applyA(lev: Level, u: Float64Array, q: Float64Array): void {
+  const Wc = lev.W * 3, diag = lev.diag;
+  for (let y = 0; y < lev.h; y++) {
+    for (let p = (y + 1) * lev.W + 1, o = 3 * p, end = p + lev.w; p < end; p++, o += 3) {
+      if (!lev.inside[p]) continue;
+      const d = diag[p];
+      q[o] = d * u[o] - u[o - 3] - u[o + 3] - u[o - Wc] - u[o + Wc];
+      q[o + 1] = d * u[o + 1] - u[o - 2] - u[o + 4] - u[o + 1 - Wc] - u[o + 1 + Wc];
+      q[o + 2] = d * u[o + 2] - u[o - 1] - u[o + 5] - u[o + 2 - Wc] - u[o + 2 + Wc];
     }
   }
 }

@@ -3,7 +3,7 @@
  * [1 4 6 4 1]/16 and clamped (edge-replicating) borders. Every function writes into caller-owned
  * buffers so a blend allocates nothing per pixel and nothing per frame once its pool is warm.
  * The contiguous (vertical) pass always runs on the larger image, the strided (horizontal) pass on the
- * smaller one, and the horizontal passes are unrolled for 1 and 3 channels.
+ * smaller one; the horizontal passes are written for 1 channel (masks) and 3 (RGB) only.
  */
 
 /** Size of the next (coarser) level. */
@@ -34,6 +34,7 @@ export function reduce(src: Float32Array, w: number, h: number, c: number, dst: 
 
 /** The horizontal half of `reduce` on one row: w samples at s[si] -> half(w) samples at d[di]. */
 export function reduceRow(s: Float32Array, si: number, w: number, c: number, d: Float32Array, di: number): void {
+  if (c !== 1 && c !== 3) throw new Error(`pyramid: ${c} channels; images are RGB (3) and masks 1`);
   const w2 = half(w);
   // interior outputs have all five taps inside: 2 <= 2 xo <= w - 3
   const lo = 1, hi = Math.min(w2 - 1, (w - 3) >> 1);
@@ -53,13 +54,11 @@ export function reduceRow(s: Float32Array, si: number, w: number, c: number, d: 
       d[o + 1] = (s[b + 1] + s[b + 13] + 4 * (s[b + 4] + s[b + 10]) + 6 * s[b + 7]) * 0.0625;
       d[o + 2] = (s[b + 2] + s[b + 14] + 4 * (s[b + 5] + s[b + 11]) + 6 * s[b + 8]) * 0.0625;
     }
-  } else if (c === 1) {
+  } else {
     for (let xo = lo; xo <= hi; xo++) {
       const b = si + 2 * xo - 2;
       d[di + xo] = (s[b] + s[b + 4] + 4 * (s[b + 1] + s[b + 3]) + 6 * s[b + 2]) * 0.0625;
     }
-  } else {
-    for (let xo = lo; xo <= hi; xo++) edge(xo);
   }
   for (let xo = Math.max(hi + 1, 1); xo < w2; xo++) edge(xo);
 }
@@ -92,6 +91,7 @@ export function expand(src: Float32Array, w: number, h: number, c: number, dst: 
 
 /** The horizontal half of `expand`: half(w) x half(h) -> w x half(h) into `tmp`. */
 export function expandRows(src: Float32Array, w: number, h: number, c: number, tmp: Float32Array): void {
+  if (c !== 1 && c !== 3) throw new Error(`pyramid: ${c} channels; images are RGB (3) and masks 1`);
   const h2 = half(h), row = w * c, row2 = half(w) * c;
   for (let y = 0; y < h2; y++) expandRow(src, y * row2, w, c, tmp, y * row);
 }
@@ -121,15 +121,13 @@ function expandRow(s: Float32Array, si: number, w: number, c: number, d: Float32
       d[o] = (a0 + e0 + 6 * b0) * 0.125; d[o + 1] = (a1 + e1 + 6 * b1) * 0.125; d[o + 2] = (a2 + e2 + 6 * b2) * 0.125;
       d[o + 3] = (b0 + e0) * 0.5; d[o + 4] = (b1 + e1) * 0.5; d[o + 5] = (b2 + e2) * 0.5;
     }
-  } else if (c === 1) {
+  } else {
     for (let i = 1; i <= hiI; i++) {
       const a = si + i - 1, o = di + 2 * i;
       const b = s[a + 1], e = s[a + 2];
       d[o] = (s[a] + e + 6 * b) * 0.125;
       d[o + 1] = (b + e) * 0.5;
     }
-  } else {
-    for (let i = 1; i <= hiI; i++) { edge(2 * i); edge(2 * i + 1); }
   }
   for (let x = Math.max(2, 2 * hiI + 2); x < w; x++) edge(x);
 }

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createImage, type Image } from '@facecomb/image';
 import { blendFace, boxBlur, cutoffSigma, DEFAULT_PLATE_CUTOFF, type BlendOptions } from '../src/index.js';
-import { parseParams } from '../src/stage.js';
+import { parseParams } from '../src/stages.js';
 import { ellipseMask, gradientPlate, matrixAbout } from './synth.js';
 
 const W = 240, H = 200, S = 128;

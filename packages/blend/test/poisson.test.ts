@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createImage } from '@facecomb/image';
-import { poissonBlend, blendFace } from '../src/index.js';
+import { poissonBlend, blendFace, multiband, reduce } from '../src/index.js';
 import { noisyImage, gradientPlate, ellipseMask, matrixAbout } from './synth.js';
 
 function discMask(w: number, h: number, cx: number, cy: number, r: number, feather = 0): ReturnType<typeof createImage> {
@@ -83,4 +83,11 @@ test('poisson through blendFace: a face warped from the plate plus an offset lan
   for (let i = 0; i < plate.data.length; i++) maxErr = Math.max(maxErr, Math.abs(r.image.data[i] - plate.data[i]));
   assert.ok(maxErr < 1e-4, `max error ${maxErr}`);
   assert.ok(r.iterations && r.iterations.length === 3 && r.iterations[0] > 0);
+});
+
+test('poisson, multiband and the pyramids refuse channel counts they are not written for, saying what they take', () => {
+  const grey = noisyImage(16, 16, 1, 3), rgba = noisyImage(16, 16, 4, 4), mask = discMask(16, 16, 8, 8, 5);
+  assert.throws(() => poissonBlend(grey, grey, mask), /poisson: the plate has 1 channel\(s\); the solver is written for RGB/);
+  assert.throws(() => multiband(rgba, rgba, mask, { levels: 1 }), /multiband: the face has 4 channel\(s\); the blend is written for RGB/);
+  assert.throws(() => reduce(rgba.data, 16, 16, 4, new Float32Array(8 * 8 * 4), new Float32Array(16 * 8 * 4)), /pyramid: 4 channels; images are RGB \(3\) and masks 1/);
 });

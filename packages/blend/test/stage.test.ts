@@ -6,12 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readImage, writePng, quantise, type Affine } from '@facecomb/image';
+import { frameName } from '@facecomb/stage';
 import { blendFace, pyramidSpread } from '../src/index.js';
 import { gradientPlate, flatFace, ellipseMask, matrixAbout, dilatedSupport } from './synth.js';
 
 const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
 const W = 176, H = 144, S = 96;
-const pad = (n: number): string => String(n).padStart(6, '0');
 const matrixOf = (n: number): Affine => matrixAbout(84 + 4 * n, 70, 1.1, 6 * n - 6, S);
 
 /** frames 1..3 of a synthetic shot; frame 2 has no face (align says so, swap has no file). */
@@ -20,13 +20,13 @@ async function layout(root: string, bitDepth: 8 | 16): Promise<Record<string, st
   const frames = [1, 2, 3];
   for (const n of frames) {
     const plate = gradientPlate(W, H, 0.03 * n);
-    await writePng(join(dirs.plates, 'frames', `${pad(n)}.png`), plate, { bitDepth });
+    await writePng(join(dirs.plates, 'frames', frameName(n)), plate, { bitDepth });
     const face = n === 2 ? null : { box: [60, 40, 60, 70], score: 0.99, matrix: matrixOf(n) };
     await mkdir(join(dirs.align, 'faces'), { recursive: true });
-    await writeFile(join(dirs.align, 'faces', `${pad(n)}.json`), JSON.stringify({ frame: n, face }));
+    await writeFile(join(dirs.align, 'faces', frameName(n, 'json')), JSON.stringify({ frame: n, face }));
     if (face) {
-      await writePng(join(dirs.swap, 'faces', `${pad(n)}.png`), flatFace(S, [0.8, 0.45, 0.4], 0.05));
-      await writePng(join(dirs.swap, 'masks', `${pad(n)}.png`), ellipseMask(S));
+      await writePng(join(dirs.swap, 'faces', frameName(n)), flatFace(S, [0.8, 0.45, 0.4], 0.05));
+      await writePng(join(dirs.swap, 'masks', frameName(n)), ellipseMask(S));
     }
   }
   await writeFile(join(dirs.plates, 'meta.json'), JSON.stringify({ kind: 'ingest', source: 'synthetic', fps: 24, width: W, height: H, bitDepth, frames, first: 1, last: 3, count: 3, audio: null, duration: 0.125 }));
@@ -66,12 +66,12 @@ for (const bitDepth of [8, 16] as const) {
       assert.deepEqual(await readFile(join(out, 'frames', '000002.png')), await readFile(join(dirs.plates, 'frames', '000002.png')));
 
       for (const n of [1, 3]) {
-        const got = await readImage(join(out, 'frames', `${pad(n)}.png`));
-        const plate = await readImage(join(dirs.plates, 'frames', `${pad(n)}.png`));
+        const got = await readImage(join(out, 'frames', frameName(n)));
+        const plate = await readImage(join(dirs.plates, 'frames', frameName(n)));
         assert.equal(got.bitDepth, bitDepth);
         // the same blend in process, from the same files, gives the same samples
-        const crop = await readImage(join(dirs.swap, 'faces', `${pad(n)}.png`), { channels: 3 });
-        const mask = await readImage(join(dirs.swap, 'masks', `${pad(n)}.png`), { channels: 1 });
+        const crop = await readImage(join(dirs.swap, 'faces', frameName(n)), { channels: 3 });
+        const mask = await readImage(join(dirs.swap, 'masks', frameName(n)), { channels: 1 });
         const want = blendFace(plate, crop, mask, matrixOf(n), params as { mode: 'multiband'; feather: number });
         const a = quantise(got, bitDepth), b = quantise(want.image, bitDepth), p0 = quantise(plate, bitDepth);
         let changed = 0;

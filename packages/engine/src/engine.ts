@@ -2,10 +2,12 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { tf } from './tf.js';
-import { registerWasmTrainingKernels, registerCpuTrainingKernels } from './kernels.js';
+import { registerWasmTrainingKernels } from './wasm/register.js';
+import { registerCpuTrainingKernels } from './cpu/register.js';
 import { applyTfjsFixes } from './fixes.js';
-import { registerWebgpuFixes } from './webgpu-fixes.js';
+import { registerWebgpuFixes } from './webgpu/fixes.js';
 import { requestOptionalFeatures, webgpuHasF16 } from './webgpu/features.js';
+import { flags } from './flags.js';
 
 /** Names accepted by `--backend`. */
 export type BackendRequest = 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
@@ -121,7 +123,7 @@ async function initWebgpu(auto: boolean): Promise<string> {
     }
     Object.assign(globalThis, webgpu.globals);
     // FACECOMB_DAWN_FEATURES: Dawn toggles, e.g. allow_unsafe_apis (subgroup matrices), vulkan_enable_f16_on_nvidia
-    const toggles = process.env.FACECOMB_DAWN_FEATURES;
+    const toggles = flags.dawnFeatures;
     gpu = webgpu.create(toggles ? [`enable-dawn-features=${toggles}`] : []) as typeof gpu;
     if (!g.navigator) Object.defineProperty(globalThis, 'navigator', { value: {}, writable: true, configurable: true });
     try {
@@ -151,11 +153,11 @@ async function initWebgpu(auto: boolean): Promise<string> {
   await import('@tensorflow/tfjs-backend-webgpu');
   await activate('webgpu');
   // our WGSL kernels (convs, Adam) and the fixes of tfjs-webgpu's wrong gradients
-  added.webgpu = [...(await import('./webgpu/index.js')).registerWebgpuKernels(), ...registerWebgpuFixes()];
+  added.webgpu = [...(await import('./webgpu/register.js')).registerWebgpuKernels(), ...registerWebgpuFixes()];
   details.webgpu.shaderF16 = webgpuHasF16();
   // opt-in: the conv GEMMs on tensor cores ('forward' or 'all'), used only if they compile and validate here
-  const smx = process.env.FACECOMB_SUBGROUP_MATRIX;
-  if (smx) {
+  const smx = flags.subgroupMatrix;
+  if (smx !== 'off') {
     const { initSubgroupMatrix } = await import('./webgpu/subgroup-matrix-run.js');
     details.webgpu.subgroupMatrix = await initSubgroupMatrix({ kinds: smx === 'all' ? ['convfwd', 'convdx', 'convdw'] : ['convfwd'] });
   }
@@ -167,7 +169,7 @@ async function initWebgpu(auto: boolean): Promise<string> {
  * the installed @tensorflow/tfjs-backend-wasm. Never a CDN.
  */
 export function wasmBinaryDir(): string {
-  const env = process.env.FACECOMB_WASM_DIR;
+  const env = flags.wasmDir;
   if (env) return env.endsWith('/') ? env : `${env}/`;
   let pkg: string;
   try {

@@ -4,10 +4,11 @@
  *   - AvgPool: the gradient divides by the full window area even where the forward pass ('same' or explicit
  *     padding) averaged fewer pixels at the border. Replaced (for every backend) by AvgPoolGrad of dy scaled
  *     by area / valid-count per output pixel.
- *   - ResizeNearestNeighborGrad on cpu: wrong for batch > 1 and NaN when downsampling. Replaced by a scatter-add
- *     that uses the forward kernel's exact source-pixel mapping.
+ *   - ResizeNearestNeighborGrad on cpu: wrong for batch > 1 and NaN when downsampling. Replaced by
+ *     cpu/resize-nearest-grad.ts (installed here, before any backend is chosen, as before).
  */
 import { tf } from './tf.js';
+import { cpuNearestGrad } from './cpu/resize-nearest-grad.js';
 
 type Attrs = Record<string, unknown>;
 
@@ -54,45 +55,6 @@ const avgPoolGradConfig: tf.GradConfig = {
   },
 };
 
-/** The forward kernel's source index for output index `o` (tfjs ResizeNearestNeighbor semantics). */
-export function nearestSource(o: number, inSize: number, outSize: number, alignCorners: boolean, halfPixelCenters: boolean): number {
-  const effIn = alignCorners && outSize > 1 ? inSize - 1 : inSize;
-  const effOut = alignCorners && outSize > 1 ? outSize - 1 : outSize;
-  const ratio = effIn / effOut;
-  const frac = halfPixelCenters ? ratio * (o + 0.5) : ratio * o;
-  let src = Math.min(inSize - 1, alignCorners ? Math.round(frac) : Math.floor(frac));
-  if (halfPixelCenters) src = Math.max(0, src);
-  return src;
-}
-
-/** dx[b, src(r), src(c), ch] += dy[b, r, c, ch] over plain arrays. */
-export function nearestGradValues(dy: Float32Array, dyShape: number[], imageShape: number[], alignCorners: boolean, halfPixelCenters: boolean): Float32Array {
-  const [B, H, W, C] = imageShape;
-  const [, OH, OW] = dyShape;
-  const out = new Float32Array(B * H * W * C);
-  const rows = Array.from({ length: OH }, (_, r) => nearestSource(r, H, OH, alignCorners, halfPixelCenters));
-  const cols = Array.from({ length: OW }, (_, c) => nearestSource(c, W, OW, alignCorners, halfPixelCenters));
-  let i = 0;
-  for (let b = 0; b < B; b++) {
-    for (let r = 0; r < OH; r++) {
-      const rowBase = (b * H + rows[r]) * W;
-      for (let c = 0; c < OW; c++) {
-        const base = (rowBase + cols[c]) * C;
-        for (let ch = 0; ch < C; ch++) out[base + ch] += dy[i++];
-      }
-    }
-  }
-  return out;
-}
-
-function cpuNearestGrad(args: { inputs: Record<string, tf.TensorInfo>; attrs?: Attrs; backend: tf.KernelBackend }): tf.TensorInfo {
-  const { images, dy } = args.inputs;
-  const { alignCorners = false, halfPixelCenters = false } = (args.attrs ?? {}) as { alignCorners?: boolean; halfPixelCenters?: boolean };
-  const backend = args.backend;
-  const values = nearestGradValues(backend.readSync(dy.dataId) as Float32Array, dy.shape, images.shape, alignCorners, halfPixelCenters);
-  return { dataId: backend.write(values, images.shape, 'float32'), shape: images.shape, dtype: 'float32' };
-}
-
 let applied = false;
 
 /** Installs the corrections once per process. */
@@ -104,18 +66,4 @@ export function applyTfjsFixes(): string[] {
     tf.registerKernel({ kernelName: 'ResizeNearestNeighborGrad', backendName: 'cpu', kernelFunc: cpuNearestGrad as unknown as tf.KernelFunc });
   }
   return ['AvgPool gradient (border windows)', 'ResizeNearestNeighborGrad on cpu'];
-}
-
-/**
- * ResizeNearestNeighborGrad for wasm: wasm's own kernel is right but ignores halfPixelCenters, which changes
- * the mapping unless the scale is an integer factor; those cases are done by the scatter-add above.
- */
-export function wasmNearestGrad(original: tf.KernelFunc) {
-  return (args: { inputs: Record<string, tf.TensorInfo>; attrs?: Attrs; backend: tf.KernelBackend }): tf.TensorInfo => {
-    const { images, dy } = args.inputs;
-    const { alignCorners = false, halfPixelCenters = false } = (args.attrs ?? {}) as { alignCorners?: boolean; halfPixelCenters?: boolean };
-    const sameMapping = !alignCorners && dy.shape[1] % images.shape[1] === 0 && dy.shape[2] % images.shape[2] === 0;
-    if (!halfPixelCenters || sameMapping) return original(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
-    return cpuNearestGrad(args);
-  };
 }

@@ -4,5 +4,6 @@
  * banner and "kernel ... is already registered" notices. Set FACECOMB_TF_DEBUG=1 to keep them.
  */
 import * as core from '@tensorflow/tfjs-core';
+import { flags } from './flags.js';
 
-if (!process.env.FACECOMB_TF_DEBUG) core.env().set('PROD', true);
+if (!flags.tfDebug) core.env().set('PROD', true);

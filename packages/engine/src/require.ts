@@ -1,11 +1,12 @@
 import { initEngine, type EngineName } from './engine.js';
+import { flags } from './flags.js';
 
 /**
  * FACECOMB_REQUIRE_WEBGPU=1 (set by .ci/run, which installs Mesa's lavapipe) turns "webgpu does not initialise
  * here" from a reason to skip its tests into a failure, so CI cannot go green without running them.
  */
 export function webgpuRequired(): boolean {
-  return process.env.FACECOMB_REQUIRE_WEBGPU === '1';
+  return flags.requireWebgpu;
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { TestContext } from 'node:test';
 import { tf } from '../src/index.js';
+import { webgpuBackendInternals } from '../src/webgpu/tfjs-internals.js';
 import { randomValues, tryEngine } from './helpers.js';
 
 /**
@@ -15,8 +16,7 @@ export async function webgpuOrSkip(t: TestContext): Promise<boolean> {
 
 /** Shader keys compiled so far by the webgpu backend (to check that our kernels, not tfjs's, ran). */
 export function compiledShaders(): string[] {
-  const b = tf.engine().findBackend('webgpu') as unknown as { pipelineCache?: Record<string, unknown> } | null;
-  return Object.keys(b?.pipelineCache ?? {});
+  return Object.keys(webgpuBackendInternals()?.pipelineCache ?? {});
 }
 
 /** A conv test case: NHWC input shape, square filter size, output channels, stride, padding, fused activation. */

@@ -5,7 +5,7 @@ import {
   createImage, readExr, srgbToLinear, readImage, readSamples, resize, writeExr, writePng,
   type ColourDescription, type Image, type ImageSamples,
 } from '@facecomb/image';
-import { frameName } from './extract.js';
+import { frameName, frameNumber } from '@facecomb/stage';
 import { parseRational, rationalText } from './media/rational.js';
 import { narrow, StillWriter, VideoWriter, widen, type Samples, type StillFormat, type VideoFormat } from './media/writers.js';
 
@@ -120,7 +120,7 @@ function addAlpha(rgb: ImageSamples, matte: ImageSamples): Samples {
 
 /** The float RGB of frame n for an EXR: the scene-linear frame when there is one, else the PNG linearised (sRGB). */
 async function linearFrame(framesDir: string, linearDir: string | null | undefined, n: number): Promise<Image> {
-  const exr = linearDir ? join(linearDir, frameName(n).replace(/\.png$/, '.exr')) : null;
+  const exr = linearDir ? join(linearDir, frameName(n, 'exr')) : null;
   if (exr && existsSync(exr)) {
     const img = await readExr(exr);
     return img.channels === 3 ? img : { ...img, channels: 3, data: img.data.filter((_, i) => i % 4 !== 3) };
@@ -168,7 +168,7 @@ export async function encodeVideo(opts: EncodeOptions): Promise<EncodeResult> {
     await forEachLimited(numbers, 3, async (n) => {
       const img = await linearFrame(opts.framesDir, opts.linearDir, n);
       const m = opts.mattesDir ? await readMatte(opts.mattesDir, n, img) : null;
-      await writeExr(join(opts.out, `${name}.${String(n).padStart(6, '0')}.exr`), img, { alpha: m ? matteImage(m) : undefined });
+      await writeExr(join(opts.out, `${name}.${frameNumber(n)}.exr`), img, { alpha: m ? matteImage(m) : undefined });
       opts.onProgress?.(++done, count);
     });
     return result('exr', false);
@@ -180,7 +180,7 @@ export async function encodeVideo(opts: EncodeOptions): Promise<EncodeResult> {
     try {
       // PNG (libvips) frames in parallel; TIFF shares one FFmpeg encoder, one frame at a time
       await forEachLimited(numbers, format === 'tiff16' ? 1 : 3, async (n) => {
-        await writer.write(join(opts.out, `${name}.${String(n).padStart(6, '0')}.${EXT[format]}`), await framesWithMatte(opts.framesDir, n, opts.mattesDir, format !== 'png'));
+        await writer.write(join(opts.out, `${name}.${frameNumber(n)}.${EXT[format]}`), await framesWithMatte(opts.framesDir, n, opts.mattesDir, format !== 'png'));
         opts.onProgress?.(++done, count);
       });
     } finally {

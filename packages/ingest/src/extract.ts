@@ -4,6 +4,7 @@ import {
   exrDescription, readExr, readImage, resize, srgbDescription, srgbProxy, writeExr, writePng, writePngSamples,
   type ColourDescription, type Image,
 } from '@facecomb/image';
+import { frameName } from '@facecomb/stage';
 import { addAudio } from './media/audio.js';
 import { decodeVideo, rotationFilters } from './media/decode.js';
 import { MediaOutput } from './media/output.js';
@@ -15,11 +16,6 @@ export type FrameRange = [number, number];
 /** Largest output size: one number for both sides, or [maxWidth, maxHeight]. Never enlarges. */
 export type ScaleLimit = number | [number, number];
 export type BitDepthParam = 8 | 16 | 'auto';
-
-/** Six-digit frame file name: 12 -> "000012.png". */
-export function frameName(n: number): string {
-  return `${String(n).padStart(6, '0')}.png`;
-}
 
 /** The output size for a source size under a scale limit (aspect kept, never enlarged, at least 1 px). */
 export function fitSize(width: number, height: number, scale?: ScaleLimit): [number, number] {
@@ -251,7 +247,7 @@ export async function convertSequence(opts: SequenceOptions): Promise<SequenceRe
         bad.first ||= f.file;
       }
       const img = rgbOnly(w !== src.width || h !== src.height ? resize(src, w, h) : src);
-      await writeExr(join(linearDir!, frameName(f.number).replace(/\.png$/, '.exr')), img, { sampleType: src.sampleType });
+      await writeExr(join(linearDir!, frameName(f.number, 'exr')), img, { sampleType: src.sampleType });
       await writePng(out, srgbProxy(img), { bitDepth: 16 });
     } else {
       await convertWithAv(f.file, out, w !== first.width || h !== first.height ? [w, h] : null, depth);

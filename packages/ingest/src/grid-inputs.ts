@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { readUpstream, type StageEnv, type Upstream } from '@facecomb/stage';
-import { frameName } from './extract.js';
+import { frameName } from '@facecomb/stage';
 
 export interface GridInputs {
   swap: Upstream;

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { createImage, drawText, readImage, resize, textWidth, GLYPH_HEIGHT, type ColourDescription, type Image } from '@facecomb/image';
-import { frameName } from './extract.js';
+import { frameName } from '@facecomb/stage';
 import { paste, to8, type EncodeResult } from './encode.js';
 import { parseRational } from './media/rational.js';
 import { VideoWriter } from './media/writers.js';

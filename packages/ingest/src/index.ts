@@ -1,7 +1,7 @@
 export { probe, assertFile, pixFmtBitDepth, frameTiming, type ProbeResult, type VideoStreamInfo, type AudioStreamInfo } from './probe.js';
 export { isSequenceSource, listSequence, globToRegex, IMAGE_EXTENSIONS, type SequenceFrame } from './sequence.js';
 export {
-  extractFrames, extractAudio, convertSequence, frameName, fitSize, checkRange, outputFrameCount,
+  extractFrames, extractAudio, convertSequence, fitSize, checkRange, outputFrameCount,
   type ExtractOptions, type ExtractResult, type AudioOptions, type SequenceOptions, type SequenceResult,
   type FrameRange, type ScaleLimit, type BitDepthParam,
 } from './extract.js';

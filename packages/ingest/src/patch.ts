@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { invertAffine, readSamples, type Affine, type ColourDescription } from '@facecomb/image';
-import { frameName } from './extract.js';
+import { frameName, frameNumber } from '@facecomb/stage';
 import { StillWriter } from './media/writers.js';
 
 export interface PatchOptions {
@@ -36,7 +36,7 @@ export async function writePatches(opts: PatchOptions): Promise<number[]> {
       const face = join(opts.swapDir, 'faces', frameName(n));
       opts.onProgress?.(i + 1, opts.frames.length);
       if (!existsSync(face)) continue;
-      const alignFile = join(opts.alignDir, 'faces', frameName(n).replace(/\.png$/, '.json'));
+      const alignFile = join(opts.alignDir, 'faces', frameName(n, 'json'));
       const rec = JSON.parse(await readFile(alignFile, 'utf8').catch(() => {
         throw new Error(`patch: swap has a face for frame ${n} but ${alignFile} cannot be read`);
       })) as { face?: { matrix?: number[] } | null };
@@ -59,7 +59,7 @@ export async function writePatches(opts: PatchOptions): Promise<number[]> {
       }
       const fmt = sixteen ? 'png16' : 'png';
       if (!writers.has(fmt)) writers.set(fmt, new StillWriter(fmt, opts.colour ?? null));
-      const stem = `${opts.name}.${String(n).padStart(6, '0')}`;
+      const stem = `${opts.name}.${frameNumber(n)}`;
       await writers.get(fmt)!.write(join(opts.out, `${stem}.png`), { width: rgb.width, height: rgb.height, channels: 4, data });
       const plateToCrop = m as Affine;
       const doc = {

@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve as resolvePath } from 'node:path';
 import { readImage, resize, warpAffine, writePng, type Affine, type Image } from '@facecomb/image';
-import { frameName } from './extract.js';
+import { frameName } from '@facecomb/stage';
 import type { FramesMeta } from './ingest.js';
 import { assertFile } from './probe.js';
 

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { readImage, writePng } from '@facecomb/image';
 import { encodeVideo, ingest, synthesize } from '../src/index.js';
 import { countStreams, makeClip, runCli, samplePhoto, tmp } from './helpers.js';
+import { frameName, frameNumber } from '@facecomb/stage';
 
 test('encodeVideo: 10 frames -> H.264 mp4 with exactly 10 frames at 25 fps, 0.4 s', async () => {
   const t = await tmp();
@@ -58,9 +59,9 @@ test('encode CLI: blend frames + plate with audio -> mp4 with audio, compare.mp4
     const blend = join(t.dir, 'blend');
     await mkdir(join(blend, 'frames'), { recursive: true });
     for (const n of pm.frames as number[]) {
-      const img = await readImage(join(plate, 'frames', `${String(n).padStart(6, '0')}.png`), { channels: 3 });
+      const img = await readImage(join(plate, 'frames', frameName(n)), { channels: 3 });
       for (let i = 0; i < img.data.length; i++) img.data[i] *= 0.5;
-      await writePng(join(blend, 'frames', `${String(n).padStart(6, '0')}.png`), img);
+      await writePng(join(blend, 'frames', frameName(n)), img);
     }
     await writeFile(join(blend, 'meta.json'), JSON.stringify({ kind: 'blend', fps: 25, width: 80, height: 60, frames: pm.frames, bitDepth: 8 }));
 
@@ -120,7 +121,7 @@ test('encode CLI: blend frames + plate with audio -> mp4 with audio, compare.mp4
     await mkdir(outPng);
     const rpng = await runCli('encode', { out: outPng, params: { format: 'png', compare: false }, inputs: { plate, blend } });
     assert.equal(rpng.code, 0, rpng.stderr);
-    assert.deepEqual((await readdir(join(outPng, 'png'))).sort(), (pm.frames as number[]).map((n) => `shot.${String(n).padStart(6, '0')}.png`));
+    assert.deepEqual((await readdir(join(outPng, 'png'))).sort(), (pm.frames as number[]).map((n) => `shot.${frameNumber(n)}.png`));
 
     // two plates and no 'plate' param: the error says what to set
     const outE = join(t.dir, 'err');

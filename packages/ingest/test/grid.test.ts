@@ -5,11 +5,12 @@ import { join } from 'node:path';
 import { readImage, resize, writePng, type Image } from '@facecomb/image';
 import { gridLayout, ingest, synthesize, tileOrigin } from '../src/index.js';
 import { countStreams, runCli, samplePhoto, tmp } from './helpers.js';
+import { frameName } from '@facecomb/stage';
 
 const NAMES = ['ava', 'bea', 'cleo'];
 const FRAMES = [1, 2, 3, 5];
 const SIZE = 48;
-const name = (n: number) => `${String(n).padStart(6, '0')}.png`;
+const name = frameName;
 
 /** Each identity's "rendered" face, unlike the crop and the others: its colour channels rotated (k 0, 1) or inverted (k 2). */
 function rendered(crop: Image, k: number): Image {

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { readImage } from '@facecomb/image';
 import { ingest, probe } from '../src/index.js';
 import { makeClip, pictureNumber, tmp } from './helpers.js';
+import { frameName } from '@facecomb/stage';
 
 const NTSC = { num: 30000, den: 1001 };
 
@@ -55,7 +56,7 @@ test('ingest: a variable-frame-rate clip is resampled to its constant rate, fram
     // which source picture each output frame shows: the long ones twice
     const shown: number[] = [];
     for (const n of meta.frames) {
-      const img = await readImage(join(t.dir, 'out', 'frames', `${String(n).padStart(6, '0')}.png`), { channels: 3 });
+      const img = await readImage(join(t.dir, 'out', 'frames', frameName(n)), { channels: 3 });
       shown.push(pictureNumber(img.data, img.width, img.height));
     }
     assert.deepEqual(shown, [1, 2, 3, 3, 4, 5, 6, 6, 7, 8, 9, 9, 10, 11, 12]);

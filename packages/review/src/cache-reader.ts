@@ -1,7 +1,8 @@
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Pictures, verdictOf, type Verdict } from './overview.js';
 import type { PipelineStatus, RunningRecord, StageStatus, StageView } from './types.js';
+import { readJson } from './json.js';
 
 /** The parts of a manifest.json the page shows (entries are immutable: read once per key). */
 interface ManifestLite {
@@ -13,14 +14,6 @@ interface ManifestLite {
   upstream: Record<string, string>;
   stage: string | null;
   pipeline: string | null;
-}
-
-function readJson<T>(file: string): T | null {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as T;
-  } catch {
-    return null;
-  }
 }
 
 /** Read-only access to the runner's cache folder (layout in packages/runner/README.md). */

@@ -2,6 +2,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StageView } from './types.js';
+import { frameName } from '@facecomb/stage';
 import { readJson, type Json } from './json.js';
 
 /** Frame numbers of an artifact folder: meta.json `frames`, else the names in `<sub>/`. */
@@ -158,9 +159,9 @@ function datasetGrid(root: string, dir: string, up: StageView[], minScore: numbe
     const abs = join(root, u.dir);
     for (const f of frameNumbers(abs, readJson(join(abs, 'meta.json')), 'faces')) {
       if (kept.has(`${u.name}:${f}`)) continue;
-      const face = readJson(join(abs, 'faces', `${String(f).padStart(6, '0')}.json`))?.face as { score?: number } | null | undefined;
+      const face = readJson(join(abs, 'faces', frameName(f, 'json')))?.face as { score?: number } | null | undefined;
       const why = !face ? 'no face' : typeof face.score === 'number' && face.score < minScore ? `score ${face.score.toFixed(2)} < ${minScore}` : 'not used';
-      const crop = `${String(f).padStart(6, '0')}.png`;
+      const crop = frameName(f);
       rejected.push({ clip: u.name, frame: f, why, crop: existsSync(join(abs, 'crops', crop)) ? `${u.dir}/crops/${crop}` : null });
     }
   }
@@ -250,7 +251,7 @@ export function alignJitter(facesDir: string, frames: number[]): { frame: number
   const out = { frame: [] as number[], raw: [] as (number | null)[], stabilised: [] as (number | null)[] };
   let prev: { raw: Pt[]; st: Pt[] } | null = null;
   for (const f of frames) {
-    const j = readJson(join(facesDir, `${String(f).padStart(6, '0')}.json`));
+    const j = readJson(join(facesDir, frameName(f, 'json')));
     const face = j?.face as { landmarksRaw?: Pt[]; landmarks?: Pt[] } | null | undefined;
     out.frame.push(f);
     if (!face?.landmarks || !face.landmarksRaw) {

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { frameName } from '@facecomb/stage';
 
 const W = 128;
 
@@ -32,10 +33,9 @@ export async function flicker(root: string, a: string, b: string, frames: number
   const pairs: number[] = [];
   const step = Math.max(1, Math.floor((frames.length - 1) / maxPairs));
   for (let i = 0; i + 1 < frames.length && pairs.length < maxPairs; i += step) pairs.push(i);
-  const name = (f: number) => `${String(f).padStart(6, '0')}.png`;
   const seq: { a0: Uint8Array; a1: Uint8Array; b0: Uint8Array; b1: Uint8Array }[] = [];
   for (const i of pairs) {
-    const [a0, a1, b0, b1] = await Promise.all([grey(join(root, a, name(frames[i]))), grey(join(root, a, name(frames[i + 1]))), grey(join(root, b, name(frames[i]))), grey(join(root, b, name(frames[i + 1])))]);
+    const [a0, a1, b0, b1] = await Promise.all([grey(join(root, a, frameName(frames[i]))), grey(join(root, a, frameName(frames[i + 1]))), grey(join(root, b, frameName(frames[i]))), grey(join(root, b, frameName(frames[i + 1])))]);
     if (a0 && a1 && b0 && b1 && a0.length === b0.length) seq.push({ a0, a1, b0, b1 });
   }
   const none: Flicker = { pairs: seq.length, region: 0, before: null, after: null, ratio: null };

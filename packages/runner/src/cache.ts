@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, w
 import { dirname, join, resolve } from 'node:path';
 import { diskFullError } from './disk.js';
 import { HOST_TAG, LeaseLock, leaseMsFrom, pidAlive } from './lease.js';
+import { readJsonOrNull } from '@facecomb/stage';
 
 export { HOST_TAG };
 
@@ -152,12 +153,8 @@ export class Cache {
     return this.manifest(key) !== null;
   }
   manifest(key: string): Manifest | null {
-    try {
-      const m = JSON.parse(readFileSync(join(this.entry(key), 'manifest.json'), 'utf8')) as Manifest;
-      return m && m.key === key && Array.isArray(m.outputs) && typeof m.artifacts === 'string' ? m : null;
-    } catch {
-      return null;
-    }
+    const m = readJsonOrNull<Manifest>(join(this.entry(key), 'manifest.json'));
+    return m && m.key === key && Array.isArray(m.outputs) && typeof m.artifacts === 'string' ? m : null;
   }
   /** An entry folder is there but its manifest is missing, empty or invalid: it is run again and replaced. */
   damaged(key: string): boolean {
@@ -262,11 +259,7 @@ export class Cache {
     return join(this.root, 'index', pipeline, `${stage}.json`);
   }
   readIndex(pipeline: string, stage: string): IndexRecord | null {
-    try {
-      return JSON.parse(readFileSync(this.indexFile(pipeline, stage), 'utf8')) as IndexRecord;
-    } catch {
-      return null;
-    }
+    return readJsonOrNull<IndexRecord>(this.indexFile(pipeline, stage));
   }
   writeIndex(pipeline: string, stage: string, rec: IndexRecord): void {
     writeAtomic(this.indexFile(pipeline, stage), `${JSON.stringify(rec, null, 2)}\n`);
@@ -290,11 +283,8 @@ export class Cache {
       }
       for (const f of files) {
         if (!f.endsWith('.json')) continue;
-        try {
-          out.push([p, f.slice(0, -5), JSON.parse(readFileSync(join(dir, p, f), 'utf8')) as IndexRecord]);
-        } catch {
-          /* torn record: ignore */
-        }
+        const rec = readJsonOrNull<IndexRecord>(join(dir, p, f));
+        if (rec) out.push([p, f.slice(0, -5), rec]); // a torn record is ignored
       }
     }
     return out;

@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import type { StageStore } from './cache.js';
 import { canonicalJson, KEY_FORMAT } from './plan.js';
 import type { ChunkSpec } from './registry.js';
+import { readJsonOrNull } from '@facecomb/stage';
 
 export interface ChunkRef {
   key: string;
@@ -39,12 +40,9 @@ const isFrameMap = (v: unknown): v is Record<string, unknown> => !!v && typeof v
 export function upstreamFrames(cache: StageStore, stage: string, needs: [string, string][]): number[] {
   const all = new Set<number>();
   for (const [, key] of needs) {
-    try {
-      const meta = JSON.parse(readFileSync(join(cache.artifacts(key), 'meta.json'), 'utf8')) as Record<string, unknown>;
-      if (isFrameList(meta.frames)) for (const f of meta.frames) all.add(f);
-    } catch {
-      /* no meta.json: look at the next one */
-    }
+    // no meta.json: look at the next one
+    const meta = readJsonOrNull(join(cache.artifacts(key), 'meta.json'));
+    if (meta && isFrameList(meta.frames)) for (const f of meta.frames) all.add(f);
   }
   if (!all.size) throw new Error(`stage '${stage}' has 'chunk' but none of its needs (${needs.map(([n]) => n).join(', ') || 'none'}) lists its frames in meta.json ("frames": [numbers], docs/ARTIFACTS.md)`);
   return [...all].sort((a, b) => a - b);

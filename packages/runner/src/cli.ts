@@ -55,6 +55,32 @@ function int(name: string, v: string | undefined): number | undefined {
 /** Aborted when stdout's reader goes away: a run stops its stages quietly (other commands exit at once). */
 const pipeClosed = new AbortController();
 
+/** `gc --keep-pipelines a.yaml b.yaml`: the files after the flag, taken out of `rest`. */
+function takeKeepPipelines(rest: string[]): string[] {
+  const keep: string[] = [];
+  const i = rest.indexOf('--keep-pipelines');
+  if (i >= 0) {
+    let j = i + 1;
+    while (j < rest.length && !rest[j].startsWith('-')) keep.push(rest[j++]);
+    if (!keep.length) throw new UsageError('--keep-pipelines needs at least one pipeline file');
+    rest.splice(i, j - i);
+  }
+  return keep;
+}
+
+/** `run`'s resource slots: `--gpus N` and each `--resource NAME=N`. */
+function runSlots(gpusFlag: string | undefined, resource: string[] | undefined): Record<string, number> {
+  const slots: Record<string, number> = {};
+  const gpus = int('--gpus', gpusFlag);
+  if (gpus !== undefined) slots.gpu = gpus;
+  for (const r of resource ?? []) {
+    const m = /^([A-Za-z_][\w-]*)=(\d+)$/.exec(r);
+    if (!m) throw new UsageError(`--resource ${r}: expected NAME=N, e.g. --resource cpu=4`);
+    slots[m[1]] = Number(m[2]);
+  }
+  return slots;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   if (!cmd || cmd === '-h' || cmd === '--help' || cmd === 'help') {
@@ -62,17 +88,7 @@ async function main(argv: string[]): Promise<number> {
     return cmd ? 0 : 2;
   }
   if (!(cmd in COMMAND_OPTIONS)) throw new UsageError(`unknown command '${cmd}'${didYouMean(cmd, Object.keys(COMMAND_OPTIONS))}; commands: ${Object.keys(COMMAND_OPTIONS).join(', ')} (runner --help)`);
-  // `gc --keep-pipelines a.yaml b.yaml`: the files after the flag
-  let keep: string[] = [];
-  if (cmd === 'gc') {
-    const i = rest.indexOf('--keep-pipelines');
-    if (i >= 0) {
-      let j = i + 1;
-      while (j < rest.length && !rest[j].startsWith('-')) keep.push(rest[j++]);
-      if (!keep.length) throw new UsageError('--keep-pipelines needs at least one pipeline file');
-      rest.splice(i, j - i);
-    }
-  }
+  let keep = cmd === 'gc' ? takeKeepPipelines(rest) : [];
   const { values, positionals } = parseFlags(cmd, rest);
   if (values.help) {
     process.stdout.write(HELP);
@@ -85,14 +101,7 @@ async function main(argv: string[]): Promise<number> {
   };
   switch (cmd) {
     case 'run': {
-      const slots: Record<string, number> = {};
-      const gpus = int('--gpus', values.gpus);
-      if (gpus !== undefined) slots.gpu = gpus;
-      for (const r of values.resource ?? []) {
-        const m = /^([A-Za-z_][\w-]*)=(\d+)$/.exec(r);
-        if (!m) throw new UsageError(`--resource ${r}: expected NAME=N, e.g. --resource cpu=4`);
-        slots[m[1]] = Number(m[2]);
-      }
+      const slots = runSlots(values.gpus, values.resource);
       const workers = int('--workers', values.workers);
       if (workers === 0) throw new UsageError(`--workers must be 1 or more`);
       const env = workers === undefined ? undefined : { ...process.env, FACECOMB_WORKERS: String(workers) };

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readFileSync, readdirSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { createReadStream, existsSync, readdirSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { readJsonOrNull } from '@facecomb/stage';
 
 const GLOB_CHARS = /[*?[{]|#|%0?\d*d/;
 
@@ -178,13 +179,7 @@ export class HashIndex {
   bytesHashed = 0;
 
   constructor(private readonly file: string | null) {
-    if (file && existsSync(file)) {
-      try {
-        this.entries = JSON.parse(readFileSync(file, 'utf8'));
-      } catch {
-        this.entries = {};
-      }
-    }
+    if (file && existsSync(file)) this.entries = readJsonOrNull(file) ?? {};
   }
 
   async hash(path: string, st?: Stats): Promise<string> {

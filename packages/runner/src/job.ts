@@ -1,18 +1,17 @@
-import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync, renameSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { execa } from 'execa';
-import { parseReportLine } from '@facecomb/stage';
 import type { Manifest, StageStore } from './cache.js';
 import { assembleChunks, chunkKey, type ChunkRef } from './chunks.js';
 import { DiskFullError, diskFullError, freeBytes, isDiskFull } from './disk.js';
 import { hashTree, treeSize } from './files.js';
-import { envName } from './pipeline.js';
+import { runStageProcess, type ProcessEnd } from './job-process.js';
 import { stageKey, type StagePlan } from './plan.js';
 import { ProgressFile } from './progress-file.js';
 import { formatElapsed, type StageProgress } from './progress.js';
 import type { ChunkSpec } from './registry.js';
+
+export { killTree } from './job-process.js';
 
 export const RUNNER_VERSION = '0.1.0';
 
@@ -91,8 +90,6 @@ export interface RunJobOptions {
   hooks?: JobHooks;
 }
 
-const CONTRACT_VARS = /^FACECOMB_(OUT|PARAMS|INPUTS|IN_.*|STAGE|PIPELINE_DIR|RESUME|STAGE_CACHE|BACKEND|FRAMES)$/;
-
 /** The job for a planned stage (or one of its chunks / its assembly). */
 export function stageJob(pipeline: { name: string; file: string; dir: string }, sp: StagePlan, part: Partial<Pick<StageJob, 'key' | 'frames' | 'chunkOf' | 'chunks'>> = {}): StageJob {
   const k = sp.def.kind;
@@ -136,80 +133,8 @@ export async function runStageJob(job: StageJob, cache: StageStore, o: RunJobOpt
     const what = job.chunks ? `assembly of ${job.chunks.length} chunks` : job.frames ? `frames ${job.frames[0]}-${job.frames[1]}` : '';
     log.write(`# stage '${stage}' of pipeline '${job.pipeline.name}' (${job.kind.kind} v${job.kind.version})${what ? `, ${what}` : ''}, key ${key}, on ${host}\n`);
     const startMs = Date.now();
-    let exit: number | null = 0;
-    let signal: string | undefined;
-    let engine: Record<string, unknown> | null = null;
-    let summary: Record<string, unknown> | null = null;
-    if (job.chunks) {
-      o.hooks?.started?.(undefined, startMs);
-      try {
-        summary = await assembleChunks(cache, job.chunks, out, job.kind.chunk ?? { sum: [] });
-        log.write(`# assembled ${job.chunks.length} chunk(s): ${job.chunks.map((c) => `${c.frames[0]}-${c.frames[1]} ${c.key.slice(0, 12)}`).join(', ')}\n`);
-      } catch (e) {
-        log.write(`error: ${(e as Error).message}\n`);
-        exit = 1;
-      }
-    } else {
-      mkdirSync(resume, { recursive: true });
-      const stageCache = cache.stageCache(job.kind.kind);
-      mkdirSync(stageCache, { recursive: true });
-      const inputs: Record<string, string> = {};
-      for (const [n, k] of Object.entries(job.upstream)) inputs[n] = cache.artifacts(k);
-      const env: NodeJS.ProcessEnv = {};
-      for (const [k, v] of Object.entries(o.env ?? process.env)) if (!CONTRACT_VARS.test(k)) env[k] = v;
-      Object.assign(env, {
-        FACECOMB_OUT: out,
-        FACECOMB_PARAMS: JSON.stringify(job.params),
-        FACECOMB_INPUTS: JSON.stringify(inputs),
-        FACECOMB_STAGE: stage,
-        FACECOMB_PIPELINE_DIR: job.pipeline.dir,
-        FACECOMB_RESUME: resume,
-        FACECOMB_STAGE_CACHE: stageCache,
-      });
-      if (job.frames) env.FACECOMB_FRAMES = `${job.frames[0]}-${job.frames[1]}`;
-      if (o.backend) env.FACECOMB_BACKEND = o.backend;
-      for (const [n, dir] of Object.entries(inputs)) env[`FACECOMB_IN_${envName(n)}`] = dir;
-      if (job.kind.kind === 'shell' && job.params.env && typeof job.params.env === 'object') {
-        for (const [k, v] of Object.entries(job.params.env as Record<string, unknown>)) env[k] = String(v);
-      }
-      const [file, args] = o.cli ? [process.execPath, [o.cli, job.kind.kind]] : ['/bin/sh', ['-c', String(job.params.cmd)]];
-      log.write(`# ${o.cli ? `node ${o.cli} ${job.kind.kind}` : `sh -c ${JSON.stringify(job.params.cmd)}`}  (cwd ${job.pipeline.dir})\n`);
-      const child = execa(file, args, { cwd: job.pipeline.dir, env, extendEnv: false, stdin: 'ignore', buffer: false, reject: false, detached: true, cleanup: false });
-      try {
-        if (child.pid) writeFileSync(join(tmp, 'stage.pid'), String(child.pid));
-      } catch (e) {
-        // (a full disk) the stage must not run on unseen, holding space in a folder about to be removed
-        if (child.pid) killTree(child.pid, 'SIGKILL');
-        throw diskFullError(e, join(tmp, 'stage.pid'));
-      }
-      const live = new ProgressFile(tmp, { pipeline: job.pipeline.name, stage, kind: job.kind.kind, key, startMs, pid: process.pid });
-      o.hooks?.started?.(child.pid, startMs);
-      if (o.aborted() && child.pid) killTree(child.pid, 'SIGTERM');
-      const pump = (stream: NodeJS.ReadableStream | null, parse: boolean) =>
-        new Promise<void>((res) => {
-          if (!stream) return res();
-          const rl = createInterface({ input: stream, crlfDelay: Infinity });
-          rl.on('line', (line) => {
-            log.write(`${line}\n`);
-            if (!parse) return;
-            const r = parseReportLine(line);
-            if (!r) return;
-            if (r.type === 'progress' && typeof r.value.done === 'number') {
-              o.hooks?.progress?.(r.value as never);
-              live.update(r.value as never);
-            }
-            else if (r.type === 'summary') summary = r.value;
-            else if (r.type === 'engine') engine = r.value;
-          });
-          rl.on('close', () => res());
-        });
-      const [result] = await Promise.all([child, pump(child.stdout, true), pump(child.stderr, false)]);
-      live.close();
-      // the process group may still hold children (`sh -c 'sleep 100 &'`): end them with the stage
-      if (child.pid) killTree(child.pid, 'SIGKILL');
-      exit = result.exitCode ?? null;
-      signal = result.signal ?? undefined;
-    }
+    const end = job.chunks ? await runAssembly(job, job.chunks, cache, o, { out, log, startMs }) : await runStageProcess(job, cache, o, { tmp, out, resume, log, startMs });
+    const { exit, signal } = end;
     const endMs = Date.now();
     // whether the stage's own output filled the log (else the failed writes were the stage's outputs)
     const logFilled = logError;
@@ -219,48 +144,8 @@ export async function runStageJob(job: StageJob, cache: StageStore, o: RunJobOpt
     // a stage that failed on a full disk (its own writes or its log's) is reported as that, with what it had made
     const full = (logError && isDiskFull(logError)) || (exit !== 0 && freeBytes(tmp) < 64 * 1024) ? new DiskFullError(logFilled || exit === 0 ? logFile : out, Math.max(1, Math.ceil(treeSize(tmp) / 2 ** 20))) : null;
     if (logError && !full) throw logError;
-    if (exit !== 0 || full) {
-      const tail = readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-(o.tailLines ?? 20));
-      let saved: string | undefined;
-      try {
-        saved = cache.failedLog(job.pipeline.name, job.frames ? `${stage}.${job.frames[0]}-${job.frames[1]}` : stage);
-        renameSync(logFile, saved);
-      } catch (e) {
-        if (!full || !isDiskFull(e)) throw e;
-        saved = undefined;
-      }
-      const error = full ? full.message : exit === null ? `killed by ${signal}` : `exit code ${exit}`;
-      return { state: 'failed', key, error, log: saved, tail, host };
-    }
-    const entry = cache.entry(key);
-    const manifest: Manifest & { frames?: [number, number]; chunkOf?: string; chunks?: ChunkRef[]; run?: string } = {
-      key,
-      stage,
-      kind: job.kind.kind,
-      version: job.kind.version,
-      pipeline: { name: job.pipeline.name, file: job.pipeline.file },
-      params: job.params,
-      inputs: job.inputs,
-      upstream: job.upstream,
-      resources: job.resources,
-      keep: job.kind.keep,
-      outputs: await hashTree(out),
-      artifacts: join(entry, 'out'),
-      start: new Date(startMs).toISOString(),
-      end: new Date(endMs).toISOString(),
-      startMs,
-      endMs,
-      durationMs: endMs - startMs,
-      engine,
-      summary,
-      log: join(entry, 'log.txt'),
-      runner: RUNNER_VERSION,
-      host,
-      pid: process.pid,
-      ...(job.frames ? { frames: job.frames, chunkOf: job.chunkOf } : {}),
-      ...(job.chunks ? { chunks: job.chunks } : {}),
-      ...(job.run ? { run: job.run } : {}),
-    };
+    if (exit !== 0 || full) return failedOutcome(job, cache, { logFile, tailLines: o.tailLines ?? 20, full, end, host });
+    const manifest = await manifestOf(job, cache, { out, startMs, endMs, end, host });
     try {
       writeFileSync(join(tmp, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
     } catch (e) {
@@ -280,11 +165,68 @@ export async function runStageJob(job: StageJob, cache: StageStore, o: RunJobOpt
   }
 }
 
-/** Signals a stage's whole process group (stages run as group leaders). */
-export function killTree(pid: number, signal: NodeJS.Signals): void {
+/** An assembly job: merges the stage's chunks into its artifact, in this process. */
+async function runAssembly(job: StageJob, chunks: ChunkRef[], cache: StageStore, o: RunJobOptions, at: { out: string; log: WriteStream; startMs: number }): Promise<ProcessEnd> {
+  const end: ProcessEnd = { exit: 0, engine: null, summary: null };
+  o.hooks?.started?.(undefined, at.startMs);
   try {
-    process.kill(-pid, signal);
-  } catch {
-    /* the group is gone */
+    end.summary = await assembleChunks(cache, chunks, at.out, job.kind.chunk ?? { sum: [] });
+    at.log.write(`# assembled ${chunks.length} chunk(s): ${chunks.map((c) => `${c.frames[0]}-${c.frames[1]} ${c.key.slice(0, 12)}`).join(', ')}\n`);
+  } catch (e) {
+    at.log.write(`error: ${(e as Error).message}\n`);
+    end.exit = 1;
   }
+  return end;
+}
+
+/** A failed job: its log saved beside the pipeline's failed logs (unless the disk is full), its last lines kept. */
+function failedOutcome(job: StageJob, cache: StageStore, f: { logFile: string; tailLines: number; full: DiskFullError | null; end: ProcessEnd; host: string }): JobOutcome {
+  const { full, end } = f;
+  const tail = readFileSync(f.logFile, 'utf8').trimEnd().split('\n').slice(-f.tailLines);
+  let saved: string | undefined;
+  try {
+    saved = cache.failedLog(job.pipeline.name, job.frames ? `${job.stage}.${job.frames[0]}-${job.frames[1]}` : job.stage);
+    renameSync(f.logFile, saved);
+  } catch (e) {
+    if (!full || !isDiskFull(e)) throw e;
+    saved = undefined;
+  }
+  const error = full ? full.message : end.exit === null ? `killed by ${end.signal}` : `exit code ${end.exit}`;
+  return { state: 'failed', key: job.key, error, log: saved, tail, host: f.host };
+}
+
+/** The manifest of a finished job, as its cache entry will hold it. */
+async function manifestOf(job: StageJob, cache: StageStore, m: { out: string; startMs: number; endMs: number; end: ProcessEnd; host: string }) {
+  const { key, stage } = job;
+  const { startMs, endMs } = m;
+  const entry = cache.entry(key);
+  const manifest: Manifest & { frames?: [number, number]; chunkOf?: string; chunks?: ChunkRef[]; run?: string } = {
+    key,
+    stage,
+    kind: job.kind.kind,
+    version: job.kind.version,
+    pipeline: { name: job.pipeline.name, file: job.pipeline.file },
+    params: job.params,
+    inputs: job.inputs,
+    upstream: job.upstream,
+    resources: job.resources,
+    keep: job.kind.keep,
+    outputs: await hashTree(m.out),
+    artifacts: join(entry, 'out'),
+    start: new Date(startMs).toISOString(),
+    end: new Date(endMs).toISOString(),
+    startMs,
+    endMs,
+    durationMs: endMs - startMs,
+    engine: m.end.engine,
+    summary: m.end.summary,
+    log: join(entry, 'log.txt'),
+    runner: RUNNER_VERSION,
+    host: m.host,
+    pid: process.pid,
+    ...(job.frames ? { frames: job.frames, chunkOf: job.chunkOf } : {}),
+    ...(job.chunks ? { chunks: job.chunks } : {}),
+    ...(job.run ? { run: job.run } : {}),
+  };
+  return manifest;
 }

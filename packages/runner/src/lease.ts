@@ -1,7 +1,8 @@
-import { linkSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { diskFullError } from './disk.js';
+import { readJsonOrNull } from '@facecomb/stage';
 
 /** This machine's name in lock and temp folder names (a shared cache tells machines apart by it). */
 export const HOST_TAG = hostname().replace(/[^A-Za-z0-9-]/g, '-') || 'host';
@@ -69,12 +70,8 @@ export class LeaseLock {
     } catch {
       return null;
     }
-    let h: Partial<Holder> = {};
-    try {
-      h = JSON.parse(readFileSync(file, 'utf8')) as Holder;
-    } catch {
-      /* unreadable: judged by its lease alone */
-    }
+    // unreadable: judged by its lease alone
+    const h = readJsonOrNull<Partial<Holder>>(file) ?? {};
     const lease = typeof h.leaseMs === 'number' ? h.leaseMs : this.leaseMs;
     if (mtime + lease < Date.now()) return true;
     return h.host === HOST_TAG && typeof h.pid === 'number' && h.pid !== process.pid && !pidAlive(h.pid);

@@ -1,7 +1,8 @@
-import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Manifest, OutputFile } from './cache.js';
 import { canonicalJson } from './plan.js';
+import { readJsonOrNull } from '@facecomb/stage';
 
 /** publish.json in each version folder: where the files came from. */
 export interface PublishManifest {
@@ -37,11 +38,7 @@ export function publishedVersions(folder: string): string[] {
 }
 
 function readPublished(folder: string): PublishManifest | null {
-  try {
-    return JSON.parse(readFileSync(join(folder, 'publish.json'), 'utf8')) as PublishManifest;
-  } catch {
-    return null;
-  }
+  return readJsonOrNull<PublishManifest>(join(folder, 'publish.json'));
 }
 
 /** The files, by path and content: equal text means the same published content. */

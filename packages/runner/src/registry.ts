@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { makeAjv, type ValidateFunction } from './ajv.js';
+import { readJsonOrNull } from '@facecomb/stage';
 
 /** The packages whose `stages.json` registers stage kinds (docs/STAGES.md). */
 export const STAGE_PACKAGES = ['@facecomb/ingest', '@facecomb/align', '@facecomb/train', '@facecomb/blend', '@facecomb/score'];
@@ -196,12 +197,8 @@ export function loadRegistry(env: NodeJS.ProcessEnv = process.env): Registry {
   }
   for (const dir of (env.FACECOMB_STAGE_PATHS ?? '').split(delimiter).filter(Boolean)) {
     const abs = resolve(dir);
-    let name = abs;
-    try {
-      name = JSON.parse(readFileSync(join(abs, 'package.json'), 'utf8')).name ?? abs;
-    } catch {
-      /* a folder with only stages.json is fine */
-    }
+    // a folder with only stages.json is fine: named by its path
+    const name = readJsonOrNull<{ name?: string }>(join(abs, 'package.json'))?.name ?? abs;
     loadStagesJson(name, abs, ajv, kinds);
   }
   return { kinds, missing };

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
 import { runStage } from '@facecomb/stage';
-import { scoreStage } from './stage.js';
+import { scoreStage } from './stages.js';
 
 await runStage({ score: scoreStage });

@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { invertAffine, readImage, warpAffine, type Affine, type Image } from '@facecomb/image';
 import {
-  ALIGN_DEFAULTS, alignMatrix, descriptorDistance, detectFaces, detectLandmarks, frameName, interOcular, transformPoints,
+  ALIGN_DEFAULTS, alignMatrix, descriptorDistance, detectFaces, detectLandmarks, interOcular, transformPoints,
   type Box, type FaceType, type Point,
 } from '@facecomb/align';
+import { frameName, readJson } from '@facecomb/stage';
 import type { FaceReader, FaceReading } from './faces.js';
 import { meanDescriptor, nearest, type IdentityMean } from './identity.js';
 import { highFrequency, regionMean } from './metrics.js';
@@ -129,26 +129,12 @@ const ratioOfSums = (v: ([number, number] | undefined)[]): number | null => {
   return ok.length && b > 0 ? sum(ok.map((x) => x[0])) / b : null;
 };
 
-async function readAlignMeta(dir: string): Promise<Record<string, unknown>> {
-  const file = join(dir, 'meta.json');
-  try {
-    return JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
-  } catch (e) {
-    throw new Error(`score: cannot read the plate's align output ${file}: ${(e as Error).message}`);
-  }
-}
-
 /** The plate's faces from an align output: every frame whose record has a face (crops and readings not loaded). */
 export async function plateFaces(alignDir: string, frames: number[]): Promise<PlateFace[]> {
   const out: PlateFace[] = [];
   for (const f of frames) {
-    const file = join(alignDir, 'faces', frameName(f).replace('.png', '.json'));
-    let rec: { face?: { matrix: Affine; box: Box } | null };
-    try {
-      rec = JSON.parse(await readFile(file, 'utf8'));
-    } catch (e) {
-      throw new Error(`score: cannot read ${file}: ${(e as Error).message}`);
-    }
+    const file = join(alignDir, 'faces', frameName(f, 'json'));
+    const rec = await readJson<{ face?: { matrix: Affine; box: Box } | null }>(file, 'score: the plate\'s align output');
     if (rec.face) out.push({ frame: f, matrix: rec.face.matrix, box: rec.face.box });
   }
   return out;
@@ -163,7 +149,7 @@ export async function plateFaces(alignDir: string, frames: number[]): Promise<Pl
  * A frame where no face is found near the plate's face position counts as not detected and not retrieved.
  */
 export async function measureDelivered(reader: FaceReader, opts: DeliveredOptions): Promise<DeliveredResult> {
-  const meta = await readAlignMeta(opts.align);
+  const meta = await readJson(join(opts.align, 'meta.json'), "score: the plate's align output");
   const size = Number(meta.size);
   const faceType = (meta.faceType ?? 'wholeface') as FaceType;
   const ap = (meta.params ?? {}) as { samples?: number; refine?: boolean };

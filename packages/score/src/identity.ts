@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readImage } from '@facecomb/image';
 import { descriptorDistance } from '@facecomb/align';
+import { readJson } from '@facecomb/stage';
 import type { FaceReader } from './faces.js';
 import type { Identity } from './inputs.js';
 import type { ReadingCache } from './readings.js';
@@ -29,12 +29,7 @@ export function meanDescriptor(ds: Float32Array[]): Float32Array {
 /** The mean face descriptor of an identity over up to `per` of its dataset crops (evenly spaced); readings kept in `cache` when given. */
 export async function identityMean(reader: FaceReader, id: Identity, per: number, cache?: ReadingCache): Promise<IdentityMean> {
   const file = join(id.dir, 'items.json');
-  let items: { crop: string }[];
-  try {
-    items = JSON.parse(await readFile(file, 'utf8'));
-  } catch (e) {
-    throw new Error(`score: identity '${id.name}': cannot read ${file} (${(e as Error).message}); is it a dataset stage output?`);
-  }
+  const items = await readJson<{ crop: string }[]>(file, `score: identity '${id.name}'`, 'is it a dataset stage output?');
   if (!Array.isArray(items) || items.length === 0) throw new Error(`score: identity '${id.name}': ${file} lists no crops`);
   const chosen = evenly(items, per);
   const ds: Float32Array[] = [];

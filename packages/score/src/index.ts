@@ -1,4 +1,4 @@
-export { scoreStage } from './stage.js';
+export { scoreStage } from './stages.js';
 export { scoreSwap, type ScoreResult, type FrameScore, type ScoreOptions } from './score.js';
 export { findInputs, type ScoreInputs, type Identity } from './inputs.js';
 export { parseScoreParams, type ScoreParams, type Threshold } from './params.js';

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readImage, type Affine, type Image } from '@facecomb/image';
-import { descriptorDistance, frameName, landmarkJitter, type Box, type Point } from '@facecomb/align';
+import { descriptorDistance, landmarkJitter, type Box, type Point } from '@facecomb/align';
+import { frameName, readJson } from '@facecomb/stage';
 import type { FaceReader, FaceReading } from './faces.js';
 import { ReadingCache } from './readings.js';
 import { identityMean, meanDescriptor, nearest, type IdentityMean } from './identity.js';
@@ -63,14 +63,6 @@ interface Loaded {
   /** The crop files (keys of the reading cache). */
   plateFile: string;
   swapFile: string;
-}
-
-async function readJson(file: string): Promise<Record<string, unknown>> {
-  try {
-    return JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
-  } catch (e) {
-    throw new Error(`score: cannot read ${file}: ${(e as Error).message}`);
-  }
 }
 
 async function load(inp: ScoreInputs, f: number, matrix: Affine): Promise<Loaded> {
@@ -171,7 +163,7 @@ export async function scoreSwap(reader: FaceReader, inp: ScoreInputs, params: Sc
   };
 
   for (const f of frames) {
-    const rec = await readJson(join(inp.align.dir, 'faces', frameName(f).replace('.png', '.json')));
+    const rec = await readJson(join(inp.align.dir, 'faces', frameName(f, 'json')), 'score: the align output');
     const face = rec.face as { matrix?: Affine; box?: Box } | null | undefined;
     const s: FrameScore = { frame: f, status: 'scored' };
     scores.push(s);

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { createImage, writePng } from '@facecomb/image';
 import { footage, ingestClip, tmp, writeMeta } from '../../align/test/helpers.js';
 import { runCli, runStage, type StageRun } from '../../align/test/stage.js';
+import { frameName } from '@facecomb/stage';
 
 export { footage, tmp };
 
@@ -23,8 +24,6 @@ export function runScore(out: string, params: Record<string, unknown>, inputs: R
     else process.env.FACECOMB_STAGE_CACHE = before;
   }
 }
-
-const pad = (n: number) => `${String(n).padStart(6, '0')}.png`;
 
 export interface Fixture {
   root: string;
@@ -58,8 +57,8 @@ async function fakeSwap(dir: string, source: string, plateAlign: string, frames:
   await mkdir(join(dir, 'faces'), { recursive: true });
   await mkdir(join(dir, 'masks'), { recursive: true });
   for (let i = 0; i < frames.length; i++) {
-    await copyFile(crops[i], join(dir, 'faces', pad(frames[i])));
-    await copyFile(join(plateAlign, 'masks', pad(frames[i])), join(dir, 'masks', pad(frames[i])));
+    await copyFile(crops[i], join(dir, 'faces', frameName(frames[i])));
+    await copyFile(join(plateAlign, 'masks', frameName(frames[i])), join(dir, 'masks', frameName(frames[i])));
   }
   await writeFile(join(dir, 'meta.json'), JSON.stringify({ kind: 'swap', source, size: 64, frames, noFace: [] }));
 }
@@ -67,7 +66,7 @@ async function fakeSwap(dir: string, source: string, plateAlign: string, frames:
 /** A blend artifact (docs/ARTIFACTS.md) whose frames are the plate's own, byte for byte: a blend that keeps nothing of the swap. */
 async function plateAsBlend(dir: string, plate: string, frames: number[]): Promise<void> {
   await mkdir(join(dir, 'frames'), { recursive: true });
-  for (const f of frames) await copyFile(join(plate, 'frames', pad(f)), join(dir, 'frames', pad(f)));
+  for (const f of frames) await copyFile(join(plate, 'frames', frameName(f)), join(dir, 'frames', frameName(f)));
   await writeFile(join(dir, 'meta.json'), JSON.stringify({ kind: 'blend', mode: 'none', frames, count: frames.length, blended: 0, passthrough: frames.length }));
 }
 
@@ -84,7 +83,7 @@ export async function buildFixture(): Promise<Fixture> {
   const b1 = await aligned(root, 'b-set', aoc, 120, 4, 256);
   // the plate: 4 frames of B, then a grey card
   const c = await ingestClip(aoc, join(root, 'frames-plate'), 1, 4, 256);
-  await writePng(join(c.dir, 'frames', pad(5)), createImage(256, 256, 3, 0.4));
+  await writePng(join(c.dir, 'frames', frameName(5)), createImage(256, 256, 3, 0.4));
   await writeMeta(c.dir, { source: 'test', fps: 25, width: 256, height: 256, frames: [...c.frames, 5] });
   const plateAlign = join(root, 'align-plate');
   const ra = await runStage('align', plateAlign, { size: 64, samples: 1, refine: false, contact: false }, { frames: c.dir });
@@ -97,8 +96,8 @@ export async function buildFixture(): Promise<Fixture> {
   }
   const faces = [1, 2, 3, 4];
   const swapAB = join(root, 'swap-ab'), copyB = join(root, 'copy-b');
-  await fakeSwap(swapAB, 'A', plateAlign, faces, [14, 15, 16, 17].map((f) => join(a2.align, 'crops', pad(f))));
-  await fakeSwap(copyB, 'A', plateAlign, faces, faces.map((f) => join(plateAlign, 'crops', pad(f))));
+  await fakeSwap(swapAB, 'A', plateAlign, faces, [14, 15, 16, 17].map((f) => join(a2.align, 'crops', frameName(f))));
+  await fakeSwap(copyB, 'A', plateAlign, faces, faces.map((f) => join(plateAlign, 'crops', frameName(f))));
   const blends: string[] = [];
   for (const [swap, params] of [[swapAB, {}], [copyB, {}], [swapAB, { mode: 'alpha', feather: 0 }]] as const) {
     const out = join(root, `blend-${blends.length}`);

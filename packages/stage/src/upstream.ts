@@ -1,5 +1,6 @@
-import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { readJson } from './files.js';
 
 /** A needed stage's artifact folder and its meta.json (docs/ARTIFACTS.md). */
 export interface Upstream {
@@ -22,14 +23,8 @@ export async function readUpstream(inputs: Record<string, string>): Promise<Upst
   return Promise.all(
     Object.entries(inputs).map(async ([name, dir]) => {
       const file = join(dir, 'meta.json');
-      const text = await readFile(file, 'utf8').catch(() => null);
-      if (text === null) return { name, dir, meta: {}, kind: undefined, hasMeta: false };
-      let meta: Record<string, unknown>;
-      try {
-        meta = JSON.parse(text) as Record<string, unknown>;
-      } catch (e) {
-        throw new Error(`stage '${name}': ${file} is not valid JSON (${(e as Error).message})`);
-      }
+      if (!existsSync(file)) return { name, dir, meta: {}, kind: undefined, hasMeta: false };
+      const meta = await readJson(file, `stage '${name}'`);
       return { name, dir, meta, kind: typeof meta.kind === 'string' ? meta.kind : undefined, hasMeta: true };
     }),
   );

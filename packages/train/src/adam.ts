@@ -4,7 +4,7 @@
  * steps that update it (decoders are trained in turn; a new level's variables start at step 0).
  */
 import { tf, type Tensor, type Variable } from './tf.js';
-import { webgpuAdamSteps, type LossScaler } from '@facecomb/engine';
+import { adamSteps, type LossScaler } from '@facecomb/engine';
 
 export interface AdamSettings {
   lr: number;
@@ -55,7 +55,6 @@ export class Adam {
    * counted in the slot's `skips` so that it does not count as a step (settleSkips brings t up to date).
    */
   apply(vars: Map<string, Variable>, grads: Record<string, Tensor>, scaler?: LossScaler): void {
-    const { lr, beta1, beta2, epsilon } = this.s;
     const items = Object.entries(grads).map(([name, g]) => {
       const w = vars.get(name);
       if (!w) throw new Error(`optimizer: gradient for unknown variable ${name}`);
@@ -64,20 +63,7 @@ export class Adam {
       if (scaler && !sl.skips) sl.skips = tf.tidy(() => tf.variable(tf.zeros([1], 'int32'), false));
       return { w, m: sl.m, v: sl.v, g, t: sl.t, skips: sl.skips, sl };
     });
-    if (webgpuAdamSteps(items, this.s, scaler)) return; // webgpu: fused, several variables per dispatch, in place
-    if (scaler) throw new Error('optimizer: loss scaling needs the fused webgpu Adam (f16 runs on webgpu only)');
-    for (const { w, g, sl } of items) {
-      const bc1 = 1 - beta1 ** sl.t;
-      const bc2 = 1 - beta2 ** sl.t;
-      tf.tidy(() => {
-        const m = tf.add(tf.mul(sl.m, beta1), tf.mul(g, 1 - beta1));
-        const v = tf.add(tf.mul(sl.v, beta2), tf.mul(tf.square(g), 1 - beta2));
-        sl.m.assign(m);
-        sl.v.assign(v);
-        const denom = tf.add(tf.div(tf.sqrt(v), Math.sqrt(bc2)), epsilon);
-        w.assign(tf.sub(w, tf.mul(tf.div(m, denom), lr / bc1)));
-      });
-    }
+    adamSteps(items, this.s, scaler); // webgpu: fused, several variables per dispatch, in place; tf ops elsewhere
   }
 
   /**

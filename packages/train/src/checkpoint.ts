@@ -6,7 +6,7 @@
  */
 import { copyFile, link, mkdir, readFile, rename, rm, writeFile, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { configDiff, configHash, essentialConfig, RUNTIME_FIELDS, type TrainConfig } from './config.js';
+import { configDiff, configHash, modelIdentity, storedModel, type TrainConfig } from './config.js';
 import type { CombModel } from './model.js';
 import type { Adam } from './adam.js';
 import type { RngState } from './rng.js';
@@ -131,9 +131,9 @@ export async function saveCheckpoint(
     ...state,
     level: Math.log2(state.resolution),
     configHash: configHash(cfg),
-    config: essentialConfig(cfg),
-    identities: cfg.identities,
-    batch: cfg.batch,
+    config: { model: modelIdentity(cfg) },
+    identities: cfg.model.identities,
+    batch: cfg.schedule.batch,
     savedAt,
   };
   await writeFile(join(tmp, 'state.json'), JSON.stringify(full, null, 1));
@@ -144,7 +144,7 @@ export async function saveCheckpoint(
     level: full.level,
     alpha: state.alpha,
     step: state.step,
-    identities: cfg.identities,
+    identities: cfg.model.identities,
     engine: state.engine,
     parameters: model.parameterCount(state.resolution),
     savedAt,
@@ -188,16 +188,16 @@ export async function readState(dir: string): Promise<TrainState> {
   return st;
 }
 
-/** Throws a clear error when the checkpoint was made with another config. */
-export function checkCompatible(dir: string, st: TrainState, cfg: TrainConfig): void {
-  const want = essentialConfig(cfg);
-  // older checkpoints stored the batch in their config: run-time fields are never compared
-  const had = Object.fromEntries(Object.entries(st.config).filter(([k]) => !RUNTIME_FIELDS.has(k)));
-  const d = configDiff(had, want);
+/**
+ * Throws a clear error when the checkpoint holds another model: its identity is the config's `model` part (the
+ * architecture and decoder order); the schedule, optimizer, loss, augmentation and run settings may change.
+ */
+export function checkCompatible(dir: string, st: Pick<TrainState, 'config'>, cfg: Pick<TrainConfig, 'model'>): void {
+  const d = configDiff(storedModel(st.config), modelIdentity(cfg));
   if (d) {
     throw new Error(
       `checkpoint ${dir} was made with another config: '${d.field}' is ${JSON.stringify(d.a)} there but ${JSON.stringify(d.b)} now; ` +
-        `use the same params to resume, or delete that checkpoint folder to train from scratch`,
+        `use the same model params to resume, or delete that checkpoint folder to train from scratch`,
     );
   }
 }

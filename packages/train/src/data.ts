@@ -99,7 +99,7 @@ export async function loadSample(set: IdentitySet, item: DatasetItem, r: number,
 
 /** Train params that need the crops' landmarks: an error naming the dataset when one has none (made by an older dataset stage). */
 export function checkLandmarks(sets: IdentitySet[], cfg: TrainConfig): void {
-  const needs = [hasRegionWeights(cfg.regionWeights) ? 'regionWeights' : '', cfg.balance > 0 ? 'balance' : ''].filter(Boolean);
+  const needs = [hasRegionWeights(cfg.loss.regionWeights) ? 'regionWeights' : '', cfg.schedule.balance > 0 ? 'balance' : ''].filter(Boolean);
   if (!needs.length) return;
   for (const set of sets) {
     const bad = set.train.find((it) => !Array.isArray(it.landmarks) || it.landmarks.length !== 68);
@@ -162,7 +162,7 @@ export class BatchLoader {
   ) {
     checkLandmarks(sets, cfg);
     this.balanced = sets.map((set) =>
-      cfg.balance > 0 ? cumulative(balanceWeights(set.train.map((it) => it.landmarks!), cfg.balance, new Rng(hash32(cfg.seed, 'balance'), set.name))) : null,
+      cfg.schedule.balance > 0 ? cumulative(balanceWeights(set.train.map((it) => it.landmarks!), cfg.schedule.balance, new Rng(hash32(cfg.run.seed, 'balance'), set.name))) : null,
     );
   }
 
@@ -175,7 +175,7 @@ export class BatchLoader {
     const key = `${set.dir}\u0000${item.crop}`;
     const hit = this.cache.get(key);
     if (hit) return hit;
-    const s = await loadSample(set, item, r, this.cfg.regionWeights);
+    const s = await loadSample(set, item, r, this.cfg.loss.regionWeights);
     const bytes = (s.x.length + s.m.length) * 4;
     if (this.cacheRes === r && this.cacheBytes + bytes <= this.cacheBudget) {
       this.cache.set(key, s);
@@ -189,7 +189,7 @@ export class BatchLoader {
     const identity = step % this.sets.length;
     const set = this.sets[identity];
     const r = plan.resolution;
-    const rng = new Rng(hash32(this.cfg.seed, 'batch'), `step:${step}`);
+    const rng = new Rng(hash32(this.cfg.run.seed, 'batch'), `step:${step}`);
     const cum = this.balanced[identity];
     const picks = Array.from({ length: plan.batch }, () => set.train[cum ? drawWeighted(cum, rng) : rng.int(set.train.length)]);
     const samples = await Promise.all(picks.map((it) => this.sample(set, it, r)));

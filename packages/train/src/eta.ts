@@ -28,7 +28,7 @@ export class Eta {
     const known = [...this.ms.keys()].sort((a, b) => a - b);
     if (!known.length) return NaN;
     const from = [...known].reverse().find((k) => k < r) ?? known[0];
-    const work = (res: number) => (this.cfg.batch[String(res)] ?? 1) * forwardMacs(res, this.cfg.channels, this.cfg.latent);
+    const work = (res: number) => (this.cfg.schedule.batch[String(res)] ?? 1) * forwardMacs(res, this.cfg.model.channels, this.cfg.model.latent);
     return this.ms.get(from)! * (work(r) / work(from));
   }
 

@@ -77,13 +77,13 @@ const SAMPLES = 4;
 
 /** The meter of a training run, or null (with a log line saying why) when it measures nothing. */
 export function heldoutMeter(cfg: TrainConfig, sets: IdentitySet[], log: (line: string) => void): HeldoutLoss | null {
-  if (cfg.heldoutEvery === 0) return null;
-  const meter = new HeldoutLoss(sets, SAMPLES, (r) => cfg.batch[String(r)] ?? 8);
+  if (cfg.run.heldoutEvery === 0) return null;
+  const meter = new HeldoutLoss(sets, SAMPLES, (r) => cfg.schedule.batch[String(r)] ?? 8);
   if (meter.empty) {
     log(`held-out loss: skipped: no dataset has held-out frames (dataset params 'heldout' or 'heldoutFrames')`);
     return null;
   }
-  if (meter.without.length) log(`held-out loss: every ${cfg.heldoutEvery} steps; without held-out frames: ${meter.without.join(', ')}`);
+  if (meter.without.length) log(`held-out loss: every ${cfg.run.heldoutEvery} steps; without held-out frames: ${meter.without.join(', ')}`);
   return meter;
 }
 

@@ -5,36 +5,12 @@
  */
 import { tf, type Scalar, type Tensor, type Tensor4D } from './tf.js';
 import type { LossWeights } from './config.js';
-import { webgpuReconstructionLoss } from '@facecomb/engine';
+import { maskedL1, maskedMean, maskedSsim, ssimL1Loss, ssimParts } from '@facecomb/engine';
 
-const C1 = 0.01 ** 2;
-const C2 = 0.03 ** 2;
+export { maskedL1, maskedSsim } from '@facecomb/engine';
+
 const EPS = 1e-6;
 const MS_WEIGHTS = [0.0448, 0.2856, 0.3001, 0.2363, 0.1333];
-
-/** sum(map * w) / (sum(w) * channels): map [B,h,w,C], w [B,h,w,1]. `den` replaces sum(w) (a whole batch's, for a shard of it). */
-function maskedMean(map: Tensor4D, w: Tensor4D, den?: number): Scalar {
-  const c = map.shape[3];
-  return tf.div(tf.sum(tf.mul(map, w)), den === undefined ? tf.add(tf.mul(tf.sum(w), c), EPS) : den * c + EPS) as Scalar;
-}
-
-function ssimParts(a: Tensor4D, b: Tensor4D, win: number): { l: Tensor4D; cs: Tensor4D } {
-  const pool = (t: Tensor4D) => tf.avgPool(t, win, 1, 'valid');
-  const ma = pool(a);
-  const mb = pool(b);
-  const va = tf.sub(pool(tf.mul(a, a)), tf.mul(ma, ma));
-  const vb = tf.sub(pool(tf.mul(b, b)), tf.mul(mb, mb));
-  const cov = tf.sub(pool(tf.mul(a, b)), tf.mul(ma, mb));
-  const l = tf.div(tf.add(tf.mul(tf.mul(ma, mb), 2), C1), tf.add(tf.add(tf.mul(ma, ma), tf.mul(mb, mb)), C1)) as Tensor4D;
-  const cs = tf.div(tf.add(tf.mul(cov, 2), C2), tf.add(tf.add(va, vb), C2)) as Tensor4D;
-  return { l, cs };
-}
-
-/** Masked SSIM of a and b ([B,R,R,3] in [0,1]) with a box window; mask [B,R,R,1] in [0,1]. */
-export function maskedSsim(a: Tensor4D, b: Tensor4D, mask: Tensor4D, win = 7, den?: number): Scalar {
-  const { l, cs } = ssimParts(a, b, win);
-  return maskedMean(tf.mul(l, cs) as Tensor4D, tf.avgPool(mask, win, 1, 'valid'), den);
-}
 
 /** Number of MS-SSIM scales that fit at size r with a window of `win` (at most 5). */
 export function msScales(r: number, win: number): number {
@@ -61,11 +37,6 @@ export function maskedMsSsim(a: Tensor4D, b: Tensor4D, mask: Tensor4D, win = 7):
     value = tf.mul(value, tf.pow(tf.maximum(term, EPS), weights[j] / total));
   }
   return value as Scalar;
-}
-
-/** Masked mean absolute difference. */
-export function maskedL1(a: Tensor4D, b: Tensor4D, mask: Tensor4D, den?: number): Scalar {
-  return maskedMean(tf.abs(tf.sub(a, b)) as Tensor4D, mask, den);
 }
 
 /**
@@ -125,17 +96,12 @@ export function lossNorm(mask: Tensor4D, w: LossWeights): LossNorm {
  */
 export function reconstructionLoss(y: Tensor4D, x: Tensor4D, mask: Tensor4D, w: LossWeights, norm?: LossNorm): Scalar {
   if (norm && !lossSplits(w, x.shape[1])) throw new Error('MS-SSIM is not a sum over samples: it cannot be split over shards');
-  // webgpu: the fused SSIM + L1 kernels (4 dispatches for loss and gradient); null elsewhere or for MS-SSIM
-  if (!(w.ssim > 0 && usesMsSsim(w, x.shape[1]))) {
-    const fused = webgpuReconstructionLoss(y, x, mask, { l1: w.l1, ssim: w.ssim, window: w.window, norm });
-    if (fused) return w.detail > 0 ? (tf.add(fused, tf.mul(maskedGradientL1(y, x, mask, norm?.l1), w.detail)) as Scalar) : fused;
-  }
+  const detail = w.detail > 0 ? (tf.mul(maskedGradientL1(y, x, mask, norm?.l1), w.detail) as Scalar) : undefined;
+  // SSIM + L1: the engine's op (4 fused dispatches on webgpu for loss and gradient, tf ops elsewhere)
+  if (!(w.ssim > 0 && usesMsSsim(w, x.shape[1]))) return ssimL1Loss(y, x, mask, { l1: w.l1, ssim: w.ssim, window: w.window, norm, extra: detail });
   let loss: Tensor = tf.scalar(0);
-  if (w.detail > 0) loss = tf.add(loss, tf.mul(maskedGradientL1(y, x, mask, norm?.l1), w.detail));
+  if (detail) loss = tf.add(loss, detail);
   if (w.l1 > 0) loss = tf.add(loss, tf.mul(maskedL1(y, x, mask, norm?.l1), w.l1));
-  if (w.ssim > 0) {
-    const s = usesMsSsim(w, x.shape[1]) ? maskedMsSsim(y, x, mask, w.window) : maskedSsim(y, x, mask, w.window, norm?.ssim);
-    loss = tf.add(loss, tf.mul(tf.sub(norm?.share ?? 1, s), w.ssim / 2));
-  }
+  loss = tf.add(loss, tf.mul(tf.sub(norm?.share ?? 1, maskedMsSsim(y, x, mask, w.window)), w.ssim / 2));
   return loss as Scalar;
 }

@@ -1,39 +1,41 @@
 /**
  * Memory of one training step, estimated from the config alone, and the batch size each level can afford on an
  * engine with a hard memory limit (wasm32: its linear memory cannot grow past 4 GiB; running out aborts the
- * process deep into a run). The estimate is an analytic count of float32 elements:
+ * process deep into a run). The estimate is a count of float32 elements from the model's build plan
+ * (build-plan.ts, what CombModel builds from):
  *
  * - weights of every variable built up to the resolution, Adam's two moments for each of them;
  * - the gradients of the variables one step trains (encoder + one decoder);
- * - activations: every tensor the forward pass creates (tfjs keeps them all until the gradients are done),
- *   and the backward pass's tensors (tfjs frees them only when it ends: a gradient per forward tensor, and
- *   more where an op has two inputs), `ACTIVATION_COPIES` times the forward values per image, times the batch;
+ * - activations: the tensors of the forward pass (the plan's count, exact: tested against the model's real
+ *   tensors), the batch and the loss's maps; while the gradients are taken tfjs also keeps each op's inner
+ *   tensors and the backward pass's (a gradient per forward tensor, more where an op has two inputs):
+ *   `ACTIVATION_COPIES` times those values per image, times the batch;
  * - Adam's temporaries for the largest variable.
  *
  * That sum is what `tf.memory().numBytes` peaks at during a step (checked in the tests). The wasm engine needs
  * more than its tensors: XNNPACK keeps a packed copy of every convolution filter it has run, the
  * filter-gradient kernel transposes its input and output gradient and has them packed (about three copies of
  * the largest activation), and the allocator leaves gaps; `WASM_HEAP_FACTOR` covers the gaps (measured on the
- * real model, see README.md).
+ * real model, see bench/train/RESULTS.md).
  *
- * Measured on the real model (bench/train, wasm, 3 identities, 3 steps): peak tensor bytes 3197 MiB at 64 px
- * batch 8 and 3518 MiB at 128 px batch 4 (estimate 3182 and 3523); wasm heap 3672 and 4079 MiB (estimate
- * before the safety factor 3717 and 4065).
+ * Measured on the real model (bench/train, wasm, 3 identities, 3 steps; bench/train/RESULTS.md).
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { engineInfo } from '@facecomb/engine';
-import { ch, ConfigError, levels, type TrainConfig } from './config.js';
+import { ConfigError, levels, type TrainConfig } from './config.js';
+import { forwardValues, parameterCount } from './build-plan.js';
 import { usesMsSsim } from './loss.js';
 
 const F32 = 4;
 
 /**
- * Forward values + backward-pass tensors alive at the peak of a step, as a multiple of the forward values:
- * 2 would be one gradient per forward tensor; the peak tensor memory of real steps of the real model
- * (tf.profile, 64 and 128 px) is 2.75 times the forward values on top of weights, moments and gradients.
+ * Tensors alive at the peak of a step, as a multiple of the forward pass's values: the op's inner tensors the
+ * gradient tape keeps (about 2.9x the forward values of a small model) and the backward pass's. Fitted to the
+ * peak tensor memory of real steps of the real model (tf.profile, wasm, 64 px batch 8 and 128 px batch 4: 3197
+ * and 3518 MiB, estimated 3157 and 3573) on top of weights, moments and gradients.
  */
-export const ACTIVATION_COPIES = 2.75;
+export const ACTIVATION_COPIES = 4.6;
 
 /**
  * Heap needed on wasm = (tensors + packed filters + kernel temporaries) * this factor: a margin for allocator
@@ -69,98 +71,24 @@ export interface StepMemory {
   heapBytes: number;
 }
 
-interface Count {
-  params: number;
-  trained: number;
-  largestVar: number;
-}
-
-/** Parameter counts from the config, mirroring CombModel.build (tested against it). */
-function parameterCounts(cfg: TrainConfig, r: number, fading: boolean): Count {
-  const c = (s: number) => ch(cfg, s);
-  const P = cfg.identities.length;
-  const c4 = c(4);
-  const bnE = cfg.batchNorm === 'encoder' || cfg.batchNorm === 'both';
-  const bnD = cfg.batchNorm === 'decoder' || cfg.batchNorm === 'both';
-  let largestVar = 0;
-  const conv = (k: number, cin: number, cout: number, bn: boolean) => {
-    largestVar = Math.max(largestVar, k * k * cin * cout);
-    return k * k * cin * cout + cout + (bn ? 2 * cout : 0);
-  };
-  const enc0 = conv(3, c4, c4, false) + conv(4, c4, cfg.latent, false);
-  const dec0 = cfg.latent * 16 * c4 + 16 * c4 + conv(3, c4, c4, false);
-  largestVar = Math.max(largestVar, cfg.latent * 16 * c4);
-  let enc = enc0;
-  let dec = dec0;
-  for (let s = 8; s <= r; s *= 2) {
-    enc += conv(3, c(s), c(s), bnE) + conv(3, c(s), c(s / 2), bnE);
-    dec += conv(3, c(s / 2), c(s), bnD) + conv(3, c(s), c(s), bnD);
-  }
-  // fromRGB / toRGB: every level built so far exists; the current one (and r/2 while fading) is trained
-  let rgbAll = 0;
-  const start = Math.min(cfg.startResolution, r);
-  for (let s = start; s <= r; s *= 2) rgbAll += conv(1, 3, c(s), false) + P * conv(1, c(s), 3, false);
-  let rgbTrained = conv(1, 3, c(r), false) + conv(1, c(r), 3, false);
-  if (fading) rgbTrained += conv(1, 3, c(r / 2), false) + conv(1, c(r / 2), 3, false);
-  return { params: enc + P * dec + rgbAll, trained: enc + dec + rgbTrained, largestVar };
-}
-
-/** Values of every tensor one forward pass (encoder, one decoder, loss) creates, per image. */
-function forwardValues(cfg: TrainConfig, r: number, fading: boolean): { total: number; largest: number } {
-  const c = (s: number) => ch(cfg, s);
-  const bnE = cfg.batchNorm === 'encoder' || cfg.batchNorm === 'both';
-  const bnD = cfg.batchNorm === 'decoder' || cfg.batchNorm === 'both';
-  let total = 0;
-  let largest = 0;
-  const t = (n: number, times = 1) => {
-    total += n * times;
-    largest = Math.max(largest, n);
-  };
-  const convAct = (n: number, bn: boolean) => t(n, bn ? 3 : 2); // conv (+ batch norm) + activation
-  t(r * r * 4); // the batch: image + mask
-  // encoder
-  convAct(r * r * c(r), false); // fromRGB
-  for (let s = r; s >= 8; s /= 2) {
-    convAct(s * s * c(s), bnE);
-    convAct(s * s * c(s / 2), bnE);
-    t((s * s * c(s / 2)) / 4); // average pool
-    if (s === r && fading) {
-      const h = (r / 2) * (r / 2);
-      t(h * 3); // pooled input
-      convAct(h * c(r / 2), false); // fromRGB r/2
-      t(h * c(r / 2), 3); // alpha mix
-    }
-  }
-  convAct(16 * c(4), false);
-  convAct(cfg.latent, false);
-  // decoder
-  t(16 * c(4), 5); // dense, bias, activation, base conv + activation
-  for (let s = 8; s <= r; s *= 2) {
-    if (s === r && fading) {
-      const h = (r / 2) * (r / 2);
-      t(h * 3, 2); // toRGB r/2 + sigmoid
-      t(r * r * 3, 3); // upsample, alpha mix
-    }
-    t(s * s * c(s / 2)); // nearest upsample
-    convAct(s * s * c(s), bnD);
-    convAct(s * s * c(s), bnD);
-  }
-  t(r * r * 3, 2); // toRGB + sigmoid
+/** Values per image of the step's tensors: the model's forward pass (the build plan's, exact), the batch and the loss. */
+function stepValues(cfg: TrainConfig, r: number, fading: boolean): { total: number; largest: number } {
+  const model = forwardValues(cfg, r, fading);
   // loss: L1 (3 maps) + SSIM (about 30 maps of the image's size: means, variances, covariance, l, cs);
   // MS-SSIM adds the coarser scales (1/4 + 1/16 + ... of that)
   const ssimMaps = cfg.loss.ssim > 0 ? (usesMsSsim(cfg.loss, r) ? 40 : 30) : 0;
-  t(r * r * 3, 3 + ssimMaps);
-  return { total, largest };
+  const loss = r * r * 3 * (3 + ssimMaps);
+  return { total: model.total + r * r * 4 + loss, largest: Math.max(model.largest, r * r * 4, r * r * 3) };
 }
 
 /** Estimated memory of one training step at resolution r with the given batch (see the file header). */
 export function estimateStepMemory(cfg: TrainConfig, r: number, batch: number, opts: { fading?: boolean } = {}): StepMemory {
-  const fading = opts.fading ?? r > cfg.startResolution;
-  const n = parameterCounts(cfg, r, fading);
-  const fwd = forwardValues(cfg, r, fading);
+  const fading = opts.fading ?? r > cfg.model.startResolution;
+  const n = parameterCount(cfg, r, fading);
+  const fwd = stepValues(cfg, r, fading);
   const weightBytes = n.params * F32;
   const optimizerBytes = 2 * n.params * F32;
-  const gradientBytes = (n.trained + 8 * n.largestVar) * F32;
+  const gradientBytes = (n.trained + 8 * n.largest) * F32;
   const activationBytes = ACTIVATION_COPIES * fwd.total * batch * F32;
   const tensorBytes = weightBytes + optimizerBytes + gradientBytes + activationBytes;
   const packedFilters = n.params * F32;
@@ -305,11 +233,11 @@ export interface BatchPlan {
  */
 export function planBatches(cfg: TrainConfig, explicit: Set<number> | 'all', engine: string, limit: number | null): BatchPlan {
   const out: LevelBatch[] = [];
-  const batch: Record<string, number> = { ...cfg.batch };
+  const batch: Record<string, number> = { ...cfg.schedule.batch };
   const limitText = limit === null ? '' : `${formatBytes(limit)} ${engine} heap`;
   const fix = `use --backend webgpu or --backend tensorflow (no such limit)`;
   for (const r of levels(cfg)) {
-    const requested = cfg.batch[String(r)];
+    const requested = cfg.schedule.batch[String(r)];
     const isExplicit = explicit === 'all' || explicit.has(r);
     const est = (b: number) => estimateStepMemory(cfg, r, b);
     const reqEst = est(requested);
@@ -335,5 +263,5 @@ export function planBatches(cfg: TrainConfig, explicit: Set<number> | 'all', eng
         : `${r} px, batch ${chosen}: estimated ${formatBytes(limit === null ? chosenEst.tensorBytes : chosenEst.heapBytes)} per training step${limit === null ? '' : ` of the ${limitText}`}`;
     out.push({ resolution: r, batch: chosen, requested, explicit: isExplicit, estimate: chosenEst, requestedEstimate: reqEst, note });
   }
-  return { config: { ...cfg, batch }, levels: out, engine, limit };
+  return { config: { ...cfg, schedule: { ...cfg.schedule, batch } }, levels: out, engine, limit };
 }

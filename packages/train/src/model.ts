@@ -1,7 +1,8 @@
 /**
- * The comb model: one encoder shared by all identities and one decoder per identity, built from raw tf ops
- * over named variables (ProGAN-style levels, see DESIGN.md). Growing to a higher resolution only adds the
- * variables of the new level; every trained weight is kept.
+ * The comb model of Naruniec et al., "High-Resolution Neural Face Swapping for Visual Effects" (EGSR 2020):
+ * one encoder shared by all identities and one decoder per identity, built from raw tf ops over named
+ * variables, in progressively grown levels (Karras et al., ICLR 2018; packages/train/README.md). Growing to a
+ * higher resolution only adds the variables of the new level; every trained weight is kept.
  *
  * Encoder at resolution R:  fromRGB_R (1x1) -> blocks R..8 (two 3x3 convs, the second to the next
  *   level's channels, then 2x2 average pool) -> 3x3 conv -> 4x4 valid conv to the latent.
@@ -10,10 +11,11 @@
  * While a new level fades in, encoder features are alpha*new + (1-alpha)*fromRGB_{R/2}(avgpool(x)) and
  * the output is alpha*toRGB_R(new) + (1-alpha)*upsample(toRGB_{R/2}(old)).
  */
-import { conv2dLeakyRelu, webgpuBlend } from '@facecomb/engine';
+import { conv2dLeakyRelu, fadeBlend } from '@facecomb/engine';
 import { tf, type Tensor, type Tensor1D, type Tensor2D, type Tensor4D, type Variable } from './tf.js';
 import { ch, type TrainConfig } from './config.js';
 import { hash32, Rng } from './rng.js';
+import { bnDecoder, bnEncoder, trainedAt, variablesAt } from './build-plan.js';
 
 export interface BatchStat {
   name: string;
@@ -60,15 +62,15 @@ export class CombModel {
   }
 
   get identities(): number {
-    return this.cfg.identities.length;
+    return this.cfg.model.identities.length;
   }
 
   private bnEncoder(): boolean {
-    return this.cfg.batchNorm === 'encoder' || this.cfg.batchNorm === 'both';
+    return bnEncoder(this.cfg);
   }
 
   private bnDecoder(): boolean {
-    return this.cfg.batchNorm === 'decoder' || this.cfg.batchNorm === 'both';
+    return bnDecoder(this.cfg);
   }
 
   private initValues(name: string, shape: number[], fanIn: number, kind: 'weight' | 'zeros' | 'ones'): Float32Array {
@@ -77,9 +79,9 @@ export class CombModel {
     if (kind === 'ones') v.fill(1);
     if (kind !== 'weight') return v;
     // He (Kaiming) uniform for leaky ReLU, seeded by the variable's name so growing is order independent
-    const gain = Math.sqrt(2 / (1 + this.cfg.leak * this.cfg.leak));
+    const gain = Math.sqrt(2 / (1 + this.cfg.model.leak * this.cfg.model.leak));
     const bound = gain * Math.sqrt(3 / fanIn);
-    const rng = new Rng(hash32(this.cfg.seed, 'init'), name);
+    const rng = new Rng(hash32(this.cfg.run.seed, 'init'), name);
     for (let i = 0; i < n; i++) v[i] = (rng.next() * 2 - 1) * bound;
     return v;
   }
@@ -94,40 +96,11 @@ export class CombModel {
     this.buffers.set(name, tf.tidy(() => tf.variable(tf.tensor(this.initValues(name, shape, 1, kind), shape), false, `${this.prefix}${name}`)));
   }
 
-  private addConv(name: string, k: number, cin: number, cout: number, bn: boolean): void {
-    this.addParam(`${name}.w`, [k, k, cin, cout], k * k * cin, 'weight');
-    this.addParam(`${name}.b`, [cout], 1, 'zeros');
-    if (bn) {
-      this.addParam(`${name}.bn.gamma`, [cout], 1, 'ones');
-      this.addParam(`${name}.bn.beta`, [cout], 1, 'zeros');
-      this.addBuffer(`${name}.bn.mean`, [cout], 'zeros');
-      this.addBuffer(`${name}.bn.var`, [cout], 'ones');
-    }
-  }
-
-  /** Creates every variable the model needs at resolution `r` (and, for fading, at r/2). Existing ones are kept. */
+  /** Creates every variable the model needs at resolution `r` (and, for fading, at r/2): the build plan's. Existing ones are kept. */
   build(r: number): void {
-    const c = this.cfg;
-    const c4 = ch(c, 4);
-    this.addConv('enc.final.conv', 3, c4, c4, false);
-    this.addConv('enc.final.dense', 4, c4, c.latent, false);
-    for (let i = 0; i < this.identities; i++) {
-      this.addParam(`dec${i}.dense.w`, [c.latent, 16 * c4], c.latent, 'weight');
-      this.addParam(`dec${i}.dense.b`, [16 * c4], 1, 'zeros');
-      this.addConv(`dec${i}.base.conv`, 3, c4, c4, false);
-    }
-    const lo = r > c.startResolution ? r / 2 : r;
-    for (const res of [lo, r]) {
-      this.addConv(`enc.fromRGB.${res}`, 1, 3, ch(c, res), false);
-      for (let i = 0; i < this.identities; i++) this.addConv(`dec${i}.toRGB.${res}`, 1, ch(c, res), 3, false);
-    }
-    for (let s = 8; s <= r; s *= 2) {
-      this.addConv(`enc.${s}.conv1`, 3, ch(c, s), ch(c, s), this.bnEncoder());
-      this.addConv(`enc.${s}.conv2`, 3, ch(c, s), ch(c, s / 2), this.bnEncoder());
-      for (let i = 0; i < this.identities; i++) {
-        this.addConv(`dec${i}.${s}.conv1`, 3, ch(c, s / 2), ch(c, s), this.bnDecoder());
-        this.addConv(`dec${i}.${s}.conv2`, 3, ch(c, s), ch(c, s), this.bnDecoder());
-      }
+    for (const v of variablesAt(this.cfg, r)) {
+      if (v.kind === 'param') this.addParam(v.name, v.shape, v.fanIn, v.init);
+      else this.addBuffer(v.name, v.shape, v.init as 'zeros' | 'ones');
     }
   }
 
@@ -138,13 +111,13 @@ export class CombModel {
   }
 
   private act(x: Tensor4D): Tensor4D {
-    switch (this.cfg.activation) {
+    switch (this.cfg.model.activation) {
       case 'relu':
         return tf.relu(x);
       case 'elu':
         return tf.elu(x);
       default:
-        return tf.leakyRelu(x, this.cfg.leak);
+        return tf.leakyRelu(x, this.cfg.model.leak);
     }
   }
 
@@ -169,10 +142,8 @@ export class CombModel {
    * image (no gradient w.r.t. it is needed).
    */
   private convAct(x: Tensor4D, name: string, bn: boolean, opts: ForwardOptions, pad: 'same' | 'valid' = 'same', data = false): Tensor4D {
-    if (!bn && this.cfg.activation === 'leaky_relu') {
-      const y = conv2dLeakyRelu(x, this.p(`${name}.w`) as Tensor4D, this.p(`${name}.b`) as Tensor1D,
-        { pad, alpha: this.cfg.leak, inputGrad: !data });
-      if (y) return y;
+    if (!bn && this.cfg.model.activation === 'leaky_relu') {
+      return conv2dLeakyRelu(x, this.p(`${name}.w`) as Tensor4D, this.p(`${name}.b`) as Tensor1D, { pad, alpha: this.cfg.model.leak, inputGrad: !data });
     }
     let h = this.conv(x, name, pad);
     if (bn) h = this.bn(h, name, opts);
@@ -191,13 +162,13 @@ export class CombModel {
     return this.convAct(h, `dec${i}.${r}.conv2`, this.bnDecoder(), opts);
   }
 
-  /** The fade-in blend alpha * a + (1 - alpha) * b: one dispatch on webgpu (webgpuBlend), three tf ops elsewhere. */
+  /** The fade-in blend alpha * a + (1 - alpha) * b: one dispatch on webgpu, three tf ops elsewhere (engine's fadeBlend). */
   private blend(a: Tensor4D, b: Tensor4D, alpha: number): Tensor4D {
-    return webgpuBlend(a, b, alpha) ?? (tf.add(tf.mul(a, alpha), tf.mul(b, 1 - alpha)) as Tensor4D);
+    return fadeBlend(a, b, alpha);
   }
 
   private fading(r: number, alpha: number): boolean {
-    return alpha < 1 && r > this.cfg.startResolution;
+    return alpha < 1 && r > this.cfg.model.startResolution;
   }
 
   /** x: [B, r, r, 3] in [0, 1] -> latent [B, latent]. x is data: no gradient flows back to the image. */
@@ -212,13 +183,13 @@ export class CombModel {
     for (let s = r / 2; s >= 8; s /= 2) h = this.encBlock(h, s, opts);
     h = this.convAct(h, 'enc.final.conv', false, opts);
     h = this.convAct(h, 'enc.final.dense', false, opts, 'valid');
-    return tf.reshape(h, [h.shape[0], this.cfg.latent]) as Tensor2D;
+    return tf.reshape(h, [h.shape[0], this.cfg.model.latent]) as Tensor2D;
   }
 
   /** latent [B, latent] -> image [B, r, r, 3] in [0, 1] through identity i's decoder. */
   decode(z: Tensor2D, i: number, r: number, alpha: number, opts: ForwardOptions): Tensor4D {
     if (i < 0 || i >= this.identities) throw new Error(`no decoder ${i}: the model has ${this.identities} identities`);
-    const c4 = ch(this.cfg, 4);
+    const c4 = ch(this.cfg.model, 4);
     let h = tf.matMul(z, this.p(`dec${i}.dense.w`)).add(this.p(`dec${i}.dense.b`)) as Tensor2D;
     let x = this.act(tf.reshape(h, [z.shape[0], 4, 4, c4]));
     x = this.convAct(x, `dec${i}.base.conv`, false, opts);
@@ -249,21 +220,8 @@ export class CombModel {
 
   /** Variables used at resolution r (during a fade, the r/2 fromRGB/toRGB too); only decoder `identity`'s when given. */
   trainableAt(r: number, alpha: number, identity?: number): Variable[] {
-    const out: Variable[] = [];
-    for (const [name, v] of this.params) {
-      const d = /^dec(\d+)\./.exec(name);
-      if (identity !== undefined && d && Number(d[1]) !== identity) continue;
-      const m = /\.(fromRGB|toRGB)\.(\d+)\./.exec(name);
-      if (m) {
-        const res = Number(m[2]);
-        if (res === r || (res === r / 2 && this.fading(r, alpha))) out.push(v);
-        continue;
-      }
-      const b = /^(?:enc|dec\d+)\.(\d+)\./.exec(name);
-      if (b && Number(b[1]) > r) continue;
-      out.push(v);
-    }
-    return out;
+    const fading = this.fading(r, alpha);
+    return [...this.params].filter(([name]) => trainedAt(name, r, fading, identity)).map(([, v]) => v);
   }
 
   /** Total number of trainable values at resolution r. */

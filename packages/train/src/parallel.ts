@@ -34,7 +34,7 @@ export function resolveWorkers(requested: number | undefined, engine: string, cf
   const src = requested === undefined ? 'the core count' : 'requested';
   if (want === 1) return { workers: 1, why: `1 worker (${src})` };
   if (!PARALLEL_ENGINES.includes(engine)) return { workers: 1, why: `1 worker: the ${engine} engine runs a step on its own device, not on one core` };
-  if (cfg.batchNorm !== 'none') return { workers: 1, why: `1 worker: batch norm (${cfg.batchNorm}) needs the whole batch's statistics` };
+  if (cfg.model.batchNorm !== 'none') return { workers: 1, why: `1 worker: batch norm (${cfg.model.batchNorm}) needs the whole batch's statistics` };
   return { workers: want, why: `${want} data-parallel workers (${src}; batches split into shards, gradients summed)` };
 }
 
@@ -90,7 +90,7 @@ export class GradientPool {
 
   /** Whether a batch can be split: more than one sample, and a loss that is a sum over samples. */
   splits(model: CombModel, b: GradBatch): boolean {
-    return this.count > 1 && b.size > 1 && model.cfg.batchNorm === 'none' && lossSplits(model.cfg.loss, b.resolution);
+    return this.count > 1 && b.size > 1 && model.cfg.model.batchNorm === 'none' && lossSplits(model.cfg.loss, b.resolution);
   }
 
   /** Loss and summed gradients of the whole batch, shards computed in parallel. */

@@ -56,7 +56,7 @@ export function previewMargin(rows: Sample[]): number {
 
 /** Writes previews/<step>_<identity>.png for every identity; returns the files written. */
 export async function writePreviews(dir: string, step: number, model: CombModel, samples: Sample[][], r: number, alpha: number): Promise<string[]> {
-  const names = model.cfg.identities;
+  const names = model.cfg.model.identities;
   const scale = Math.max(1, Math.floor(64 / r));
   const t = r * scale;
   const top = PREVIEW_HEADER;

@@ -21,11 +21,11 @@ export function phases(cfg: TrainConfig): Phase[] {
   const out: Phase[] = [];
   let start = 0;
   for (const r of levels(cfg)) {
-    if (r > cfg.startResolution) {
-      out.push({ resolution: r, kind: 'fade', start, steps: cfg.stepsPerFade });
-      start += cfg.stepsPerFade;
+    if (r > cfg.model.startResolution) {
+      out.push({ resolution: r, kind: 'fade', start, steps: cfg.schedule.stepsPerFade });
+      start += cfg.schedule.stepsPerFade;
     }
-    const n = cfg.stepsPerStable[String(r)];
+    const n = cfg.schedule.stepsPerStable[String(r)];
     out.push({ resolution: r, kind: 'stable', start, steps: n });
     start += n;
   }
@@ -49,5 +49,5 @@ export function planStep(cfg: TrainConfig, s: number): StepPlan {
     }
   }
   const alpha = p.kind === 'fade' && s < p.start + p.steps ? (s - p.start) / p.steps : 1;
-  return { resolution: p.resolution, alpha, phase: p.kind, batch: cfg.batch[String(p.resolution)] };
+  return { resolution: p.resolution, alpha, phase: p.kind, batch: cfg.schedule.batch[String(p.resolution)] };
 }

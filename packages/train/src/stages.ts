@@ -40,15 +40,15 @@ export async function trainStage(env: StageEnv): Promise<void> {
   }
   const sets = await Promise.all(datasets.map((d) => readDataset(d.dir)));
   const requested = resolveConfig(env.params, sets.map((s) => s.name));
-  const ordered: IdentitySet[] = requested.identities.map((n) => sets.find((s) => s.name === n)!);
+  const ordered: IdentitySet[] = requested.model.identities.map((n) => sets.find((s) => s.name === n)!);
   for (const s of ordered) {
-    if (s.size && s.size < requested.resolution) log(`warning: dataset '${s.name}' has ${s.size} px crops, upscaled to the ${requested.resolution} px target; align at ${requested.resolution} px or more for full detail`);
+    if (s.size && s.size < requested.model.resolution) log(`warning: dataset '${s.name}' has ${s.size} px crops, upscaled to the ${requested.model.resolution} px target; align at ${requested.model.resolution} px or more for full detail`);
   }
   const eng = await startEngine(env);
   // a step that outgrows an engine's hard memory limit (wasm: 4 GB) aborts the process: check every level now
   const plan = planBatches(requested, explicitBatches(env.params), eng.name, await engineMemoryLimit(eng.name));
   const cfg = plan.config;
-  log(`train: identities [${cfg.identities.join(', ')}] (${ordered.map((s) => s.train.length).join('/')} crops), ${cfg.startResolution} -> ${cfg.resolution} px`);
+  log(`train: identities [${cfg.model.identities.join(', ')}] (${ordered.map((s) => s.train.length).join('/')} crops), ${cfg.model.startResolution} -> ${cfg.model.resolution} px`);
   const res = await train({
     config: cfg,
     workers: workersFromEnv(),
@@ -66,7 +66,7 @@ export async function trainStage(env: StageEnv): Promise<void> {
   await writeFile(
     join(env.out, 'meta.json'),
     JSON.stringify(
-      { kind: 'train', identities: cfg.identities, resolution: res.resolution, targetResolution: cfg.resolution, level: Math.log2(res.resolution), alpha: res.alpha, step: res.step, engine: eng.name, precision: res.precision },
+      { kind: 'train', identities: cfg.model.identities, resolution: res.resolution, targetResolution: cfg.model.resolution, level: Math.log2(res.resolution), alpha: res.alpha, step: res.step, engine: eng.name, precision: res.precision },
       null,
       1,
     ),

@@ -6,6 +6,7 @@
 import { copyFile, mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readImage, resize, writePng } from '@facecomb/image';
+import { frameName } from '@facecomb/stage';
 import type { CombModel } from './model.js';
 import { infer } from './preview.js';
 
@@ -28,8 +29,6 @@ export interface RenderJob {
   onProgress?: (done: number, total: number) => void;
 }
 
-export const pad6 = (n: number) => String(n).padStart(6, '0');
-
 /** Renders every frame of `job` through each of its decoders; writes faces/…/NNNNNN.png and the masks. */
 export async function renderFaces(job: RenderJob): Promise<void> {
   const r = job.resolution;
@@ -42,7 +41,7 @@ export async function renderFaces(job: RenderJob): Promise<void> {
     const x = new Float32Array(chunk.length * px);
     await Promise.all(
       chunk.map(async (f, k) => {
-        const img = await readImage(join(job.alignDir, 'crops', `${pad6(f)}.png`), { channels: 3 });
+        const img = await readImage(join(job.alignDir, 'crops', frameName(f)), { channels: 3 });
         x.set(img.width === r && img.height === r ? img.data : resize(img, r, r).data, k * px);
       }),
     );
@@ -52,11 +51,11 @@ export async function renderFaces(job: RenderJob): Promise<void> {
         await Promise.all(
           job.decoders.map(async (d, j) => {
             const face = { width: r, height: r, channels: 3, data: ys[j].slice(k * px, (k + 1) * px) };
-            await writePng(join(d.dir, `${pad6(f)}.png`), r === job.size ? face : resize(face, job.size, job.size));
+            await writePng(join(d.dir, frameName(f)), r === job.size ? face : resize(face, job.size, job.size));
           }),
         );
-        const mask = join(job.alignDir, 'masks', `${pad6(f)}.png`);
-        if (await stat(mask).then(() => true, () => false)) await copyFile(mask, join(job.masksDir, `${pad6(f)}.png`));
+        const mask = join(job.alignDir, 'masks', frameName(f));
+        if (await stat(mask).then(() => true, () => false)) await copyFile(mask, join(job.masksDir, frameName(f)));
       }),
     );
     done += chunk.length;

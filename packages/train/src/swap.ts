@@ -1,9 +1,11 @@
 /** Inference: encode aligned target crops, decode them with the source identity's decoder (or every decoder). */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { frameName, readJson } from '@facecomb/stage';
 import { CombModel } from './model.js';
+import { storedConfig } from './config.js';
 import { loadCheckpoint, readCard } from './checkpoint.js';
-import { pad6, renderFaces } from './swap-render.js';
+import { renderFaces } from './swap-render.js';
 
 export interface SwapOptions {
   /** A model folder (the train stage's model/, or a checkpoint folder). */
@@ -29,17 +31,6 @@ export interface SwapResult {
   identities: string[];
 }
 
-async function readJson(file: string, what: string): Promise<Record<string, unknown>> {
-  const text = await readFile(file, 'utf8').catch(() => {
-    throw new Error(`${what}: ${file} is missing`);
-  });
-  try {
-    return JSON.parse(text) as Record<string, unknown>;
-  } catch (e) {
-    throw new Error(`${what}: ${file} is not valid JSON (${(e as Error).message})`);
-  }
-}
-
 /** The `source` that renders the target through every identity's decoder (faces/<identity>/NNNNNN.png). */
 export const ALL_SOURCES = 'all';
 
@@ -55,8 +46,8 @@ export function swapSources(identities: string[], source: string): string[] {
 
 export async function swapFaces(opts: SwapOptions): Promise<SwapResult> {
   const card = await readCard(opts.modelDir);
-  const cfg = card.config;
-  const sources = swapSources(cfg.identities, opts.source);
+  const cfg = storedConfig(card.config as unknown as Record<string, unknown>);
+  const sources = swapSources(cfg.model.identities, opts.source);
   const every = opts.source === ALL_SOURCES;
   const meta = await readJson(join(opts.alignDir, 'meta.json'), 'align input');
   if (meta.kind !== 'align') throw new Error(`${join(opts.alignDir, 'meta.json')}: kind is ${JSON.stringify(meta.kind)}, expected "align"`);
@@ -73,12 +64,12 @@ export async function swapFaces(opts: SwapOptions): Promise<SwapResult> {
     const withFace: number[] = [];
     const noFace: number[] = [];
     for (const f of frames) {
-      const face = await readJson(join(opts.alignDir, 'faces', `${pad6(f)}.json`), `align frame ${f}`);
+      const face = await readJson(join(opts.alignDir, 'faces', frameName(f, 'json')), `align frame ${f}`);
       if (face.face === null || face.face === undefined) noFace.push(f);
       else withFace.push(f);
     }
     // one source keeps the flat faces/ layout that blend, score and encode's patch read
-    const decoders = sources.map((name) => ({ index: cfg.identities.indexOf(name), dir: every ? join(opts.out, 'faces', name) : join(opts.out, 'faces') }));
+    const decoders = sources.map((name) => ({ index: cfg.model.identities.indexOf(name), dir: every ? join(opts.out, 'faces', name) : join(opts.out, 'faces') }));
     await mkdir(join(opts.out, 'faces'), { recursive: true });
     await renderFaces({
       model, alignDir: opts.alignDir, frames: withFace, resolution: r, alpha: card.alpha, size,

@@ -30,6 +30,6 @@ test('balancing is deterministic for a seed; expression vectors ignore position 
   const moved = faces[0].map(([x, y]): [number, number] => [2 * x + 10, 2 * y - 3]);
   const d = expressionVector(moved).reduce((s, v, i) => s + Math.abs(v - expressionVector(faces[0])[i]), 0);
   assert.ok(d < 1e-9, `expression vector changed by ${d}`);
-  assert.equal(resolveConfig({}, ['a', 'b']).balance, 0);
+  assert.equal(resolveConfig({}, ['a', 'b']).schedule.balance, 0);
   assert.throws(() => resolveConfig({ balance: 1.5 }, ['a', 'b']), /'balance' = 1.5: must be an integer number of expression clusters/);
 });

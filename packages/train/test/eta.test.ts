@@ -10,12 +10,12 @@ const cfg = resolveConfig(
   },
   ['a', 'b'],
 );
-const work = (r: number) => cfg.batch[String(r)] * forwardMacs(r, cfg.channels, cfg.latent);
+const work = (r: number) => cfg.schedule.batch[String(r)] * forwardMacs(r, cfg.model.channels, cfg.model.latent);
 const close = (a: number, b: number) => assert.ok(Math.abs(a - b) < 1e-9 * Math.max(1, Math.abs(b)), `${a} != ${b}`);
 
 test('forward cost: pixels times channels of each level', () => {
   // 16 -> 32 px adds a level at 4x the pixels but with 2/3 of the channels: about 2.2x the work here, not 4x
-  const ratio = forwardMacs(32, cfg.channels, cfg.latent) / forwardMacs(16, cfg.channels, cfg.latent);
+  const ratio = forwardMacs(32, cfg.model.channels, cfg.model.latent) / forwardMacs(16, cfg.model.channels, cfg.model.latent);
   assert.ok(ratio > 1.8 && ratio < 2.6, `ratio ${ratio}`);
 });
 

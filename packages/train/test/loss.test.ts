@@ -78,7 +78,7 @@ test('msssim: true applies from 128 px, a number from that resolution, false nev
   assert.equal(usesMsSsim({ ...w, msssim: 32 }, 32), true);
   assert.equal(usesMsSsim({ ...w, msssim: 32 }, 16), false);
   assert.equal(usesMsSsim({ ...w, msssim: false }, 1024), false);
-  assert.throws(() => resolveConfig({ loss: { msssim: 24 } }, ['a', 'b']), /'msssim' = 24: must be true, false or the resolution/);
+  assert.throws(() => resolveConfig({ loss: { msssim: 24 } }, ['a', 'b']), /'loss\.msssim' = 24: must be a boolean or one of 16, 32/);
 });
 
 test('the detail term (gradient L1) is 0 for identical images and grows with blur; its weight adds it to the loss', async () => {
@@ -96,5 +96,5 @@ test('the detail term (gradient L1) is 0 for identical images and grows with blu
   const withDetail = await value(reconstructionLoss(b, a, m, cfg.loss));
   const without = await value(reconstructionLoss(b, a, m, { ...cfg.loss, detail: 0 }));
   assert.ok(Math.abs(withDetail - without - 2 * d3) < 1e-5, `${withDetail} - ${without} vs 2 * ${d3}`);
-  assert.throws(() => resolveConfig({ loss: { detail: -1 } }, ['a', 'b']), /'detail' = -1: must be a number >= 0/);
+  assert.throws(() => resolveConfig({ loss: { detail: -1 } }, ['a', 'b']), /'loss\.detail' = -1: must be a number >= 0/);
 });

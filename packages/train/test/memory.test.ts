@@ -8,6 +8,8 @@ import {
   wasmMemoryMaximum, MemoryLimitError, WASM32_MAX_BYTES, type TrainConfig,
 } from '../src/index.js';
 import { Rng } from '../src/rng.js';
+import { forwardValues, variablesUpTo } from '../src/build-plan.js';
+import type { BatchStat } from '../src/model.js';
 
 const BACKEND = process.env.FACECOMB_TEST_BACKEND ?? 'wasm';
 await initEngine({ backend: BACKEND, log: () => undefined });
@@ -38,6 +40,38 @@ test('the analytic parameter counts are those of the built model (all decoders, 
   }
 });
 
+test('the build plan counts the forward pass\'s tensors exactly, and its variables are the built model\'s', () => {
+  for (const batchNorm of ['none', 'both'] as const) {
+    for (const activation of ['leaky_relu', 'relu'] as const) {
+      const cfg = tiny({ batchNorm, activation, channels: { 4: 16, 8: 16, 16: 12, 32: 8 } });
+      const model = new CombModel(cfg);
+      try {
+        model.build(16);
+        model.build(32);
+        const plan = variablesUpTo(cfg, 32);
+        const built = [...model.params, ...model.buffers].map(([name, v]) => ({ name, shape: v.shape }));
+        const planned = [...plan.filter((v) => v.kind === 'param'), ...plan.filter((v) => v.kind === 'buffer')];
+        assert.deepEqual(planned.map((v) => ({ name: v.name, shape: v.shape })), built);
+        for (const fading of [false, true]) {
+          const batch = 2;
+          const x = tf.randomUniform([batch, 32, 32, 3]) as tf.Tensor4D;
+          tf.engine().startScope();
+          const before = tf.memory().numBytes;
+          const alpha = fading ? 0.5 : 1;
+          const stats: BatchStat[] = [];
+          model.decode(model.encode(x, alpha, { training: true, stats }), 1, 32, alpha, { training: true, stats });
+          const bytes = tf.memory().numBytes - before;
+          tf.engine().endScope();
+          tf.dispose([x, ...stats.flatMap((st) => [st.mean, st.variance])]);
+          assert.equal(forwardValues(cfg, 32, fading).total * batch * 4, bytes, `${batchNorm}, ${activation}, fading ${fading}`);
+        }
+      } finally {
+        model.dispose();
+      }
+    }
+  }
+});
+
 test('the estimate grows with the batch and the resolution', () => {
   const cfg = real();
   for (const r of [16, 32, 64, 128, 256]) {
@@ -60,7 +94,7 @@ test('wasm 4 GiB: default batches are lowered to the largest that fits, and say 
   assert.deepEqual(plan.levels.map((l) => l.resolution), [16, 32, 64, 128, 256]);
   let lowered = 0;
   for (const l of plan.levels) {
-    assert.equal(plan.config.batch[String(l.resolution)], l.batch);
+    assert.equal(plan.config.schedule.batch[String(l.resolution)], l.batch);
     assert.ok(l.estimate.heapBytes <= WASM32_MAX_BYTES, `${l.resolution} px batch ${l.batch} does not fit`);
     assert.equal(l.requested, 8);
     if (l.batch < l.requested) {
@@ -73,10 +107,10 @@ test('wasm 4 GiB: default batches are lowered to the largest that fits, and say 
   assert.ok(plan.levels.find((l) => l.resolution === 256)!.batch < 8, '256 px at batch 8 fits a 4 GiB heap?');
   assert.ok(lowered >= 1);
   // the rest of the config is untouched
-  assert.deepEqual({ ...plan.config, batch: cfg.batch }, cfg);
+  assert.deepEqual({ ...plan.config, schedule: { ...plan.config.schedule, batch: cfg.schedule.batch } }, cfg);
   // an engine without a hard limit keeps the defaults
   const free = planBatches(cfg, new Set(), 'tensorflow', null);
-  assert.deepEqual(free.config.batch, cfg.batch);
+  assert.deepEqual(free.config.schedule.batch, cfg.schedule.batch);
   assert.match(free.levels[4].note, /^256 px, batch 8: estimated [\d.]+ GiB per training step$/);
 });
 
@@ -99,7 +133,7 @@ test('wasm 4 GiB: a batch set in the params that does not fit is an error naming
   assert.throws(() => planBatches(real({ batch: 8 }), 'all', 'wasm', WASM32_MAX_BYTES), /'with\.batch' at (64|128) px = 8/);
   // an explicit batch that fits is kept as it is
   const ok = planBatches(real({ batch: { 256: 1 } }), explicitBatches({ batch: { 256: 1 } }), 'wasm', WASM32_MAX_BYTES);
-  assert.equal(ok.config.batch['256'], 1);
+  assert.equal(ok.config.schedule.batch['256'], 1);
   // a level where not even batch 1 fits is an error even with the default batch
   assert.throws(() => planBatches(real({ resolution: 1024 }), new Set(), 'wasm', WASM32_MAX_BYTES), /the default batch at \d+ px \(\d\) needs .* not even batch 1 fits \([\d.]+ GiB\): lower 'resolution' below \d+/);
 });
@@ -119,7 +153,7 @@ test('the tensor estimate is within 2x of the tensor memory a real training step
   const batch = 4;
   const before = tf.memory().numBytes;
   const model = new CombModel(cfg);
-  const adam = new Adam(cfg);
+  const adam = new Adam(cfg.optim);
   try {
     model.build(r);
     const rng = new Rng(4, 'mem');

@@ -28,10 +28,10 @@ async function values(model: CombModel): Promise<Map<string, Float32Array>> {
 
 test('the default config is the reference comb model', () => {
   const cfg = resolveConfig({ resolution: 1024 }, ['a', 'b']);
-  assert.deepEqual(cfg.channels, DEFAULT_CHANNELS);
-  assert.equal(cfg.latent, 512);
-  assert.equal(cfg.leak, 0.2);
-  assert.equal(cfg.lr, 1e-4);
+  assert.deepEqual(cfg.model.channels, DEFAULT_CHANNELS);
+  assert.equal(cfg.model.latent, 512);
+  assert.equal(cfg.model.leak, 0.2);
+  assert.equal(cfg.optim.lr, 1e-4);
   assert.equal(cfg.loss.window, 7);
   const m = new CombModel(resolveConfig({ resolution: 64, startResolution: 64 }, ['a', 'b']));
   m.build(64);
@@ -57,7 +57,7 @@ test('growing a level keeps every trained weight, and at alpha 0 the output is t
   const cfg = tiny();
   const model = new CombModel(cfg);
   model.build(16);
-  const adam = new Adam(cfg);
+  const adam = new Adam(cfg.optim);
   const b = { step: 0, identity: 1, resolution: 16, alpha: 1, size: 2, x: input(16), m: new Float32Array(2 * 16 * 16).fill(1) };
   for (let i = 0; i < 3; i++) await trainStep(model, adam, { ...b, step: i });
   const before = await values(model);
@@ -85,14 +85,14 @@ test('checkpoints round-trip weights and optimizer state exactly; another config
       const cfg = tiny({ batchNorm: bn });
       const a = new CombModel(cfg);
       a.build(16);
-      const adamA = new Adam(cfg);
+      const adamA = new Adam(cfg.optim);
       const b = { step: 0, identity: 0, resolution: 16, alpha: 1, size: 2, x: input(16), m: new Float32Array(512).fill(1) };
       await trainStep(a, adamA, b);
       await trainStep(a, adamA, { ...b, identity: 2 });
       const ck = join(dir, `ck-${bn}`);
       await saveCheckpoint(ck, a, adamA, { step: 2, resolution: 16, alpha: 1, rng: { seed: 1, key: 'k', counter: 2 }, engine: 'wasm' }, []);
       const c = new CombModel(cfg);
-      const adamC = new Adam(cfg);
+      const adamC = new Adam(cfg.optim);
       const st = await loadCheckpoint(ck, c, adamC);
       assert.equal(st.step, 2);
       assert.deepEqual(await values(c), await values(a));
@@ -118,7 +118,7 @@ async function oneStepCheckpoint(ck: string) {
   const cfg = tiny({ channels: { 4: 4, 8: 4, 16: 4, 32: 4 }, latent: 8 });
   const a = new CombModel(cfg);
   a.build(16);
-  const adamA = new Adam(cfg);
+  const adamA = new Adam(cfg.optim);
   const b = { step: 0, identity: 0, resolution: 16, alpha: 1, size: 2, x: input(16), m: new Float32Array(512).fill(1) };
   await trainStep(a, adamA, b);
   await saveCheckpoint(ck, a, adamA, { step: 1, resolution: 16, alpha: 1, rng: { seed: 1, key: 'k', counter: 1 }, engine: tf.getBackend() }, []);
@@ -131,7 +131,7 @@ test('on the cpu engine too: a reloaded checkpoint gives the same next-step loss
   try {
     const { cfg, a, adamA, b } = await oneStepCheckpoint(join(dir, 'ck'));
     const c = new CombModel(cfg);
-    const adamC = new Adam(cfg);
+    const adamC = new Adam(cfg.optim);
     await loadCheckpoint(join(dir, 'ck'), c, adamC);
     const la = await trainStep(a, adamA, { ...b, identity: 1 });
     assert.equal(await trainStep(c, adamC, { ...b, identity: 1 }), la);
@@ -152,20 +152,20 @@ test('a checkpoint written on one engine resumes on another with another batch (
     const ck = join(dir, 'ck');
     const { cfg, a, adamA } = await oneStepCheckpoint(ck);
     await initEngine({ backend: 'wasm', log: () => undefined });
-    const lowered = { ...cfg, batch: { ...cfg.batch, 16: 1 } };
+    const lowered = { ...cfg, schedule: { ...cfg.schedule, batch: { ...cfg.schedule.batch, 16: 1 } } };
     const c = new CombModel(lowered);
-    const st = await loadCheckpoint(ck, c, new Adam(lowered));
+    const st = await loadCheckpoint(ck, c, new Adam(lowered.optim));
     assert.equal(st.engine, 'cpu');
-    assert.deepEqual(st.batch, cfg.batch);
+    assert.deepEqual(st.batch, cfg.schedule.batch);
     assert.deepEqual(await values(c), await values(a));
-    // a checkpoint from before the batch was a run-time field (batch inside its config) loads too
-    const state = JSON.parse(await readFile(join(ck, 'state.json'), 'utf8')) as { config: Record<string, unknown> };
-    state.config.batch = { 16: 2, 32: 2 };
+    // a checkpoint from before the config had groups (a flat config, with the batch and lr inside) loads too
+    const state = JSON.parse(await readFile(join(ck, 'state.json'), 'utf8')) as { config: { model: Record<string, unknown> } };
+    state.config = { ...state.config.model, batch: { 16: 2, 32: 2 }, lr: 0.5 } as unknown as typeof state.config;
     await writeFile(join(ck, 'state.json'), JSON.stringify(state));
     const d = new CombModel(lowered);
     await loadCheckpoint(ck, d, null);
     // still refused: a field of the model's identity
-    await assert.rejects(loadCheckpoint(ck, new CombModel({ ...lowered, leak: 0.1 }), null), /'leak' is 0.2 there but 0.1 now/);
+    await assert.rejects(loadCheckpoint(ck, new CombModel({ ...lowered, model: { ...lowered.model, leak: 0.1 } }), null), /'leak' is 0.2 there but 0.1 now/);
     for (const m of [a, c, d]) m.dispose();
     adamA.dispose();
   } finally {

@@ -18,7 +18,7 @@ const centre = (a: number, b: number): [number, number] => [pts.slice(a, b).redu
 
 test('region weights raise the loss gradient in the weighted region only', async () => {
   const cfg = resolveConfig({ resolution: R, regionWeights: { mouth: 4 }, loss: { ssim: 0, l1: 1 } }, ['a', 'b']);
-  const w = regionWeightMap(pts, 64, R, cfg.regionWeights);
+  const w = regionWeightMap(pts, 64, R, cfg.loss.regionWeights);
   const rng = new Rng(2, 'img');
   const x = tf.tensor4d(Float32Array.from({ length: R * R * 3 }, () => rng.next()), [1, R, R, 3]);
   const y = tf.tensor4d(Float32Array.from({ length: R * R * 3 }, () => rng.next()), [1, R, R, 3]);
@@ -36,8 +36,8 @@ test('region weights raise the loss gradient in the weighted region only', async
   assert.ok(Math.abs(gain(eye) / gain(cheek) - 1) < 1e-3, `eye ${gain(eye)}, cheek ${gain(cheek)}`);
   const both = regionWeightMap(pts, 64, R, { eyes: 2, brows: 1, mouth: 0 });
   assert.ok(around(both, eye, 1) > 2 && around(both, centre(17, 22), 1) > 1.5 && around(both, mouth) === 1);
-  assert.throws(() => resolveConfig({ regionWeights: { nose: 1 } }, ['a', 'b']), /'regionWeights\.nose': unknown region/);
-  assert.throws(() => resolveConfig({ regionWeights: { eyes: -1 } }, ['a', 'b']), /'eyes' = -1: must be an extra weight >= 0/);
+  assert.throws(() => resolveConfig({ regionWeights: { nose: 1 } }, ['a', 'b']), /'regionWeights\.nose': unknown field; must be one of the known fields \(eyes, brows, mouth\)/);
+  assert.throws(() => resolveConfig({ regionWeights: { eyes: -1 } }, ['a', 'b']), /'regionWeights\.eyes' = -1: must be a number >= 0/);
 });
 
 test('the augmentation warps the region-weighted mask with the crop', () => {

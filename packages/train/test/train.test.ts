@@ -89,7 +89,7 @@ test('metrics.jsonl, previews and the model folder with its card are written', a
   assert.equal(card.alpha, 1);
   assert.equal(card.step, 75);
   assert.equal(card.engine, engine.name);
-  assert.deepEqual(card.config.channels, { 4: 16, 8: 16, 16: 16, 32: 8 });
+  assert.deepEqual(card.config.model.channels, { 4: 16, 8: 16, 16: 16, 32: 8 });
 });
 
 test('resuming from a checkpoint gives the same next-step loss as the uninterrupted run', async () => {

@@ -47,7 +47,7 @@ async function sets(): Promise<IdentitySet[]> {
 }
 
 test('precision is a run-time field: f32 by default, not part of the model identity; a bad value names the param', () => {
-  assert.equal(resolveConfig(params, NAMES).precision, 'f32');
+  assert.equal(resolveConfig(params, NAMES).run.precision, 'f32');
   assert.equal(configHash(resolveConfig({ ...params, precision: 'f16' }, NAMES)), configHash(resolveConfig(params, NAMES)));
   assert.throws(() => resolveConfig({ ...params, precision: 'fp16' }, NAMES), /train param 'precision' = "fp16": must be "f32" or "f16"/);
 });
@@ -66,7 +66,7 @@ test('f16 step: an overflowing loss scale skips the step and halves; good steps 
   const cfg = resolveConfig({ ...params, resolution: 16, stepsPerStable: { 16: 10 } }, NAMES);
   const model = new CombModel(cfg);
   model.build(16);
-  const adam = new Adam({ lr: cfg.lr, beta1: cfg.beta1, beta2: cfg.beta2, epsilon: cfg.epsilon });
+  const adam = new Adam(cfg.optim);
   const loader = new BatchLoader(await sets(), cfg);
   const weights = async () => Promise.all([...model.params.values()].map((v) => v.data()));
   setWebgpuPrecision('f16');

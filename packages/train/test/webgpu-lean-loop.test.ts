@@ -49,7 +49,7 @@ function countReads(): { reads: number; restore: () => void } {
 
 test('lossEvery is a run-time field: not part of the model identity; a bad value names the param', () => {
   assert.equal(configHash(resolveConfig({ ...params, lossEvery: 1 }, NAMES)), configHash(resolveConfig(params, NAMES)));
-  assert.equal(resolveConfig(params, NAMES).lossEvery, 10);
+  assert.equal(resolveConfig(params, NAMES).run.lossEvery, 10);
   assert.throws(() => resolveConfig({ ...params, lossEvery: 0 }, NAMES), /train param 'lossEvery' = 0: must be an integer >= 1/);
 });
 

@@ -44,7 +44,7 @@ test('webgpu: 30 lean training steps match wasm\'s losses within 1e-3', async (t
   {
     const model = new CombModel(cfg);
     model.build(R);
-    const adam = new Adam({ lr: cfg.lr, beta1: cfg.beta1, beta2: cfg.beta2, epsilon: cfg.epsilon });
+    const adam = new Adam(cfg.optim);
     const t0 = performance.now();
     for (let s = 0; s < STEPS; s++) wasm.push(await trainStep(model, adam, batch(s % 3)));
     t.diagnostic(`wasm: ${STEPS} steps in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
@@ -58,7 +58,7 @@ test('webgpu: 30 lean training steps match wasm\'s losses within 1e-3', async (t
   }
   const model = new CombModel(cfg);
   model.build(R);
-  const adam = new Adam({ lr: cfg.lr, beta1: cfg.beta1, beta2: cfg.beta2, epsilon: cfg.epsilon });
+  const adam = new Adam(cfg.optim);
   const before = tf.memory().numTensors;
   const pending = [];
   const t0 = performance.now();

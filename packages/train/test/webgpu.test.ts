@@ -41,7 +41,7 @@ async function runOn(engine: 'cpu' | 'webgpu'): Promise<Run> {
   const out: Run = { loss: (await value.data())[0], grads: {}, losses: [], params: {} };
   for (const [k, g] of Object.entries(grads)) out.grads[model.nameOf(k)] = (await g.data()) as Float32Array;
   tf.dispose([value, ...Object.values(grads)]);
-  const adam = new Adam(cfg);
+  const adam = new Adam(cfg.optim);
   for (let s = 0; s < 2; s++) out.losses.push(await trainStep(model, adam, batch(s, s + 1)));
   for (const [n, v] of model.params) out.params[n] = (await v.data()) as Float32Array;
   model.dispose();
@@ -94,7 +94,7 @@ test('webgpu: the comb model\'s loss, gradients and two Adam steps match the cpu
   for (const k of Object.keys(cpu.params)) {
     if (beforeNorm(k)) {
       const e = relError(gpu.params[k], cpu.params[k], 1);
-      assert.ok(e <= 2 * 2 * cfg.lr * 1.01, `bias ${k} before batch norm moved ${e} apart`);
+      assert.ok(e <= 2 * 2 * cfg.optim.lr * 1.01, `bias ${k} before batch norm moved ${e} apart`);
       continue;
     }
     const e = relError(gpu.params[k], cpu.params[k]);

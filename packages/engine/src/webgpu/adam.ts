@@ -8,7 +8,13 @@
  */
 import { tf } from '../tf.js';
 import { dispatchInPlace, FLAT_INDEX, MAIN } from './dispatch.js';
+import { webgpuInternals } from './tfjs-internals.js';
+import { bindingsSource, type Binding } from './program.js';
 import type { LossScaler } from './loss-scale.js';
+import { flags } from '../flags.js';
+import type { AdamHyper, AdamItem } from '../ops/adam.js';
+
+export type { AdamHyper, AdamItem } from '../ops/adam.js';
 
 /**
  * WGSL of one Adam step over K variables in one dispatch: invocation i updates element i - start[j] of the
@@ -17,17 +23,13 @@ import type { LossScaler } from './loss-scale.js';
  * uniform. K is bound by the device's storage buffers per shader stage.
  */
 function wgsl(K: number, scaled: boolean): string {
-  const written = scaled ? 4 : 3;
-  const decl: string[] = [];
-  for (let j = 0; j < K; j++) {
-    decl.push(`@group(0) @binding(${3 * j}) var<storage, read_write> w${j}: array<f32>;`,
-      `@group(0) @binding(${3 * j + 1}) var<storage, read_write> m${j}: array<f32>;`,
-      `@group(0) @binding(${3 * j + 2}) var<storage, read_write> v${j}: array<f32>;`);
-    if (scaled) decl.push(`@group(0) @binding(${3 * K + j}) var<storage, read_write> skips${j}: array<i32>;`);
-    decl.push(`@group(0) @binding(${written * K + j}) var<storage, read> g${j}: array<f32>;`);
-  }
-  const after = (written + 1) * K;
-  if (scaled) decl.push(`@group(0) @binding(${after}) var<storage, read> scale: array<f32>;`, `@group(0) @binding(${after + 1}) var<storage, read> state: array<i32>;`);
+  const each = (f: (j: number) => Binding[]) => Array.from({ length: K }, (_, j) => f(j)).flat();
+  const bindings: Binding[] = [
+    ...each((j) => ['w', 'm', 'v'].map((n) => ({ name: `${n}${j}`, write: true }))),
+    ...(scaled ? each((j) => [{ name: `skips${j}`, write: true, type: 'i32' }]) : []),
+    ...each((j) => [{ name: `g${j}` }]),
+    ...(scaled ? [{ name: 'scale' }, { name: 'state', type: 'i32' }] : []),
+  ];
   const body = (j: number) => `  if (i >= p.range[${j}].x && i < p.range[${j}].y) {
     let k = i - p.range[${j}].x;
     ${scaled ? `// a non-finite gradient somewhere in this step: skip it (no invocation reads skips in such a step)
@@ -51,8 +53,7 @@ function wgsl(K: number, scaled: boolean): string {
   return /* wgsl */ `
 // hyper[j]: (lr / bias correction 1, sqrt(bias correction 2)) or, scaled, (lr, -); range[j]: (start, end, t)
 struct Params { beta1: f32, beta2: f32, eps: f32, pad: f32, hyper: array<vec4<f32>, ${K}>, range: array<vec4<u32>, ${K}> };
-${decl.join('\n')}
-@group(0) @binding(${after + (scaled ? 2 : 0)}) var<uniform> p: Params;
+${bindingsSource(bindings, 'Params')}
 ${MAIN} {
   ${FLAT_INDEX}
 ${Array.from({ length: K }, (_, j) => body(j)).join('\n')}
@@ -68,7 +69,6 @@ export function adamGroupSize(maxStorageBuffers: number, scaled: boolean): numbe
 const MAX_GROUP = 8;
 const codes = new Map<string, string>();
 
-let enabled = true;
 let dispatched = 0;
 
 /** Dispatches recorded by webgpuAdamStep so far (they bypass tfjs's runWebGPUProgram; for profiles). */
@@ -76,31 +76,22 @@ export function webgpuAdamDispatches(): number {
   return dispatched;
 }
 
-/** Turns the fused Adam off (callers fall back to tf ops), for before/after benchmarks; see useWebgpuKernels. */
-export function setWebgpuAdam(on: boolean): void {
-  enabled = on;
-}
-
-export interface AdamHyper { lr: number; beta1: number; beta2: number; epsilon: number }
 
 /** Loss scaling for webgpuAdamStep: the scaler, and the variable's count of skipped steps (int32 [1], starts at 0). */
 export interface ScaledStep { scaler: LossScaler; skips: tf.Variable }
-
-/** One variable's part of a fused Adam step: w, m, v updated in place with gradient g at step t (1-based). */
-export interface AdamItem { w: tf.Variable; m: tf.Variable; v: tf.Variable; g: tf.Tensor; t: number; skips?: tf.Variable }
 
 /**
  * Adam steps of many variables in few dispatches (as many variables per dispatch as the device's storage-buffer
  * bindings allow: 4 on lavapipe's 16, more on a GPU's 32+). With `scaler`, every item's g is its gradient times
  * the scaler's scale and has its `skips` counter: a step the scaler flagged is skipped on the GPU (skips += 1) and
- * the bias correction uses t - skips. Returns false (nothing done) when the active backend is not webgpu or a
- * tensor is not float32 of its variable's size: the caller then runs its tf-ops Adam.
+ * the bias correction uses t - skips. Returns false (nothing done) when the flag fusedAdam is off, the active
+ * backend is not webgpu or a tensor is not float32 of its variable's size (the op adamSteps then runs its reference).
  */
 export function webgpuAdamSteps(items: AdamItem[], h: AdamHyper, scaler?: LossScaler): boolean {
-  if (!enabled || tf.getBackend() !== 'webgpu') return false;
+  if (!flags.fusedAdam || tf.getBackend() !== 'webgpu') return false;
   if (items.some((it) => [it.w, it.m, it.v, it.g].some((x) => x.dtype !== 'float32' || x.size !== it.w.size))) return false;
   if (scaler && items.some((it) => !it.skips)) throw new Error('webgpuAdamSteps: a loss-scaled step needs each variable\'s skips counter');
-  const device = (tf.backend() as unknown as { device: GPUDevice }).device;
+  const device = webgpuInternals().device;
   const K = adamGroupSize(device.limits.maxStorageBuffersPerShaderStage, !!scaler);
   for (let at = 0; at < items.length; at += K) {
     const group = items.slice(at, at + K);

@@ -7,65 +7,30 @@
  *                                  x B[k, n=ci] = W[kh,kw,ci,co]
  *   dW       C[KH*KW*Ci, Co]    = A[m=(kh,kw,ci), k=(b,oh,ow)] = x[b, oh*sh+kh-pt, ow*sw+kw-pl, ci]
  *                                  x B[k, n=co] = dy[b,oh,ow,co]            (split-K over b*oh*ow)
- * Anything else (NCHW, other dtypes, prelu) goes to tfjs's own kernel.
+ * One generator for the family (the specs and the GEMM runner); the kernels are conv2d.ts, conv2d-backprop-input.ts,
+ * conv2d-backprop-filter.ts and leaky-conv-grads.ts. Anything else (NCHW, other dtypes, prelu) goes to tfjs's own kernel.
  */
 import { tf } from '../tf.js';
 import { trySubgroupMatrixGemm } from './subgroup-matrix-run.js';
-import { chooseTiling, epilogueKey, f, gemmSource, reduceSource, type Activation, type Epilogue, type GemmSpec, type Precision } from './gemm.js';
+import { chooseTiling, epilogueKey, f, gemmSource, reduceSource, type Epilogue, type GemmSpec } from './gemm.js';
+import { flags } from '../flags.js';
+import { tfjsProgram as program } from './program.js';
+import type { WebgpuInternals } from './tfjs-internals.js';
+
+export { elementwiseProgram } from './program.js';
 
 type TensorInfo = tf.TensorInfo;
 type Attrs = Record<string, unknown>;
 
-/** The parts of tfjs-backend-webgpu's WebGPUBackend used here. */
-export interface WebgpuBackend {
-  runWebGPUProgram(program: object, inputs: TensorInfo[], dtype: string, uniforms?: unknown[]): TensorInfo;
-  disposeData(dataId: object): boolean;
-}
-
-/** A program object as tfjs-backend-webgpu expects it (its WebGPUProgram interface). */
-export function program(key: string, variableNames: string[], outputShape: number[], dispatch: [number, number, number],
-  workgroupSize: [number, number, number], code: string | (() => string), flat = false): object {
-  return {
-    variableNames,
-    outputShape,
-    shaderKey: `facecomb_${key}`,
-    dispatchLayout: flat ? { x: outputShape.map((_, i) => i) } : { x: [0], y: [1], z: [2] },
-    dispatch,
-    workgroupSize,
-    size: false,
-    // tfjs asks for the code only when its pipeline cache misses: generate it lazily (once per shape, not per dispatch)
-    getUserCode: typeof code === 'function' ? code : () => code,
-  };
-}
-
-/**
- * A flat elementwise program over `shape`: `body` runs for each i < size (256 threads a workgroup, the workgroups
- * folded into two dimensions past 65535); `prelude` holds WGSL functions the body calls.
- */
-export function elementwiseProgram(key: string, names: string[], shape: number[], body: string, prelude = ''): object {
-  const n = tf.util.sizeFromShape(shape);
-  const groups = Math.ceil(n / 256), dx = Math.min(groups, 65535);
-  const code = `${prelude}
-fn main() {
-  let i = (i32(workgroupId.y) * ${dx} + i32(workgroupId.x)) * 256 + i32(localIndex);
-  if (i < ${n}) { ${body} }
-}`;
-  return program(`${key}_${n}`, names, shape, [dx, Math.ceil(groups / dx), 1], [256, 1, 1], code);
-}
-
-let precision: Precision = 'f32';
-
-/** Operand precision of the conv GEMMs from now on ('f16' needs a device with shader-f16: see setWebgpuPrecision). */
-export function setConvPrecision(p: Precision): void {
-  precision = p;
-}
+/** The backend as our kernels see it (its internals: tfjs-internals.ts). */
+export type WebgpuBackend = WebgpuInternals;
 
 /** Runs a GEMM (split-K plus reduction when the tiling asks for it); the result has `outShape`. */
 export function runGemm(backend: WebgpuBackend, spec: GemmSpec, inputs: { names: string[]; infos: TensorInfo[] },
   outShape: number[], epi: Epilogue, splitK: boolean): TensorInfo {
   const smx = trySubgroupMatrixGemm(backend, spec, inputs, outShape, epi, splitK); // tensor cores, when on
   if (smx) return smx;
-  const t = chooseTiling(spec.M, spec.N, spec.K, splitK, precision);
+  const t = chooseTiling(spec.M, spec.N, spec.K, splitK, flags.webgpuPrecision);
   const key = `${spec.key}_${t.BM}x${t.BN}x${t.BK}_${t.TM}_s${t.S}${t.precision === 'f16' ? '_h' : ''}`;
   const dispatch: [number, number, number] = [t.DX, Math.ceil(t.tiles / t.DX), t.S];
   const wg: [number, number, number] = [t.TX * t.TY, 1, 1];
@@ -98,7 +63,7 @@ interface Geometry {
   KH: number; KW: number; sh: number; sw: number; dh: number; dw: number; pt: number; pl: number;
 }
 
-function geometry(xShape: number[], filterShape: number[], attrs: Attrs, depthwise = false): Geometry {
+export function geometry(xShape: number[], filterShape: number[], attrs: Attrs, depthwise = false): Geometry {
   const { strides, pad, dilations, dimRoundingMode } = attrs as {
     strides: number | [number, number]; pad: 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
     dilations?: number | [number, number]; dimRoundingMode?: 'floor' | 'round' | 'ceil';
@@ -128,12 +93,12 @@ function vec4(name: string, index: string, call = false): string {
  * derivative, taken from the saved output `yv`: 1 where y > 0, else leak (the same as at the pre-activation
  * for leak >= 0, since y = leak * z <= 0 exactly where z <= 0).
  */
-function dyReader(leak?: number): string {
+export function dyReader(leak?: number): string {
   return leak === undefined ? 'fn dyAt(i: i32) -> f32 { return dy[i]; }'
     : `fn dyAt(i: i32) -> f32 { let d = dy[i]; return select(d * ${f(leak)}, d, yv[i] > 0.0); }`;
 }
 
-const leakKey = (leak?: number) => (leak === undefined ? '' : `_leak${leak}`);
+export const leakKey = (leak?: number) => (leak === undefined ? '' : `_leak${leak}`);
 
 /**
  * loadA and its vec4 form loadA4 (four neighbouring k, when `vec4` allows) from one body: `prefix(zero)` decodes
@@ -199,52 +164,16 @@ export function filterGradSpec(g: Geometry, leak?: number): GemmSpec {
   };
 }
 
-const LINEAR: Epilogue = { bias: false, activation: 'linear', leakyreluAlpha: 0 };
-const ACTIVATIONS: readonly string[] = ['linear', 'relu', 'relu6', 'leakyrelu', 'elu', 'sigmoid'];
+export const LINEAR: Epilogue = { bias: false, activation: 'linear', leakyreluAlpha: 0 };
+export const ACTIVATIONS: readonly string[] = ['linear', 'relu', 'relu6', 'leakyrelu', 'elu', 'sigmoid'];
 
-function ours(...infos: (TensorInfo | undefined | null)[]): boolean {
+/** Whether our kernels cover these inputs (float32; tfjs's own run the rest). */
+export function ours(...infos: (TensorInfo | undefined | null)[]): boolean {
   return infos.every((t) => !t || t.dtype === 'float32');
 }
 
-type KernelArgs = { inputs: Record<string, TensorInfo>; attrs?: Attrs; backend: WebgpuBackend };
-type Fallback = (args: KernelArgs) => TensorInfo;
-
-export function conv2d(args: KernelArgs, fallback: Fallback): TensorInfo {
-  const { x, filter } = args.inputs;
-  const attrs = args.attrs ?? {};
-  if (attrs.dataFormat === 'NCHW' || !ours(x, filter)) return fallback(args);
-  const g = geometry(x.shape, filter.shape, attrs);
-  return runGemm(args.backend, forwardSpec(g), { names: ['x', 'wt'], infos: [x, filter] }, [g.B, g.OH, g.OW, g.Co], LINEAR, true);
-}
-
-export function fusedConv2d(args: KernelArgs, fallback: Fallback): TensorInfo {
-  const { x, filter, bias, preluActivationWeights } = args.inputs;
-  const attrs = args.attrs ?? {};
-  const activation = (attrs.activation as string | undefined) ?? 'linear';
-  const g = attrs.dataFormat === 'NCHW' ? null : geometry(x.shape, filter.shape, attrs);
-  const biasOk = !bias || (g !== null && tf.util.sizeFromShape(bias.shape) === g.Co);
-  if (!g || preluActivationWeights || !ACTIVATIONS.includes(activation) || !biasOk || !ours(x, filter, bias)) return fallback(args);
-  const epi: Epilogue = { bias: !!bias, activation: activation as Activation, leakyreluAlpha: (attrs.leakyreluAlpha as number | undefined) ?? 0.2 };
-  const names = ['x', 'wt', ...(bias ? ['bias'] : [])];
-  const infos = [x, filter, ...(bias ? [bias] : [])];
-  return runGemm(args.backend, forwardSpec(g), { names, infos }, [g.B, g.OH, g.OW, g.Co], epi, true);
-}
-
-export function conv2dBackpropInput(args: KernelArgs, fallback: Fallback): TensorInfo {
-  const { dy, filter } = args.inputs;
-  const attrs = args.attrs ?? {};
-  if (attrs.dataFormat === 'NCHW' || !ours(dy, filter)) return fallback(args);
-  const g = geometry(attrs.inputShape as number[], filter.shape, attrs);
-  return runGemm(args.backend, inputGradSpec(g), { names: ['dy', 'wt'], infos: [dy, filter] }, [g.B, g.H, g.W, g.Ci], LINEAR, true);
-}
-
-export function conv2dBackpropFilter(args: KernelArgs, fallback: Fallback): TensorInfo {
-  const { x, dy } = args.inputs;
-  const attrs = args.attrs ?? {};
-  if (attrs.dataFormat === 'NCHW' || !ours(x, dy)) return fallback(args);
-  const g = geometry(x.shape, attrs.filterShape as number[], attrs);
-  return runGemm(args.backend, filterGradSpec(g), { names: ['x', 'dy'], infos: [x, dy] }, [g.KH, g.KW, g.Ci, g.Co], LINEAR, true);
-}
+export type KernelArgs = { inputs: Record<string, TensorInfo>; attrs?: Attrs; backend: WebgpuBackend };
+export type Fallback = (args: KernelArgs) => TensorInfo;
 
 /** db[n] = sum over the rows (b, oh, ow) of dyAt: a one-row GEMM against ones (split-K over the rows). */
 export function biasGradSpec(rows: number, Co: number, leak?: number): GemmSpec {
@@ -257,45 +186,4 @@ export function biasGradSpec(rows: number, Co: number, leak?: number): GemmSpec 
     aAlongK: false,
     bAlongK: false,
   };
-}
-
-/*
- * The gradients of y = LeakyReLU(conv2d(x, filter) + bias, alpha) (NHWC f32, dilation 1) from dy and the saved
- * output y ('yv'), the activation's derivative applied as each kernel loads dy (no dy' tensor, no elementwise
- * pass). Kernels of their own (registered on webgpu only, so tf.profile names them); conv-act.ts calls them
- * after checking they cover the inputs, and the attrs are those of Conv2DBackpropInput/Filter plus leakyreluAlpha.
- */
-function leakOf(args: KernelArgs): number {
-  const a = (args.attrs ?? {}).leakyreluAlpha as number;
-  if (!(a >= 0) || args.attrs?.dataFormat === 'NCHW') throw new Error(`${JSON.stringify(args.attrs)}: needs NHWC and leakyreluAlpha >= 0`);
-  return a;
-}
-
-export function leakyConv2dBackpropInput(args: KernelArgs): TensorInfo {
-  const { dy, y, filter } = args.inputs;
-  const leak = leakOf(args);
-  const g = geometry(args.attrs!.inputShape as number[], filter.shape, args.attrs!);
-  return runGemm(args.backend, inputGradSpec(g, leak), { names: ['dy', 'yv', 'wt'], infos: [dy, y, filter] }, [g.B, g.H, g.W, g.Ci], LINEAR, true);
-}
-
-export function leakyConv2dBackpropFilter(args: KernelArgs): TensorInfo {
-  const { x, dy, y } = args.inputs;
-  const leak = leakOf(args);
-  const g = geometry(x.shape, args.attrs!.filterShape as number[], args.attrs!);
-  return runGemm(args.backend, filterGradSpec(g, leak), { names: ['x', 'dy', 'yv'], infos: [x, dy, y] }, [g.KH, g.KW, g.Ci, g.Co], LINEAR, true);
-}
-
-/** dy' = dy * LeakyReLU'(from y) as one elementwise pass (instead of tf's Greater, Multiply, Select). */
-export function leakyReluGradFromOutput(args: KernelArgs): TensorInfo {
-  const { dy, y } = args.inputs;
-  const leak = leakOf(args);
-  const p = elementwiseProgram(`leakygrad${leakKey(leak)}`, ['dy', 'yv'], dy.shape, '_ = uniforms.NAN; result[i] = dyAt(i);', dyReader(leak));
-  return args.backend.runWebGPUProgram(p, [dy, y], 'float32');
-}
-
-export function leakyConv2dBiasGrad(args: KernelArgs): TensorInfo {
-  const { dy, y } = args.inputs;
-  const Co = dy.shape[dy.shape.length - 1];
-  const spec = biasGradSpec(tf.util.sizeFromShape(dy.shape) / Co, Co, leakOf(args));
-  return runGemm(args.backend, spec, { names: ['dy', 'yv'], infos: [dy, y] }, [Co], LINEAR, true);
 }

@@ -6,26 +6,7 @@
  * subgroup-matrix GEMMs (whose WGSL needs `enable` directives that tfjs's program wrapper cannot emit).
  */
 import { tf } from '../tf.js';
-
-interface Internals {
-  device: GPUDevice;
-  tensorMap: { get(id: object): { resource: GPUBuffer | null; values: unknown } };
-  uploadToGPU(id: object): void;
-  ensureCommandEncoderReady(): void;
-  commandEncoder: GPUCommandEncoder;
-  computePassEncoder: GPUComputePassEncoder | null;
-  dispatchCountInPass: number;
-  commandQueueOwnedIds: WeakSet<object>;
-  uniformPendingDisposal: GPUBuffer[];
-  bufferManager: { acquireBuffer(size: number, usage: number): GPUBuffer };
-  endComputePassEncoder(): void;
-  submitQueue(): void;
-  activeTimers?: { name: string; query: Promise<number> }[] | null;
-  supportTimestampQuery: boolean;
-  querySet: GPUQuerySet | null;
-  querySetCount: number;
-  getQueryTime(): Promise<number>;
-}
+import { webgpuInternals } from './tfjs-internals.js';
 
 const pipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
 let count = 0;
@@ -52,7 +33,7 @@ export interface OwnDispatch {
 
 /** Records one dispatch into tfjs's command stream. */
 export function recordDispatch(d: OwnDispatch): void {
-  const be = tf.backend() as unknown as Internals;
+  const be = webgpuInternals();
   let byKey = pipelines.get(be.device);
   if (!byKey) pipelines.set(be.device, (byKey = new Map()));
   let pipeline = byKey.get(d.key);

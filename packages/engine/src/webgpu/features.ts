@@ -9,6 +9,7 @@
  */
 
 import { tf } from '../tf.js';
+import { webgpuInternals } from './tfjs-internals.js';
 
 /** Features requested when present (f16 arithmetic; tensor cores through subgroup matrices). */
 export const OPTIONAL_FEATURES: readonly string[] = ['shader-f16', 'chromium-experimental-subgroup-matrix'];
@@ -92,5 +93,5 @@ function hoistEnableF16(device: GPUDevice): void {
 /** Whether the active webgpu device has shader-f16 (false on any other engine). */
 export function webgpuHasF16(): boolean {
   if (tf.getBackend() !== 'webgpu') return false;
-  return (tf.backend() as unknown as { device: GPUDevice }).device.features.has('shader-f16');
+  return webgpuInternals().device.features.has('shader-f16');
 }

@@ -17,7 +17,9 @@
  * always shows as a non-finite result (what loss scaling checks for).
  */
 
-export type Precision = 'f32' | 'f16';
+import { flags, type Precision } from '../flags.js';
+
+export type { Precision } from '../flags.js';
 
 export type Activation = 'linear' | 'relu' | 'relu6' | 'leakyrelu' | 'elu' | 'sigmoid';
 
@@ -62,19 +64,7 @@ export interface GemmTiling {
   precision: Precision;
 }
 
-/** Workgroups a GEMM should spread over before split-K stops paying (a few per SM of a large GPU). */
-let targetWorkgroups = 256;
 const THREADS = 256;
-
-/** For benchmarks: how many workgroups split-K aims at (1 turns split-K off). */
-export function setSplitKTarget(n: number): void {
-  targetWorkgroups = Math.max(1, Math.floor(n));
-}
-
-/** The current split-K workgroup target (for other GEMM kernels that split the same way). */
-export function splitKTarget(): number {
-  return targetWorkgroups;
-}
 
 function pow2Floor(n: number): number {
   return 2 ** Math.floor(Math.log2(Math.max(1, n)));
@@ -92,7 +82,8 @@ export function chooseTiling(M: number, N: number, K: number, splitK: boolean, p
   const BK = Math.min(16, pow2Floor((precision === 'f16' ? 8192 : 4096) / (BM + BN)));
   const tiles = Math.ceil(M / BM) * Math.ceil(N / BN);
   let S = 1;
-  if (splitK && tiles < targetWorkgroups) S = Math.max(1, Math.min(Math.ceil(targetWorkgroups / tiles), Math.floor(K / (8 * BK))));
+  // split-K until about flags.splitKTarget workgroups run (a few per SM of a large GPU)
+  if (splitK && tiles < flags.splitKTarget) S = Math.max(1, Math.min(Math.ceil(flags.splitKTarget / tiles), Math.floor(K / (8 * BK))));
   const KC = Math.ceil(Math.ceil(K / S) / BK) * BK;
   S = Math.ceil(K / KC);
   const DX = Math.min(tiles, 32768);
@@ -123,19 +114,9 @@ export function epilogueKey(e: Epilogue | null): string {
   return e ? `${e.bias ? 'b' : ''}${e.activation}${e.activation === 'leakyrelu' ? e.leakyreluAlpha : ''}` : 'raw';
 }
 
-/**
- * The GEMM's user code (tfjs prepends bindings: `result` is the output, inputs by their variable names).
- * With t.S > 1 it writes partial sums ([S, M*N]); otherwise C with `epi` applied (null: raw C).
- */
-export function gemmSource(s: GemmSpec, t: GemmTiling, epi: Epilogue | null): string {
-  if (s.loadA4 && !s.aAlongK) throw new Error(`${s.key}: loadA4 needs A contiguous along k`);
-  const { BM, BN, BK, TM, TX, TY, KC, DX } = t;
-  const NT = TX * TY;
-  const BN4 = BN / 4;
-  const tilesN = Math.ceil(s.N / BN);
-  const final = t.S === 1 && epi !== null;
+/** WGSL statements staging one BK slice of A and of B in workgroup memory (converted to f16 when t.precision is). */
+function stagingSource(s: GemmSpec, t: GemmTiling): { aLoad: string; bLoad: string } {
   const h = t.precision === 'f16';
-  const T = h ? 'f16' : 'f32';
   const cvt = h ? 'h' : ''; // staging conversion (f16: h() / h4() below)
   const aIdx = s.aAlongK ? 'let kk = e % BK; let mm = e / BK;' : 'let kk = e / BM; let mm = e % BM;';
   const aLoad = !s.loadA4
@@ -171,13 +152,13 @@ export function gemmSource(s: GemmSpec, t: GemmTiling, epi: Epilogue | null): st
         }
         Bs[e] = ${h ? 'h4' : ''}(v);
       }`;
-  const store = final
-    ? 'result[m * N + n] = epilogue(v[c], n);'
-    : 'result[kz * M * N + m * N + n] = v[c];';
-  // Accumulators and the inner product are unrolled by hand: registers, not an indexed array.
-  const rows = Array.from({ length: TM }, (_, i) => i);
+  return { aLoad, bLoad };
+}
+
+/** WGSL of the inner product over one staged slice, unrolled by hand (registers, not an indexed array). */
+function innerSource(t: GemmTiling, rows: number[]): string {
   // f16: each BK slice is summed in f16 registers (hN), then added into the f32 accumulators (accN)
-  const inner = h
+  return t.precision === 'f16'
     ? `${rows.map((i) => `var h${i} = vec4<f16>(0.0);`).join(' ')}
     for (var kk = 0; kk < BK; kk++) {
       let b = Bs[kk * BN4 + tx];
@@ -190,7 +171,9 @@ export function gemmSource(s: GemmSpec, t: GemmTiling, epi: Epilogue | null): st
       let ab = kk * BM + ty * TM;
       ${rows.map((i) => `acc${i} = fma(vec4<f32>(As[ab + ${i}]), b, acc${i});`).join('\n      ')}
     }`;
-  return `${h ? `enable f16;
+}
+
+const F16_HELPERS = `enable f16;
 // f32 -> f16 with +-inf beyond f16's range (a plain conversion of an out-of-range value is indeterminate);
 // the infinity's bits are read from a variable: a constant infinity is a shader-creation error
 var<private> HALF_INF: u32 = 0x7c007c00u;
@@ -198,7 +181,26 @@ fn h(v: f32) -> f16 {
   if (abs(v) > 65504.0) { return bitcast<vec2<f16>>(HALF_INF).x * f16(sign(v)); }
   return f16(v);
 }
-fn h4(v: vec4<f32>) -> vec4<f16> { return vec4<f16>(h(v.x), h(v.y), h(v.z), h(v.w)); }` : ''}
+fn h4(v: vec4<f32>) -> vec4<f16> { return vec4<f16>(h(v.x), h(v.y), h(v.z), h(v.w)); }`;
+
+/**
+ * The GEMM's user code (tfjs prepends bindings: `result` is the output, inputs by their variable names).
+ * With t.S > 1 it writes partial sums ([S, M*N]); otherwise C with `epi` applied (null: raw C).
+ */
+export function gemmSource(s: GemmSpec, t: GemmTiling, epi: Epilogue | null): string {
+  if (s.loadA4 && !s.aAlongK) throw new Error(`${s.key}: loadA4 needs A contiguous along k`);
+  const { BM, BN, BK, TM, TX, TY, KC, DX } = t;
+  const NT = TX * TY;
+  const BN4 = BN / 4;
+  const tilesN = Math.ceil(s.N / BN);
+  const final = t.S === 1 && epi !== null;
+  const T = t.precision === 'f16' ? 'f16' : 'f32';
+  const { aLoad, bLoad } = stagingSource(s, t);
+  const store = final
+    ? 'result[m * N + n] = epilogue(v[c], n);'
+    : 'result[kz * M * N + m * N + n] = v[c];';
+  const rows = Array.from({ length: TM }, (_, i) => i);
+  return `${t.precision === 'f16' ? F16_HELPERS : ''}
 const M = ${s.M}; const N = ${s.N}; const K = ${s.K};
 const BM = ${BM}; const BN = ${BN}; const BN4 = ${BN4}; const BK = ${BK}; const TM = ${TM};
 const TX = ${TX}; const NT = ${NT}; const KC = ${KC}; const TILES_N = ${tilesN}; const DX = ${DX};
@@ -232,7 +234,7 @@ fn main() {
 ${aLoad}
     ${bLoad}
     workgroupBarrier();
-    ${inner}
+    ${innerSource(t, rows)}
     workgroupBarrier();
   }
   ${rows.map((i) => `store(m0 + ty * TM + ${i}, n0 + tx * 4, kz, acc${i});`).join('\n  ')}

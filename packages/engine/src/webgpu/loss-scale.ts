@@ -8,10 +8,12 @@
  */
 import { tf } from '../tf.js';
 import { dispatchInPlace, FLAT_INDEX, MAIN } from './dispatch.js';
+import { webgpuInternals } from './tfjs-internals.js';
+import { bindingsSource, type Binding } from './program.js';
 
 /** WGSL of the check of K gradients in one dispatch: invocation i tests element i - end[j-1] of gradient j. */
 function checkSource(K: number): string {
-  const decl = Array.from({ length: K }, (_, j) => `@group(0) @binding(${j + 1}) var<storage, read> g${j}: array<f32>;`);
+  const bindings: Binding[] = [{ name: 'state', write: true, type: 'atomic<i32>' }, ...Array.from({ length: K }, (_, j) => ({ name: `g${j}` }))];
   // exponent bits all set: inf or NaN (tested on the bits: float comparisons may assume finite values)
   const body = Array.from({ length: K }, (_, j) => `  if (i < p.end[${j}].x) {
     if ((bitcast<u32>(g${j}[i - ${j === 0 ? '0u' : `p.end[${j - 1}].x`}]) & 0x7f800000u) == 0x7f800000u) { atomicOr(&state[0], 1); }
@@ -19,9 +21,7 @@ function checkSource(K: number): string {
   }`);
   return /* wgsl */ `
 struct Params { end: array<vec4<u32>, ${K}> };
-@group(0) @binding(0) var<storage, read_write> state: array<atomic<i32>>;
-${decl.join('\n')}
-@group(0) @binding(${K + 1}) var<uniform> p: Params;
+${bindingsSource(bindings, 'Params')}
 ${MAIN} {
   ${FLAT_INDEX}
 ${body.join('\n')}
@@ -34,9 +34,7 @@ const MAX_CHECK_GROUP = 8;
 
 const UPDATE = /* wgsl */ `
 struct Params { growthInterval: i32, minScale: f32, maxScale: f32, pad: f32 };
-@group(0) @binding(0) var<storage, read_write> scale: array<f32>;
-@group(0) @binding(1) var<storage, read_write> state: array<i32>;
-@group(0) @binding(2) var<uniform> p: Params;
+${bindingsSource([{ name: 'scale', write: true }, { name: 'state', write: true, type: 'i32' }], 'Params')}
 ${MAIN} {
   ${FLAT_INDEX}
   if (i > 0u) { return; }
@@ -99,7 +97,7 @@ export class LossScaler {
   /** Raises this step's flag if any of the gradients (float32) holds an inf or NaN: several per dispatch, no read. */
   checkAll(gs: tf.Tensor[]): void {
     for (const g of gs) if (g.dtype !== 'float32') throw new Error(`loss scale check: gradient of dtype ${g.dtype}`);
-    const device = (tf.backend() as unknown as { device: GPUDevice }).device;
+    const device = webgpuInternals().device;
     const K = Math.max(1, Math.min(MAX_CHECK_GROUP, device.limits.maxStorageBuffersPerShaderStage - 1));
     for (let at = 0; at < gs.length; at += K) {
       const group = gs.slice(at, at + K);

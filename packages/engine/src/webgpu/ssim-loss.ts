@@ -4,47 +4,20 @@
  * mask and both mask sums; then one workgroup adds them and forms the loss) and 2 backward (per window
  * position, the three coefficients of dS/d(mean y, mean y^2, mean xy), already scaled by the upstream gradient
  * and the normalisation; then per pixel, the sum over the windows covering it plus the L1 term). The composed
- * tf ops take dozens. Same formula as @facecomb/train's loss.ts (maskedSsim, maskedL1, reconstructionLoss).
+ * tf ops take dozens. The op and its reference: ops/ssim-l1-loss.ts.
  * All geometry is baked into the shaders as constants.
  */
 import { tf } from '../tf.js';
-import type { WebgpuBackend } from './conv.js';
-
-/** What the fused loss computes: l1 * L1 + ssim * (share - S) / 2, with optional whole-batch mask sums (shards). */
-export interface FusedLossSpec {
-  l1: number;
-  ssim: number;
-  window: number;
-  /** Mask sums of the whole batch and this shard's share (see LossNorm in @facecomb/train). */
-  norm?: { l1: number; ssim: number; share: number };
-}
-
-let enabled = true;
-
-/** Turns the fused loss off (callers fall back to tf ops), for before/after checks; see useWebgpuKernels. */
-export function setWebgpuLoss(on: boolean): void {
-  enabled = on;
-}
+import { webgpuInternals } from './tfjs-internals.js';
+import { tfjsProgram256 as program } from './program.js';
+import { flags } from '../flags.js';
+import type { FusedLossSpec } from '../ops/ssim-l1-loss.js';
 
 const WG = 256;
 /** At most this many workgroups write partial sums (the final pass and the backward read them all). */
 const MAX_GROUPS = 256;
 
 interface Geo { B: number; H: number; W: number; C: number; K: number; HO: number; WO: number; NP: number; NW: number; G: number }
-
-function program(key: string, variableNames: string[], outputShape: number[], groups: number, code: string): object {
-  const dx = Math.min(groups, 65535);
-  return {
-    variableNames,
-    outputShape,
-    shaderKey: `facecomb_${key}`,
-    dispatchLayout: { x: [0], y: [1], z: [2] },
-    dispatch: [dx, Math.ceil(groups / dx), 1],
-    workgroupSize: [WG, 1, 1],
-    size: false,
-    getUserCode: () => code,
-  };
-}
 
 const f = (v: number) => (Number.isInteger(v) ? `${v}.0` : `${v}`);
 
@@ -232,15 +205,19 @@ function key(g: Geo, s: FusedLossSpec): string {
 }
 
 /**
- * The loss (a scalar, differentiable w.r.t. y only: x and mask are data) on the fused kernels, or null
- * when the active backend is not webgpu, the fused loss is switched off, or the inputs are not covered
- * (then the caller composes tf ops).
+ * The loss (a scalar, differentiable w.r.t. y only: x and mask are data) on the fused kernels, or null (the op
+ * runs its reference) when the flag fusedLoss is off or the inputs are not covered.
  */
-export function webgpuReconstructionLoss(y: tf.Tensor4D, x: tf.Tensor4D, mask: tf.Tensor4D, spec: FusedLossSpec): tf.Scalar | null {
-  if (!enabled || tf.getBackend() !== 'webgpu') return null;
+export function webgpuSsimL1Loss(y: tf.Tensor4D, x: tf.Tensor4D, mask: tf.Tensor4D, spec: FusedLossSpec): tf.Scalar | null {
+  if (!flags.fusedLoss) return null;
+  const loss = fusedLoss(y, x, mask, spec);
+  return loss && spec.extra ? (tf.add(loss, spec.extra) as tf.Scalar) : loss;
+}
+
+function fusedLoss(y: tf.Tensor4D, x: tf.Tensor4D, mask: tf.Tensor4D, spec: FusedLossSpec): tf.Scalar | null {
   const g = geometry(y, x, mask, spec.window);
   if (!g) return null;
-  const be = tf.backend() as unknown as WebgpuBackend;
+  const be = webgpuInternals();
   const k = key(g, spec);
   const make = (info: tf.TensorInfo) => tf.engine().makeTensorFromTensorInfo(info);
   const fn = tf.customGrad(((yy: tf.Tensor, save: (ts: tf.Tensor[]) => void) => {

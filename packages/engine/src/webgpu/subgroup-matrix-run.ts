@@ -10,10 +10,12 @@
 import { tf } from '../tf.js';
 import { relError } from '../compare.js';
 import { adapterFacts, type SubgroupMatrixConfig } from './features.js';
-import { splitKTarget, epilogueKey, type Epilogue, type GemmSpec } from './gemm.js';
+import { flags } from '../flags.js';
+import { epilogueKey, type Epilogue, type GemmSpec } from './gemm.js';
 import { pickSmxConfig, smxSource, smxTiling, smxWorkgroupBytes, SMX_FEATURE, SMX_SYNTAXES, type SmxMode, type SmxSyntax } from './subgroup-matrix.js';
 import { forwardSpec, reducePartials, type WebgpuBackend } from './conv.js';
 import { recordDispatch } from './dispatch.js';
+import { webgpuInternals } from './tfjs-internals.js';
 
 type TensorInfo = tf.TensorInfo;
 /** Which of the three conv GEMMs run on subgroup matrices (their GemmSpec key prefixes). */
@@ -29,12 +31,6 @@ export interface SmxStatus {
   kinds: SmxKind[];
   /** Relative error against our f32 kernels per validated GEMM. */
   errors?: Partial<Record<SmxKind, number>>;
-}
-
-interface Internals {
-  device: GPUDevice;
-  tensorMap: { get(id: object): { dtype: string } };
-  makeTensorInfo(shape: number[], dtype: string): TensorInfo;
 }
 
 interface State { mode: SmxMode; config: SubgroupMatrixConfig; sg: number; syntax: SmxSyntax; kinds: SmxKind[] }
@@ -72,10 +68,10 @@ export function trySubgroupMatrixGemm(backend: WebgpuBackend, spec: GemmSpec, in
   outShape: number[], epi: Epilogue, splitK: boolean): TensorInfo | null {
   const st = state;
   if (!st || !st.kinds.some((k) => spec.key.startsWith(`${k}_`))) return null;
-  const be = backend as unknown as Internals;
+  const be = backend;
   // bound as array<f32>: a float32 tensor holding an int32 buffer (a cast from bool) stays with the f32 kernels
   if (inputs.infos.some((i) => be.tensorMap.get(i.dataId).dtype !== 'float32')) return null;
-  const t = smxTiling(spec.M, spec.N, spec.K, st.config, st.sg, splitK, splitKTarget());
+  const t = smxTiling(spec.M, spec.N, spec.K, st.config, st.sg, splitK, flags.splitKTarget);
   const groups: [number, number, number] = [t.DX, Math.ceil(t.tiles / t.DX), t.S];
   const key = `${st.mode}_${st.syntax}_${spec.key}_${t.BM}x${t.BN}x${t.BK}_s${t.S}`;
   const biasInput = epi.bias ? 1 : 0;
@@ -146,7 +142,7 @@ export async function initSubgroupMatrix(opts: InitSmxOptions = {}): Promise<Smx
     return subgroupMatrixStatus();
   };
   if (tf.getBackend() !== 'webgpu') return off(`the backend is ${tf.getBackend()}, not webgpu`);
-  const be = tf.backend() as unknown as Internals;
+  const be = webgpuInternals();
   const facts = adapterFacts();
   let config: SubgroupMatrixConfig;
   let sg: number;

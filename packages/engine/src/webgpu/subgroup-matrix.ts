@@ -15,6 +15,7 @@
  */
 import type { SubgroupMatrixConfig } from './features.js';
 import { epilogueSource, type Epilogue, type GemmSpec } from './gemm.js';
+import { bindingsSource } from './program.js';
 
 export type SmxMode = 'hardware' | 'emulate';
 /**
@@ -72,15 +73,10 @@ export function smxWorkgroupBytes(t: SmxTiling): number {
   return 2 * (t.BM * t.BK + t.BK * t.BN) + 4 * (t.NT / t.SG) * t.CM * t.CN;
 }
 
-/**
- * The whole WGSL module (bindings included: `result` at 0, then `inputs` in order, all array<f32>).
- * With t.S > 1 it writes raw partial sums ([S, M*N]); otherwise C with `epi` applied.
- */
-export function smxSource(s: GemmSpec, t: SmxTiling, epi: Epilogue | null, inputs: string[], mode: SmxMode, syntax: SmxSyntax = 'template'): string {
+/** WGSL of the builtin calls (or their emulation): the multiply-accumulates of one CK step, the accumulators, a fragment's store. */
+function smxParts(t: SmxTiling, mode: SmxMode, syntax: SmxSyntax): { mma: string[]; accDecl: string[]; storeFrag: (acc: string) => string; frags: [number, number][] } {
   const hw = mode === 'hardware';
-  const final = t.S === 1 && epi !== null;
-  const { CM, CN, CK, SG, FM, FN } = t;
-  const Q = (CM * CN) / SG;
+  const { CM, CN, CK, FM, FN } = t;
   const frags: [number, number][] = [];
   for (let i = 0; i < FM; i++) for (let j = 0; j < FN; j++) frags.push([i, j]);
   const left = `subgroup_matrix_left<f16, ${CK}, ${CM}>`;
@@ -105,13 +101,25 @@ export function smxSource(s: GemmSpec, t: SmxTiling, epi: Epilogue | null, input
   const accDecl = frags.map(([i, j]) => (hw
     ? `var acc${i}${j} = subgroup_matrix_result<f32, ${CN}, ${CM}>();`
     : `var acc${i}${j}: array<f32, Q>;`));
+  return { mma, accDecl, storeFrag, frags };
+}
+
+/**
+ * The whole WGSL module (bindings included: `result` at 0, then `inputs` in order, all array<f32>).
+ * With t.S > 1 it writes raw partial sums ([S, M*N]); otherwise C with `epi` applied.
+ */
+export function smxSource(s: GemmSpec, t: SmxTiling, epi: Epilogue | null, inputs: string[], mode: SmxMode, syntax: SmxSyntax = 'template'): string {
+  const hw = mode === 'hardware';
+  const final = t.S === 1 && epi !== null;
+  const { CM, CN, CK, SG, FM, FN } = t;
+  const Q = (CM * CN) / SG;
+  const { mma, accDecl, storeFrag, frags } = smxParts(t, mode, syntax);
   const aIdx = s.aAlongK ? 'let kk = e % BK; let mm = e / BK;' : 'let mm = e % BM; let kk = e / BM;';
   const bIdx = s.bAlongK ? 'let kk = e % BK; let nn = e / BK;' : 'let nn = e % BN; let kk = e / BN;';
   const write = final ? 'result[m * N + n] = epilogue(v, n);' : 'result[kz * M * N + m * N + n] = v;';
   return `enable f16;
 ${hw ? 'enable chromium_experimental_subgroup_matrix;' : ''}
-@group(0) @binding(0) var<storage, read_write> result: array<f32>;
-${inputs.map((name, i) => `@group(0) @binding(${i + 1}) var<storage, read> ${name}: array<f32>;`).join('\n')}
+${bindingsSource([{ name: 'result', write: true }, ...inputs.map((name) => ({ name }))])}
 const M = ${s.M}; const N = ${s.N}; const K = ${s.K};
 const CM = ${CM}; const CN = ${CN}; const CK = ${CK}; const SG = ${SG}; const Q = ${Q};
 const WN = ${t.WN}; const FM = ${FM}; const FN = ${FN};

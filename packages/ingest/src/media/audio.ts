@@ -1,6 +1,6 @@
 import { AV_SAMPLE_FMT_FLTP } from 'node-av/constants';
-import { avChannelLayoutDefault, avChannelLayoutDescribe, avGetSampleFmtName, avRescaleQ } from 'node-av/lib';
-import { Graph } from './graph.js';
+import { avChannelLayoutDefault, avChannelLayoutDescribe, avGetSampleFmtName, avRescaleQ, type Frame } from 'node-av/lib';
+import { Graph, filterFrames } from './graph.js';
 import { MediaInput } from './input.js';
 import { openEncoder, type MediaOutput } from './output.js';
 
@@ -40,34 +40,23 @@ export async function addAudio(out: MediaOutput, src: string, cut: AudioCut): Pr
   const index = out.addEncoder(enc);
   const frameSize = enc.frameSize || 1024;
   return async () => {
-    let graph: Graph | null = null;
     const tb = { num: 1, den: rate };
     let next = 0n;
-    const take = async () => {
-      for await (const f of graph!.pull()) {
+    const take = async (graph: Graph) => {
+      for await (const f of graph.pull()) {
         f.pts = next;
         next += BigInt(f.nbSamples);
         await out.encode(index, f);
       }
     };
+    const open = (f: Frame) => {
+      const inLayout = avChannelLayoutDescribe(f.channelLayout) ?? `${f.channels}c`;
+      const args = `time_base=1/${rate}:sample_rate=${f.sampleRate}:sample_fmt=${avGetSampleFmtName(f.format as never)}:channel_layout=${inLayout}`;
+      return Graph.create([{ audio: args }], `[src0]atrim=start=${cut.start.toFixed(6)}:duration=${cut.duration.toFixed(6)},aresample=${rate},aformat=sample_fmts=fltp:channel_layouts=${layoutName},asetnsamples=n=${frameSize}:p=0`);
+    };
     try {
-      for await (const f of input.frames(stream)) {
-        if (!graph) {
-          const inLayout = avChannelLayoutDescribe(f.channelLayout) ?? `${f.channels}c`;
-          const args = `time_base=1/${rate}:sample_rate=${f.sampleRate}:sample_fmt=${avGetSampleFmtName(f.format as never)}:channel_layout=${inLayout}`;
-          graph = await Graph.create([{ audio: args }], `[src0]atrim=start=${cut.start.toFixed(6)}:duration=${cut.duration.toFixed(6)},aresample=${rate},aformat=sample_fmts=fltp:channel_layouts=${layoutName},asetnsamples=n=${frameSize}:p=0`);
-        }
-        f.pts = avRescaleQ(f.pts, stream.timeBase, tb);
-        const more = await graph.push(f);
-        await take();
-        if (!more) break;
-      }
-      if (graph) {
-        await graph.push(null);
-        await take();
-      }
+      await filterFrames(input.frames(stream), open, take, (f) => (f.pts = avRescaleQ(f.pts, stream.timeBase, tb)));
     } finally {
-      graph?.close();
       await input.close();
     }
   };

@@ -1,5 +1,5 @@
 import type { Frame } from 'node-av/lib';
-import { Graph, videoSourceArgs } from './graph.js';
+import { Graph, filterFrames, videoSourceArgs } from './graph.js';
 import { MediaInput } from './input.js';
 
 /** Picture samples handed out by decodeVideo: packed RGB (8 or 16 bit, native order) or planar float. */
@@ -29,11 +29,10 @@ export async function decodeVideo(src: string, filters: string[], pixFmt: string
     await input.close();
     throw new Error(`${src} has no video stream`);
   }
-  let graph: Graph | null = null;
   let count = 0;
   const pending: Promise<void>[] = [];
-  const take = async () => {
-    for await (const f of graph!.pull()) {
+  const take = async (graph: Graph) => {
+    for await (const f of graph.pull()) {
       const pic = { width: f.width, height: f.height, data: f.toBuffer() };
       const done = Promise.resolve(onPicture(count++, pic));
       done.catch(() => undefined); // reported when awaited below
@@ -42,20 +41,10 @@ export async function decodeVideo(src: string, filters: string[], pixFmt: string
     }
   };
   try {
-    for await (const f of input.frames(stream)) {
-      if (!graph) graph = await Graph.create([{ video: videoSourceArgs(f as Frame, stream.timeBase) }], `[src0]${[...filters, `format=${pixFmt}`].join(',')}`);
-      const more = await graph.push(f);
-      await take();
-      // a trim that has ended wants no more frames: stop decoding (a range near the start of a long file)
-      if (!more) break;
-    }
-    if (graph) {
-      await graph.push(null);
-      await take();
-    }
+    const open = (f: Frame) => Graph.create([{ video: videoSourceArgs(f, stream.timeBase) }], `[src0]${[...filters, `format=${pixFmt}`].join(',')}`);
+    await filterFrames(input.frames(stream), open, take);
     await Promise.all(pending);
   } finally {
-    graph?.close();
     await input.close();
   }
   return count;

@@ -64,3 +64,27 @@ export function videoSourceArgs(f: { width: number; height: number; format: numb
   return `video_size=${f.width}x${f.height}:pix_fmt=${f.format}:time_base=${timeBase.num}/${timeBase.den}:pixel_aspect=${sar}:colorspace=${f.colorSpace}:range=${f.colorRange}`;
 }
 
+
+/**
+ * Runs decoded frames through a graph opened on the first one (only then is the input's format known), taking
+ * the graph's output after every push, then flushes it; decoding stops once the graph wants no more (a trim that
+ * has ended: a range near the start of a long file). `prepare` adjusts each frame before it goes in.
+ */
+export async function filterFrames(frames: AsyncIterable<Frame>, open: (first: Frame) => Promise<Graph>, take: (graph: Graph) => Promise<void>, prepare?: (f: Frame) => void): Promise<void> {
+  let graph: Graph | null = null;
+  try {
+    for await (const f of frames) {
+      graph ??= await open(f);
+      prepare?.(f);
+      const more = await graph.push(f);
+      await take(graph);
+      if (!more) break;
+    }
+    if (graph) {
+      await graph.push(null);
+      await take(graph);
+    }
+  } finally {
+    graph?.close();
+  }
+}

@@ -2,7 +2,7 @@ import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { linearise, readExr, readImage, srgbProxy, writeExr, writePng, writePngSamples, type Affine, type ColourDescription, type Image } from '@facecomb/image';
-import { chunkFrames, progress, readUpstream, requireOneSource, summary, type StageEnv } from '@facecomb/stage';
+import { chunkFrames, frameName, frameNumber, progress, readUpstream, requireOneSource, summary, type StageEnv } from '@facecomb/stage';
 import { blendFace, BLEND_MODES, DEFAULT_PLATE_CUTOFF, type BlendMode } from './blend.js';
 import type { ColourMode } from './colour.js';
 import { BufferPool } from './pool.js';
@@ -109,8 +109,6 @@ export async function findInputs(inputs: Record<string, string>, params: Pick<Bl
   };
 }
 
-const pad = (n: number): string => String(n).padStart(6, '0');
-
 async function frameNumbers(dir: string, meta: Record<string, unknown>): Promise<number[]> {
   if (Array.isArray(meta.frames) && meta.frames.every((f) => Number.isInteger(f))) return meta.frames as number[];
   const names = await readdir(join(dir, 'frames')).catch(() => fail(`frames stage output ${dir} has no frames/ folder`));
@@ -135,15 +133,14 @@ function linearDir(inp: BlendInputs): string | null {
 }
 
 async function loadFrame(inp: BlendInputs, n: number, cropSize: number | null): Promise<FrameJob> {
-  const name = pad(n);
-  const plateFile = join(inp.frames, 'frames', `${name}.png`);
+  const plateFile = join(inp.frames, 'frames', frameName(n));
   if (!existsSync(plateFile)) fail(`plate frame ${plateFile} is missing (listed in ${join(inp.frames, 'meta.json')})`);
   const lin = linearDir(inp);
-  const linearFile = lin ? join(lin, `${name}.exr`) : null;
+  const linearFile = lin ? join(lin, frameName(n, 'exr')) : null;
   if (linearFile && !existsSync(linearFile)) fail(`linear plate frame ${linearFile} is missing (the plate's meta.json says it is scene-linear)`);
-  const faceFile = join(inp.swap, 'faces', `${name}.png`);
+  const faceFile = join(inp.swap, 'faces', frameName(n));
   if (!existsSync(faceFile)) return { n, plateFile, linearFile, face: null, plate: null };
-  const alignFile = join(inp.align, 'faces', `${name}.json`);
+  const alignFile = join(inp.align, 'faces', frameName(n, 'json'));
   let rec: { face?: { matrix?: unknown } | null };
   try {
     rec = JSON.parse(await readFile(alignFile, 'utf8'));
@@ -153,9 +150,9 @@ async function loadFrame(inp: BlendInputs, n: number, cropSize: number | null): 
   if (!rec.face) fail(`swap has a face for frame ${n} but ${alignFile} says the frame has no face: rerun swap on this align output`);
   const m = rec.face.matrix;
   if (!Array.isArray(m) || m.length !== 6 || !m.every((v) => typeof v === 'number' && Number.isFinite(v))) fail(`${alignFile}: face.matrix must be 6 numbers [a, b, tx, c, d, ty]`);
-  let maskFile = join(inp.swap, 'masks', `${name}.png`);
-  if (!existsSync(maskFile)) maskFile = join(inp.align, 'masks', `${name}.png`);
-  if (!existsSync(maskFile)) fail(`no mask for frame ${n}: neither ${join(inp.swap, 'masks', `${name}.png`)} nor ${maskFile} exists`);
+  let maskFile = join(inp.swap, 'masks', frameName(n));
+  if (!existsSync(maskFile)) maskFile = join(inp.align, 'masks', frameName(n));
+  if (!existsSync(maskFile)) fail(`no mask for frame ${n}: neither ${join(inp.swap, 'masks', frameName(n))} nor ${maskFile} exists`);
   // a linear plate is blended in linear light: the plate's own values, the face (sRGB-encoded) linearised
   const readPlate = linearFile
     ? readExr(linearFile).then((e) => ({ ...rgb(e), bitDepth: 16 as const }))
@@ -218,15 +215,15 @@ export async function runBlend(env: StageEnv): Promise<void> {
       next = loadFrame(inp, frames[i + 1], cropSize);
       next.catch(() => undefined); // reported when awaited
     }
-    const outFile = join(outDir, `${pad(job.n)}.png`);
-    const matteFile = join(mattesDir, `${pad(job.n)}.png`);
+    const outFile = join(outDir, frameName(job.n));
+    const matteFile = join(mattesDir, frameName(job.n));
     await pendingWrite;
     if (!job.face || !job.plate) {
       const size = width && height ? [width, height] : await readImage(job.plateFile).then((p) => [p.width, p.height]);
       [width, height] = size;
       pendingWrite = Promise.all([
         copyFile(job.plateFile, outFile),
-        job.linearFile ? copyFile(job.linearFile, join(outLinear!, `${pad(job.n)}.exr`)) : null,
+        job.linearFile ? copyFile(job.linearFile, join(outLinear!, frameName(job.n, 'exr'))) : null,
         writePngSamples(matteFile, new Uint16Array(width * height), width, height, 1),
       ]).then(() => undefined);
     } else {
@@ -241,17 +238,17 @@ export async function runBlend(env: StageEnv): Promise<void> {
       const matte = matteOf(plate.width, plate.height, r);
       const image = r.image;
       pendingWrite = Promise.all([
-        outLinear ? writeExr(join(outLinear, `${pad(job.n)}.exr`), image, { sampleType: colour?.sampleType === 'float' ? 'float' : 'half' }) : null,
+        outLinear ? writeExr(join(outLinear, frameName(job.n, 'exr')), image, { sampleType: colour?.sampleType === 'float' ? 'float' : 'half' }) : null,
         writePng(outFile, outLinear ? srgbProxy(image) : image, { bitDepth: plate.bitDepth }),
         writePngSamples(matteFile, matte, plate.width, plate.height, 1),
       ]).then(() => undefined);
       if (r.roi) blended++;
     }
-    progress({ done: i + 1, total: frames.length, unit: 'frames', msg: `${pad(job.n)} ${job.face ? params.mode : 'no face, copied'}` }, true);
+    progress({ done: i + 1, total: frames.length, unit: 'frames', msg: `${frameNumber(job.n)} ${job.face ? params.mode : 'no face, copied'}` }, true);
   }
   await pendingWrite;
   if (!width || !bitDepth) {
-    const first = await readImage(join(outDir, `${pad(frames[0])}.png`));
+    const first = await readImage(join(outDir, frameName(frames[0])));
     width ||= first.width; height ||= first.height; bitDepth ||= first.bitDepth;
   }
   const seconds = (Date.now() - t0) / 1000;

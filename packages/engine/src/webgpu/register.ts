@@ -1,16 +1,25 @@
 /**
- * Our WGSL kernels for tfjs's webgpu backend, registered over tfjs's own (kept as fallbacks for the cases
- * ours do not cover, and reachable through `webgpuOriginalKernel` for reference checks and benchmarks).
+ * The webgpu backend's register file: our WGSL kernels registered over tfjs's own (kept as fallbacks for the
+ * cases ours do not cover, and reachable through `webgpuOriginalKernel` for reference checks and benchmarks),
+ * the kernels tfjs does not have, and our ops' webgpu kernels. A new webgpu kernel is one file in this folder
+ * and one line here.
  */
 import { tf } from '../tf.js';
-import { setWebgpuAdam } from './adam.js';
-import { setWebgpuLoss } from './ssim-loss.js';
-import {
-  conv2d, conv2dBackpropFilter, conv2dBackpropInput, fusedConv2d, leakyConv2dBackpropFilter, leakyConv2dBackpropInput, leakyConv2dBiasGrad, leakyReluGradFromOutput,
-  setConvPrecision, type WebgpuBackend,
-} from './conv.js';
+import { flags, setFlag, type Precision } from '../flags.js';
+import { LEAKY_CONV_GRAD_KERNELS } from '../ops/conv2d-leaky-relu.js';
+import { fadeBlendOp } from '../ops/fade-blend.js';
+import { adamOp } from '../ops/adam.js';
+import { ssimL1LossOp } from '../ops/ssim-l1-loss.js';
+import { webgpuFadeBlend } from './fade-blend.js';
+import { webgpuAdamSteps } from './adam.js';
+import { webgpuSsimL1Loss } from './ssim-loss.js';
+import type { WebgpuBackend } from './conv.js';
+import { conv2d, fusedConv2d } from './conv2d.js';
+import { conv2dBackpropInput } from './conv2d-backprop-input.js';
+import { conv2dBackpropFilter } from './conv2d-backprop-filter.js';
+import { leakyConv2dBackpropFilter, leakyConv2dBackpropInput, leakyConv2dBiasGrad, leakyReluGradFromOutput } from './leaky-conv-grads.js';
 import { webgpuHasF16 } from './features.js';
-import type { Precision } from './gemm.js';
+import { checkWebgpuInternals } from './tfjs-internals.js';
 
 type Args = { inputs: Record<string, tf.TensorInfo>; attrs?: Record<string, unknown>; backend: WebgpuBackend };
 type OurKernel = (args: Args, fallback: (args: Args) => tf.TensorInfo) => tf.TensorInfo;
@@ -22,13 +31,7 @@ const KERNELS: Record<string, OurKernel> = {
   Conv2DBackpropFilter: conv2dBackpropFilter,
 };
 
-/** Kernels tfjs does not have, registered on webgpu only (called by conv-act.ts when ours are on). */
-export const LEAKY_CONV_GRAD_KERNELS = {
-  input: 'FacecombLeakyConv2DBackpropInput',
-  filter: 'FacecombLeakyConv2DBackpropFilter',
-  bias: 'FacecombLeakyConv2DBiasGrad',
-  activation: 'FacecombLeakyReluGradFromOutput',
-} as const;
+/** Kernels tfjs does not have (called by ops/conv2d-leaky-relu.ts when ours are on). */
 const NEW_KERNELS: Record<string, (args: Args) => tf.TensorInfo> = {
   [LEAKY_CONV_GRAD_KERNELS.input]: leakyConv2dBackpropInput,
   [LEAKY_CONV_GRAD_KERNELS.filter]: leakyConv2dBackpropFilter,
@@ -37,23 +40,10 @@ const NEW_KERNELS: Record<string, (args: Args) => tf.TensorInfo> = {
 };
 
 const originals = new Map<string, tf.KernelFunc>();
-let enabled = true;
 
 /** tfjs-backend-webgpu's own kernel that ours replaced (for reference checks and benchmarks). */
 export function webgpuOriginalKernel(kernelName: string): tf.KernelFunc | undefined {
   return originals.get(kernelName);
-}
-
-/** Whether our kernels (rather than tfjs's own) serve the webgpu backend now. */
-export function webgpuKernelsOn(): boolean {
-  return enabled;
-}
-
-/** Switches between our kernels, fused Adam and the fused loss (default) and tfjs's own, at run time (for before/after benchmarks). */
-export function useWebgpuKernels(on: boolean): void {
-  enabled = on;
-  setWebgpuAdam(on);
-  setWebgpuLoss(on);
 }
 
 /**
@@ -64,7 +54,7 @@ export function setWebgpuPrecision(p: Precision): void {
   if (p === 'f16' && !webgpuHasF16()) {
     throw new Error(tf.getBackend() === 'webgpu' ? 'this WebGPU adapter does not offer shader-f16' : `f16 needs the webgpu engine (active: ${tf.getBackend()})`);
   }
-  setConvPrecision(p);
+  setFlag('webgpuPrecision', p);
 }
 
 /**
@@ -72,6 +62,7 @@ export function setWebgpuPrecision(p: Precision): void {
  * Returns the kernel names now served by this package.
  */
 export function registerWebgpuKernels(): string[] {
+  checkWebgpuInternals();
   for (const [name, ours] of Object.entries(KERNELS)) {
     const own = tf.getKernel(name, 'webgpu') as (tf.KernelConfig & { facecomb?: boolean }) | undefined;
     if (!own) throw new Error(`tfjs-backend-webgpu has no ${name} kernel to replace (is the backend imported?)`);
@@ -80,11 +71,14 @@ export function registerWebgpuKernels(): string[] {
     originals.set(name, original);
     tf.unregisterKernel(name, 'webgpu');
     const fallback = (args: Args) => original(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
-    const kernelFunc = (args: Args) => (enabled ? ours(args, fallback) : fallback(args));
+    const kernelFunc = (args: Args) => (flags.webgpuKernels ? ours(args, fallback) : fallback(args));
     tf.registerKernel({ kernelName: name, backendName: 'webgpu', kernelFunc, facecomb: true } as unknown as tf.KernelConfig);
   }
   for (const [name, kernelFunc] of Object.entries(NEW_KERNELS)) {
     if (!tf.getKernel(name, 'webgpu')) tf.registerKernel({ kernelName: name, backendName: 'webgpu', kernelFunc } as unknown as tf.KernelConfig);
   }
-  return [...Object.keys(KERNELS), ...Object.keys(NEW_KERNELS)];
+  fadeBlendOp.register('webgpu', webgpuFadeBlend);
+  adamOp.register('webgpu', (items, h, scaler) => webgpuAdamSteps(items, h, scaler) || null);
+  ssimL1LossOp.register('webgpu', webgpuSsimL1Loss);
+  return [...Object.keys(KERNELS), ...Object.keys(NEW_KERNELS), fadeBlendOp.name, adamOp.name, ssimL1LossOp.name];
 }

@@ -1,5 +1,5 @@
 /**
- * Corrections for tfjs-backend-webgpu 4.22, found by test/fixes.test.ts and test/webgpu.test.ts:
+ * Corrections for tfjs-backend-webgpu 4.22, found by test/fixes.test.ts and train's test/webgpu.test.ts:
  *   - ResizeNearestNeighborGrad ignores halfPixelCenters (its shader maps dy pixels with floor(o * in / out)),
  *     so the gradient of a non-integer halfPixelCenters resize is wrong (3->7: off by 0.92 relative). That case
  *     is computed as two matrix products with one-hot matrices built from the forward kernel's exact mapping,
@@ -7,8 +7,9 @@
  *   - readSync (dataSync, arraySync) of a tensor whose values are only on the GPU needs OffscreenCanvas, which
  *     Node lacks: the ReferenceError becomes an error that says what to do.
  */
-import { tf } from './tf.js';
-import { nearestSource } from './fixes.js';
+import { tf } from '../tf.js';
+import { nearestSource } from '../cpu/resize-nearest-grad.js';
+import { webgpuBackendInternals } from './tfjs-internals.js';
 
 /** One-hot [inSize, outSize] matrix M with M[src(o), o] = 1. */
 function oneHot(inSize: number, outSize: number, alignCorners: boolean, halfPixelCenters: boolean): tf.Tensor2D {
@@ -49,11 +50,6 @@ const nearestGradConfig: tf.GradConfig = {
   },
 };
 
-interface SyncReader {
-  readSync(dataId: object): unknown;
-  tensorMap?: { get(id: object): { values?: unknown } | undefined };
-}
-
 let registered = false;
 
 /** Installs the corrections once per process (the gradient is global; it changes nothing off webgpu). */
@@ -61,11 +57,11 @@ export function registerWebgpuFixes(): string[] {
   if (!registered) {
     registered = true;
     tf.registerGradient(nearestGradConfig);
-    const backend = tf.findBackend('webgpu') as unknown as SyncReader | null;
+    const backend = webgpuBackendInternals();
     if (backend) {
       const original = backend.readSync.bind(backend);
       backend.readSync = (dataId: object) => {
-        if (backend.tensorMap?.get(dataId)?.values == null && typeof (globalThis as Record<string, unknown>).OffscreenCanvas === 'undefined') {
+        if (backend.tensorMap.get(dataId)?.values == null && typeof (globalThis as Record<string, unknown>).OffscreenCanvas === 'undefined') {
           throw new Error('dataSync()/arraySync() of a tensor on the webgpu engine needs OffscreenCanvas, which Node lacks: read it with await tensor.data() / tensor.array()');
         }
         return original(dataId);
@@ -80,7 +76,7 @@ export function registerWebgpuFixes(): string[] {
  * already downloaded) throws until the returned function is called. Counts the attempts.
  */
 export function forbidSyncReads(): { attempts: () => number; restore: () => void } {
-  const backend = tf.findBackend('webgpu') as unknown as SyncReader | null;
+  const backend = webgpuBackendInternals();
   if (!backend) throw new Error('forbidSyncReads: the webgpu engine is not initialised');
   const current = backend.readSync;
   let n = 0;
