@@ -3,7 +3,7 @@
  * (distance to the source, share of frames nearer the source than the target), the seam ratio, and how well
  * the plate's light is kept. Prints a table per footage group; writes bench/results/blend-identity.json.
  *
- *   npx tsc -b packages/blend packages/score && nice -n 10 node --import tsx bench/blend/identity.ts [--frames 10]
+ *   npx tsc -b packages/blend packages/score && nice -n 10 node --import tsx bench/blend/identity.ts [--frames 10] [--only 'cutoff 2;poisson']
  *
  * A swap with a known identity, without training: real aligned crops of person A (the align stage's output
  * on one clip of ../shared/footage) are blended as the "swap" into the plates of person B (another clip,
@@ -11,6 +11,11 @@
  * reference the delivered face is compared with. The delivered face is read as the score stage reads a crop
  * (face-api's landmarks found again, then its descriptor): the plate is warped by B's align matrix, the
  * landmarks and descriptor come from the delivered pixels.
+ *
+ * Detail: high-frequency luma energy (score's highFrequency, radius 1) of the delivered face over the plate's,
+ * inside the mask, in the crop's frame at SIZE px. With --crop-res the swap is the source's crop at that
+ * resolution (a perfect decoder there), to see what a low-resolution swap delivers and what the plate's
+ * detail adds.
  *
  * Groups: "tune" (congress/aoc-a <-> katiehill, both ways) chose the default; "check" (congress/speaker-1
  * <-> speaker-2, both ways) is held out: people and clips the choice never saw.
@@ -25,10 +30,10 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readImage, warpAffine, type Affine, type Image } from '@facecomb/image';
+import { readImage, resize, warpAffine, type Affine, type Image } from '@facecomb/image';
 import { alignFrames, parseAlignParams, readFrameSource } from '@facecomb/align';
 import { blendFace, boxBlur, BufferPool, cutoffSigma, maskBounds, type BlendOptions } from '@facecomb/blend';
-import { FaceReader, meanDescriptor, seamFigures, seamView } from '@facecomb/score';
+import { FaceReader, highFrequency, meanDescriptor, regionMean, seamFigures, seamView } from '@facecomb/score';
 import { ycc } from './ycc.js';
 
 const require = createRequire(import.meta.url);
@@ -41,6 +46,9 @@ const arg = (name: string, def: number): number => {
 };
 const N = arg('--frames', 10);
 const SIZE = 256;
+// --crop-res R: the "swap" is the source's crop at R px (a perfect decoder at that resolution), blended with
+// the target's mask at R px and its matrix scaled to match; 0: the crop at SIZE px as aligned
+const CROP_RES = arg('--crop-res', 0);
 
 const SETTINGS: Array<{ name: string; opts: BlendOptions }> = [
   ...[0, 1, 1.5, 2, 2.5, 3, 4].map((c) => ({ name: `cutoff ${c}`, opts: { mode: 'multiband', plateCutoff: c } as BlendOptions })),
@@ -54,6 +62,8 @@ const SETTINGS: Array<{ name: string; opts: BlendOptions }> = [
   { name: 'poisson + lab', opts: { mode: 'poisson', colour: 'lab' } },
   { name: 'alpha', opts: { mode: 'alpha' } },
   { name: 'alpha + lab', opts: { mode: 'alpha', colour: 'lab' } },
+  ...[0, 0.5, 1, 1.5].map((c) => ({ name: `cutoff 2, chroma ${c}`, opts: { mode: 'multiband', plateCutoff: 2, chroma: c } as BlendOptions })),
+  ...[0.5, 0.7, 1, 1.5, 2].map((d) => ({ name: `cutoff 2, plate detail ${d}`, opts: { mode: 'multiband', plateCutoff: 2, plateDetail: d } as BlendOptions })),
 ];
 
 interface Clip { name: string; plates: Image[]; crops: Image[]; masks: Image[]; matrices: Affine[] }
@@ -117,9 +127,13 @@ function lightDiff(a: Image, b: Image, mask: Image): { luma: number; chroma: num
   return { luma: (255 * luma) / n, chroma: (255 * chroma) / n };
 }
 
+// --only 'a;b': only the settings whose names are listed (alpha, the reference column, is always run)
+const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1].split(';') : null;
+if (only) SETTINGS.splice(0, SETTINGS.length, ...SETTINGS.filter((s) => s.name === 'alpha' || only.includes(s.name)));
+
 interface Row {
   group: string; setting: string; frames: number; cropDistance: number; distance: number; overCrop: number;
-  nearestSource: number; cropNearestSource: number; seamRatio: number; lightLuma: number; lightChroma: number;
+  nearestSource: number; cropNearestSource: number; seamRatio: number; lightLuma: number; lightChroma: number; detail: number;
 }
 
 const reader = await FaceReader.open('wasm');
@@ -132,18 +146,22 @@ const rows: Row[] = [];
 const pool = new BufferPool();
 for (const { group, clips } of groups) {
   const [c0, c1] = await Promise.all(clips.map(loadClip));
-  const desc = new Map<string, Float32Array[]>([[c0.name, await read(c0.crops)], [c1.name, await read(c1.crops)]]);
+  // the crop as the blend gets it: at CROP_RES when given (read back at SIZE)
+  const asSwap = (crops: Image[]) => (CROP_RES ? crops.map((c) => resize(resize(c, CROP_RES, CROP_RES), SIZE, SIZE)) : crops);
+  const desc = new Map<string, Float32Array[]>([[c0.name, await read(asSwap(c0.crops))], [c1.name, await read(asSwap(c1.crops))]]);
   const mean = new Map([...desc].map(([k, v]) => [k, meanDescriptor(v)]));
-  const acc = new Map<string, { d: number; near: number; cd: number; cnear: number; seam: number; luma: number; chroma: number; n: number }>();
+  const acc = new Map<string, { d: number; near: number; cd: number; cnear: number; seam: number; luma: number; chroma: number; detail: number; n: number }>();
   for (const [src, tgt] of [[c0, c1], [c1, c0]]) {
     const mSrc = mean.get(src.name)!, mTgt = mean.get(tgt.name)!;
     const frames = Math.min(src.crops.length, tgt.plates.length);
     for (const s of SETTINGS) {
-      const a = acc.get(s.name) ?? { d: 0, near: 0, cd: 0, cnear: 0, seam: 0, luma: 0, chroma: 0, n: 0 };
+      const a = acc.get(s.name) ?? { d: 0, near: 0, cd: 0, cnear: 0, seam: 0, luma: 0, chroma: 0, detail: 0, n: 0 };
       const delivered: Image[] = [];
       for (let i = 0; i < frames; i++) {
         const plate = tgt.plates[i], m = tgt.matrices[i];
-        const r = blendFace(plate, src.crops[i], tgt.masks[i], m, { feather: 0.04, ...s.opts, pool });
+        const r = CROP_RES
+          ? blendFace(plate, resize(src.crops[i], CROP_RES, CROP_RES), resize(tgt.masks[i], CROP_RES, CROP_RES), m.map((v) => (v * CROP_RES) / SIZE) as Affine, { feather: 0.04, ...s.opts, pool })
+          : blendFace(plate, src.crops[i], tgt.masks[i], m, { feather: 0.04, ...s.opts, pool });
         delivered.push(warpAffine(r.image, m, SIZE, SIZE, { replicate: true }));
         const plateCrop = warpAffine(plate, m, SIZE, SIZE, { replicate: true });
         const seam = seamFigures(seamView(r.image, plate, plateCrop, tgt.masks[i], m));
@@ -151,6 +169,8 @@ for (const { group, clips } of groups) {
         const light = lightDiff(delivered[i], plateCrop, tgt.masks[i]);
         a.luma += light.luma;
         a.chroma += light.chroma;
+        const inMask = tgt.masks[i].data.map((v) => (v > 0.5 ? 1 : 0)) as unknown as Uint8Array;
+        a.detail += regionMean(highFrequency(delivered[i], 1), inMask) / regionMean(highFrequency(plateCrop, 1), inMask);
       }
       const got = await read(delivered);
       const crops = desc.get(src.name)!;
@@ -170,7 +190,7 @@ for (const { group, clips } of groups) {
     const a = acc.get(s.name)!;
     rows.push({
       group, setting: s.name, frames: a.n, cropDistance: a.cd / a.n, distance: a.d / a.n, overCrop: (a.d - a.cd) / a.n,
-      nearestSource: a.near / a.n, cropNearestSource: a.cnear / a.n, seamRatio: a.seam / a.n, lightLuma: a.luma / a.n, lightChroma: a.chroma / a.n,
+      nearestSource: a.near / a.n, cropNearestSource: a.cnear / a.n, seamRatio: a.seam / a.n, lightLuma: a.luma / a.n, lightChroma: a.chroma / a.n, detail: a.detail / a.n,
     });
   }
 }
@@ -181,10 +201,10 @@ for (const { group, clips } of groups) {
   console.log(`\n${group}: ${clips.join(' <-> ')} (both ways, ${g[0].frames} frames; crops: distance to source ${f(g[0].cropDistance)}, nearest source ${f(g[0].cropNearestSource, 2)})`);
   const alpha = g.find((r) => r.setting === 'alpha')!.distance;
   const sign = (v: number) => `${v >= 0 ? '+' : ''}${f(v)}`;
-  console.log('| setting | distance to source | - crop\'s | - alpha\'s | nearest source | seam ratio | light luma | light chroma |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
-  for (const r of g) console.log(`| ${r.setting} | ${f(r.distance)} | ${sign(r.overCrop)} | ${sign(r.distance - alpha)} | ${f(r.nearestSource, 2)} | ${f(r.seamRatio, 2)} | ${f(r.lightLuma, 1)} | ${f(r.lightChroma, 1)} |`);
+  console.log('| setting | distance to source | - crop\'s | - alpha\'s | nearest source | seam ratio | light luma | light chroma | detail vs plate |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const r of g) console.log(`| ${r.setting} | ${f(r.distance)} | ${sign(r.overCrop)} | ${sign(r.distance - alpha)} | ${f(r.nearestSource, 2)} | ${f(r.seamRatio, 2)} | ${f(r.lightLuma, 1)} | ${f(r.lightChroma, 1)} | ${f(r.detail, 2)} |`);
 }
 const resDir = fileURLToPath(new URL('../results/', import.meta.url));
 mkdirSync(resDir, { recursive: true });
-writeFileSync(join(resDir, 'blend-identity.json'), JSON.stringify({ date: new Date().toISOString(), cpus: cpus().length, load: loadavg(), frames: N, size: SIZE, rows }, null, 2));
+writeFileSync(join(resDir, 'blend-identity.json'), JSON.stringify({ date: new Date().toISOString(), cpus: cpus().length, load: loadavg(), frames: N, size: SIZE, cropRes: CROP_RES, rows }, null, 2));

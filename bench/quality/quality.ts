@@ -62,6 +62,8 @@ const VARIANTS: Record<string, Record<string, unknown>> = {
   all: { regionWeights: { eyes: 2, brows: 1, mouth: 2 }, balance: 8, loss: { detail: 1 } },
   'bn-encoder': { batchNorm: 'encoder' },
   'bn-decoder': { batchNorm: 'decoder' },
+  'lr1e-3': { lr: 1e-3 },
+  'lr2e-3': { lr: 2e-3 },
 };
 const names = values.variants ? values.variants.split(',') : Object.keys(VARIANTS);
 for (const n of names) if (!VARIANTS[n]) throw new Error(`--variants: unknown variant '${n}' (known: ${Object.keys(VARIANTS).join(', ')})`);

@@ -1,4 +1,6 @@
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readImage, resize, writePng } from '@facecomb/image';
 import { createHash } from 'node:crypto';
 import { basename, join } from 'node:path';
 import { frameName, readJson } from '@facecomb/stage';
@@ -98,6 +100,14 @@ export interface ClipSpan {
   last: number;
 }
 
+/** Writes to `dst` the align mask `hull` times the occlusion stage's visible-face mask `visible`. */
+async function occludedMask(hull: string, visible: string, dst: string): Promise<void> {
+  if (!existsSync(visible)) throw new Error(`dataset: the occlusion stage has no mask ${visible} for a face of its align stage: rerun occlusion`);
+  const [h, v] = await Promise.all([readImage(hull, { channels: 1 }), readImage(visible, { channels: 1 })]);
+  const w = v.width === h.width ? v : resize(v, h.width, h.height);
+  await writePng(dst, { ...h, data: h.data.map((x, i) => x * w.data[i]) });
+}
+
 /** A clip of the dataset: a whole align input, or one clip of it when its ingest took several (by glob or list). */
 interface ClipUnit {
   clip: string;
@@ -123,8 +133,10 @@ export function clipUnits(input: string, frames: number[], clips: unknown): Clip
 /**
  * Gathers several align artifacts (one per clip; `clips` maps clip name -> folder) of one person into one
  * identity set in `out`: crops/<clip>_NNNNNN.png, masks/..., items.json, meta.json (kind "dataset").
+ * `occluded` maps a clip to an occlusion stage's folder: its masks are multiplied into the clip's, so the loss
+ * (weighted by the mask) ignores hands and objects in front of the face.
  */
-export async function buildDataset(clips: Record<string, string>, out: string, params: DatasetParams): Promise<DatasetResult> {
+export async function buildDataset(clips: Record<string, string>, out: string, params: DatasetParams, occluded: Record<string, string> = {}): Promise<DatasetResult> {
   const names = Object.keys(clips).sort();
   if (names.length === 0) throw new Error('dataset: needs at least one align stage');
   const metas: Record<string, Record<string, unknown>> = {};
@@ -175,7 +187,8 @@ export async function buildDataset(clips: Record<string, string>, out: string, p
       const name = `${safe(c)}_${frameName(f)}`;
       const s = k >= used.length - tail ? 'heldout' : split;
       await copyFile(join(dir, 'crops', frameName(f)), join(out, 'crops', name));
-      await copyFile(join(dir, 'masks', frameName(f)), join(out, 'masks', name));
+      if (occluded[input]) await occludedMask(join(dir, 'masks', frameName(f)), join(occluded[input], 'masks', frameName(f)), join(out, 'masks', name));
+      else await copyFile(join(dir, 'masks', frameName(f)), join(out, 'masks', name));
       items.push({ crop: `crops/${name}`, mask: `masks/${name}`, clip: c, frame: f, split: s, landmarks: inCrop.get(f) });
       counts[s]++;
     }

@@ -32,12 +32,18 @@ export async function alignStage(env: StageEnv): Promise<void> {
 export async function datasetStage(env: StageEnv): Promise<void> {
   const params = parseDatasetParams(env.params);
   const clips: Record<string, string> = {};
+  const occluded: Record<string, string> = {};
   for (const [name, dir] of Object.entries(env.inputs)) {
     const m = await readMeta(dir);
     if (m.kind === 'align') clips[name] = dir;
+    // an occlusion stage's masks apply to the align stage it was made from (its meta's `align`)
+    if (m.kind === 'occlusion') occluded[String(m.align)] = dir;
   }
   if (Object.keys(clips).length === 0) throw new Error(`dataset stage '${env.stage}' needs one or more align stages in its needs; found none`);
-  const res = await buildDataset(clips, env.out, params);
+  for (const a of Object.keys(occluded)) {
+    if (!(a in clips)) throw new Error(`dataset stage '${env.stage}': an occlusion stage in its needs was made from align stage '${a}', which is not in its needs (${Object.keys(clips).join(', ')}); add it or remove the occlusion stage`);
+  }
+  const res = await buildDataset(clips, env.out, params, occluded);
   progress({ done: res.items.length, total: res.items.length, unit: 'crops' }, true);
   summary({ name: params.name, clips: res.clips.length, ...res.counts, usable: res.counts.train + res.counts.heldout });
 }

@@ -1,6 +1,8 @@
 import type { Affine, Image } from '@facecomb/image';
 import { alphaBlend } from './alpha.js';
+import { smoothChroma } from './chroma.js';
 import { colourTransfer, type ColourMode } from './colour.js';
+import { detailSigma } from './detail.js';
 import { cutoffSigma } from './light.js';
 import { maskBounds, prepareMask } from './mask.js';
 import { multibandInto } from './multiband.js';
@@ -33,6 +35,18 @@ export interface BlendOptions {
   plateLevels?: number;
   /** Contrast correction of the face's detail to the plate's (multiband, default true). */
   contrast?: boolean;
+  /**
+   * Chroma smoothing of the swap crop before blending: Gaussian sigma in crop px on its colour (luma kept);
+   * takes out the decoder's finest colour noise, which shows as coloured rings around the eyes. Default
+   * `DEFAULT_CHROMA`; 0: off.
+   */
+  chroma?: number;
+  /**
+   * Multiband with `plateCutoff`: where the crop is coarser than the plate, the plate's frequencies above this
+   * multiple of the crop's Nyquist frequency are added to the face (the target's pores, lashes, hair: a sharp
+   * plate instead of an upscaled crop). Default `DEFAULT_PLATE_DETAIL`; 0: off.
+   */
+  plateDetail?: number;
   /** Colour transfer before blending: none (default), lab or histogram. */
   colour?: ColourMode;
   /** Width of the mask's soft edge: >= 1 plate px, < 1 a fraction of the face size (default 0.04). */
@@ -67,6 +81,12 @@ export interface BlendResult {
 /** Plate share of the multiband blend in cycles per face width, chosen on real footage (bench/blend/RESULTS.md). */
 export const DEFAULT_PLATE_CUTOFF = 2;
 
+/** Chroma smoothing of the swap crop in crop px, chosen on the demo's eyes and real footage (bench/blend/RESULTS.md). */
+export const DEFAULT_CHROMA = 1;
+
+/** Plate detail above this multiple of the crop's Nyquist frequency (0: off), chosen in bench/blend/RESULTS.md. */
+export const DEFAULT_PLATE_DETAIL = 2;
+
 /** Crop pixels per plate pixel of a plate -> crop matrix. */
 export function matrixScale(m: Affine): number {
   return Math.sqrt(Math.abs(m[0] * m[4] - m[1] * m[3]));
@@ -100,6 +120,8 @@ export function blendFace(plate: Image, crop: Image, mask: Image, matrix: Affine
   const cutoff = opts.plateCutoff ?? DEFAULT_PLATE_CUTOFF;
   if (!(cutoff >= 0) || !Number.isFinite(cutoff)) throw new Error(`plateCutoff must be a number >= 0 (cycles per face width), got ${opts.plateCutoff}`);
   if (crop.channels !== plate.channels) throw new Error(`the crop has ${crop.channels} channels but the plate ${plate.channels}`);
+  const chroma = opts.chroma ?? DEFAULT_CHROMA;
+  if (!(chroma >= 0) || !Number.isFinite(chroma)) throw new Error(`chroma must be a number >= 0 (crop px), got ${opts.chroma}`);
   const pool = opts.pool ?? new BufferPool();
   const unchanged = (): BlendResult => ({ image: opts.inPlace ? plate : { ...plate, data: new Float32Array(plate.data) }, roi: null, mask: null, face: null });
   const box = maskBounds(mask);
@@ -129,7 +151,7 @@ export function blendFace(plate: Image, crop: Image, mask: Image, matrix: Affine
     // the old blend leaves its residual level to the plate; the new one blends all of them
     margin = pyramidSpread(legacy ? levels - plateLevels : levels + 1);
   }
-  const u = unwarp(crop, prepared, matrix, plate.width, plate.height, margin, pbox, pool);
+  const u = unwarp(chroma > 0 ? smoothChroma(crop, chroma) : crop, prepared, matrix, plate.width, plate.height, margin, pbox, pool);
   if (!u) return unchanged();
   const result: BlendResult = { image: plate, roi: u.roi, mask: u.mask, face: u.face };
   const colour = opts.colour ?? 'none';
@@ -141,7 +163,11 @@ export function blendFace(plate: Image, crop: Image, mask: Image, matrix: Affine
     const window = (data: Float32Array) => ({ data, offset: (u.roi.y * plate.width + u.roi.x) * c, stride: plate.width * c });
     // the light transfer's low-pass: `cutoff` cycles per face width, the face width in plate px
     const light = legacy ? undefined : cutoff > 0 ? cutoffSigma(cutoff, faceCrop / scale) : 0;
-    result.gain = multibandInto(window(plate.data), u.face, u.mask, { levels, plateLevels, contrast: opts.contrast ?? true, light, pool }, window(target.data));
+    const detail = opts.plateDetail ?? DEFAULT_PLATE_DETAIL;
+    if (!(detail >= 0) || !Number.isFinite(detail)) throw new Error(`plateDetail must be a number >= 0 (multiple of the crop's Nyquist frequency), got ${opts.plateDetail}`);
+    // only where the crop is coarser than the plate: above its Nyquist frequency it has nothing of its own
+    const plateDetail = !legacy && detail > 0 && scale < 1 ? detailSigma(scale, detail) : 0;
+    result.gain = multibandInto(window(plate.data), u.face, u.mask, { levels, plateLevels, contrast: opts.contrast ?? true, light, plateDetail, pool }, window(target.data));
     result.levels = levels;
     result.image = target;
     return result;

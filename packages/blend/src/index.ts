@@ -1,4 +1,4 @@
-export { blendFace, matrixScale, autoLevels, SEAM_LEVELS, DEFAULT_PLATE_CUTOFF, BLEND_MODES, type BlendMode, type BlendOptions, type BlendResult } from './blend.js';
+export { blendFace, matrixScale, autoLevels, SEAM_LEVELS, DEFAULT_PLATE_CUTOFF, DEFAULT_CHROMA, DEFAULT_PLATE_DETAIL, BLEND_MODES, type BlendMode, type BlendOptions, type BlendResult } from './blend.js';
 export { multiband, multibandInto, type MultibandOptions, type MultibandResult, type Strided } from './multiband.js';
 export { poissonBlend, type PoissonOptions, type PoissonResult } from './poisson.js';
 export { alphaBlend } from './alpha.js';
@@ -10,3 +10,4 @@ export { prepareMask, erodeBinary, boxBlur, maskBounds } from './mask.js';
 export { BufferPool } from './pool.js';
 export { runBlend, findInputs, type BlendParams, type BlendInputs } from './stages.js';
 export { lightTransfer, cutoffSigma } from './light.js';
+export { smoothChroma } from './chroma.js';

@@ -1,4 +1,5 @@
 import type { Image } from '@facecomb/image';
+import { addPlateDetail } from './detail.js';
 import { lightTransfer } from './light.js';
 import { BufferPool } from './pool.js';
 import { expand, expandRows, levelSizes, reduce, reduceRow } from './pyramid.js';
@@ -20,6 +21,8 @@ export interface MultibandOptions {
    * pyramid then only makes the seam.
    */
   light?: number;
+  /** With `light`: the plate's frequencies above a Gaussian low-pass of this sigma (px) are added to the face (see `addPlateDetail`). */
+  plateDetail?: number;
   pool?: BufferPool;
 }
 
@@ -127,6 +130,7 @@ export function multibandInto(plate: Strided, face: Image, mask: Image, opts: Mu
     if (opts.light! > 0) lightTransfer(plate, face, mask, opts.light!, pool, lit);
     else lit.set(face.data);
     if (gain !== 1) boostDetail(lit, w, h, c, sizes, bands, gain, tmp, pool);
+    if (opts.plateDetail! > 0) addPlateDetail(plate, w, h, c, opts.plateDetail!, lit);
     fd = lit;
     gain = 1;
   }

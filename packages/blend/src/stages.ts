@@ -3,9 +3,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { linearise, readExr, readImage, srgbProxy, writeExr, writePng, writePngSamples, type Affine, type ColourDescription, type Image } from '@facecomb/image';
 import { chunkFrames, frameName, frameNumber, progress, readUpstream, requireOneSource, summary, type StageEnv } from '@facecomb/stage';
-import { blendFace, BLEND_MODES, DEFAULT_PLATE_CUTOFF, type BlendMode } from './blend.js';
+import { blendFace, BLEND_MODES, DEFAULT_CHROMA, DEFAULT_PLATE_CUTOFF, DEFAULT_PLATE_DETAIL, type BlendMode } from './blend.js';
 import type { ColourMode } from './colour.js';
 import { BufferPool } from './pool.js';
+import { keepCovered, occlude, restoreCovered } from './occlusion.js';
 
 export interface BlendParams {
   mode: BlendMode;
@@ -15,6 +16,10 @@ export interface BlendParams {
   /** The old multiband's plate levels, for old pipelines (not with plateCutoff). */
   plateLevels?: number;
   contrast: boolean;
+  /** Chroma smoothing of the swap crop (Gaussian sigma, crop px); 0: off. */
+  chroma: number;
+  /** The plate's detail above this multiple of the crop's Nyquist frequency (multiband with plateCutoff); 0: off. */
+  plateDetail: number;
   colour: ColourMode;
   feather: number;
   erode: number;
@@ -31,6 +36,8 @@ export interface BlendInputs {
   framesMeta: Record<string, unknown>;
   alignMeta: Record<string, unknown>;
   swapMeta: Record<string, unknown>;
+  /** An occlusion stage's output, when one is needed: its masks keep the plate where the face is covered. */
+  occlusion: string | null;
 }
 
 const FRAME_KINDS = ['ingest', 'synth'];
@@ -41,7 +48,7 @@ function fail(msg: string): never {
 
 /** Checks and fills the `with` map (defaults as in stages.json). */
 export function parseParams(raw: Record<string, unknown>): BlendParams {
-  const known = ['mode', 'levels', 'plateCutoff', 'plateLevels', 'contrast', 'colour', 'feather', 'erode', 'plate', 'align', 'swap'];
+  const known = ['mode', 'levels', 'plateCutoff', 'plateLevels', 'contrast', 'chroma', 'plateDetail', 'colour', 'feather', 'erode', 'plate', 'align', 'swap'];
   for (const k of Object.keys(raw)) if (!known.includes(k)) fail(`blend: unknown param '${k}' (known: ${known.join(', ')})`);
   const mode = (raw.mode ?? 'multiband') as BlendMode;
   if (!BLEND_MODES.includes(mode)) fail(`blend: param 'mode' is '${String(raw.mode)}'; use one of ${BLEND_MODES.join(', ')}`);
@@ -61,6 +68,16 @@ export function parseParams(raw: Record<string, unknown>): BlendParams {
   if (plateLevels !== undefined && levels !== 'auto' && (levels as number) <= (plateLevels as number)) fail(`blend: param 'levels' (${levels}) must exceed 'plateLevels' (${plateLevels})`);
   const contrast = raw.contrast ?? true;
   if (typeof contrast !== 'boolean') fail(`blend: param 'contrast' must be true or false`);
+  const chroma = raw.chroma ?? DEFAULT_CHROMA;
+  if (typeof chroma !== 'number' || !Number.isFinite(chroma) || chroma < 0 || chroma > 8) {
+    fail(`blend: param 'chroma' must be a number 0-8 (Gaussian sigma in crop px of the swap's colour smoothing; 0: off), got ${JSON.stringify(raw.chroma)}`);
+  }
+  // the old blend (plateLevels) has no plate detail: it takes the plate's coarse levels instead
+  const plateDetail = raw.plateDetail ?? (plateLevels === undefined ? DEFAULT_PLATE_DETAIL : 0);
+  if (typeof plateDetail !== 'number' || !Number.isFinite(plateDetail) || plateDetail < 0 || plateDetail > 4) {
+    fail(`blend: param 'plateDetail' must be a number 0-4 (the plate's detail above this multiple of the crop's Nyquist frequency; 0: off), got ${JSON.stringify(raw.plateDetail)}`);
+  }
+  if ((plateDetail as number) > 0 && plateLevels !== undefined) fail(`blend: 'plateDetail' works with 'plateCutoff' (the new blend), not with the old 'plateLevels'`);
   const colour = (raw.colour ?? 'none') as ColourMode;
   if (!['none', 'lab', 'histogram'].includes(colour)) fail(`blend: param 'colour' is '${String(raw.colour)}'; use none, lab or histogram`);
   const num = (name: string, def: number): number => {
@@ -74,7 +91,7 @@ export function parseParams(raw: Record<string, unknown>): BlendParams {
     return v as string | undefined;
   };
   return {
-    mode, levels: levels as number | 'auto', plateCutoff: plateCutoff as number | undefined, plateLevels: plateLevels as number | undefined, contrast, colour,
+    mode, levels: levels as number | 'auto', plateCutoff: plateCutoff as number | undefined, plateLevels: plateLevels as number | undefined, contrast, chroma, plateDetail, colour,
     feather: num('feather', 0.04), erode: num('erode', 0), plate: name('plate'), align: name('align'), swap: name('swap'),
   };
 }
@@ -103,8 +120,10 @@ export async function findInputs(inputs: Record<string, string>, params: Pick<Bl
   const align = pick('align', 'align', ['align']);
   const swap = pick('swap', 'swap', ['swap']);
   requireOneSource({ name: swap, meta: metas.get(swap)! }, 'blend');
+  const occl = [...metas].filter(([, m]) => m.kind === 'occlusion').map(([n]) => n);
+  if (occl.length > 1) fail(`blend: stages ${occl.join(' and ')} are both occlusion stages; keep one in its needs`);
   return {
-    frames: inputs[frames], align: inputs[align], swap: inputs[swap],
+    frames: inputs[frames], align: inputs[align], swap: inputs[swap], occlusion: occl.length ? inputs[occl[0]] : null,
     framesMeta: metas.get(frames)!, alignMeta: metas.get(align)!, swapMeta: metas.get(swap)!,
   };
 }
@@ -121,7 +140,8 @@ interface FrameJob {
   /** The scene-linear plate (EXR), when the plate is linear. */
   linearFile: string | null;
   /** null: no face, copy the plate. */
-  face: null | { crop: Image; mask: Image; matrix: Affine };
+  /** covered: the part of the face an occluder covers (crop space), when an occlusion stage is needed. */
+  face: null | { crop: Image; mask: Image; matrix: Affine; covered: Image | null };
   plate: (Image & { bitDepth: 8 | 16 }) | null;
 }
 
@@ -159,9 +179,10 @@ async function loadFrame(inp: BlendInputs, n: number, cropSize: number | null): 
     : readImage(plateFile, { channels: 3 });
   const [plate, crop0, mask] = await Promise.all([readPlate, readImage(faceFile, { channels: 3 }), readImage(maskFile, { channels: 1 })]);
   const crop = linearFile ? linearise(crop0) : crop0;
+  const covered = inp.occlusion ? await occlude(mask, join(inp.occlusion, 'masks', `${name}.png`), n) : null;
   if (cropSize !== null && (crop.width !== cropSize || crop.height !== cropSize)) fail(`${faceFile} is ${crop.width}x${crop.height} but the align crop size is ${cropSize}: swap and align outputs do not match`);
   if (mask.width !== crop.width || mask.height !== crop.height) fail(`${maskFile} is ${mask.width}x${mask.height} but the face crop ${faceFile} is ${crop.width}x${crop.height}`);
-  return { n, plateFile, linearFile, face: { crop, mask, matrix: m as Affine }, plate };
+  return { n, plateFile, linearFile, face: { crop, mask, matrix: m as Affine, covered }, plate };
 }
 
 function rgb(img: Image): Image {
@@ -228,8 +249,9 @@ export async function runBlend(env: StageEnv): Promise<void> {
       ]).then(() => undefined);
     } else {
       const plate = job.plate;
+      const kept = job.face.covered ? keepCovered(plate, job.face.covered, job.face.matrix) : null;
       const r = blendFace(plate, job.face.crop, job.face.mask, job.face.matrix, {
-        mode: params.mode, levels: params.levels, plateCutoff: params.plateCutoff, plateLevels: params.plateLevels, contrast: params.contrast,
+        mode: params.mode, levels: params.levels, plateCutoff: params.plateCutoff, plateLevels: params.plateLevels, contrast: params.contrast, chroma: params.chroma, plateDetail: params.plateDetail,
         colour: params.colour, feather: params.feather, erode: params.erode, inPlace: true, pool,
       });
       if (!width) { width = plate.width; height = plate.height; }
@@ -237,6 +259,7 @@ export async function runBlend(env: StageEnv): Promise<void> {
       // the matte now: the mask is a view of the pool's buffers, reused by the next frame
       const matte = matteOf(plate.width, plate.height, r);
       const image = r.image;
+      if (kept) restoreCovered(image, kept, matte);
       pendingWrite = Promise.all([
         outLinear ? writeExr(join(outLinear, frameName(job.n, 'exr')), image, { sampleType: colour?.sampleType === 'float' ? 'float' : 'half' }) : null,
         writePng(outFile, outLinear ? srgbProxy(image) : image, { bitDepth: plate.bitDepth }),
@@ -257,7 +280,7 @@ export async function runBlend(env: StageEnv): Promise<void> {
     // the plate's colour description, carried to encode; `light` says which values were blended
     colour, light: outLinear ? 'linear' : 'display', linear: outLinear ? 'linear' : null, mattes: 'mattes', clips: inp.framesMeta.clips ?? null,
     count: frames.length, blended, passthrough: frames.length - blended,
-    params: { levels: params.levels, plateCutoff: params.plateLevels === undefined ? params.plateCutoff ?? DEFAULT_PLATE_CUTOFF : undefined, plateLevels: params.plateLevels, contrast: params.contrast, colour: params.colour, feather: params.feather, erode: params.erode },
+    params: { levels: params.levels, plateCutoff: params.plateLevels === undefined ? params.plateCutoff ?? DEFAULT_PLATE_CUTOFF : undefined, plateLevels: params.plateLevels, contrast: params.contrast, chroma: params.chroma, plateDetail: params.plateDetail, colour: params.colour, feather: params.feather, erode: params.erode },
   }, null, 2) + '\n');
   summary({ frames: frames.length, blended, passthrough: frames.length - blended, mode: params.mode, light: outLinear ? 'linear' : 'display', seconds: Math.round(seconds * 10) / 10, framesPerSecond: Math.round((frames.length / Math.max(seconds, 1e-3)) * 100) / 100 });
 }

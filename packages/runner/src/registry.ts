@@ -5,7 +5,7 @@ import { makeAjv, type ValidateFunction } from './ajv.js';
 import { readJsonOrNull } from '@facecomb/stage';
 
 /** The packages whose `stages.json` registers stage kinds (docs/STAGES.md). */
-export const STAGE_PACKAGES = ['@facecomb/ingest', '@facecomb/align', '@facecomb/train', '@facecomb/blend', '@facecomb/score'];
+export const STAGE_PACKAGES = ['@facecomb/ingest', '@facecomb/align', '@facecomb/train', '@facecomb/blend', '@facecomb/score', '@facecomb/occlusion'];
 
 /** A stage kind: what `uses:` names. */
 export interface KindSpec {

@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+import { runStage } from '@facecomb/stage';
+import { runOcclusion } from './stage.js';
+
+await runStage({ occlusion: runOcclusion });
