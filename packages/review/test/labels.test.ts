@@ -1,5 +1,5 @@
-// Labelling in the review page: the occlusion stage's view draws polygons on the align stage's real crops and
-// saves them through the page's one write, POST /api/labels. Over HTTP: the write is refused without the
+// Labelling in the review page: the occlusion stage's view draws polygons on the align stage's real crops (its
+// masks overlaid) and saves them through the page's one write, POST /api/labels, which makes the stage stale. Over HTTP: the write is refused without the
 // page's token, from a foreign Origin or Host, with a non-JSON body, with malformed labels or a frame that has
 // no crop, and with a client-supplied path; nothing is written then. In chromium (puppeteer-core): a polygon
 // drawn with the mouse, one of its points dragged, an exclude polygon closed on its first point, a third one
@@ -8,10 +8,8 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
-import { loadRegistry } from '../../runner/src/registry.js';
-import { REPO, get, getJson, openChromium, project, runner, serve } from './helpers.js';
+import { REPO, get, getJson, openChromium, project, runner, serve, waitForEvent } from './helpers.js';
 
 const PHOTOS = join(REPO, 'node_modules', '@vladmandic', 'face-api', 'demo');
 const ALIGNED = `version: 1
@@ -19,16 +17,13 @@ name: mini
 stages:
   clip: { uses: synth, with: { image: "${PHOTOS}/sample6.jpg", crop: [1004, 175, 540, 540], size: [128, 128], frames: 3, motion: 0.06, light: 0.15, seed: 1 } }
   clip-align: { uses: align, needs: [clip], with: { size: 64, samples: 1 } }
+  occl: { uses: occlusion, needs: [clip, clip-align], with: { labels: hand/occl-labels.json, size: 32, steps: 2, batch: 2, contact: false } }
 `;
-// one occlusion stage naming its labels file (an input: it must exist for the pipeline to load), one without
-// (the page says which line to add), one naming a file that is not a labels file
-const LABELLED = `${ALIGNED}  occl: { uses: occlusion, needs: [clip, clip-align], with: { labels: hand/occl-labels.json } }
-  occl2: { uses: occlusion, needs: [clip, clip-align] }
+// then two more occlusion stages: one without labels (the page says which line to add), one naming a file that
+// is not a labels file (the labels file named must exist for the pipeline to load: it is an input)
+const LABELLED = `${ALIGNED}  occl2: { uses: occlusion, needs: [clip, clip-align] }
   occl3: { uses: occlusion, needs: [clip, clip-align], with: { labels: mini.yaml } }
 `;
-// the occlusion kind's name and params, registered for these tests while no installed stage package has it
-const KIND = fileURLToPath(new URL('./fixtures/occlusion-kind', import.meta.url));
-const kindInstalled = loadRegistry({}).kinds.has('occlusion');
 
 let dir = '';
 let url = '';
@@ -44,13 +39,10 @@ const post = (path: string, body: string, headers: Record<string, string> = {}) 
   get(url, path, { method: 'POST', body, headers: { origin, 'x-facecomb-token': token, 'content-type': 'application/json', ...headers } });
 
 before(async () => {
-  dir = project({ 'mini.yaml': ALIGNED });
+  dir = project({ 'mini.yaml': ALIGNED, 'hand/occl-labels.json': EMPTY });
   const r = runner(['run', 'mini.yaml', '--backend', 'wasm', '--jobs', '1'], dir);
   assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
   writeFileSync(join(dir, 'mini.yaml'), LABELLED);
-  mkdirSync(join(dir, 'hand'));
-  writeFileSync(target(), EMPTY);
-  if (!kindInstalled) process.env.FACECOMB_STAGE_PATHS = KIND;
   ({ url, stop } = await serve(['mini.yaml'], dir));
   origin = url.replace(/\/$/, '');
   token = /<meta name="facecomb-token" content="([0-9a-f]{48})">/.exec((await get(url, '/')).text)?.[1] ?? '';
@@ -65,6 +57,11 @@ test('the labels file is the pipeline\'s own; the write is refused unless the pa
   assert.equal(view.file, 'hand/occl-labels.json');
   assert.equal(view.text, EMPTY);
   assert.equal(view.error, null);
+  // the stage has run: its masks are there to overlay
+  const stage = await getJson(url, '/api/stage?pipeline=mini&stage=occl');
+  assert.equal(view.masks, `${stage.view.dir}/masks`);
+  const mask = await get(url, `/files/${view.masks}/${frames[0]}.png`);
+  assert.equal(mask.headers['content-type'], 'image/png', mask.text);
   const plain = await getJson(url, q('occl2'));
   assert.equal(plain.file, 'labels/occl2.json');
   assert.match(plain.hint, /add 'labels: labels\/occl2\.json' to its 'with:' in mini\.yaml/);
@@ -98,6 +95,11 @@ test('the labels file is the pipeline\'s own; the write is refused unless the pa
 
   const ok = await post(q('occl'), good);
   assert.equal(ok.status, 200, ok.text);
+  // the labels file is an input of the stage: saved labels make it (and what needs it) run again
+  type Pipelines = { name: string; stages: { name: string; state: string; reasons: string[] }[] }[];
+  const occl = (ps: Pipelines) => ps[0].stages.find((x) => x.name === 'occl')!;
+  const after = await waitForEvent<Pipelines>(url, (ps) => occl(ps).state === 'stale');
+  assert.match(occl(after).reasons.join('; '), /hand\/occl-labels\.json changed/);
   assert.deepEqual(JSON.parse(readFileSync(target(), 'utf8')), JSON.parse(good));
   assert.deepEqual(readdirSync(join(dir, 'hand')), ['occl-labels.json'], 'no temp file left beside it');
   // a malformed save after a good one leaves the good file as it was
@@ -115,6 +117,7 @@ test('chromium: draw polygons with the mouse, move a point, save; a damaged file
     await page.goto(`${url}#p=mini&s=occl`, { waitUntil: 'load' });
     await page.waitForSelector('#label-canvas');
     assert.equal(await page.$$eval('#label-strip .label-tile', (ts) => ts.length), frames.length, 'one tile per aligned crop');
+    await page.waitForFunction(() => [...document.querySelectorAll('#label-strip img.mask')].some((i) => (i as HTMLImageElement).naturalWidth > 0));
     await page.click(`#label-strip .label-tile[data-frame="${frames[1]}"]`);
     // the crop is drawn (the canvas is not all black)
     await page.waitForFunction(() => {
