@@ -118,6 +118,8 @@ test('chromium: draw polygons with the mouse, move a point, save; a damaged file
     await page.waitForSelector('#label-canvas');
     assert.equal(await page.$$eval('#label-strip .label-tile', (ts) => ts.length), frames.length, 'one tile per aligned crop');
     await page.waitForFunction(() => [...document.querySelectorAll('#label-strip img.mask')].some((i) => (i as HTMLImageElement).naturalWidth > 0));
+    // the stage's picture in the graph: a mask (no contact sheet in this run)
+    await page.waitForFunction(() => ((document.querySelector('.node[data-stage="occl"] .thumb img') as HTMLImageElement | null)?.naturalWidth ?? 0) > 0);
     await page.click(`#label-strip .label-tile[data-frame="${frames[1]}"]`);
     // the crop is drawn (the canvas is not all black)
     await page.waitForFunction(() => {
