@@ -119,7 +119,8 @@ function connect() {
     if (!s) return;
     // reload the stage view when it changed state or key, and (at most once a second) while it runs
     const key = `${s.display}:${s.key}:${s.dir}`;
-    if (key !== state.detailKey) loadStage(true);
+    // (not while labels are being drawn: a save, or a run finishing, must not drop unsaved polygons)
+    if (key !== state.detailKey && !state.labelsDirty) loadStage(true);
     else if (s.display === 'running') {
       clearTimeout(state.timer);
       state.timer = setTimeout(() => loadStage(false), Math.max(0, 1000 - (Date.now() - state.lastRefresh)));
@@ -167,6 +168,7 @@ async function loadStage(full) {
   state.players.forEach((p) => p.stop());
   state.players = [];
   state.viewports = [];
+  state.labelsDirty = false; // a view built afresh holds no unsaved labels
   box.dataset.stage = s.name;
   const v = d.view;
   const facts = [
@@ -192,6 +194,7 @@ async function loadStage(full) {
   if (d.score) scoreSection(d.score, section);
   if (d.frames && d.frames.frames.length) section(`frames (${d.frames.frames.length})`, framesView(d.frames.dir, d.frames.frames, d.fps));
   if (d.align) alignView(d, section);
+  if (v.kind === 'occlusion') await labelSection(v, section);
   if (d.dataset) datasetSection(d.dataset, section);
   if (d.train) await trainView(d, section);
   if (d.compare && d.compare.frames.length) {

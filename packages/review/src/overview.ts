@@ -36,6 +36,8 @@ function pictureOf(kind: string, abs: string): string | null {
       return firstImage(abs, 'frames', 'middle');
     case 'score':
       return file('score.png');
+    case 'occlusion':
+      return file('contact.png') ?? firstImage(abs, 'masks', 'middle');
     case 'encode':
       return file('compare.png') ?? firstImage(abs, 'png', 'first');
     default:

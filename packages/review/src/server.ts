@@ -14,6 +14,8 @@ import { PathError, safeResolve } from './paths.js';
 import { scoreView } from './overview.js';
 import { Thumbnails } from './thumbs.js';
 import { abCandidates, listFolder } from './history.js';
+import { labelsView, saveLabels, type LabelledStage } from './labels-api.js';
+import { embedToken, newToken } from './write-guard.js';
 import type { PipelineStatus, StageView, StatusSource } from './types.js';
 
 export interface ReviewOptions {
@@ -46,12 +48,13 @@ const publicDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'public');
 const uplotDir = join(dirname(createRequire(import.meta.url).resolve('uplot')));
 // dagre's own browser build (graphlib bundled in): the overview's layout, served like uPlot, nothing fetched from elsewhere
 const dagreFile = join(dirname(createRequire(import.meta.url).resolve('@dagrejs/dagre')), 'dagre.min.js');
+const INDEX = join(publicDir, 'index.html');
 const STATIC: Record<string, string> = {
-  '/': join(publicDir, 'index.html'),
   '/static/app.js': join(publicDir, 'app.js'),
   '/static/style.css': join(publicDir, 'style.css'),
   '/static/player.js': join(publicDir, 'player.js'),
   '/static/graph.js': join(publicDir, 'graph.js'),
+  '/static/labels.js': join(publicDir, 'labels.js'),
   '/static/dagre.js': dagreFile,
   '/static/uplot.js': join(uplotDir, 'uPlot.iife.min.js'),
   '/static/uplot.css': join(uplotDir, 'uPlot.min.css'),
@@ -83,6 +86,8 @@ export async function startReviewServer(o: ReviewOptions): Promise<ReviewServer>
   const sendJson = (res: ServerResponse, body: unknown, status = 200) => sendJsonRaw(res, JSON.parse(redact(JSON.stringify(body))), status);
   let viewsText = redact(JSON.stringify(views));
   const hosts = allowedHosts(o.host ?? '127.0.0.1', o.allowHosts);
+  // the page's write (labels) carries this token, which only a page served here can read
+  const token = newToken();
   const clients = new Set<ServerResponse>();
   /** Writes to a live page; one that lets its buffer grow past the bound is dropped. */
   const push = (c: ServerResponse, text: string) => {
@@ -141,10 +146,19 @@ export async function startReviewServer(o: ReviewOptions): Promise<ReviewServer>
     return join(rootReal, s.dir);
   };
 
+  const labelled = (url: URL): LabelledStage => {
+    const { stage, pipeline } = findStage(url);
+    const file = statuses.find((p) => p.name === pipeline.name)?.file;
+    if (!file) throw new PathError(`pipeline '${pipeline.name}' has no file`, 404);
+    return { stage, pipelineFile: file, params: plannedParams(pipeline.name, stage.name), upstream: [...upstreamOf(stage, pipeline).values()] };
+  };
+
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
+    // the one write: POST /api/labels (checked in saveLabels); everything else only reads
+    const write = req.method === 'POST' && (req.url ?? '').split('?')[0] === '/api/labels';
+    if (req.method !== 'GET' && req.method !== 'HEAD' && !write) {
       res.setHeader('allow', 'GET, HEAD');
-      return sendError(res, 405, `${req.method} not allowed: the review page only reads`);
+      return sendError(res, 405, `${req.method} not allowed: the review page only reads (its one write is POST /api/labels)`);
     }
     // DNS rebinding: a foreign page reaching this port under its own name sends that name
     const host = hostOf(req.headers.host);
@@ -155,6 +169,7 @@ export async function startReviewServer(o: ReviewOptions): Promise<ReviewServer>
     const raw = req.url ?? '/';
     const rawPath = raw.split('?')[0];
     const url = new URL(raw.startsWith('/') ? raw : `/${raw}`, 'http://review.local');
+    if (rawPath === '/') return sendText(res, embedToken(readFileSync(INDEX, 'utf8'), token), 200, 'text/html; charset=utf-8');
     if (STATIC[rawPath]) return sendFile(req, res, STATIC[rawPath], false);
     if (rawPath.startsWith('/files/')) {
       const file = safeResolve(rootReal, rawPath.slice('/files/'.length));
@@ -219,6 +234,12 @@ export async function startReviewServer(o: ReviewOptions): Promise<ReviewServer>
         const d = stageDetail(rootReal, stage, upstreamOf(stage, pipeline), null);
         if (!d.compare) throw new PathError(`stage '${stage.name}' is not a swap or blend stage`, 400);
         return sendJson(res, await flicker(rootReal, d.compare.a.dir, d.compare.b.dir, d.compare.frames));
+      }
+      case '/api/labels': {
+        if (!write) return sendJson(res, labelsView(rootReal, labelled(url)));
+        const saved = await saveLabels(req, url, rootReal, token, labelled(url));
+        void refresh(true); // the labels file is an input of the stage: it is stale now
+        return sendJson(res, saved);
       }
       case '/api/log': {
         const { stage } = findStage(url);

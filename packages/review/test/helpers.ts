@@ -1,8 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { TestContext } from 'node:test';
+import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { BIN as RUNNER, cli, type CliResult } from '../../runner/test/helpers.js';
 
 export { RUNNER };
@@ -44,8 +46,8 @@ export interface Got {
   text: string;
 }
 
-/** A GET (or other method) with the path sent exactly as given: no URL normalisation of '..' or '%2e'. */
-export function get(base: string, rawPath: string, opts: { method?: string; headers?: Record<string, string> } = {}): Promise<Got> {
+/** A GET (or other method, with a body) with the path sent exactly as given: no URL normalisation of '..' or '%2e'. */
+export function get(base: string, rawPath: string, opts: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Got> {
   const u = new URL(base);
   return new Promise((res, rej) => {
     const req = request({ host: u.hostname, port: u.port, path: rawPath, method: opts.method ?? 'GET', headers: opts.headers }, (r) => {
@@ -57,7 +59,7 @@ export function get(base: string, rawPath: string, opts: { method?: string; head
       });
     });
     req.on('error', rej);
-    req.end();
+    req.end(opts.body);
   });
 }
 
@@ -117,4 +119,32 @@ export function snapshot(dir: string, skip: string[] = []): Record<string, strin
   };
   walk(dir);
   return out;
+}
+
+export const CHROMIUM = process.env.FACECOMB_CHROMIUM ?? '/usr/bin/chromium';
+
+/**
+ * Debian's chromium (FACECOMB_CHROMIUM: another) through puppeteer-core, no browser download, with one page
+ * whose script errors are collected; screenshots and the profile go to `<dir>/screenshots` (the test's temp
+ * folder, kept with FACECOMB_KEEP_TEST_DIRS=1). null when chromium is not installed (the test is skipped;
+ * under CI=true it fails).
+ */
+export async function openChromium(t: TestContext, dir: string): Promise<{ browser: Browser; page: Page; errors: string[]; shots: string } | null> {
+  if (!existsSync(CHROMIUM)) {
+    if (process.env.CI === 'true') throw new Error(`chromium not found at ${CHROMIUM}: .ci/install-chromium.sh installs it`);
+    t.skip(`chromium not found at ${CHROMIUM} (apt-get install chromium)`);
+    return null;
+  }
+  const shots = join(dir, 'screenshots');
+  mkdirSync(shots, { recursive: true });
+  const browser = await puppeteer.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', `--user-data-dir=${join(shots, 'profile')}`],
+  });
+  const page = await browser.newPage();
+  page.setDefaultTimeout(30_000);
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  return { browser, page, errors, shots };
 }

@@ -3,14 +3,12 @@
 // then Debian's chromium (puppeteer-core, no browser download) loads the page, sees every stage, finds a
 // rendered loss chart in the train view, moves the wipe slider in the blend view and saves screenshots.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import puppeteer from 'puppeteer-core';
 import { cliSpawn } from '../../runner/test/helpers.js';
-import { REPO, get, getJson, project, runner, serve } from './helpers.js';
+import { REPO, get, getJson, openChromium, project, runner, serve } from './helpers.js';
 
-const CHROMIUM = process.env.FACECOMB_CHROMIUM ?? '/usr/bin/chromium';
 const PHOTOS = join(REPO, 'node_modules', '@vladmandic', 'face-api', 'demo');
 const MINI = `version: 1
 name: mini
@@ -103,23 +101,10 @@ function colouredPixels(c: Element): number {
 }
 
 test('a real browser: verdict, thumbnails, playback, 1:1 zoom, loss chart, dataset grid; then a failed gate and an A/B of two blends', { timeout: 420_000 }, async (t) => {
-  if (!existsSync(CHROMIUM)) {
-    if (process.env.CI === 'true') assert.fail(`chromium not found at ${CHROMIUM}: .ci/install-chromium.sh installs it`);
-    t.skip(`chromium not found at ${CHROMIUM} (apt-get install chromium)`);
-    return;
-  }
-  const shots = join(dir, 'screenshots'); // the test's temp folder (kept with FACECOMB_KEEP_TEST_DIRS=1)
-  mkdirSync(shots);
-  const browser = await puppeteer.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', `--user-data-dir=${join(shots, 'profile')}`],
-  });
+  const chromium = await openChromium(t, dir);
+  if (!chromium) return;
+  const { browser, page, errors, shots } = chromium;
   try {
-    const page = await browser.newPage();
-    page.setDefaultTimeout(30_000);
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(String(e)));
     const elsewhere: string[] = [];
     page.on('request', (r) => {
       if (!r.url().startsWith(url) && !r.url().startsWith('data:')) elsewhere.push(r.url());

@@ -21,7 +21,7 @@ usage:
   runner publish FILE [STAGE]      copy the cached outputs of the stages with 'publish:' (or STAGE) into
                                    their publish folders again (a new vNNN only when the files changed)
   runner serve [FILE...] [--port 8080] [--host 127.0.0.1] [--allow-host NAME]...
-                                   a read-only review page of the pipelines (default: every one the cache has seen)
+                                   the review page (read-only but for occlusion labels; default: every pipeline the cache has seen)
   runner run FILE --farm redis://HOST:PORT    run the stages as jobs on a farm's workers
   runner worker --farm redis://HOST:PORT [--slots cpu=N,gpu=N] [--backend B]
                                    take stage jobs from the farm (shared --cache folder)

@@ -46,7 +46,7 @@ async function planAll(files: string[], root: string, env?: NodeJS.ProcessEnv): 
 }
 
 /**
- * `runner serve [FILE...]`: the read-only review page (@facecomb/review) for the given pipelines, or for every
+ * `runner serve [FILE...]`: the review page (@facecomb/review; its one write: an occlusion stage's labels) for the given pipelines, or for every
  * pipeline the cache has seen. Runs until interrupted.
  */
 export async function serveCommand(files: string[], o: ServeOptions = {}): Promise<{ url: string; close: () => Promise<void> }> {
@@ -63,7 +63,7 @@ export async function serveCommand(files: string[], o: ServeOptions = {}): Promi
   });
   if (o.host && !isLoopback(o.host)) {
     process.stderr.write(
-      `warning: --host ${o.host} serves the review page (frames, logs, checkpoints' previews) to every machine that reaches this one on port ${new URL(srv.url).port}, without a password; ` +
+      `warning: --host ${o.host} serves the review page (frames, logs, checkpoints' previews; and saving occlusion labels into the project) to every machine that reaches this one on port ${new URL(srv.url).port}, without a password; ` +
         `it answers only the Host names ${['localhost', '127.0.0.1', '[::1]', o.host, ...(o.allowHosts ?? [])].join(', ')} (add the name people open it by with --allow-host NAME)\n`,
     );
   }
