@@ -118,7 +118,11 @@ export function stageDetail(root: string, view: StageView, upstream: Upstream, p
   }
   if (kind === 'swap') {
     const crops = upDir(['align'], 'crops');
-    d.compare = { a: { label: 'target crop', dir: crops ?? `${view.dir}/faces` }, b: { label: 'swap', dir: `${view.dir}/faces` }, frames: frameNumbers(abs, d.meta, 'faces') };
+    // `source: all` writes faces/<identity>/: the compare shows the first identity's, named in its label
+    const ids = d.meta?.source === 'all' && Array.isArray(d.meta.identities) ? (d.meta.identities as unknown[]).filter((x): x is string => typeof x === 'string') : [];
+    const sub = ids.length ? `faces/${ids[0]}` : 'faces';
+    const label = ids.length ? `swap: ${ids[0]} (1 of ${ids.length} identities)` : 'swap';
+    d.compare = { a: { label: 'target crop', dir: crops ?? `${view.dir}/${sub}` }, b: { label, dir: `${view.dir}/${sub}` }, frames: frameNumbers(abs, d.meta, sub) };
   }
   if (kind === 'blend') {
     const plate = upDir(['ingest', 'synth'], 'frames');
