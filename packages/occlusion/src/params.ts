@@ -20,7 +20,7 @@ export interface OcclusionParams {
   contact: number | false;
 }
 
-export const DEFAULTS: Omit<OcclusionParams, 'labels'> = { size: 64, steps: 500, batch: 8, rate: 0.003, occluded: 0.8, seed: 1, minShare: 0.05, margin: 1, threshold: 0.8, contact: 8 };
+export const DEFAULTS: Omit<OcclusionParams, 'labels'> = { size: 64, steps: 500, batch: 8, rate: 0.003, occluded: 0.8, seed: 1, minShare: 0.05, margin: 0, threshold: 0.9, contact: 8 };
 
 /** The network's channel widths per level (fixed: part of the model, not a tuning knob). */
 export const WIDTHS = [12, 16, 24, 32];
