@@ -105,8 +105,8 @@ async function blendShare(occ: PlateOccluder[], frames: string, align: string, f
 }
 
 /** A segmenter run's masks of the occluded frames rewritten through withMargin (uncovered = mask / hull). */
-async function marginMasks(occ: PlateOccluder[], seg: string, margin: number, threshold: number, strong?: number): Promise<string> {
-  const dir = join(work, `seg-m${margin}-t${threshold}-s${strong}`);
+async function marginMasks(occ: PlateOccluder[], seg: string, margin: number, threshold: number): Promise<string> {
+  const dir = join(work, `seg-m${margin}-t${threshold}`);
   await rm(dir, { recursive: true, force: true });
   await mkdir(join(dir, 'masks'), { recursive: true });
   await copyFile(join(seg, 'meta.json'), join(dir, 'meta.json'));
@@ -114,7 +114,7 @@ async function marginMasks(occ: PlateOccluder[], seg: string, margin: number, th
     const name = `${pad(o.frame)}.png`;
     const [m, hull] = await Promise.all([readImage(join(seg, 'masks', name), { channels: 1 }), readImage(join(work, 'align', 'masks', name), { channels: 1 })]);
     const u = m.data.map((v, k) => (hull.data[k] > 0 ? Math.min(1, v / hull.data[k]) : 1));
-    const safe = withMargin(u, hull.data, m.width, margin, threshold, strong);
+    const safe = withMargin(u, hull.data, m.width, margin, threshold);
     await writePng(join(dir, 'masks', name), { ...m, data: hull.data.map((h, k) => h * safe[k]) });
   }
   return dir;
@@ -165,9 +165,9 @@ rows.push({ method: 'segmenter, no labels (raw: no threshold or margin)', iou: a
 // (withMargin, as the stage's `margin` and `threshold` params write them), each blended and measured; the
 // stage's defaults when not given
 const variants = process.argv.includes('--margins') ? process.argv[process.argv.indexOf('--margins') + 1].split(',').map((v) => v.split(':').map(Number)) : [[DEFAULTS.margin, DEFAULTS.threshold]];
-for (const [margin, threshold, strong] of variants) {
-  const dir = await marginMasks(occ, join(work, 'seg'), margin, threshold, strong);
-  rows.push({ method: `segmenter, margin ${margin} px, covered under ${threshold}${strong === undefined ? '' : ` where connected to under ${strong}`}`, iou: await meanIou(occ, join(dir, 'masks')), painted: await blendShare(occ, frames, align, clean.faces, dir) });
+for (const [margin, threshold] of variants) {
+  const dir = await marginMasks(occ, join(work, 'seg'), margin, threshold);
+  rows.push({ method: `segmenter, margin ${margin} px, covered under ${threshold}`, iou: await meanIou(occ, join(dir, 'masks')), painted: await blendShare(occ, frames, align, clean.faces, dir) });
 }
 if (process.argv.includes('--oracle')) {
   // the ground truth itself as the occlusion stage's masks: what the blend paints over with a perfect segmenter

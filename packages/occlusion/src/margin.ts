@@ -6,10 +6,8 @@
  * edges and in thin frames, within a pixel or two of what it finds. Pixels outside the hull stay as they are
  * and never spread into it (the net is not trained there).
  */
-export function withMargin(u: Float32Array, hull: Float32Array, size: number, margin: number, threshold: number, strong?: number): Float32Array {
-  const weak = (v: number, k: number): boolean => hull[k] > 0 && v < threshold;
-  const take = strong === undefined ? Uint8Array.from(u, (v, k) => (weak(v, k) ? 1 : 0)) : grow(u, size, weak, strong);
-  const cut = Float32Array.from(u, (v, k) => (hull[k] <= 0 ? 1 : take[k] ? 0 : v));
+export function withMargin(u: Float32Array, hull: Float32Array, size: number, margin: number, threshold: number): Float32Array {
+  const cut = Float32Array.from(u, (v, k) => (hull[k] <= 0 ? 1 : v < threshold ? 0 : v));
   if (margin <= 0) return cut;
   const r = Math.ceil(margin);
   const offsets: number[][] = [];
@@ -26,21 +24,4 @@ export function withMargin(u: Float32Array, hull: Float32Array, size: number, ma
     }
   }
   return out;
-}
-
-/** Hysteresis: the pixels under `strong` and those `weak` ones 4-connected to them (an occluder's soft rim, not stray doubts). */
-function grow(u: Float32Array, size: number, weak: (v: number, k: number) => boolean, strong: number): Uint8Array {
-  const take = new Uint8Array(u.length);
-  const stack: number[] = [];
-  u.forEach((v, k) => {
-    if (v < strong && weak(v, k)) (take[k] = 1), stack.push(k);
-  });
-  while (stack.length) {
-    const k = stack.pop() as number;
-    const x = k % size;
-    for (const n of [x > 0 ? k - 1 : -1, x < size - 1 ? k + 1 : -1, k - size, k + size]) {
-      if (n >= 0 && n < u.length && !take[n] && weak(u[n], n)) (take[n] = 1), stack.push(n);
-    }
-  }
-  return take;
 }
