@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { withMargin } from '../src/margin.ts';
+import { DEFAULTS, parseParams } from '../src/params.ts';
 
 // a 9 x 9 crop whose hull is all but the first column; one pixel predicted covered, one half-covered
 const size = 9;
@@ -25,4 +26,11 @@ test('withMargin: nothing spreads from outside the hull, which keeps its values'
   const grown = withMargin(outside, hull, size, 2, 0.5);
   assert.equal(grown[4 * size + 1], 1, 'the hull next to a low outside pixel stays uncovered');
   assert.equal(grown[4 * size], 0, 'the outside pixel is left as it was');
+});
+
+test('margin and threshold params: defaults, and bad values refused with the param named', () => {
+  const p = parseParams({});
+  assert.deepEqual([p.margin, p.threshold], [DEFAULTS.margin, DEFAULTS.threshold]);
+  assert.throws(() => parseParams({ margin: -1 }), /occlusion param 'margin' must be crop pixels from 0 to 16, got -1/);
+  assert.throws(() => parseParams({ threshold: 1.5 }), /occlusion param 'threshold' must be a probability from 0 to 1, got 1.5/);
 });
