@@ -2,7 +2,8 @@
  * Occlusion masks on real footage with occluders of known shape painted into held-out plates.
  *   nice -n 10 node --import tsx bench/occlusion/run.ts [--frames 200] [--steps 500] [--size 64] [--crop 128] [--mesh DIR]
  * (--mesh: the folder of an installed @vladmandic/human, see mesh.ts: adds the mesh rows; --reuse: keeps the
- * segmenter runs of the last bench run in the work folder instead of training again)
+ * segmenter runs of the last bench run in the work folder instead of training again; --margins M:T,...: rows for
+ * the stage's `margin` and `threshold` params, drawn from the raw run; --oracle: the ground truth as the mask)
  *
  * The shot: the first N frames of ../shared/footage/congress/katiehill.mp4, aligned at `--crop` px. Every 4th
  * frame (and every 10th from the 6th, the frames offered for labelling: bench/occlusion/labels.json was drawn on
@@ -19,10 +20,10 @@ import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readImage, type Affine } from '@facecomb/image';
+import { readImage, writePng, type Affine } from '@facecomb/image';
 import { ingestClip, footage } from '../../packages/align/test/helpers.ts';
 import { runCli, runStage as runAlign } from '../../packages/align/test/stage.ts';
-import { iou, parseLabels, readMask, readTextures } from '../../packages/occlusion/src/index.ts';
+import { DEFAULTS, iou, parseLabels, readMask, readTextures, withMargin } from '../../packages/occlusion/src/index.ts';
 import { occludePlates, type PlateOccluder } from './occlude.ts';
 import { loadHuman, meshMasks } from './mesh.ts';
 
@@ -103,6 +104,22 @@ async function blendShare(occ: PlateOccluder[], frames: string, align: string, f
   return paintedOver(occ, join(frames, 'frames'), join(out, 'frames'));
 }
 
+/** A segmenter run's masks of the occluded frames rewritten through withMargin (uncovered = mask / hull). */
+async function marginMasks(occ: PlateOccluder[], seg: string, margin: number, threshold: number): Promise<string> {
+  const dir = join(work, `seg-m${margin}-t${threshold}`);
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(join(dir, 'masks'), { recursive: true });
+  await copyFile(join(seg, 'meta.json'), join(dir, 'meta.json'));
+  for (const o of occ) {
+    const name = `${pad(o.frame)}.png`;
+    const [m, hull] = await Promise.all([readImage(join(seg, 'masks', name), { channels: 1 }), readImage(join(work, 'align', 'masks', name), { channels: 1 })]);
+    const u = m.data.map((v, k) => (hull.data[k] > 0 ? Math.min(1, v / hull.data[k]) : 1));
+    const safe = withMargin(u, hull.data, m.width, margin, threshold);
+    await writePng(join(dir, 'masks', name), { ...m, data: hull.data.map((h, k) => h * safe[k]) });
+  }
+  return dir;
+}
+
 /** IoU rows for the mesh silhouette and the mesh minus hands; frames without a face fall back to the hull (counted). */
 async function meshRows(dir: string): Promise<{ method: string; iou: number; note: string }[]> {
   const human = await loadHuman(dir);
@@ -138,11 +155,29 @@ if (prepare) {
 }
 const occ = all.filter((o) => held.includes(o.frame));
 const inputs = { frames, align };
-const params = { size: SIZE, steps: STEPS, contact: false };
+// the raw prediction (no threshold or margin): the margin rows below are drawn from it
+const params = { size: SIZE, steps: STEPS, contact: false, margin: 0, threshold: 0 };
 const seg = await occlusionRun('seg', inputs, params);
 const rows: { method: string; iou: number; painted?: number; note?: string }[] = [];
 rows.push({ method: 'landmark hull (align mask)', iou: await meanIou(occ, join(work, 'align', 'masks')), painted: await blendShare(occ, frames, align, clean.faces, null) });
-rows.push({ method: 'segmenter, no labels', iou: await meanIou(occ, join(work, 'seg', 'masks')), painted: await blendShare(occ, frames, align, clean.faces, join(work, 'seg')) });
+rows.push({ method: 'segmenter, no labels (raw: no threshold or margin)', iou: await meanIou(occ, join(work, 'seg', 'masks')), painted: await blendShare(occ, frames, align, clean.faces, join(work, 'seg')) });
+// --margins 0:0.5,2:0.8,...: the segmenter's masks again with a safety margin (crop px) and covered threshold
+// (withMargin, as the stage's `margin` and `threshold` params write them), each blended and measured; the
+// stage's defaults when not given
+const variants = process.argv.includes('--margins') ? process.argv[process.argv.indexOf('--margins') + 1].split(',').map((v) => v.split(':').map(Number)) : [[DEFAULTS.margin, DEFAULTS.threshold]];
+for (const [margin, threshold] of variants) {
+  const dir = await marginMasks(occ, join(work, 'seg'), margin, threshold);
+  rows.push({ method: `segmenter, margin ${margin} px, covered under ${threshold}`, iou: await meanIou(occ, join(dir, 'masks')), painted: await blendShare(occ, frames, align, clean.faces, dir) });
+}
+if (process.argv.includes('--oracle')) {
+  // the ground truth itself as the occlusion stage's masks: what the blend paints over with a perfect segmenter
+  const dir = join(work, 'seg-truth');
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(join(dir, 'masks'), { recursive: true });
+  await copyFile(join(work, 'seg', 'meta.json'), join(dir, 'meta.json'));
+  for (const o of occ) await writePng(join(dir, 'masks', `${pad(o.frame)}.png`), { width: CROP, height: CROP, channels: 1, data: o.truth });
+  rows.push({ method: 'ground truth as the mask (a perfect segmenter)', iou: 1, painted: await blendShare(occ, frames, align, clean.faces, dir) });
+}
 const meshDir = process.argv.includes('--mesh') ? process.argv[process.argv.indexOf('--mesh') + 1] : null;
 if (meshDir) rows.push(...(await meshRows(meshDir)));
 if (existsSync(labelsFile)) {

@@ -5,3 +5,4 @@ export { occluderMatte, occluderTexture, composite, visibleTarget, rng, OCCLUDER
 export { readShot, readTextures, samplePhotos, alignedFrames, type ShotFrame, type Texture } from './shot.js';
 export { makeBatch, packInput, medianFace, INPUT_CHANNELS, type TrainingSet } from './batch.js';
 export { iou, occludeAlign, readMask, type OccludedFrame } from './evaluate.js';
+export { withMargin } from './margin.js';

@@ -1,6 +1,7 @@
 import { copyFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createImage, readImage, resize, writePng, type Image } from '@facecomb/image';
+import { withMargin } from './margin.js';
 import type { ShotFrame } from './shot.js';
 
 /** Sum of a mask's values (its area in pixels, soft). */
@@ -8,10 +9,11 @@ export const area = (m: Float32Array): number => m.reduce((s, v) => s + v, 0);
 
 /**
  * Writes masks/<frame>.png at the crop size for each frame: the label mask where the user labelled the frame,
- * else align's hull mask times the predicted uncovered probability `uncovered` (net size, upsampled), else
- * (a visible face under `minShare` of the hull's area) the hull alone. Returns the frames that fell back.
+ * else align's hull mask times the predicted uncovered probability `uncovered` (net size, upsampled; with the
+ * safety margin of withMargin), else (a visible face under `minShare` of the hull's area) the hull alone.
+ * Returns the frames that fell back.
  */
-export async function writeMasks(out: string, alignDir: string, frames: ShotFrame[], uncovered: Float32Array, size: number, labels: Map<number, Float32Array>, minShare: number): Promise<number[]> {
+export async function writeMasks(out: string, alignDir: string, frames: ShotFrame[], uncovered: Float32Array, size: number, labels: Map<number, Float32Array>, opts: { minShare: number; margin: number; threshold: number }): Promise<number[]> {
   await mkdir(join(out, 'masks'), { recursive: true });
   const px = size * size;
   const fallbacks: number[] = [];
@@ -26,14 +28,15 @@ export async function writeMasks(out: string, alignDir: string, frames: ShotFram
       continue;
     }
     const v = uncovered.subarray(i * px, (i + 1) * px);
-    if (area(v.map((p, k) => p * f.hull[k])) < minShare * area(f.hull)) {
+    if (area(v.map((p, k) => p * f.hull[k])) < opts.minShare * area(f.hull)) {
       fallbacks.push(f.frame);
       await copyFile(hullFile, file);
       continue;
     }
     const hull = await readImage(hullFile, { channels: 1 });
     const up = f.cropSize === size ? v : resize({ width: size, height: size, channels: 1, data: v }, f.cropSize, f.cropSize).data;
-    await writePng(file, { ...hull, data: hull.data.map((h, k) => h * up[k]) });
+    const safe = withMargin(up, hull.data, f.cropSize, opts.margin, opts.threshold);
+    await writePng(file, { ...hull, data: hull.data.map((h, k) => h * safe[k]) });
   }
   return fallbacks;
 }

@@ -10,13 +10,17 @@ export interface OcclusionParams {
   seed: number;
   /** A frame whose predicted visible face covers less than this share of its landmark hull falls back to the hull. */
   minShare: number;
+  /** Safety margin: the covered region grown by this many crop pixels (see withMargin). */
+  margin: number;
+  /** A pixel counts as covered where the predicted uncovered probability is under this. */
+  threshold: number;
   /** Labels file (see README), relative to the pipeline file. */
   labels?: string;
   /** Contact sheet columns, or false for none. */
   contact: number | false;
 }
 
-export const DEFAULTS: Omit<OcclusionParams, 'labels'> = { size: 64, steps: 500, batch: 8, rate: 0.003, occluded: 0.8, seed: 1, minShare: 0.05, contact: 8 };
+export const DEFAULTS: Omit<OcclusionParams, 'labels'> = { size: 64, steps: 500, batch: 8, rate: 0.003, occluded: 0.8, seed: 1, minShare: 0.05, margin: 0, threshold: 0.9, contact: 8 };
 
 /** The network's channel widths per level (fixed: part of the model, not a tuning knob). */
 export const WIDTHS = [12, 16, 24, 32];
@@ -28,7 +32,7 @@ function num(raw: Record<string, unknown>, key: keyof typeof DEFAULTS, ok: (v: n
 }
 
 export function parseParams(raw: Record<string, unknown>): OcclusionParams {
-  const known = ['size', 'steps', 'batch', 'rate', 'occluded', 'seed', 'minShare', 'labels', 'contact'];
+  const known = ['size', 'steps', 'batch', 'rate', 'occluded', 'seed', 'minShare', 'margin', 'threshold', 'labels', 'contact'];
   const extra = Object.keys(raw).filter((k) => !known.includes(k));
   if (extra.length) throw new Error(`occlusion: unknown param '${extra[0]}' (params: ${known.join(', ')})`);
   const labels = raw.labels;
@@ -43,6 +47,8 @@ export function parseParams(raw: Record<string, unknown>): OcclusionParams {
     occluded: num(raw, 'occluded', (v) => v >= 0 && v <= 1, 'a share from 0 to 1'),
     seed: num(raw, 'seed', (v) => Number.isInteger(v) && v >= 0, 'a non-negative integer'),
     minShare: num(raw, 'minShare', (v) => v >= 0 && v <= 1, 'a share from 0 to 1'),
+    margin: num(raw, 'margin', (v) => v >= 0 && v <= 16, 'crop pixels from 0 to 16'),
+    threshold: num(raw, 'threshold', (v) => v >= 0 && v <= 1, 'a probability from 0 to 1'),
     labels: labels as string | undefined,
     contact: contact as number | false,
   };

@@ -62,7 +62,7 @@ export async function runOcclusion(env: StageEnv): Promise<void> {
   frames.forEach((f, i) => packInput(f.rgb, f.hull, set.median, packed, i * px * INPUT_CHANNELS));
   const pred = await predict(trained.net, packed, frames.length);
   const applySeconds = (performance.now() - t0) / 1000;
-  const fallbacks = await writeMasks(env.out, inp.align, frames, pred, p.size, labels.masks, p.minShare);
+  const fallbacks = await writeMasks(env.out, inp.align, frames, pred, p.size, labels.masks, p);
   await writeCheckpoint(trained.net, env.out, { step: p.steps, loss: trained.loss, key: 'final' });
   if (p.contact !== false) await writePng(join(env.out, 'contact.png'), contactSheet(frames, pred, p.size, p.contact));
   const report = {
