@@ -1,5 +1,5 @@
 #!/usr/bin/env node
 import { runStage } from '@facecomb/stage';
-import { runOcclusion } from './stage.js';
+import { runOcclusion } from './stages.js';
 
 await runStage({ occlusion: runOcclusion });
