@@ -64,6 +64,7 @@ const VARIANTS: Record<string, Record<string, unknown>> = {
   'bn-decoder': { batchNorm: 'decoder' },
   'lr1e-3': { lr: 1e-3 },
   'lr2e-3': { lr: 2e-3 },
+  bilinear: { upsample: 'bilinear' },
 };
 const names = values.variants ? values.variants.split(',') : Object.keys(VARIANTS);
 for (const n of names) if (!VARIANTS[n]) throw new Error(`--variants: unknown variant '${n}' (known: ${Object.keys(VARIANTS).join(', ')})`);

@@ -54,6 +54,8 @@ export interface ModelConfig {
   /** Negative slope of the leaky ReLU. */
   leak: number;
   batchNorm: BatchNormPlacement;
+  /** The decoders' 2x upsampling. */
+  upsample: 'nearest' | 'bilinear';
 }
 
 /** What is trained when: steps per phase, batches and which frames are drawn. */
@@ -225,13 +227,25 @@ function flatModel(stored: Record<string, unknown>): Record<string, unknown> {
 
 /** A checkpoint's identity: its model part, canonical (sorted keys). */
 export function modelIdentity(cfg: Pick<TrainConfig, 'model'>): Record<string, unknown> {
-  return canonical(cfg.model) as Record<string, unknown>;
+  return canonical(withoutLaterDefaults(cfg.model as unknown as Record<string, unknown>)) as Record<string, unknown>;
+}
+
+/**
+ * Model fields added after checkpoints were written, with the value every earlier model had: left out of the
+ * identity at that value, so an older checkpoint (which lacks the field) still matches and its hash is unchanged.
+ */
+const LATER_MODEL_FIELDS: Record<string, unknown> = { upsample: 'nearest' };
+
+function withoutLaterDefaults(m: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...m };
+  for (const [k, v] of Object.entries(LATER_MODEL_FIELDS)) if (out[k] === undefined || out[k] === v) delete out[k];
+  return out;
 }
 
 /** The model part of a config read from a checkpoint (state.json, card.json), grouped or flat (older checkpoints). */
 export function storedModel(stored: Record<string, unknown>): Record<string, unknown> {
   const m = stored.model;
-  return canonical(m && typeof m === 'object' ? m : flatModel(stored)) as Record<string, unknown>;
+  return canonical(withoutLaterDefaults(m && typeof m === 'object' ? (m as Record<string, unknown>) : flatModel(stored))) as Record<string, unknown>;
 }
 
 /** A config read from a model card: grouped as written now, or flat as written before (resolved again from it). */

@@ -157,9 +157,14 @@ export class CombModel {
   }
 
   private decBlock(h: Tensor4D, i: number, r: number, opts: ForwardOptions): Tensor4D {
-    h = tf.image.resizeNearestNeighbor(h, [r, r]);
+    h = this.up(h, r);
     h = this.convAct(h, `dec${i}.${r}.conv1`, this.bnDecoder(), opts);
     return this.convAct(h, `dec${i}.${r}.conv2`, this.bnDecoder(), opts);
+  }
+
+  /** The decoder's 2x upsampling to r x r: nearest (the paper's) or bilinear with half-pixel centres (PyTorch's align_corners=False). */
+  private up(h: Tensor4D, r: number): Tensor4D {
+    return this.cfg.model.upsample === 'bilinear' ? tf.image.resizeBilinear(h, [r, r], false, true) : tf.image.resizeNearestNeighbor(h, [r, r]);
   }
 
   /** The fade-in blend alpha * a + (1 - alpha) * b: one dispatch on webgpu, three tf ops elsewhere (engine's fadeBlend). */
@@ -196,7 +201,7 @@ export class CombModel {
     for (let s = 8; s < r; s *= 2) x = this.decBlock(x, i, s, opts);
     let old: Tensor4D | null = null;
     if (this.fading(r, alpha)) {
-      old = tf.image.resizeNearestNeighbor(tf.sigmoid(this.conv(x, `dec${i}.toRGB.${r / 2}`)), [r, r]);
+      old = this.up(tf.sigmoid(this.conv(x, `dec${i}.toRGB.${r / 2}`)), r);
     }
     if (r > 4) x = this.decBlock(x, i, r, opts);
     let y = tf.sigmoid(this.conv(x, `dec${i}.toRGB.${r}`));

@@ -108,6 +108,10 @@ export const TRAIN_PARAMS: Record<string, ParamSpec> = {
   latent: { group: 'model', schema: int(1, { default: 512 }) },
   activation: { group: 'model', schema: { enum: ['leaky_relu', 'relu', 'elu'], default: 'leaky_relu' } },
   leak: { group: 'model', schema: { type: 'number', minimum: 0, exclusiveMaximum: 1, default: 0.2 } },
+  upsample: {
+    group: 'model',
+    schema: { enum: ['nearest', 'bilinear'], default: 'nearest', description: "the decoders' 2x upsampling: nearest (the paper's) or bilinear (no block edges along the upsampling grid)" },
+  },
   augment: {
     group: 'augment',
     schema: {

@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { renderStagesJson, STAGES_JSON } from '../src/stages-json.js';
 import { TRAIN_PARAMS } from '../src/params.js';
 import { configHash, resolveConfig, storedConfig, storedModel, type TrainConfig } from '../src/config.js';
+import { checkCompatible } from '../src/checkpoint.js';
 
 const IDS = ['a', 'b'];
 
@@ -50,6 +51,20 @@ test('the schema refuses bad params naming the field; augment keeps the bounds t
   refuses({ learningRate: 0.1 }, /train param 'learningRate': unknown field; must be one of the known fields \(resolution, startResolution/);
   refuses({ resolution: 32, startResolution: 64 }, /'startResolution' = 64: must be a power of 2 from 8 to resolution \(32\)/);
   refuses({ identities: ['a', 'c'] }, /'identities' names 'c', but the needed datasets are \[a, b\]/);
+});
+
+test('upsample: the default (nearest) leaves the identity of earlier checkpoints as it was; bilinear is another model', () => {
+  const cfg = resolveConfig({ resolution: 32, latent: 16 }, IDS);
+  assert.equal(cfg.model.upsample, 'nearest');
+  // a checkpoint written before the field existed has no upsample in its model part
+  const older = { model: { ...cfg.model } as Record<string, unknown> };
+  delete older.model.upsample;
+  assert.deepEqual(storedModel(older), storedModel({ model: cfg.model }));
+  assert.equal(configHash(resolveConfig({ resolution: 32, latent: 16, upsample: 'nearest' }, IDS)), configHash(cfg));
+  const bil = resolveConfig({ resolution: 32, latent: 16, upsample: 'bilinear' }, IDS);
+  assert.notEqual(configHash(bil), configHash(cfg));
+  assert.throws(() => checkCompatible('ckpt', { config: older }, bil), /'upsample' is undefined there but "bilinear" now/);
+  assert.throws(() => resolveConfig({ resolution: 32, upsample: 'cubic' }, IDS), /upsample/);
 });
 
 test('a checkpoint identity is the model part; a stored flat config (older checkpoints) reads back the same', () => {

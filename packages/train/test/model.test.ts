@@ -78,6 +78,28 @@ test('growing a level keeps every trained weight, and at alpha 0 the output is t
   adam.dispose();
 });
 
+test("upsample: bilinear: at alpha 0 the output is the old level resized bilinearly (half-pixel centres), not in 2x2 blocks", async () => {
+  const cfg = tiny({ upsample: 'bilinear' });
+  assert.equal(cfg.model.upsample, 'bilinear');
+  const model = new CombModel(cfg);
+  model.build(32);
+  const x32 = tf.tensor4d(input(32), [2, 32, 32, 3]);
+  const old = model.decode(model.encode(tf.avgPool(x32, 2, 2, 'valid') as tf.Tensor4D, 1, { training: false }), 1, 16, 1, { training: false });
+  const y0 = model.decode(model.encode(x32, 0, { training: false }), 1, 32, 0, { training: false });
+  const maxDiff = async (a: tf.Tensor, b: tf.Tensor) => (await tf.max(tf.abs(tf.sub(a, b))).data())[0];
+  assert.ok((await maxDiff(y0, tf.image.resizeBilinear(old, [32, 32], false, true))) < 1e-5, 'alpha 0 output is the bilinear upsampling of the old level');
+  assert.ok((await maxDiff(y0, tf.image.resizeNearestNeighbor(old, [32, 32]))) > 1e-3, 'and not the nearest one');
+  // a training step reaches every variable through the bilinear upsampling
+  const adam = new Adam(cfg.optim);
+  const before = await values(model);
+  await trainStep(model, adam, { step: 0, identity: 1, resolution: 32, alpha: 0.5, size: 2, x: input(32), m: new Float32Array(2 * 32 * 32).fill(1) });
+  const after = await values(model);
+  const moved = [...before].filter(([n, v]) => n.startsWith('dec1.') && after.get(n)!.some((a, i) => a !== v[i])).length;
+  assert.ok(moved > 0 && [...before].filter(([n, v]) => n.startsWith('dec1.16.') && after.get(n)!.every((a, i) => a === v[i])).length === 0, 'decoder 1 trained through the upsampling');
+  model.dispose();
+  adam.dispose();
+});
+
 test('checkpoints round-trip weights and optimizer state exactly; another config is a clear error', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'facecomb-ckpt-'));
   try {
