@@ -34,6 +34,9 @@ function parse(text: string, detect: boolean): FaceReading | null {
  * engine, READING_VERSION). A blend change reruns score, but its swap crops, plate crops and identity crops are
  * the same files: their readings come from here instead of the nets. Without a folder every crop is read.
  */
+/** Temp-file numbers of this process, so that no two writes share a temp file. */
+let tmpSeq = 0;
+
 export class ReadingCache {
   /** Crops whose reading came from the folder / from the nets. */
   hits = 0;
@@ -69,21 +72,26 @@ export class ReadingCache {
       return join(this.dir!, k.slice(0, 2), `${k}.json`);
     }));
     const out: (FaceReading | null)[] = await Promise.all(paths.map((p, i) => readFile(p, 'utf8').then((t) => parse(t, detect[i]), () => null)));
-    const todo = out.flatMap((r, i) => (r ? [] : [i]));
+    // crops whose files have the same bytes share a path: each path is read by the nets and stored once (two
+    // writes of one path raced on its temp file)
+    const first = new Map<string, number>();
+    for (let i = 0; i < out.length; i++) if (!out[i] && !first.has(paths[i])) first.set(paths[i], i);
+    const todo = [...first.values()];
     this.hits += crops.length - todo.length;
     this.misses += todo.length;
     if (todo.length) {
       const got = await reader.read(todo.map((i) => crops[i]), faceType, { detect: todo.map((i) => detect[i]), minScore });
       await Promise.all(todo.map(async (i, k) => {
-        out[i] = got[k];
         const r = got[k];
         const text = JSON.stringify({ landmarks: r.landmarks, expression: r.expression, descriptor: Array.from(r.descriptor), detected: r.detected });
         // temp file then rename: a reader never sees half an entry
         await mkdir(dirname(paths[i]), { recursive: true });
-        const tmp = `${paths[i]}.${process.pid}.tmp`;
+        const tmp = `${paths[i]}.${process.pid}.${tmpSeq++}.tmp`;
         await writeFile(tmp, text);
         await rename(tmp, paths[i]);
       }));
+      const byPath = new Map(todo.map((i, k) => [paths[i], got[k]]));
+      for (let i = 0; i < out.length; i++) out[i] ??= byPath.get(paths[i])!;
     }
     return out as FaceReading[];
   }

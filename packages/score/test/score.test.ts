@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { buildFixture, runScore, type Fixture } from './fixture.js';
@@ -115,6 +115,29 @@ describe('score: a swap measured against the plate and the trained identities', 
     assert.ok(hard.summary.seamRatio! > swap.summary.seamRatio!, `a hard edge: seam ratio ${hard.summary.seamRatio} vs ${swap.summary.seamRatio}`);
     assert.notEqual(hard.summary.deliveredDetailMouth, null);
     assert.match(await readFile(join(dir, stored[0]), 'utf8'), /"descriptor"/, 'the damaged reading was replaced');
+  });
+
+  test('crop files with the same bytes are read by the nets once and stored once (their writes raced before)', async () => {
+    const { FaceReader, ReadingCache } = await import('../src/index.js');
+    const { readImage } = await import('@facecomb/image');
+    const crops = (await readdir(join(fx.plateAlign, 'crops'))).filter((f) => f.endsWith('.png')).sort();
+    const dir = join(fx.root, 'dup');
+    await mkdir(dir, { recursive: true });
+    // three files: two copies of one crop and another crop, each listed as its own frame
+    const files = [join(dir, 'a.png'), join(dir, 'b.png'), join(dir, 'c.png')];
+    await copyFile(join(fx.plateAlign, 'crops', crops[0]), files[0]);
+    await copyFile(join(fx.plateAlign, 'crops', crops[0]), files[1]);
+    await copyFile(join(fx.plateAlign, 'crops', crops[1]), files[2]);
+    const images = await Promise.all(files.map((f) => readImage(f, { channels: 3 })));
+    const reader = await FaceReader.open('wasm');
+    const cache = await ReadingCache.open(join(dir, 'stage-cache'), reader);
+    const got = await cache.read(reader, images, files, 'wholeface', { detect: [true, true, true] });
+    assert.deepEqual({ hits: cache.hits, misses: cache.misses }, { hits: 1, misses: 2 });
+    assert.deepEqual(got[0], got[1]);
+    assert.notDeepEqual(got[0].descriptor, got[2].descriptor);
+    const stored = (await readdir(join(dir, 'stage-cache', 'readings'), { recursive: true })).filter((f) => f.endsWith('.json'));
+    assert.equal(stored.length, 2);
+    assert.equal((await readdir(join(dir, 'stage-cache', 'readings'), { recursive: true })).filter((f) => f.endsWith('.tmp')).length, 0);
   });
 
   test('a frame with no face in the plate is counted, not crashed on', async () => {
