@@ -30,3 +30,4 @@ export { forwardMacs } from './flops.js';
 export { Eta } from './eta.js';
 export { GradientPool, resolveWorkers, PARALLEL_ENGINES } from './parallel.js';
 
+export { upsample2xBilinear } from './upsample.js';

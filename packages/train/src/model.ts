@@ -16,6 +16,7 @@ import { tf, type Tensor, type Tensor1D, type Tensor2D, type Tensor4D, type Vari
 import { ch, type TrainConfig } from './config.js';
 import { hash32, Rng } from './rng.js';
 import { bnDecoder, bnEncoder, trainedAt, variablesAt } from './build-plan.js';
+import { upsample2xBilinear } from './upsample.js';
 
 export interface BatchStat {
   name: string;
@@ -164,7 +165,7 @@ export class CombModel {
 
   /** The decoder's 2x upsampling to r x r: nearest (the paper's) or bilinear with half-pixel centres (PyTorch's align_corners=False). */
   private up(h: Tensor4D, r: number): Tensor4D {
-    return this.cfg.model.upsample === 'bilinear' ? tf.image.resizeBilinear(h, [r, r], false, true) : tf.image.resizeNearestNeighbor(h, [r, r]);
+    return this.cfg.model.upsample === 'bilinear' ? upsample2xBilinear(h) : tf.image.resizeNearestNeighbor(h, [r, r]);
   }
 
   /** The fade-in blend alpha * a + (1 - alpha) * b: one dispatch on webgpu, three tf ops elsewhere (engine's fadeBlend). */

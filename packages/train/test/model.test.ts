@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   initEngine, tf, CombModel, Adam, resolveConfig, saveCheckpoint, loadCheckpoint, trainStep, planStep, phases, totalSteps,
-  DEFAULT_CHANNELS, type TrainConfig,
+  DEFAULT_CHANNELS, upsample2xBilinear, type TrainConfig,
 } from '../src/index.js';
 import { Rng } from '../src/rng.js';
 
@@ -76,6 +76,23 @@ test('growing a level keeps every trained weight, and at alpha 0 the output is t
   assert.ok((await tf.max(tf.abs(tf.sub(y1, up))).data())[0] > 1e-3, 'alpha 1 output should be the new level');
   model.dispose();
   adam.dispose();
+});
+
+test('upsample2xBilinear is resizeBilinear with half-pixel centres, and its gradient is exact (finite differences)', async () => {
+  const rng = new Rng(5, 'up');
+  const x = tf.tensor4d(new Float32Array(1 * 3 * 4 * 2).map(() => rng.next()), [1, 3, 4, 2]);
+  const dy = tf.tensor4d(new Float32Array(1 * 6 * 8 * 2).map(() => rng.next() - 0.5), [1, 6, 8, 2]);
+  const maxDiff = async (a: tf.Tensor, b: tf.Tensor) => (await tf.max(tf.abs(tf.sub(a, b))).data())[0];
+  assert.ok((await maxDiff(upsample2xBilinear(x), tf.image.resizeBilinear(x, [6, 8], false, true))) < 1e-6);
+  const f = (t: tf.Tensor) => tf.sum(tf.mul(upsample2xBilinear(t as tf.Tensor4D), dy));
+  const g = (await tf.grad(f)(x).data()) as Float32Array;
+  // f is linear in x, so central differences are exact up to rounding
+  const xs = (await x.data()) as Float32Array;
+  for (let i = 0; i < xs.length; i++) {
+    const at = async (d: number) => (await f(tf.tensor4d(xs.map((v, k) => (k === i ? v + d : v)), x.shape)).data())[0];
+    const fd = ((await at(0.5)) - (await at(-0.5))) / 1;
+    assert.ok(Math.abs(fd - g[i]) < 1e-4, `d/dx[${i}]: ${g[i]} vs finite difference ${fd}`);
+  }
 });
 
 test("upsample: bilinear: at alpha 0 the output is the old level resized bilinearly (half-pixel centres), not in 2x2 blocks", async () => {
