@@ -1,71 +1,37 @@
-// Visible-face masks from @vladmandic/human's face mesh (the silhouette of its 468 points) and hands (their
-// 21 keypoints' convex hull, grown by a fifth), for bench/occlusion/run.ts --mesh DIR. The package is not a
-// dependency of the project: install it beside (npm install --no-save @vladmandic/human@3.3.6) and pass its folder.
-import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+// Visible-face masks from align's own mesh path (`mask: {source: mesh, hands}`): MediaPipe's face mesh and
+// hand models as @vladmandic/human ships them, run through @facecomb/align's faceMesh / detectHandsNear on the
+// occluded frames' own crops (the crop space the ground truth is in), for bench/occlusion/run.ts --mesh.
+import { cp, mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { applyAffine, readSamples, type Affine } from '@facecomb/image';
-import { rasteriseLabels, type LabelPolygon } from '../../packages/occlusion/src/index.ts';
+import { readImage, writePng, type Affine } from '@facecomb/image';
+import { initRuntime, parseAlignParams, visibleFace, transformPoints, type Point } from '../../packages/align/src/index.ts';
 
-type Point = [number, number];
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Any = any;
-
-/** Convex hull (monotone chain) of points. */
-function convexHull(pts: Point[]): Point[] {
-  const p = [...pts].sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-  const cross = (o: Point, a: Point, b: Point) => (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0]);
-  const half = (list: Point[]) => list.reduce<Point[]>((h, q) => {
-    while (h.length >= 2 && cross(h[h.length - 2], h[h.length - 1], q) <= 0) h.pop();
-    h.push(q);
-    return h;
-  }, []);
-  const lower = half(p);
-  const upper = half([...p].reverse());
-  return [...lower.slice(0, -1), ...upper.slice(0, -1)];
+export interface MeshMaskRun {
+  /** An align folder like `align` with the masks of the occluded frames replaced. */
+  dir: string;
+  /** Frames whose mask fell back to the landmark hull (no mesh found) and hands subtracted. */
+  fallbacks: number;
+  hands: number;
 }
 
-/** Grows a polygon about its centroid by `k`. */
-function grow(poly: Point[], k: number): Point[] {
-  const cx = poly.reduce((s, q) => s + q[0], 0) / poly.length;
-  const cy = poly.reduce((s, q) => s + q[1], 0) / poly.length;
-  return poly.map(([x, y]) => [cx + (x - cx) * k, cy + (y - cy) * k]);
-}
+const pad = (n: number): string => String(n).padStart(6, '0');
 
-export interface MeshMasks { mesh: Float32Array | null; meshHands: Float32Array | null; hands: number }
-
-/** Loads human from `dir` on the wasm engine, reading its models from disk (Node's fetch has no file://). */
-export async function loadHuman(dir: string): Promise<Any> {
-  const plain = globalThis.fetch;
-  globalThis.fetch = (async (u: Any, o: Any) => {
-    const s = String(u?.url ?? u);
-    if (!s.startsWith('file://')) return plain(u, o);
-    return new Response(await readFile(new URL(s)), { headers: { 'content-type': s.endsWith('.json') ? 'application/json' : 'application/octet-stream' } });
-  }) as typeof fetch;
-  const require = createRequire(join(dir, 'package.json'));
-  const wasm = join(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'), '..', 'dist/');
-  const { Human } = require('./dist/human.node-wasm.js');
-  const human = new Human({
-    backend: 'wasm', wasmPath: `file://${wasm}`, modelBasePath: `file://${join(dir, 'models')}/`, debug: false,
-    face: { enabled: true, detector: { maxDetected: 1 }, mesh: { enabled: true }, iris: { enabled: false }, emotion: { enabled: false }, description: { enabled: false }, antispoof: { enabled: false }, liveness: { enabled: false } },
-    body: { enabled: false }, hand: { enabled: true, maxDetected: 2 }, object: { enabled: false }, gesture: { enabled: false }, segmentation: { enabled: false },
-  });
-  await human.load();
-  return human;
-}
-
-/** The mesh masks of one plate in the crop space of `matrix` (crop `size` px); null where no face was found. */
-export async function meshMasks(human: Any, plateFile: string, matrix: Affine, size: number): Promise<MeshMasks> {
-  const s = await readSamples(plateFile, { channels: 3 });
-  const tf = human.tf;
-  const t = tf.tidy(() => tf.cast(tf.expandDims(tf.tensor3d(Int32Array.from(s.data), [s.height, s.width, 3], 'int32'), 0), 'float32'));
-  const r = await human.detect(t);
-  t.dispose();
-  const toCrop = (pts: number[][]): Point[] => pts.map(([x, y]) => applyAffine(matrix, x, y)).map(([u, v]) => [Math.min(1, Math.max(0, u / size)), Math.min(1, Math.max(0, v / size))]);
-  const face = r.face[0];
-  if (!face?.annotations?.silhouette) return { mesh: null, meshHands: null, hands: r.hand.length };
-  const oval: LabelPolygon = { mode: 'include', points: toCrop(face.annotations.silhouette) };
-  const hands: LabelPolygon[] = r.hand.map((h: Any) => ({ mode: 'exclude' as const, points: grow(convexHull(toCrop(h.keypoints)), 1.2) }));
-  const f = (m: Uint8Array) => Float32Array.from(m, (v) => v / 255);
-  return { mesh: f(rasteriseLabels([oval], size)), meshHands: f(rasteriseLabels([oval, ...hands], size)), hands: r.hand.length };
+/** Copies `align` to `out` and rewrites the masks of `frames` with align's `mask` param `mask` (plates from `plates`). */
+export async function meshMasks(plates: string, align: string, out: string, frames: number[], mask: Record<string, unknown>): Promise<MeshMaskRun> {
+  const rt = await initRuntime('wasm');
+  await rm(out, { recursive: true, force: true });
+  await mkdir(out, { recursive: true });
+  await cp(align, out, { recursive: true });
+  const meta = JSON.parse(await readFile(join(align, 'meta.json'), 'utf8')) as { size: number; faceType: string };
+  const params = parseAlignParams({ size: meta.size, faceType: meta.faceType, mask });
+  let fallbacks = 0, hands = 0;
+  for (const f of frames) {
+    const rec = JSON.parse(await readFile(join(align, 'faces', `${pad(f)}.json`), 'utf8')) as { face: { box: [number, number, number, number]; landmarks: Point[]; matrix: Affine } };
+    const [plate, crop] = await Promise.all([readImage(join(plates, 'frames', `${pad(f)}.png`), { channels: 3 }), readImage(join(align, 'crops', `${pad(f)}.png`), { channels: 3 })]);
+    const v = await visibleFace(rt, plate, crop, rec.face.box, rec.face.matrix, transformPoints(rec.face.matrix, rec.face.landmarks), params);
+    if (params.mask.source === 'mesh' && v.source === 'hull') fallbacks++;
+    hands += v.hands.length;
+    await writePng(join(out, 'masks', `${pad(f)}.png`), v.mask);
+  }
+  return { dir: out, fallbacks, hands };
 }

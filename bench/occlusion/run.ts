@@ -1,7 +1,7 @@
 /**
  * Occlusion masks on real footage with occluders of known shape painted into held-out plates.
- *   nice -n 10 node --import tsx bench/occlusion/run.ts [--frames 200] [--steps 500] [--size 64] [--crop 128] [--mesh DIR]
- * (--mesh: the folder of an installed @vladmandic/human, see mesh.ts: adds the mesh rows; --reuse: keeps the
+ *   nice -n 10 node --import tsx bench/occlusion/run.ts [--frames 200] [--steps 500] [--size 64] [--crop 128] [--mesh]
+ * (--mesh: adds the rows of align's own mesh masks, see mesh.ts; --reuse: keeps the
  * segmenter runs of the last bench run in the work folder instead of training again; --margins M:T,...: rows for
  * the stage's `margin` and `threshold` params, drawn from the raw run; --oracle: the ground truth as the mask)
  *
@@ -25,7 +25,7 @@ import { ingestClip, footage } from '../../packages/align/test/helpers.ts';
 import { runCli, runStage as runAlign } from '../../packages/align/test/stage.ts';
 import { DEFAULTS, iou, parseLabels, readMask, readTextures, withMargin } from '../../packages/occlusion/src/index.ts';
 import { occludePlates, type PlateOccluder } from './occlude.ts';
-import { loadHuman, meshMasks } from './mesh.ts';
+import { meshMasks } from './mesh.ts';
 
 const arg = (name: string, def: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -120,21 +120,15 @@ async function marginMasks(occ: PlateOccluder[], seg: string, margin: number, th
   return dir;
 }
 
-/** IoU rows for the mesh silhouette and the mesh minus hands; frames without a face fall back to the hull (counted). */
-async function meshRows(dir: string): Promise<{ method: string; iou: number; note: string }[]> {
-  const human = await loadHuman(dir);
-  let a = 0, b = 0, fallbacks = 0, hands = 0;
-  for (const o of occ) {
-    const rec = JSON.parse(await readFile(join(align, 'faces', `${pad(o.frame)}.json`), 'utf8')) as { face: { matrix: Affine } };
-    const m = await meshMasks(human, join(frames, 'frames', `${pad(o.frame)}.png`), rec.face.matrix, CROP);
-    const hull = await readMask(join(work, 'align', 'masks', `${pad(o.frame)}.png`));
-    if (!m.mesh) fallbacks++;
-    hands += m.hands;
-    a += iou(m.mesh ?? hull, o.truth);
-    b += iou(m.meshHands ?? hull, o.truth);
+/** Rows for align's mesh masks (mesh oval, mesh minus hands, hull minus hands), each blended and measured. */
+async function meshRows(): Promise<{ method: string; iou: number; painted: number; note: string }[]> {
+  const out: { method: string; iou: number; painted: number; note: string }[] = [];
+  const masks: [string, Record<string, unknown>][] = [['align mask source mesh (face-mesh oval)', { source: 'mesh', hands: false }], ['align mesh minus hands', { source: 'mesh', hands: true }], ['align landmark hull minus hands', { source: 'hull', hands: true }]];
+  for (const [k, [method, mask]] of masks.entries()) {
+    const m = await meshMasks(frames, align, join(work, `align-mesh-${k}`), occ.map((o) => o.frame), mask);
+    out.push({ method, iou: await meanIou(occ, join(m.dir, 'masks')), painted: await blendShare(occ, frames, m.dir, clean.faces, null), note: `hull fallbacks: ${m.fallbacks} frames; hands found: ${m.hands}` });
   }
-  const note = `no face: ${fallbacks} frames (hull used); hands found: ${hands}`;
-  return [{ method: 'mesh silhouette (human 3.3.6)', iou: a / occ.length, note }, { method: 'mesh minus hands', iou: b / occ.length, note }];
+  return out;
 }
 
 const clean = await shot();
@@ -178,8 +172,7 @@ if (process.argv.includes('--oracle')) {
   for (const o of occ) await writePng(join(dir, 'masks', `${pad(o.frame)}.png`), { width: CROP, height: CROP, channels: 1, data: o.truth });
   rows.push({ method: 'ground truth as the mask (a perfect segmenter)', iou: 1, painted: await blendShare(occ, frames, align, clean.faces, dir) });
 }
-const meshDir = process.argv.includes('--mesh') ? process.argv[process.argv.indexOf('--mesh') + 1] : null;
-if (meshDir) rows.push(...(await meshRows(meshDir)));
+if (process.argv.includes('--mesh')) rows.push(...(await meshRows()));
 if (existsSync(labelsFile)) {
   const labelled = new Set(Object.keys(parseLabels(await readFile(labelsFile, 'utf8'), labelsFile).frames).map(Number));
   await occlusionRun('seg-labels', inputs, { ...params, labels: 'labels.json' });

@@ -9,6 +9,7 @@ import { LandmarkStabiliser } from './stabilise.js';
 import { alignMatrix, type Point } from './template.js';
 import { transformPoints } from './umeyama.js';
 import { hullMask, maskPolygon } from './mask.js';
+import { meshRecord, visibleFace, type VisibleFace } from './mesh/visible.js';
 import { contactSheet, type ContactCell } from './contact.js';
 import { frameName } from '@facecomb/stage';
 import type { FrameSource } from './frames.js';
@@ -99,7 +100,10 @@ export async function alignFrames(src: FrameSource, out: string, params: AlignPa
   if (params.select === 'reference') {
     selection = { kind: 'reference', descriptor: await referenceDescriptor(rt, params.reference!), maxDistance: params.maxDistance };
   }
-  await Promise.all(['faces', 'crops', 'masks'].map((d) => mkdir(join(out, d), { recursive: true })));
+  const dirs = ['faces', 'crops', 'masks', ...(params.mask.source === 'mesh' || params.mask.hands ? ['mesh'] : [])];
+  await Promise.all(dirs.map((d) => mkdir(join(out, d), { recursive: true })));
+  const meshFallback: number[] = [];
+  const handFrames: Record<string, number> = {};
   const stab = new LandmarkStabiliser(params.smoothing, params.cutThreshold, src.fps);
   const size = params.size;
   const range = opts.range;
@@ -174,9 +178,21 @@ export async function alignFrames(src: FrameSource, out: string, params: AlignPa
       const matrix = alignMatrix(landmarks, size, params.faceType);
       const crop = warpAffine(img, matrix, size, size, { replicate: true });
       const inCrop = transformPoints(matrix, landmarks);
-      const mask = hullMask(maskPolygon(inCrop, params.faceType), size, params.mask);
+      let mask: Image;
+      let visible: VisibleFace | null = null;
+      // the mesh and hand models run only on frames written (not on a chunk's warm-up frames)
+      if (!write || (params.mask.source === 'hull' && !params.mask.hands)) mask = hullMask(maskPolygon(inCrop, params.faceType), size, params.mask);
+      else {
+        visible = await visibleFace(rt, img, crop, det.box, matrix, inCrop, params);
+        mask = visible.mask;
+        if (visible.source === 'hull' && params.mask.source === 'mesh') meshFallback.push(frame);
+        if (visible.hands.length) handFrames[frame] = visible.hands.length;
+      }
       lap('cropMask');
-      if (write) await Promise.all([writePng(join(out, 'crops', frameName(frame)), crop), writePng(join(out, 'masks', frameName(frame)), mask)]);
+      if (write) {
+        await Promise.all([writePng(join(out, 'crops', frameName(frame)), crop), writePng(join(out, 'masks', frameName(frame)), mask)]);
+        if (visible) await writeFile(join(out, 'mesh', frameName(frame, 'json')), JSON.stringify(meshRecord(frame, visible)));
+      }
       res = {
         frame,
         face: { box: det.box.map((v) => round(v)) as Box, score: round(det.score, 1e5), landmarksRaw: roundPts(lm.raw), landmarks: roundPts(landmarks), matrix: matrix.map((v) => round(v, 1e8)) as Affine },
@@ -216,6 +232,9 @@ export async function alignFrames(src: FrameSource, out: string, params: AlignPa
     select: params.select,
     engine: rt.backend,
     contact: columns > 0 && cells.length > 0 ? 'contact.png' : null,
+    // with mesh/: the frames whose mask fell back to the landmark hull (no mesh found), and the frames where
+    // hands were taken out (frame -> hands); a frame list and a frame map, so chunks merge
+    ...(dirs.includes('mesh') ? { meshFallback, handFrames } : {}),
     params: { ...params, reference: params.reference ?? null },
   };
   await writeFile(join(out, 'meta.json'), JSON.stringify(meta, null, 2));

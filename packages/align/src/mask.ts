@@ -9,6 +9,15 @@ export interface MaskParams {
 }
 export const DEFAULT_MASK: MaskParams = { erode: 0.01, feather: 0.04 };
 
+/** Align's `mask` param: the edge, and what outlines the face (see mesh/mask.ts). */
+export interface FaceMaskParams extends MaskParams {
+  /** `hull`: the 68 landmarks' hull; `mesh`: MediaPipe's face mesh oval (the hull where no mesh is found). */
+  source: 'hull' | 'mesh';
+  /** Subtract the hands found around the face (their keypoints' hull, grown). */
+  hands: boolean;
+}
+export const DEFAULT_FACE_MASK: FaceMaskParams = { ...DEFAULT_MASK, source: 'hull', hands: false };
+
 /** Convex hull (Andrew's monotone chain), counter-clockwise in a y-down frame seen as maths axes. */
 export function convexHull(points: Point[]): Point[] {
   const p = [...points].sort((a, b) => a[0] - b[0] || a[1] - b[1]);

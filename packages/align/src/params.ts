@@ -1,6 +1,6 @@
 import { FACE_TYPES, type FaceType } from './template.js';
 import { DEFAULT_SMOOTHING, type SmoothingParams } from './stabilise.js';
-import { DEFAULT_MASK, type MaskParams } from './mask.js';
+import { DEFAULT_FACE_MASK, type FaceMaskParams } from './mask.js';
 import { MAX_SAMPLES } from './landmarks.js';
 
 export interface AlignParams {
@@ -15,7 +15,7 @@ export interface AlignParams {
   refine: boolean;
   smoothing: SmoothingParams | false;
   cutThreshold: number;
-  mask: MaskParams;
+  mask: FaceMaskParams;
   minScore: number;
   contact: number | false;
   /** Run the face detector at least every this many frames; in between, faces are tracked (1 = detect every frame). */
@@ -31,7 +31,7 @@ export const ALIGN_DEFAULTS: AlignParams = {
   refine: true,
   smoothing: DEFAULT_SMOOTHING,
   cutThreshold: 0.5,
-  mask: DEFAULT_MASK,
+  mask: DEFAULT_FACE_MASK,
   minScore: 0.5,
   contact: 8,
   detectEvery: 10,
@@ -44,6 +44,24 @@ function num(p: Record<string, unknown>, key: string, min: number, max: number, 
     throw new Error(`align: param '${key}' must be ${int ? 'an integer' : 'a number'} in [${min}, ${max}] (got ${JSON.stringify(v)})`);
   }
   return v;
+}
+
+const MASK_KEYS = ['erode', 'feather', 'source', 'hands'];
+
+/** Align's `mask` param: {erode, feather, source, hands}; hands defaults to on with the mesh. */
+function parseMask(m: unknown): FaceMaskParams {
+  if (typeof m !== 'object' || m === null || Array.isArray(m)) throw new Error(`align: param 'mask' must be a map of ${MASK_KEYS.join(', ')}`);
+  const o = m as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (!MASK_KEYS.includes(k)) throw new Error(`align: param 'mask.${k}' is unknown (use ${MASK_KEYS.join(', ')})`);
+  if (o.source !== undefined && o.source !== 'hull' && o.source !== 'mesh') throw new Error(`align: param 'mask.source' must be 'hull' (the 68 landmarks' hull) or 'mesh' (the face mesh's oval) (got ${JSON.stringify(o.source)})`);
+  if (o.hands !== undefined && typeof o.hands !== 'boolean') throw new Error(`align: param 'mask.hands' must be true or false (got ${JSON.stringify(o.hands)})`);
+  const source = (o.source as FaceMaskParams['source'] | undefined) ?? DEFAULT_FACE_MASK.source;
+  return {
+    erode: num(o, 'erode', -0.5, 0.5) ?? DEFAULT_FACE_MASK.erode,
+    feather: num(o, 'feather', 0, 0.5) ?? DEFAULT_FACE_MASK.feather,
+    source,
+    hands: (o.hands as boolean | undefined) ?? source === 'mesh',
+  };
 }
 
 /** Validates align's `with` map and fills defaults; errors name the field. */
@@ -84,13 +102,7 @@ export function parseAlignParams(raw: Record<string, unknown>): AlignParams {
     } else throw new Error(`align: param 'smoothing' must be false or {minCutoff, beta}`);
   }
   p.cutThreshold = num(raw, 'cutThreshold', 0, 100) ?? p.cutThreshold;
-  if (raw.mask !== undefined) {
-    const m = raw.mask;
-    if (typeof m !== 'object' || m === null || Array.isArray(m)) throw new Error(`align: param 'mask' must be {erode, feather}`);
-    const o = m as Record<string, unknown>;
-    for (const k of Object.keys(o)) if (k !== 'erode' && k !== 'feather') throw new Error(`align: param 'mask.${k}' is unknown (use erode and feather)`);
-    p.mask = { erode: num(o, 'erode', -0.5, 0.5) ?? DEFAULT_MASK.erode, feather: num(o, 'feather', 0, 0.5) ?? DEFAULT_MASK.feather };
-  }
+  if (raw.mask !== undefined) p.mask = parseMask(raw.mask);
   p.minScore = num(raw, 'minScore', 0, 1) ?? p.minScore;
   p.detectEvery = num(raw, 'detectEvery', 1, 100000, true) ?? p.detectEvery;
   if (raw.contact !== undefined) {
