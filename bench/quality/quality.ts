@@ -60,6 +60,7 @@ const VARIANTS: Record<string, Record<string, unknown>> = {
   balance: { balance: 8 },
   detail: { loss: { detail: 1 } },
   all: { regionWeights: { eyes: 2, brows: 1, mouth: 2 }, balance: 8, loss: { detail: 1 } },
+  'regions-detail': { regionWeights: { eyes: 2, brows: 1, mouth: 2 }, loss: { detail: 1 } },
   'bn-encoder': { batchNorm: 'encoder' },
   'bn-decoder': { batchNorm: 'decoder' },
   'lr1e-3': { lr: 1e-3 },
