@@ -5,7 +5,8 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { formatLabels, parseLabels, type Labels } from '@facecomb/occlusion';
-import { LABELLED_KIND, MAX_LABELS_BYTES, alignCrops, labelsTarget, readLabelsText, writeAtomic, type LabelsTarget } from './labels.js';
+import { LABELLED_KIND, MAX_LABELS_BYTES, alignCrops, labelsTarget, readLabelsText, type LabelsTarget } from './labels.js';
+import { writeFileAtomic } from '@facecomb/stage';
 import { PathError } from './paths.js';
 import type { StageView } from './types.js';
 import { checkWriteRequest, readBody } from './write-guard.js';
@@ -59,7 +60,7 @@ export async function saveLabels(req: IncomingMessage, url: URL, root: string, t
   } catch (e) {
     throw new PathError((e as Error).message, 400);
   }
-  writeAtomic(t.file, formatLabels(labels));
+  writeFileAtomic(t.file, formatLabels(labels));
   const polygons = Object.values(labels.frames).reduce((n, ps) => n + ps.length, 0);
   return { file: t.rel, configured: t.configured, hint: t.hint, frames: Object.keys(labels.frames).length, polygons };
 }

@@ -4,8 +4,7 @@
  * (the align stage's crops, the occlusion masks when the stage has run, the labels as saved), and how the
  * page's one write replaces it (atomically).
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { PathError } from './paths.js';
 import type { StageView } from './types.js';
@@ -62,15 +61,3 @@ export function readLabelsText(t: LabelsTarget): string | null {
   return existsSync(t.file) ? readFileSync(t.file, 'utf8') : null;
 }
 
-/** Replaces the file atomically: a temp file beside it, then a rename (a reader never sees half a file). */
-export function writeAtomic(file: string, text: string): void {
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  try {
-    writeFileSync(tmp, text);
-    renameSync(tmp, file);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
-}

@@ -1,8 +1,8 @@
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { diskFullError } from './disk.js';
 import { HOST_TAG, LeaseLock, leaseMsFrom, pidAlive } from './lease.js';
-import { readJsonOrNull } from '@facecomb/stage';
+import { readJsonOrNull, writeFileAtomic } from '@facecomb/stage';
 
 export { HOST_TAG };
 
@@ -70,13 +70,9 @@ export interface IndexRecord {
 
 /** Writes a whole file or leaves the old one: a full disk leaves no `.tmp` behind and says so plainly. */
 function writeAtomic(file: string, text: string): void {
-  const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   try {
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(tmp, text);
-    renameSync(tmp, file);
+    writeFileAtomic(file, text);
   } catch (e) {
-    rmSync(tmp, { force: true });
     throw diskFullError(e, file, Buffer.byteLength(text));
   }
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from '@facecomb/stage';
 import type { Image } from '@facecomb/image';
 import { modelDir, type FaceType } from '@facecomb/align';
 import type { FaceReader, FaceReading } from './faces.js';
@@ -34,9 +35,6 @@ function parse(text: string, detect: boolean): FaceReading | null {
  * engine, READING_VERSION). A blend change reruns score, but its swap crops, plate crops and identity crops are
  * the same files: their readings come from here instead of the nets. Without a folder every crop is read.
  */
-/** Temp-file numbers of this process, so that no two writes share a temp file. */
-let tmpSeq = 0;
-
 export class ReadingCache {
   /** Crops whose reading came from the folder / from the nets. */
   hits = 0;
@@ -81,15 +79,11 @@ export class ReadingCache {
     this.misses += todo.length;
     if (todo.length) {
       const got = await reader.read(todo.map((i) => crops[i]), faceType, { detect: todo.map((i) => detect[i]), minScore });
-      await Promise.all(todo.map(async (i, k) => {
+      // temp file then rename: a reader never sees half an entry
+      todo.forEach((i, k) => {
         const r = got[k];
-        const text = JSON.stringify({ landmarks: r.landmarks, expression: r.expression, descriptor: Array.from(r.descriptor), detected: r.detected });
-        // temp file then rename: a reader never sees half an entry
-        await mkdir(dirname(paths[i]), { recursive: true });
-        const tmp = `${paths[i]}.${process.pid}.${tmpSeq++}.tmp`;
-        await writeFile(tmp, text);
-        await rename(tmp, paths[i]);
-      }));
+        writeFileAtomic(paths[i], JSON.stringify({ landmarks: r.landmarks, expression: r.expression, descriptor: Array.from(r.descriptor), detected: r.detected }));
+      });
       const byPath = new Map(todo.map((i, k) => [paths[i], got[k]]));
       for (let i = 0; i < out.length; i++) out[i] ??= byPath.get(paths[i])!;
     }

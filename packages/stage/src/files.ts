@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { readFile } from 'node:fs/promises';
 
 /** A frame's six-digit number, as frame files are named (`000012`); prefixed names use it (`shot.000012.exr`). */
@@ -34,5 +36,22 @@ export function readJsonOrNull<T = Record<string, unknown>>(file: string): T | n
     return JSON.parse(readFileSync(file, 'utf8')) as T;
   } catch {
     return null;
+  }
+}
+
+/**
+ * Replaces `file` whole or not at all: a hidden temp file beside it (named for this process and a random tag, so
+ * concurrent writers never share one), then a rename, so a reader never sees half a file. On an error (a full
+ * disk) the temp file is removed and the error thrown as it came.
+ */
+export function writeFileAtomic(file: string, data: string | Uint8Array): void {
+  mkdirSync(dirname(file), { recursive: true });
+  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    writeFileSync(tmp, data);
+    renameSync(tmp, file);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
   }
 }

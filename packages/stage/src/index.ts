@@ -2,4 +2,4 @@ export { BACKENDS, readStageEnv, resolveInput, needInput, chunkFrames, StageEnvE
 export { progress, summary, engine, parseReportLine, type Progress } from './report.js';
 export { runStage, type StageMain } from './run.js';
 export { readUpstream, requireOneSource, type Upstream } from './upstream.js';
-export { frameName, frameNumber, readJson, readJsonOrNull } from './files.js';
+export { frameName, frameNumber, readJson, readJsonOrNull, writeFileAtomic } from './files.js';
