@@ -33,3 +33,4 @@ export { webgpuOwnDispatches } from './webgpu/dispatch.js';
 export { LossScaler, type LossScaleOptions, type LossScaleState } from './webgpu/loss-scale.js';
 export { conv2dLeakyRelu, conv2dLeakyReluOp, conv2dLeakyReluReference, convActFusion, type ConvLeakyOptions } from './ops/conv2d-leaky-relu.js';
 export { fadeBlend, fadeBlendOp, fadeBlendReference } from './ops/fade-blend.js';
+export { concatFloat32 } from './arrays.js';

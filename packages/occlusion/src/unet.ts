@@ -1,4 +1,4 @@
-import { tf } from '@facecomb/engine';
+import { concatFloat32, tf } from '@facecomb/engine';
 import { INPUT_CHANNELS } from './batch.js';
 
 /**
@@ -62,14 +62,7 @@ export function forward(net: UNet, x: tf.Tensor4D): tf.Tensor4D {
 
 /** The weights as one Float32Array in the variables' order (checkpoint). */
 export async function saveWeights(net: UNet): Promise<Float32Array> {
-  const parts = await Promise.all([...net.vars.values()].map((v) => v.data() as Promise<Float32Array>));
-  const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatFloat32(await Promise.all([...net.vars.values()].map((v) => v.data() as Promise<Float32Array>)));
 }
 
 /** Loads weights saved by saveWeights; `file` names them in the error when the sizes do not match. */

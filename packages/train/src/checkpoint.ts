@@ -7,6 +7,7 @@
 import { copyFile, link, mkdir, readFile, rename, rm, writeFile, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { configDiff, configHash, modelIdentity, storedModel, type TrainConfig } from './config.js';
+import { concatFloat32 } from '@facecomb/engine';
 import type { CombModel } from './model.js';
 import type { Adam } from './adam.js';
 import type { RngState } from './rng.js';
@@ -71,14 +72,10 @@ async function exists(p: string): Promise<boolean> {
   return stat(p).then(() => true, () => false);
 }
 
-function concat(parts: Float32Array[], total: number): Buffer {
-  const buf = Buffer.alloc(total * 4);
-  let o = 0;
-  for (const p of parts) {
-    Buffer.from(p.buffer, p.byteOffset, p.byteLength).copy(buf, o * 4);
-    o += p.length;
-  }
-  return buf;
+/** The parts' bytes one after another, as weights.bin and optimizer.bin hold them. */
+function concat(parts: Float32Array[]): Buffer {
+  const all = concatFloat32(parts);
+  return Buffer.from(all.buffer, all.byteOffset, all.byteLength);
 }
 
 /** Saves model, optimizer and state into `dir` atomically. */
@@ -107,7 +104,7 @@ export async function saveCheckpoint(
       total += data.length;
     }
   }
-  await writeFile(join(tmp, 'weights.bin'), concat(parts, total));
+  await writeFile(join(tmp, 'weights.bin'), concat(parts));
   await writeFile(join(tmp, 'weights.json'), JSON.stringify({ format: WEIGHTS_FORMAT, dtype: 'float32', littleEndian: true, tensors: entries }, null, 1));
 
   // snapshots kept for rendering (swap `step:`) leave the optimizer out: it is twice the weights' size
@@ -122,7 +119,7 @@ export async function saveCheckpoint(
       oparts.push(m, v);
       ototal += 2 * m.length;
     }
-    await writeFile(join(tmp, 'optimizer.bin'), concat(oparts, ototal));
+    await writeFile(join(tmp, 'optimizer.bin'), concat(oparts));
     await writeFile(join(tmp, 'optimizer.json'), JSON.stringify({ format: 'facecomb-adam/1', ...adam.s, slots }, null, 1));
   }
 

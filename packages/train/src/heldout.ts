@@ -7,6 +7,7 @@ import type { TrainConfig } from './config.js';
 import { loadSample, type IdentitySet, type Sample } from './data.js';
 import { reconstructionLoss } from './loss.js';
 import type { CombModel } from './model.js';
+import { concatFloat32 } from '@facecomb/engine';
 import { tf } from './tf.js';
 
 export interface HeldoutFigures {
@@ -57,8 +58,8 @@ export class HeldoutLoss {
       for (let k = 0; k < all.length; k += n) {
         const part = all.slice(k, k + n);
         const loss = tf.tidy(() => {
-          const x = tf.tensor4d(concat(part.map((s) => s.x)), [part.length, r, r, 3]);
-          const m = tf.tensor4d(concat(part.map((s) => s.m)), [part.length, r, r, 1]);
+          const x = tf.tensor4d(concatFloat32(part.map((s) => s.x)), [part.length, r, r, 3]);
+          const m = tf.tensor4d(concatFloat32(part.map((s) => s.m)), [part.length, r, r, 1]);
           const y = model.decode(model.encode(x, alpha, { training: false }), i, r, alpha, { training: false });
           return reconstructionLoss(y, x, m, model.cfg.loss);
         });
@@ -85,14 +86,4 @@ export function heldoutMeter(cfg: TrainConfig, sets: IdentitySet[], log: (line: 
   }
   if (meter.without.length) log(`held-out loss: every ${cfg.run.heldoutEvery} steps; without held-out frames: ${meter.without.join(', ')}`);
   return meter;
-}
-
-function concat(parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
