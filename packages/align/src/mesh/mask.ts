@@ -8,7 +8,7 @@ export const HAND_GROW = 0.04;
 /** Smallest face-mesh flag taken as a face; below it the frame falls back to the landmark hull. */
 export const MIN_MESH_SCORE = 0.5;
 
-export interface VisibleFace {
+export interface VisibleMask {
   mask: Image;
   /** What the face's outline came from: the mesh, or the landmark hull where no mesh was found. */
   source: 'mesh' | 'hull';
@@ -20,7 +20,7 @@ export interface VisibleFace {
  * The visible face in crop space: the face mesh's oval (the 68-landmark hull where no mesh was found), minus
  * each hand's keypoint hull grown by HAND_GROW (and feathered outside that), the face with the mask's erode and feather.
  */
-export function visibleFaceMask(landmarks: Point[], mesh: { points: Point[]; score: number } | null, hands: Point[][], size: number, faceType: FaceType, params: MaskParams): VisibleFace {
+export function visibleFaceMask(landmarks: Point[], mesh: { points: Point[]; score: number } | null, hands: Point[][], size: number, faceType: FaceType, params: MaskParams): VisibleMask {
   const found = mesh !== null && mesh.score >= MIN_MESH_SCORE;
   const regions = found ? meshRegions(mesh.points) : null;
   const mask = hullMask(regions ? regions.oval : maskPolygon(landmarks, faceType), size, params);

@@ -6,10 +6,10 @@ import type { Point } from '../template.js';
 import { transformPoints } from '../umeyama.js';
 import { faceMesh } from './facemesh.js';
 import { detectHandsNear } from './hands.js';
-import { visibleFaceMask, type VisibleFace as FaceMask } from './mask.js';
+import { visibleFaceMask, type VisibleMask } from './mask.js';
 import type { MeshRegion } from './regions.js';
 
-export interface VisibleFace extends FaceMask {
+export interface VisibleFace extends VisibleMask {
   /** The face mesh's face flag (null where the mesh was not run). */
   meshScore: number | null;
   /** The hands subtracted, their 21 keypoints in crop pixels. */
